@@ -1,0 +1,31 @@
+"""Logging: one event per line on stderr, `key=value` fields (journald adds timestamps)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+log = logging.getLogger("paperwatch")
+
+
+def _quote(value: object) -> str:
+    text = str(value)
+    if not text or any(c in text for c in ' ="\n'):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return text
+
+
+def event(name: str, level: int = logging.INFO, **fields: object) -> None:
+    """Log `name key=value ...`; callers pass only secret-free values."""
+    parts = [name, *(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)]
+    log.log(level, " ".join(parts))
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "apscheduler", "apprise", "watchfiles"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

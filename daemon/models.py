@@ -1,0 +1,66 @@
+"""Plain data passed between stages: what a parser returns and the store ingests."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+HF_BASE = "https://huggingface.co"
+
+_WS = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[\W_]+")
+_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
+_ARXIV_OLD = re.compile(r"^([a-z][a-z.-]+/\d{7})(?:v\d+)?$", re.IGNORECASE)
+
+
+def clean_text(text: str) -> str:
+    """Collapse whitespace, including arXiv hard wraps ("for\\n  Contrastive")."""
+    return _WS.sub(" ", text).strip()
+
+
+def title_key(title: str) -> str:
+    """Normalised title: the identity of a paper whose arXiv id is unknown."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def arxiv_id(raw: str | None) -> str | None:
+    """The arXiv id without version, or None when `raw` is not an arXiv id."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    m = _ARXIV_NEW.match(raw) or _ARXIV_OLD.match(raw)
+    return m.group(1) if m else None
+
+
+def paper_url(arxiv: str) -> str:
+    return f"{HF_BASE}/papers/{arxiv}"
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper as one document shows it; missing facts are empty, never guessed."""
+
+    title: str
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    arxiv_id: str | None = None
+    hf_day: date | None = None
+    upvotes: int | None = None
+    url: str | None = None
+
+    @property
+    def key(self) -> str:
+        return title_key(self.title)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A parsed document: its papers, the day the page showed, and which format it was."""
+
+    kind: str  # "hf_json" | "hf_html" | "text"
+    papers: tuple[Paper, ...]
+    page_day: date | None = None
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,114 @@
+"""Hugging Face HTML pages: hydration JSON first, visible <article> cards as fallback.
+
+Selection is by data-target, tags and href patterns only: Tailwind classes change yearly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from daemon.errors import ParseError
+from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
+from daemon.parse.days import parse_iso_day, parse_yearless
+from daemon.parse.hf_json import entries_to_papers, entry_to_paper
+
+PAPER_HREF = re.compile(r"^/papers/(\d{4}\.\d{4,5})(?:v\d+)?/?$")
+ABSTRACT_MIN_CHARS = 80
+
+
+def parse_html(text: str, name: str, ref_time: datetime) -> Digest:
+    stripped = text.strip().lower()
+    if stripped.startswith(("<!doctype", "<html")) and not stripped.endswith("</html>"):
+        raise ParseError(f"{name}: truncated HTML (no closing </html>)")
+    tree = LexborHTMLParser(text)
+    digest = _from_hydration(tree, name)
+    if digest is None:
+        digest = _from_cards(tree, name, ref_time)
+    if not digest.papers:
+        raise ParseError(f"{name}: no papers found in HTML page")
+    return digest
+
+
+def _props(tree: LexborHTMLParser, target: str, name: str) -> dict[str, object] | None:
+    node = tree.css_first(f'[data-target="{target}"]')
+    if node is None:
+        return None
+    raw = node.attributes.get("data-props")
+    if not raw:
+        raise ParseError(f"{name}: {target} hydration element has no data-props")
+    try:
+        props = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{name}: {target} hydration JSON is invalid ({exc.msg})") from None
+    if not isinstance(props, dict):
+        raise ParseError(f"{name}: {target} hydration JSON is not an object")
+    return props
+
+
+def _from_hydration(tree: LexborHTMLParser, name: str) -> Digest | None:
+    props = _props(tree, "DailyPapers", name)
+    if props is not None:
+        papers = entries_to_papers(props.get("dailyPapers"), name, "DailyPapers.dailyPapers")
+        day = parse_iso_day(props.get("dateString")) if props.get("periodType", "day") == "day" \
+            else None
+        if props.get("query"):
+            day = None  # search results: the page's date pill is not the papers' day
+        return Digest("hf_html", papers, day)
+    props = _props(tree, "PaperContent", name)
+    if props is not None and isinstance(props.get("paper"), dict):
+        paper = entry_to_paper({"paper": props["paper"]}, name, "PaperContent.paper")
+        return Digest("hf_html", (paper,), paper.hf_day)
+    return None
+
+
+def _from_cards(tree: LexborHTMLParser, name: str, ref_time: datetime) -> Digest:
+    papers: list[Paper] = []
+    seen: set[str] = set()
+    for card in tree.css("article"):
+        paper = _card_paper(card)
+        if paper is not None and paper.arxiv_id not in seen:
+            seen.add(paper.arxiv_id or "")
+            papers.append(paper)
+    is_search = any(n.attributes.get("value") for n in tree.css('input[name="q"]'))
+    return Digest("hf_html", tuple(papers), None if is_search else _page_day(tree, ref_time))
+
+
+def _card_paper(card: LexborNode) -> Paper | None:
+    link = None
+    for a in card.css("h3 a[href], h2 a[href]"):
+        if PAPER_HREF.match(a.attributes.get("href") or ""):
+            link = a
+            break
+    if link is None:
+        return None
+    m = PAPER_HREF.match(link.attributes.get("href") or "")
+    ident = arxiv_id(m.group(1)) if m else None
+    title = clean_text(link.text())
+    if not title or not ident:
+        return None
+    upvotes = None
+    for a in card.css('a[href^="/login?next="]'):
+        text = clean_text(a.text())
+        upvotes = 0 if text == "-" else int(text) if text.isdigit() else None
+        break
+    abstract = ""
+    for p in card.css("p"):
+        text = clean_text(p.text())
+        if len(text) >= ABSTRACT_MIN_CHARS and len(text) > len(abstract):
+            abstract = text
+    return Paper(title=title, abstract=abstract, arxiv_id=ident, upvotes=upvotes,
+                 url=paper_url(ident))
+
+
+def _page_day(tree: LexborHTMLParser, ref_time: datetime) -> date | None:
+    for node in tree.css("time"):
+        day = parse_iso_day(node.attributes.get("datetime"))
+        if day is None:
+            day = parse_yearless(clean_text(node.text(separator=" ")), ref_time)
+        if day is not None:
+            return day
+    return None

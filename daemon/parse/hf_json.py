@@ -1,0 +1,73 @@
+"""Hugging Face JSON: /api/daily_papers arrays, hydration props, single-paper objects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from daemon.errors import ParseError
+from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
+from daemon.parse.days import parse_iso_day
+
+
+def parse_json(text: str, name: str) -> Digest:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{name}: invalid or truncated JSON ({exc.msg} at line {exc.lineno}, "
+                         f"column {exc.colno})") from None
+    if isinstance(data, dict) and "dailyPapers" in data:
+        papers = entries_to_papers(data["dailyPapers"], name, "dailyPapers")
+        return Digest("hf_json", papers, parse_iso_day(data.get("dateString")))
+    if isinstance(data, dict) and isinstance(data.get("paper"), dict):
+        return Digest("hf_json", (entry_to_paper(data, name, "$"),))
+    if isinstance(data, dict) and "id" in data and "title" in data:
+        return Digest("hf_json", (entry_to_paper({"paper": data}, name, "$"),))
+    if not isinstance(data, list):
+        raise ParseError(f"{name}: JSON of the wrong shape: expected a list of daily-papers "
+                         f"entries or an object with 'dailyPapers', got {type(data).__name__}")
+    papers = entries_to_papers(data, name, "$")
+    days = {p.hf_day for p in papers}
+    return Digest("hf_json", papers, days.pop() if len(days) == 1 else None)
+
+
+def entries_to_papers(entries: Any, name: str, where: str) -> tuple[Paper, ...]:
+    if not isinstance(entries, list):
+        raise ParseError(f"{name}: JSON of the wrong shape: {where} is not a list")
+    return tuple(entry_to_paper(e, name, f"{where}[{i}]") for i, e in enumerate(entries))
+
+
+def _wrong(name: str, where: str, what: str) -> ParseError:
+    return ParseError(f"{name}: JSON of the wrong shape: {where} {what}")
+
+
+def entry_to_paper(entry: Any, name: str, where: str) -> Paper:
+    """One API entry ({paper: {...}, ...}) or a bare paper object to a Paper."""
+    if not isinstance(entry, dict):
+        raise _wrong(name, where, "is not an object")
+    paper = entry.get("paper", entry)
+    if not isinstance(paper, dict):
+        raise _wrong(name, where, ".paper is not an object")
+    title = paper.get("title", entry.get("title"))
+    if not isinstance(title, str) or not clean_text(title):
+        raise _wrong(name, where, "has no title")
+    summary = paper.get("summary", entry.get("summary")) or ""
+    if not isinstance(summary, str):
+        raise _wrong(name, where, ".summary is not a string")
+    raw_id = paper.get("id")
+    ident = arxiv_id(raw_id) if isinstance(raw_id, str) else None
+    authors = paper.get("authors") or []
+    if not isinstance(authors, list):
+        raise _wrong(name, where, ".authors is not a list")
+    names = tuple(clean_text(a["name"]) for a in authors
+                  if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip())
+    upvotes = paper.get("upvotes")
+    return Paper(
+        title=clean_text(title),
+        abstract=clean_text(summary),
+        authors=names,
+        arxiv_id=ident,
+        hf_day=parse_iso_day(paper.get("submittedOnDailyAt")),
+        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        url=paper_url(ident) if ident else None,
+    )
