@@ -147,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version or a usage error argparse already printed
+        return int(exc.code or 0)
     setup_logging(args.verbose)
     try:
         config = load_config(config_path(args.config))

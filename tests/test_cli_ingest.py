@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import HF, ROOT, TEXT
+
+
+def test_ingest_text_folder_then_again(cli):
+    first = cli("ingest", str(TEXT))
+    assert first.code == 0, first.err
+    assert "000_a4df948192ebdd8e.txt: 40 papers, 40 new" in first.out
+    assert "194 papers stored" in first.out
+    second = cli("ingest", str(TEXT))
+    assert second.code == 0
+    assert "0 new" in second.out and "3 files, 221 papers, 0 new" in second.out
+    papers = cli("papers", "--json").json()
+    assert len(papers) == 194
+    assert set(papers[0]) == {"id", "arxiv_id", "title", "abstract", "authors", "url",
+                              "first_seen", "sightings"}
+
+
+def test_bad_file_is_reported_and_the_rest_ingested(cli, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a_bad.json").write_bytes(b'{"wrong": "shape"}')
+    (folder / "b_good.json").write_bytes((HF / "api_daily_papers_2026-08-03.json").read_bytes())
+    (folder / ".hidden").write_bytes(b"ignored")
+    (folder / "c.part").write_bytes(b"ignored")
+    result = cli("ingest", str(folder))
+    assert result.code == 1
+    assert "error: a_bad.json: JSON of the wrong shape" in result.err
+    assert "b_good.json: 3 papers, 3 new" in result.out
+    assert "Traceback" not in result.err
+
+
+def test_dom_only_then_api_reports_gained_text(cli):
+    cli("ingest", str(HF / "listing_dom_only_2026-08-03.html"))
+    result = cli("ingest", str(HF / "api_daily_papers_2026-08-03.json"))
+    assert "3 papers, 0 new, 3 gained text" in result.out
+    papers = cli("papers", "--json").json()
+    assert len(papers) == 3 and all(p["abstract"] and p["authors"] for p in papers)
+
+
+def test_papers_limit_and_since(cli):
+    cli("ingest", str(HF / "api_daily_papers_2026-06-12.json"))
+    assert len(cli("papers", "--json", "--limit", "5").json()) == 5
+    assert cli("papers", "--json", "--since", "2999-01-01").json() == []
+    bad = cli("papers", "--since", "yesterday")
+    assert bad.code == 2
+
+
+def test_missing_path_is_usage_error(cli, tmp_path):
+    result = cli("ingest", str(tmp_path / "nope"))
+    assert result.code == 2 and result.err.startswith("error: ")
+
+
+def test_check_rejects_unknown_key_with_toml_path(cli, config_file):
+    config_file.write_text('state_dir = "state"\nstate_dri = "x"\n')
+    result = cli("check")
+    assert result.code == 2
+    assert result.err.strip() == "error: state_dri: unknown key"
+
+
+def test_check_rejects_invalid_toml(cli, config_file):
+    config_file.write_text("state_dir = \n")
+    result = cli("check")
+    assert result.code == 2 and "invalid TOML" in result.err
+
+
+def test_every_command_has_help():
+    from daemon.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        assert p.description or sub._name_parser_map[name].format_help(), name
+    assert all(action.help for action in sub._choices_actions)
+
+
+def test_console_script_runs_as_a_process(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('state_dir = "s"\n')
+    env = {**os.environ, "PAPERWATCH_CONFIG": str(config)}
+    proc = subprocess.run([sys.executable, "-m", "daemon", "ingest", str(TEXT)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "194 papers stored" in proc.stdout
+    assert (tmp_path / "s" / "paperwatch.db").exists()
