@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -9,7 +10,6 @@ from datetime import date
 
 HF_BASE = "https://huggingface.co"
 
-_WS = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[\W_]+")
 _ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
 _ARXIV_OLD = re.compile(r"^([a-z][a-z.-]+/\d{7})(?:v\d+)?$", re.IGNORECASE)
@@ -17,13 +17,18 @@ _ARXIV_OLD = re.compile(r"^([a-z][a-z.-]+/\d{7})(?:v\d+)?$", re.IGNORECASE)
 
 def clean_text(text: str) -> str:
     """Collapse whitespace, including arXiv hard wraps ("for\\n  Contrastive")."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def title_key(title: str) -> str:
     """Normalised title: the identity of a paper whose arXiv id is unknown."""
     text = unicodedata.normalize("NFKC", title).casefold()
     return _NON_WORD.sub(" ", text).strip()
+
+
+def key_hash(key: str) -> int:
+    """A signed 63-bit hash of a title key: a small, fast index for identity look-ups."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 1
 
 
 def arxiv_id(raw: str | None) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from daemon.models import Digest, Paper
+from daemon.models import Digest, Paper, key_hash
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -36,6 +36,7 @@ def _initial(db: sqlite_utils.Database) -> None:
         id INTEGER PRIMARY KEY,
         arxiv_id TEXT UNIQUE,
         title_key TEXT NOT NULL,
+        title_hash INTEGER NOT NULL,
         title TEXT NOT NULL,
         abstract TEXT NOT NULL DEFAULT '',
         authors TEXT NOT NULL DEFAULT '[]',
@@ -45,8 +46,7 @@ def _initial(db: sqlite_utils.Database) -> None:
         first_seen TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );
-    CREATE INDEX papers_title_key ON papers(title_key);
-    CREATE INDEX papers_first_seen ON papers(first_seen);
+    CREATE INDEX papers_title_hash ON papers(title_hash);
     CREATE TABLE documents (
         id INTEGER PRIMARY KEY,
         source TEXT NOT NULL,
@@ -61,14 +61,20 @@ def _initial(db: sqlite_utils.Database) -> None:
         error TEXT
     );
     CREATE INDEX documents_hash ON documents(content_hash);
-    CREATE TABLE sightings (
-        paper_id INTEGER NOT NULL REFERENCES papers(id),
+    -- where papers are seen: one row per (source, location, page day), e.g. one HF day
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY,
         source TEXT NOT NULL,
         location TEXT NOT NULL,
         page_day TEXT NOT NULL,
+        UNIQUE (source, location, page_day)
+    );
+    CREATE TABLE sightings (
+        paper_id INTEGER NOT NULL REFERENCES papers(id),
+        page_id INTEGER NOT NULL REFERENCES pages(id),
         document_id INTEGER NOT NULL REFERENCES documents(id),
         fetched_at TEXT NOT NULL,
-        PRIMARY KEY (paper_id, source, location, page_day)
+        PRIMARY KEY (paper_id, page_id)
     ) WITHOUT ROWID;
     """)
 
@@ -110,6 +116,7 @@ class Store:
         self.db.enable_wal()
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay in memory
         self.migrate()
 
     def close(self) -> None:
@@ -166,9 +173,14 @@ class Store:
             doc_id = int(cur.lastrowid or 0)
             result = IngestResult(doc_id, len(digest.papers))
             ids = self._upsert_papers(digest.papers, stamp, result)
+            self.conn.execute("INSERT OR IGNORE INTO pages (source, location, page_day) "
+                              "VALUES (?, ?, ?)", (source, location, day))
+            page_id = self.conn.execute(
+                "SELECT id FROM pages WHERE source = ? AND location = ? AND page_day = ?",
+                (source, location, day)).fetchone()[0]
             self.conn.executemany(
-                "INSERT OR IGNORE INTO sightings VALUES (?, ?, ?, ?, ?, ?)",
-                [(pid, source, location, day, doc_id, stamp) for pid in dict.fromkeys(ids)])
+                "INSERT OR IGNORE INTO sightings VALUES (?, ?, ?, ?)",
+                [(pid, page_id, doc_id, stamp) for pid in dict.fromkeys(ids)])
             self.conn.execute("UPDATE documents SET new = ?, gained = ? WHERE id = ?",
                               (len(result.new), len(result.gained), doc_id))
             if on_change is not None and (result.new or result.gained):
@@ -178,13 +190,13 @@ class Store:
     def _upsert_papers(self, papers: Iterable[Paper], stamp: str,
                        result: IngestResult) -> list[int]:
         papers = list(papers)
-        by_arxiv, by_key = self._existing(papers)
+        keys = [p.key for p in papers]
+        by_arxiv, by_key = self._existing(papers, keys)
         next_id = int(self.conn.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0])
         updates: dict[int, dict[str, Any]] = {}
         ids: list[int] = []
         new_ids: set[int] = set()
-        for paper in papers:
-            key = paper.key
+        for paper, key in zip(papers, keys, strict=True):
             row = by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None
             if row is None:
                 candidates = by_key.get(key, [])
@@ -209,28 +221,33 @@ class Store:
             ids.append(row["id"])
         fresh = [updates.pop(pid) for pid in sorted(new_ids)]
         self.conn.executemany(
-            f"INSERT INTO papers ({_COLUMNS}, first_seen, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*_values(r), stamp, stamp) for r in fresh])
+            f"INSERT INTO papers ({_COLUMNS}, title_hash, first_seen, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*_values(r), key_hash(r["title_key"]), stamp, stamp) for r in fresh])
         self.conn.executemany(
-            "UPDATE papers SET arxiv_id = ?, title_key = ?, title = ?, abstract = ?, "
-            "authors = ?, url = ?, hf_day = ?, upvotes = ?, updated_at = ? WHERE id = ?",
-            [(*_values(r)[1:], stamp, r["id"]) for r in updates.values()])
+            "UPDATE papers SET arxiv_id = ?, abstract = ?, authors = ?, url = ?, hf_day = ?, "
+            "upvotes = ?, updated_at = ? WHERE id = ?",
+            [(r["arxiv_id"], r["abstract"], r["authors"], r["url"], r["hf_day"], r["upvotes"],
+              stamp, r["id"]) for r in updates.values()])
         result.new.extend(sorted(new_ids))
         return ids
 
-    def _existing(self, papers: list[Paper]
+    def _existing(self, papers: list[Paper], title_keys: list[str]
                   ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
         arxiv_ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
-        keys = sorted({p.key for p in papers})
+        wanted = set(title_keys)
+        hashes = sorted({key_hash(k) for k in wanted})
         rows: dict[int, dict[str, Any]] = {}
-        for column, values in (("arxiv_id", arxiv_ids), ("title_key", keys)):
+        lookups: tuple[tuple[str, list[Any]], ...] = (("arxiv_id", arxiv_ids),
+                                                      ("title_hash", hashes))
+        for column, values in lookups:
             for chunk in _chunks(values, 500):
                 marks = ",".join("?" * len(chunk))
                 for r in self.conn.execute(
                         f"SELECT {_COLUMNS} FROM papers WHERE {column} IN ({marks}) ORDER BY id",
                         chunk):
-                    rows.setdefault(r["id"], dict(r))
+                    if column == "arxiv_id" or r["title_key"] in wanted:
+                        rows.setdefault(r["id"], dict(r))
         by_arxiv = {r["arxiv_id"]: r for r in rows.values() if r["arxiv_id"]}
         by_key: dict[str, list[dict[str, Any]]] = {}
         for r in rows.values():
@@ -256,7 +273,7 @@ class Store:
             args.extend(id_list)
         sql = (f"SELECT p.*, (SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) "
                f"AS sightings FROM papers p {'WHERE ' + ' AND '.join(where) if where else ''} "
-               "ORDER BY p.first_seen DESC, p.id DESC")
+               "ORDER BY p.id DESC")  # ids grow with first_seen
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [dict(r) for r in self.conn.execute(sql, args)]
@@ -295,7 +312,7 @@ class _Transaction:
             self.conn.execute("ROLLBACK")
 
 
-def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(values), size):
         yield values[i:i + size]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from daemon.errors import ParseError
@@ -11,6 +12,8 @@ from daemon.parse.hf_json import parse_json
 from daemon.parse.text_dump import parse_text
 
 __all__ = ["parse_document", "sniff", "decode"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def decode(data: bytes, name: str) -> str:
@@ -23,8 +26,7 @@ def decode(data: bytes, name: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParseError(f"{name}: not UTF-8 text (byte {exc.start}), not a digest") from None
-    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\r\n\t\f")
-    if controls:
+    if _CONTROL.search(text, 0, 4096):
         raise ParseError(f"{name}: binary content (control characters), not a digest")
     return text
 

@@ -21,8 +21,8 @@ ABSTRACT_MIN_CHARS = 80
 
 
 def parse_html(text: str, name: str, ref_time: datetime) -> Digest:
-    stripped = text.strip().lower()
-    if stripped.startswith(("<!doctype", "<html")) and not stripped.endswith("</html>"):
+    head, tail = text[:256].lstrip().lower(), text[-256:].rstrip().lower()
+    if head.startswith(("<!doctype", "<html")) and not tail.endswith("</html>"):
         raise ParseError(f"{name}: truncated HTML (no closing </html>)")
     tree = LexborHTMLParser(text)
     digest = _from_hydration(tree, name)

@@ -1,0 +1,131 @@
+"""`make bench`: each figure is a ratio against a baseline measured in the same run.
+
+Every part runs in its own process so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+from bench.synth import papers as synth_papers  # noqa: E402
+from daemon.models import Digest  # noqa: E402
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def part_html() -> dict[str, float]:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from daemon.parse import parse_document
+
+    pages = [(FIXTURES / "hf" / n).read_bytes() for n in
+             ("listing_2026-06-12.html", "listing_dom_only_2026-08-03.html",
+              "paper_page_2509.24002.html")]
+    total_mb = sum(len(p) for p in pages) / 1e6
+    rounds = 20
+
+    def baseline() -> None:
+        for _ in range(rounds):
+            for page in pages:
+                tree = LexborHTMLParser(page.decode())
+                node = tree.css_first('[data-target="DailyPapers"]')
+                if node is not None:
+                    json.loads(node.attributes.get("data-props") or "null")
+
+    def ours() -> None:
+        for _ in range(rounds):
+            for page in pages:
+                parse_document(page, "bench", NOW)
+
+    base = best_of(baseline, 5)
+    mine = best_of(ours, 5)
+    return {"html_mb_s": total_mb * rounds / mine, "baseline_mb_s": total_mb * rounds / base,
+            "ratio": base / mine}
+
+
+def part_ingest(n: int) -> dict[str, float]:
+    from daemon.store import Store
+
+    chunk = 1000  # one document = one day page of 1000 papers; generated as needed
+
+    def documents():  # type: ignore[no-untyped-def]
+        for i in range(0, n, chunk):
+            yield i, synth_papers(chunk, seed=i, start=i)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = sqlite3.connect(Path(tmp) / "raw.db")
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("CREATE TABLE papers (arxiv_id, title, abstract, authors, url, hf_day, "
+                    "upvotes)")
+        base = 0.0
+        for _, papers in documents():
+            rows = [(p.arxiv_id, p.title, p.abstract, json.dumps(list(p.authors)), p.url,
+                     p.hf_day.isoformat() if p.hf_day else None, p.upvotes) for p in papers]
+            t0 = time.perf_counter()
+            with raw:
+                raw.executemany("INSERT INTO papers VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            base += time.perf_counter() - t0
+        store = Store(Path(tmp) / "paperwatch.db")
+        mine = 0.0
+        for i, papers in documents():
+            t0 = time.perf_counter()
+            digest = Digest("hf_json", tuple(papers), papers[0].hf_day)
+            store.ingest(digest, source="bench", location=f"doc{i}", content_hash=f"h{i}",
+                         now=NOW)
+            mine += time.perf_counter() - t0
+        assert store.counts()["papers"] == n
+    return {"papers_s": n / mine, "baseline_papers_s": n / base, "ratio": base / mine}
+
+
+def run_part(name: str, *args: str) -> dict[str, float]:
+    proc = subprocess.run([sys.executable, __file__, name, *args], capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def child(name: str, args: list[str]) -> None:
+    result = PARTS[name](*[int(a) for a in args])
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+PARTS = {"html": part_html, "ingest": part_ingest}
+
+
+def main() -> None:
+    if len(sys.argv) > 1:
+        child(sys.argv[1], sys.argv[2:])
+        return
+    html = run_part("html")
+    print(f"html parse     : {html['html_mb_s']:8.1f} MB/s   baseline (lexbor + json.loads) "
+          f"{html['baseline_mb_s']:8.1f} MB/s   ratio {html['ratio']:.2f}x  (target >= 0.5x)")
+    ing = run_part("ingest", "100000")
+    print(f"ingest 100k    : {ing['papers_s']:8.0f} papers/s  baseline (sqlite3 executemany) "
+          f"{ing['baseline_papers_s']:8.0f} rows/s  ratio {ing['ratio']:.2f}x  (target >= 0.3x)"
+          f"   peak RSS {ing['peak_rss_mb']:.0f} MB (target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
