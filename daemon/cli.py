@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -12,9 +13,13 @@ from typing import Any
 
 from daemon import __version__
 from daemon.config import Config, config_path, load_config
-from daemon.errors import ConfigError, ParseError, PaperwatchError, UsageError
+from daemon.errors import ConfigError, ParseError, PaperwatchError, QueryError, UsageError
 from daemon.ingest import ingest_bytes
 from daemon.log import setup_logging
+from daemon.match import Matcher, Rule
+from daemon.outbox import STATUSES, DeliveryReport, alerts, deliver, match_hook, retry_all
+from daemon.query import parse_query
+from daemon.render import Message
 from daemon.store import Store, utcnow
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -50,6 +55,7 @@ def expand_paths(paths: Sequence[str]) -> Iterator[Path]:
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     files = list(expand_paths(args.paths))
+    hook = None if args.no_notify else match_hook(config)
     failed = total_new = total_gained = total_papers = 0
     for path in files:
         now = utcnow()
@@ -57,7 +63,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
             data = path.read_bytes()
             ref = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             result = ingest_bytes(store, data, name=path.name, source="cli",
-                                  location=str(path.resolve()), ref_time=ref, now=now)
+                                  location=str(path.resolve()), ref_time=ref, now=now,
+                                  on_change=hook)
         except ParseError as exc:
             failed += 1
             err(str(exc))
@@ -77,7 +84,15 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         out(line)
     out(f"{len(files)} files, {total_papers} papers, {total_new} new, "
         f"{total_gained} gained text, {failed} failed; {store.counts()['papers']} papers stored")
+    if not args.no_notify:
+        report_delivery(deliver(store, config, utcnow()))
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def report_delivery(report: DeliveryReport) -> None:
+    if report.messages:
+        out(f"alerts: {report.sent} sent, {report.failed} failed (will retry), "
+            f"{report.dead} dead, in {report.messages} messages")
 
 
 def paper_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +119,77 @@ def cmd_papers(args: argparse.Namespace, config: Config) -> int:
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
     out(f"{config.path}: ok")
     out(f"  state_dir: {config.state_dir}")
+    hours = config.give_up_after.total_seconds() / 3600
+    out(f"  timezone: {config.timezone or 'system'}; give up on deliveries after {hours:g}h")
+    out(f"  channels: {len(config.channels)}")
+    for name, channel in config.channels.items():
+        out(f"    {name}: {channel.describe()}")
+    out(f"  watchlists: {len(config.watchlists)}")
+    for w in config.watchlists:
+        when = f"daily {w.deliver_at:%H:%M}" if w.deliver_at else "immediate"
+        out(f"    {w.name}: {w.source}  -> {', '.join(w.notify)} ({when})")
+    return EXIT_OK
+
+
+def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
+    store = Store(config.db_path)
+    if args.action == "retry":
+        report = retry_all(store, config, utcnow())
+        report_delivery(report)
+        if not report.messages:
+            out("alerts: nothing to retry")
+        return EXIT_OK if not (report.failed or report.dead) else EXIT_FAILURE
+    rows = alerts(store, args.status)
+    if args.json:
+        keys = ("watchlist", "paper_id", "title", "channel", "status", "attempts", "matched",
+                "created_at", "sent_at")
+        out(json.dumps([{k: r[k] for k in keys} for r in rows], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for r in rows:
+        terms = ", ".join(f"{m['term']}@{m['field']}" for m in r["matched"])
+        extra = f" next {r['due_at']}" if r["status"] in ("pending", "failed") else ""
+        error = f" error: {r['last_error']}" if r["last_error"] and r["status"] != "sent" else ""
+        out(f"{r['status']:<7} {r['watchlist']} -> {r['channel']} #{r['paper_id']} "
+            f"{r['title']} [{terms}] attempts={r['attempts']}{extra}{error}")
+    return EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace, config: Config) -> int:
+    if args.query is not None:
+        try:
+            rule = Rule("--query", parse_query(args.query))
+        except QueryError as exc:
+            raise UsageError(f"--query: {exc}") from None
+    elif args.watchlist:
+        wl = config.watchlist(args.watchlist)
+        if wl is None:
+            known = ", ".join(w.name for w in config.watchlists) or "none configured"
+            raise UsageError(f"unknown watchlist {args.watchlist!r} (watchlists: {known})")
+        rule = Rule(wl.name, wl.query)
+    else:
+        raise UsageError("preview needs a WATCHLIST name or --query Q")
+    store = Store(config.db_path)
+    matcher = Matcher([rule])
+    ids = [row["id"] for row in store.iter_papers() if matcher.match_row(row)]
+    rows = store.papers(ids=ids, limit=args.limit) if ids else []
+    print_papers(rows, args.json)
+    if not args.json:
+        out(f"{len(ids)} stored papers match")
+    return EXIT_OK
+
+
+def cmd_test_notify(args: argparse.Namespace, config: Config) -> int:
+    channel = config.channels.get(args.channel)
+    if channel is None:
+        known = ", ".join(config.channels) or "none configured"
+        raise UsageError(f"unknown channel {args.channel!r} (channels: {known})")
+    title = "paperwatch test notification"
+    body = f"This is a test of channel {args.channel} from paperwatch."
+    error = channel.send(title, Message(title, f"<p>{body}</p>", body, body).bodies())
+    if error:
+        err(f"{args.channel}: {error}")
+        return EXIT_FAILURE
+    out(f"{args.channel}: sent to {channel.describe()}")
     return EXIT_OK
 
 
@@ -130,8 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"paperwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", help="ingest digest files or folders now")
+    p = sub.add_parser("ingest", help="ingest digest files or folders now, match and alert")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--no-notify", action="store_true",
+                   help="store papers as seen without matching or alerting (load history)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("papers", help="list stored papers, newest first")
@@ -142,6 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate the configuration and print a summary")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("alerts", help="list alert deliveries, or `alerts retry` to send "
+                       "every pending, failed or dead one now")
+    p.add_argument("action", nargs="?", choices=("list", "retry"), default="list")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--status", choices=STATUSES, help="only deliveries in this state")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("preview", help="stored papers a watchlist or query matches (no alert)")
+    p.add_argument("watchlist", nargs="?", metavar="WATCHLIST")
+    p.add_argument("--query", metavar="Q", help="a query instead of a configured watchlist")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--limit", type=_positive, help="at most N papers")
+    p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("test-notify", help="send a test message to CHANNEL")
+    p.add_argument("channel", metavar="CHANNEL")
+    p.set_defaults(func=cmd_test_notify)
     return parser
 
 
@@ -167,3 +273,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `paperwatch papers | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return EXIT_OK

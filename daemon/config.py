@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
-from daemon.errors import ConfigError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from daemon.channels import Channel, load_channel
+from daemon.errors import ConfigError, QueryError
+from daemon.query import DEFAULT_FIELDS, FIELDS, Node, keywords_query, parse_query
+from daemon.secrets import Secrets
 
 DEFAULT_CONFIG = "config.toml"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
@@ -69,9 +74,25 @@ def parse_duration(value: str, where: str) -> timedelta:
 
 
 @dataclass(frozen=True)
+class Watchlist:
+    name: str
+    query: Node
+    source: str  # the query or keywords as written, for messages and `check`
+    notify: tuple[str, ...]
+    deliver_at: time | None  # None: immediately; else daily at this local time
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     state_dir: Path
+    timezone: ZoneInfo | None = None
+    give_up_after: timedelta = timedelta(hours=48)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    watchlists: tuple[Watchlist, ...] = ()
+
+    def watchlist(self, name: str) -> Watchlist | None:
+        return next((w for w in self.watchlists if w.name == name), None)
 
     @property
     def db_path(self) -> Path:
@@ -102,5 +123,89 @@ def build_config(data: dict[str, Any], path: Path) -> Config:
     top = Table(data, "")
     base = path.parent
     state_dir = base / top.get("state_dir", str, "state")
+    tz_name = top.get("timezone", str)
+    timezone = None
+    if tz_name is not None:
+        try:
+            timezone = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"timezone: unknown time zone {tz_name!r}") from None
+    give_up_after = top.duration("give_up_after", timedelta(hours=48))
+    secrets_file = top.get("secrets_file", str)
+    secrets = Secrets.load(base / secrets_file if secrets_file else None, "secrets_file")
+    channels = _channels(top.get("channels", dict, {}), secrets)
+    top.used.add("watchlists")
+    watchlists = _watchlists(data.get("watchlists", []), channels)
     top.finish()
-    return Config(path=path, state_dir=state_dir)
+    return Config(path=path, state_dir=state_dir, timezone=timezone,
+                  give_up_after=give_up_after, channels=channels, watchlists=watchlists)
+
+
+def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:
+    channels = {}
+    for name, value in data.items():
+        where = f"channels.{name}"
+        urls = [value] if isinstance(value, str) else value
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+            raise ConfigError(f"{where}: expected an apprise URL or a list of them")
+        channels[name] = load_channel(name, [secrets.expand(u, f"{where}") for u in urls], where)
+    return channels
+
+
+def _watchlists(data: Any, channels: dict[str, Channel]) -> tuple[Watchlist, ...]:
+    if not isinstance(data, list):
+        raise ConfigError("watchlists: expected an array of tables ([[watchlists]])")
+    out: list[Watchlist] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data):
+        where = f"watchlists[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected a table")
+        t = Table(raw, where)
+        name = t.get("name", str, required=True).strip()
+        if not name:
+            raise ConfigError(f"{t.at('name')}: must not be empty")
+        if name in seen:
+            raise ConfigError(f"{t.at('name')}: duplicate watchlist name {name!r}")
+        seen.add(name)
+        fields = t.str_list("fields", tuple(sorted(DEFAULT_FIELDS)))
+        for j, f in enumerate(fields):
+            if f not in FIELDS:
+                raise ConfigError(f"{t.at('fields')}[{j}]: unknown field {f!r} "
+                                  f"(one of {', '.join(FIELDS)})")
+        scope = frozenset(fields)
+        keywords, exclude = t.str_list("keywords"), t.str_list("exclude")
+        query_text = t.get("query", str)
+        if query_text is not None and (keywords or exclude):
+            raise ConfigError(f"{where}: give either query or keywords/exclude, not both")
+        try:
+            if query_text is not None:
+                query, source = parse_query(query_text, scope), query_text
+            elif keywords:
+                query, source = keywords_query(keywords, exclude, scope), ", ".join(keywords)
+            else:
+                raise ConfigError(f"{where}: needs keywords = [...] or query = \"...\"")
+        except QueryError as exc:
+            key = "query" if query_text is not None else "keywords"
+            raise ConfigError(f"{t.at(key)}: watchlist {name!r}: {exc}") from None
+        notify = t.str_list("notify")
+        if not notify:
+            raise ConfigError(f"{t.at('notify')}: missing (list the channels to alert)")
+        for j, ch in enumerate(notify):
+            if ch not in channels:
+                known = ", ".join(sorted(channels)) or "none defined"
+                raise ConfigError(f"{t.at('notify')}[{j}]: unknown channel {ch!r} "
+                                  f"(channels: {known})")
+        deliver_at = _deliver(t.get("deliver", str, "immediate"), t.at("deliver"))
+        t.finish()
+        out.append(Watchlist(name, query, source, notify, deliver_at))
+    return tuple(out)
+
+
+def _deliver(value: str, where: str) -> time | None:
+    if value == "immediate":
+        return None
+    m = re.match(r"^daily\s+(\d{1,2}):(\d{2})$", value.strip())
+    if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+        return time(int(m.group(1)), int(m.group(2)))
+    raise ConfigError(f"{where}: expected \"immediate\" or \"daily HH:MM\", got {value!r}")

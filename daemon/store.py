@@ -79,6 +79,35 @@ def _initial(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migration("0002_matches_deliveries")
+def _outbox(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- one row per (watchlist, paper), ever: a paper alerts a watchlist at most once
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        watchlist TEXT NOT NULL,
+        paper_id INTEGER NOT NULL REFERENCES papers(id),
+        matched TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (watchlist, paper_id)
+    );
+    -- the outbox: one row per (match, channel), written with the match
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        match_id INTEGER NOT NULL REFERENCES matches(id),
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (match_id, channel)
+    );
+    CREATE INDEX deliveries_due ON deliveries(status, due_at);
+    """)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

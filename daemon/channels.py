@@ -1,0 +1,113 @@
+"""Notification channels: named lists of apprise URLs, plus the built-in console channel.
+
+A channel's URLs hold secrets. They are only handed to apprise; everywhere else (logs,
+errors, the database) a channel shows its privacy form, and apprise's own log lines are
+captured and scrubbed of every secret before they are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import apprise
+from apprise.decorators import notify
+
+from daemon.errors import ConfigError
+from daemon.log import event
+
+
+@notify(on="console", name="paperwatch console")
+def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
+    """console://: alerts as log lines, the channel that works with no set-up at all."""
+    event("alert", channel="console", title=title)
+    for line in body.splitlines():
+        if line.strip():
+            logging.getLogger("paperwatch.console").info("  %s", line)
+    return True
+
+
+@dataclass(frozen=True)
+class Target:
+    """One apprise URL, loaded: what to call, which format it wants, how to show it."""
+
+    plugin: Any = field(repr=False, compare=False)
+    private_url: str
+    format: apprise.NotifyFormat
+    max_body: int
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    targets: tuple[Target, ...]
+    secrets: tuple[str, ...] = field(repr=False, default=())
+
+    def describe(self) -> str:
+        return ", ".join(t.private_url for t in self.targets)
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret of this channel replaced by ***."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def send(self, title: str, bodies: dict[apprise.NotifyFormat, str]) -> str | None:
+        """Send to every target in the format it prefers; None on success, else the reason
+        (scrubbed of secrets)."""
+        errors = []
+        for target in self.targets:
+            fmt = target.format
+            body = bodies[fmt]
+            sender = apprise.Apprise()
+            sender.add(target.plugin)
+            with apprise.LogCapture(level=logging.WARNING) as logs:
+                ok = bool(sender.notify(body=body, title=title, body_format=fmt))
+            if not ok:
+                detail = " ".join(logs.getvalue().split()) or "apprise reported failure"
+                detail = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ - \w+ - ", "", detail)
+                errors.append(f"{target.private_url}: {self.scrub(detail)[:300]}")
+        return "; ".join(errors) or None
+
+
+def _url_secrets(url: str) -> list[str]:
+    """Everything in a URL that may be secret: password, user, path tokens, query values."""
+    parts = urlsplit(url)
+    found = [url]
+    for value in (parts.password, parts.username):
+        if value:
+            found += [value, unquote(value)]
+    found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
+    found += [kv.partition("=")[2] for kv in parts.query.split("&")
+              if len(kv.partition("=")[2]) >= 6]
+    return [s for s in found if len(s) >= 3]
+
+
+def load_channel(name: str, urls: list[str], where: str) -> Channel:
+    targets, secrets = [], []
+    for i, url in enumerate(urls):
+        secrets += _url_secrets(url)
+        with apprise.LogCapture(level=logging.WARNING):
+            plugin = apprise.Apprise.instantiate(_with_split(url))
+        if plugin is None:
+            scheme = url.partition("://")[0] or "?"
+            at = where if len(urls) == 1 else f"{where}[{i}]"
+            raise ConfigError(f"{at}: apprise cannot load this {scheme}:// URL (unknown "
+                              "service or invalid parameters)")
+        formats = plugin.notify_format
+        preferred = formats[0] if isinstance(formats, tuple) else formats
+        if preferred not in (apprise.NotifyFormat.HTML, apprise.NotifyFormat.TEXT):
+            preferred = apprise.NotifyFormat.MARKDOWN
+        targets.append(Target(plugin, plugin.url(privacy=True), preferred,
+                              int(getattr(plugin, "body_maxlen", 0) or 0)))
+    return Channel(name, tuple(targets), tuple(dict.fromkeys(secrets)))
+
+
+def _with_split(url: str) -> str:
+    """Ask apprise to split messages over a service's size limit unless the URL says else."""
+    if "overflow=" in url or url.startswith("console://"):
+        return url
+    return url + ("&" if "?" in url else "?") + "overflow=split"

@@ -1,0 +1,66 @@
+"""`${NAME}` in channel URLs: from the environment, a secrets file, or systemd credentials.
+
+Values are only ever substituted into URLs handed to apprise; nothing here logs them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from daemon.errors import ConfigError
+
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Secrets:
+    from_file: dict[str, str]
+
+    @classmethod
+    def load(cls, path: Path | None, where: str) -> Secrets:
+        if path is None:
+            return cls({})
+        try:
+            mode = path.stat().st_mode
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read {path} ({exc.strerror})") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"{where}: {path} is readable by group or others; "
+                              f"run: chmod 600 {path}")
+        values = {}
+        for n, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, sep, value = line.partition("=")
+            if not sep or not _REF.fullmatch("${" + name.strip() + "}"):
+                raise ConfigError(f"{where}: {path} line {n}: expected NAME=value")
+            values[name.strip()] = value.strip()
+        return cls(values)
+
+    def lookup(self, name: str) -> str | None:
+        if name in os.environ:
+            return os.environ[name]
+        if name in self.from_file:
+            return self.from_file[name]
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if creds:
+            path = Path(creds) / name
+            if path.is_file():
+                return path.read_text().strip()
+        return None
+
+    def expand(self, text: str, where: str) -> str:
+        def value(m: re.Match[str]) -> str:
+            found = self.lookup(m.group(1))
+            if found is None:
+                raise ConfigError(f"{where}: ${{{m.group(1)}}} is not set (environment, "
+                                  "secrets_file or $CREDENTIALS_DIRECTORY)")
+            return found
+
+        return _REF.sub(value, text)
