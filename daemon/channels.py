@@ -19,6 +19,8 @@ from apprise.decorators import notify
 from daemon.errors import ConfigError
 from daemon.log import event
 
+logging.getLogger("apprise").propagate = False  # see daemon.log: raw lines may hold secrets
+
 
 @notify(on="console", name="paperwatch console")
 def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:

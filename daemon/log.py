@@ -27,5 +27,8 @@ def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "apscheduler", "apprise", "watchfiles"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # apprise's own lines can quote URLs with secrets: they are captured per send,
+    # scrubbed and logged by paperwatch (daemon.channels), never passed through raw.
+    logging.getLogger("apprise").propagate = False

@@ -11,11 +11,17 @@ import unicodedata
 from functools import lru_cache
 
 WORD = re.compile(r"[^\W_]+")
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNDECOMPOSABLE = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d",
+                                 "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ı": "i",
+                                 "Þ": "Th", "þ": "th"})
 
 
 def fold(text: str) -> str:
     """Casefold and strip accents: "Schrödinger" -> "schrodinger"."""
     decomposed = unicodedata.normalize("NFKD", text)
+    if not decomposed.isascii():
+        decomposed = decomposed.translate(_UNDECOMPOSABLE)
     if decomposed.isascii():
         return decomposed.casefold()
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

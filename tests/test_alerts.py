@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from daemon.config import load_config
+from daemon.ingest import ingest_bytes
+from daemon.outbox import alerts, deliver, match_hook
+from daemon.store import Store
+from tests.conftest import HF, ROOT, TEXT
+from tests.receivers import SMTPServer, Webhook, free_port
+
+PASSWORD = "s3cr3t-Pa55word"
+
+
+def write_config(path, channels, watchlists, extra=""):
+    lines = ['state_dir = "state"', extra, "[channels]"]
+    lines += [f"{name} = {json.dumps(url)}" for name, url in channels.items()]
+    for wl in watchlists:
+        lines.append("[[watchlists]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in wl.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def tensor_watch(notify="hook", **extra):
+    return {"name": "tensors", "keywords": ["tensor"], "notify": [notify], **extra}
+
+
+def test_email_alert_through_real_smtp(cli, config_file, caplog):
+    caplog.set_level(logging.DEBUG)
+    with SMTPServer() as smtp:
+        url = (f"mailto://alice:{PASSWORD}@127.0.0.1:{smtp.port}"
+               "?from=paperwatch@example.com&to=alice@example.com")
+        write_config(config_file, {"email": url},
+                     [{"name": "alignment", "keywords": ["alignment", "script"],
+                       "notify": ["email"]}])
+        dump = config_file.parent / "dump.json"
+        entries = json.loads((HF / "api_daily_papers_2026-08-03.json").read_text())
+        entries[1]["paper"]["title"] = "Aligning <script>alert(1)</script> agents"
+        entries[1]["paper"]["summary"] += " We discuss alignment."
+        dump.write_text(json.dumps(entries))
+        result = cli("ingest", str(dump))
+        assert result.code == 0, result.err
+        assert len(smtp.messages) == 1
+        msg = smtp.messages[0]
+        assert smtp.logins == [(b"alice", PASSWORD.encode())]
+    assert msg["Subject"] == "paperwatch: 2 new papers for alignment"
+    html = msg.get_body(("html",)).get_content()
+    assert "Constitutional Midtraining" in html
+    assert 'href="https://huggingface.co/papers/2607.26654"' in html
+    assert "<mark><b>Alignment</b></mark>" in html
+    assert "&lt;<mark><b>script</b></mark>&gt;" in html
+    assert "<script>" not in html
+    assert "Desiree Cho" in html
+    # the password is nowhere: not in logs, CLI output or the database
+    db = (config_file.parent / "state" / "paperwatch.db").read_bytes()
+    check = cli("check")
+    assert PASSWORD not in caplog.text + result.out + result.err + check.out + check.err
+    assert PASSWORD.encode() not in db
+    assert "****" in check.out
+
+
+def test_json_webhook_receives_alerts(cli, config_file):
+    hook = Webhook().start()
+    try:
+        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/alerts"},
+                     [tensor_watch()])
+        cli("ingest", str(TEXT / "000_a4df948192ebdd8e.txt"))
+    finally:
+        hook.stop()
+    assert len(hook.bodies) == 1
+    body = hook.bodies[0]
+    assert body["title"].startswith("paperwatch: ")
+    assert "Multi-Grid Tensorized Fourier Neural Operator" in body["message"]
+    assert "**tensor**" in body["message"]
+
+
+def sent_titles(hook):
+    titles = []
+    for body in hook.bodies:
+        titles += [line[2:] for line in body["message"].splitlines() if line.startswith("* ")]
+    return titles
+
+
+def test_text_fixtures_alert_each_tensor_paper_once(cli, config_file):
+    hook = Webhook().start()
+    try:
+        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/"},
+                     [tensor_watch(),
+                      {"name": "tensor-or-network", "keywords": ["tensor", "tensor product"],
+                       "notify": ["hook"]}])
+        cli("ingest", str(TEXT))
+        first = sent_titles(hook)
+        cli("ingest", str(TEXT))
+    finally:
+        hook.stop()
+    rows = cli("alerts", "--json").json()
+    per_list = {w: [r["paper_id"] for r in rows if r["watchlist"] == w]
+                for w in ("tensors", "tensor-or-network")}
+    assert per_list["tensors"] and sorted(per_list["tensors"]) == sorted(
+        per_list["tensor-or-network"])
+    assert len(set(per_list["tensors"])) == len(per_list["tensors"])
+    # each paper once per watchlist message, even when it matched two keywords
+    assert len(first) == 2 * len(per_list["tensors"])
+    assert sent_titles(hook) == first  # ingesting again alerted nothing
+    assert all(r["status"] == "sent" for r in rows)
+    product = next(r for r in rows if "Tensor Products" in r["title"]
+                   and r["watchlist"] == "tensor-or-network")
+    assert {"term": "tensor product", "field": "title"} in product["matched"]
+
+
+def test_no_notify_loads_history_without_alerts(cli, config_file):
+    write_config(config_file, {"hook": f"json://127.0.0.1:{free_port()}/"}, [tensor_watch()])
+    result = cli("ingest", "--no-notify", str(TEXT))
+    assert result.code == 0
+    assert cli("alerts", "--json").json() == []
+    preview = cli("preview", "tensors", "--json").json()
+    assert len(preview) > 20 and all("tensor" in (p["title"] + p["abstract"]).lower()
+                                     for p in preview)
+
+
+def test_preview_usage_errors(cli, config_file):
+    write_config(config_file, {"c": "console://"}, [tensor_watch("c")])
+    assert cli("preview", "nope").code == 2
+    bad = cli("preview", "--query", "tensor AND (")
+    assert bad.code == 2 and "column" in bad.err
+
+
+def test_receiver_down_then_back_exactly_once_across_restart(config_file, tmp_path):
+    port = free_port()
+    write_config(config_file, {"hook": f"json://127.0.0.1:{port}/"}, [tensor_watch()])
+    config = load_config(config_file)
+    t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    store = Store(config.db_path)
+    data = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
+    ingest_bytes(store, data, name="a", source="t", location="a", ref_time=t0, now=t0,
+                 on_change=match_hook(config))
+    expected = len(alerts(store))
+    assert expected > 0
+
+    report = deliver(store, config, t0)  # connection refused
+    assert report.failed == expected and report.sent == 0
+    rows = alerts(store)
+    assert {r["status"] for r in rows} == {"failed"}
+    assert all(r["attempts"] == 1 and r["due_at"] > t0.isoformat() for r in rows)
+    assert "127.0.0.1" in rows[0]["last_error"]
+
+    hook = Webhook(port).start()
+    try:
+        hook.status = 500
+        report = deliver(store, config, t0 + timedelta(minutes=1))  # HTTP 500
+        assert report.failed == expected
+        assert {r["attempts"] for r in alerts(store)} == {2}
+        assert deliver(store, config, t0 + timedelta(minutes=1, seconds=5)).messages == 0
+        store.close()  # "restart": a new process-like store and config
+
+        hook.status = 200
+        store = Store(load_config(config_file).db_path)
+        later = t0 + timedelta(hours=1)
+        report = deliver(store, load_config(config_file), later)
+        assert report.sent == expected
+        assert deliver(store, load_config(config_file), later + timedelta(hours=2)).sent == 0
+    finally:
+        hook.stop()
+    assert len(hook.bodies) == 1
+    assert {r["status"] for r in alerts(store)} == {"sent"}
+
+
+def test_failing_channel_becomes_dead_then_retry_sends(config_file):
+    port = free_port()
+    write_config(config_file, {"hook": f"json://127.0.0.1:{port}/"}, [tensor_watch()],
+                 extra='give_up_after = "2h"')
+    config = load_config(config_file)
+    t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    store = Store(config.db_path)
+    ingest_bytes(store, (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(), name="a",
+                 source="t", location="a", ref_time=t0, now=t0, on_change=match_hook(config))
+    deliver(store, config, t0)
+    deliver(store, config, t0 + timedelta(hours=3))
+    assert {r["status"] for r in alerts(store)} == {"dead"}
+    hook = Webhook(port).start()
+    try:
+        env = {**os.environ, "PAPERWATCH_CONFIG": str(config_file)}
+        listing = subprocess.run([sys.executable, "-m", "daemon", "alerts", "--status", "dead"],
+                                 capture_output=True, text=True, env=env, cwd=ROOT)
+        assert "dead" in listing.stdout and "attempts=2" in listing.stdout
+        proc = subprocess.run([sys.executable, "-m", "daemon", "alerts", "retry"],
+                              capture_output=True, text=True, env=env, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        hook.stop()
+    assert len(hook.bodies) == 1
+    assert {r["status"] for r in alerts(store)} == {"sent"}
+
+
+def test_daily_digest_waits_for_its_time(config_file):
+    hook = Webhook().start()
+    try:
+        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/"},
+                     [tensor_watch(deliver="daily 07:30")], extra='timezone = "UTC"')
+        config = load_config(config_file)
+        t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
+        store = Store(config.db_path)
+        ingest_bytes(store, (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(), name="a",
+                     source="t", location="a", ref_time=t0, now=t0,
+                     on_change=match_hook(config))
+        assert deliver(store, config, t0 + timedelta(hours=23)).messages == 0
+        assert deliver(store, config, datetime(2026, 11, 23, 7, 30, tzinfo=UTC)).sent > 0
+    finally:
+        hook.stop()
+    assert len(hook.bodies) == 1
+
+
+def test_test_notify(cli, config_file):
+    hook = Webhook().start()
+    try:
+        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/"}, [])
+        assert cli("test-notify", "hook").code == 0
+        assert cli("test-notify", "nope").code == 2
+    finally:
+        hook.stop()
+    assert hook.bodies[0]["title"] == "paperwatch test notification"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
+         'notify = ["c"]\n', "watchlists[0].query: watchlist 'a': column 8:"),
+        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+         'notify = ["d"]\n', "watchlists[0].notify[0]: unknown channel 'd'"),
+        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+         'notify = ["c"]\n[[watchlists]]\nname = "a"\nkeywords = ["y"]\nnotify = ["c"]\n',
+         "watchlists[1].name: duplicate watchlist name 'a'"),
+        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+         'notify = ["c"]\ncolour = "red"\n', "watchlists[0].colour: unknown key"),
+        ('[channels]\nc = "bogus://nothing"\n', "channels.c: apprise cannot load"),
+        ('[channels]\nc = "json://u:${PW_UNSET_FOR_TEST}@127.0.0.1/"\n',
+         "channels.c: ${PW_UNSET_FOR_TEST} is not set"),
+        ('give_up_after = "soon"\n', "give_up_after: expected a duration"),
+        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+         'notify = ["c"]\ndeliver = "weekly"\n', "watchlists[0].deliver: expected"),
+    ],
+)
+def test_check_names_the_toml_path(cli, config_file, body, error):
+    config_file.write_text(body)
+    result = cli("check")
+    assert result.code == 2
+    assert result.err.startswith(f"error: {error}"), result.err
+
+
+def test_secrets_from_env_file_and_credentials(cli, config_file, tmp_path, monkeypatch):
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"HOOK_PW={PASSWORD}\n")
+    secrets.chmod(0o644)
+    config_file.write_text('secrets_file = "secrets.env"\n[channels]\n'
+                           'c = "json://u:${HOOK_PW}@127.0.0.1:9/"\n')
+    loose = cli("check")
+    assert loose.code == 2 and "readable by group or others" in loose.err
+    secrets.chmod(0o600)
+    ok = cli("check")
+    assert ok.code == 0 and PASSWORD not in ok.out
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "OTHER_PW").write_text("from-credentials\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    config_file.write_text('[channels]\nc = "json://u:${OTHER_PW}@127.0.0.1:9/"\n')
+    assert load_config(config_file).channels["c"].secrets[0].endswith("@127.0.0.1:9/")
+    assert cli("check").code == 0
