@@ -99,6 +99,41 @@ def part_ingest(n: int) -> dict[str, float]:
     return {"papers_s": n / mine, "baseline_papers_s": n / base, "ratio": base / mine}
 
 
+def part_match(n_papers: int, n_watchlists: int, n_subset: int) -> dict[str, float]:
+    from bench.synth_match import Corpus, baseline_regex
+    from daemon.match import Matcher, Rule
+    from daemon.query import keywords_query
+
+    corpus = Corpus()
+    lists = [corpus.watchlist() for _ in range(n_watchlists)]
+    papers = [corpus.paper() for _ in range(n_papers)]
+    t0 = time.perf_counter()
+    matcher = Matcher(Rule(str(i), keywords_query(tuple(k), tuple(e)))
+                      for i, (k, e) in enumerate(lists))
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ours = {(p, h.watchlist) for p, (title, abstract) in enumerate(papers)
+            for h in matcher.match(title, abstract, ())}
+    mine = time.perf_counter() - t0
+
+    regexes = [baseline_regex(k, e) for k, e in lists]
+    t0 = time.perf_counter()
+    base_hits = set()
+    for p, (title, abstract) in enumerate(papers[:n_subset]):
+        for i, (inc, exc) in enumerate(regexes):
+            if (inc.search(title) or inc.search(abstract)) and not (
+                    exc and (exc.search(title) or exc.search(abstract))):
+                base_hits.add((p, str(i)))
+    base = time.perf_counter() - t0
+    subset = {(p, w) for p, w in ours if p < n_subset}
+    assert subset == base_hits, f"results differ: {len(subset ^ base_hits)} pairs"
+    per_paper_mine, per_paper_base = mine / n_papers, base / n_subset
+    return {"match_s": mine, "build_s": build, "matches": len(ours),
+            "subset_matches": len(base_hits), "subset": n_subset,
+            "baseline_extrapolated_s": per_paper_base * n_papers,
+            "speedup": per_paper_base / per_paper_mine}
+
+
 def run_part(name: str, *args: str) -> dict[str, float]:
     proc = subprocess.run([sys.executable, __file__, name, *args], capture_output=True,
                           text=True, check=True)
@@ -111,7 +146,7 @@ def child(name: str, args: list[str]) -> None:
     print(json.dumps(result))
 
 
-PARTS = {"html": part_html, "ingest": part_ingest}
+PARTS = {"html": part_html, "ingest": part_ingest, "match": part_match}
 
 
 def main() -> None:
@@ -125,6 +160,12 @@ def main() -> None:
     print(f"ingest 100k    : {ing['papers_s']:8.0f} papers/s  baseline (sqlite3 executemany) "
           f"{ing['baseline_papers_s']:8.0f} rows/s  ratio {ing['ratio']:.2f}x  (target >= 0.3x)"
           f"   peak RSS {ing['peak_rss_mb']:.0f} MB (target < 300 MB)")
+    m = run_part("match", "100000", "10000", "60")
+    print(f"match 100k x 10k: {m['match_s']:6.1f} s ({m['matches']} matches; index built in "
+          f"{m['build_s']:.1f} s)   baseline (a regex per watchlist, {m['subset']} papers, "
+          f"extrapolated) {m['baseline_extrapolated_s']:.0f} s   speedup {m['speedup']:.0f}x "
+          f"(target >= 50x)   identical results on the subset ({m['subset_matches']} matches)"
+          f"   peak RSS {m['peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Union
 
@@ -183,22 +184,31 @@ def keywords_query(keywords: tuple[str, ...], exclude: tuple[str, ...] = (),
 class Doc:
     """A paper's fields as folded word lists, built once and shared by every watchlist."""
 
-    __slots__ = ("stems", "raw", "stem_sets")
+    __slots__ = ("stems", "raw", "stem_sets", "_sorted")
 
     def __init__(self, title: str, abstract: str, authors: str) -> None:
         self.raw: dict[str, list[str]] = {"title": words(title), "abstract": words(abstract),
                                           "author": words(authors)}
         self.stems = {f: [singular(w) for w in ws] for f, ws in self.raw.items()}
         self.stem_sets = {f: set(ws) for f, ws in self.stems.items()}
+        self._sorted: dict[str, list[str]] = {}
+
+    def has_prefix(self, field: str, prefix: str) -> bool:
+        """Whether a word of `field` starts with `prefix` (binary search, built on demand)."""
+        ordered = self._sorted.get(field)
+        if ordered is None:
+            ordered = self._sorted[field] = sorted(set(self.raw[field]))
+        i = bisect_left(ordered, prefix)
+        return i < len(ordered) and ordered[i].startswith(prefix)
 
 
 def term_matches(term: Term, doc: Doc, field: str) -> bool:
-    stems = doc.stems[field]
     n = len(term.words)
-    if n == 1 and not term.prefix:
-        return term.words[0] in doc.stem_sets[field]
     if n == 1:
-        return any(w.startswith(term.words[0]) for w in doc.raw[field])
+        if term.prefix:
+            return doc.has_prefix(field, term.words[0])
+        return term.words[0] in doc.stem_sets[field]
+    stems = doc.stems[field]
     first, last = term.words[0], term.words[-1]
     if first not in doc.stem_sets[field]:
         return False
@@ -214,6 +224,8 @@ def term_matches(term: Term, doc: Doc, field: str) -> bool:
 def evaluate(node: Node, doc: Doc, hits: list[tuple[str, str]] | None = None) -> bool:
     """True if `doc` matches; appends (term, field) for every positive term that matched."""
     if isinstance(node, Term):
+        if hits is None:
+            return any(term_matches(node, doc, f) for f in node.fields)
         matched = False
         for field in FIELDS:
             if field in node.fields and term_matches(node, doc, field):

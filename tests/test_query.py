@@ -80,7 +80,7 @@ def test_syntax_errors_name_the_column(query, column, message):
 def test_anchors():
     assert anchors(parse_query("a1 OR b2*")) == {("w", "a1"), ("p", "b2")}
     assert anchors(parse_query("NOT x")) is None
-    assert anchors(parse_query('"graph neural network" AND NOT survey')) == {("w", "network")}
+    assert anchors(parse_query('"graph neural network" AND NOT survey')) == {("w", "graph neural")}
 
 
 VOCAB = ("tensor tensors network graph neural operator quantum survey agent agents "
