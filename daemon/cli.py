@@ -20,10 +20,12 @@ from daemon.match import Matcher, Rule
 from daemon.outbox import STATUSES, DeliveryReport, alerts, deliver, match_hook, retry_all
 from daemon.query import parse_query
 from daemon.render import Message
+from daemon.http import HttpClient
+from daemon.poller import context, http_settings, run_source, status
+from daemon.sources.folder import is_candidate
 from daemon.store import Store, utcnow
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp")
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -34,11 +36,6 @@ def out(line: str = "") -> None:
 
 def err(line: str) -> None:
     print(f"error: {line}", file=sys.stderr, flush=True)
-
-
-def is_candidate(path: Path) -> bool:
-    """Files worth reading: not hidden, not a partial download."""
-    return not path.name.startswith(".") and not path.name.endswith(IGNORED_SUFFIXES)
 
 
 def expand_paths(paths: Sequence[str]) -> Iterator[Path]:
@@ -193,6 +190,52 @@ def cmd_test_notify(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def cmd_poll(args: argparse.Namespace, config: Config) -> int:
+    sources = config.sources
+    if args.source:
+        source = config.source(args.source)
+        if source is None:
+            known = ", ".join(s.name for s in config.sources) or "none configured"
+            raise UsageError(f"unknown source {args.source!r} (sources: {known})")
+        sources = (source,)
+    store = Store(config.db_path)
+    http = HttpClient(http_settings(config), token=None)
+    failed = 0
+    try:
+        for source in sources:
+            client = HttpClient(http_settings(config), token=source.token) if source.token \
+                else http
+            outcome = run_source(context(store, config, client, utcnow()), source)
+            state = store.source_state(source.name)
+            if outcome is None:
+                failed += 1
+                err(f"{source.name}: {state['last_error']}")
+            else:
+                out(f"{source.name}: {outcome.summary()}")
+    finally:
+        http.close()
+    report_delivery(deliver(store, config, utcnow()))
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    store = Store(config.db_path)
+    report = status(store, config)
+    if args.json:
+        out(json.dumps(report, indent=2))
+        return EXIT_OK
+    for s in report["sources"]:
+        line = (f"{s['name']} ({s['type']}, {s['schedule']}): last poll {s['last_poll_at']}, "
+                f"{s['last_result']}")
+        if s["consecutive_failures"]:
+            line += f", {s['consecutive_failures']} failures in a row: {s['last_error']}"
+        out(line + (f", next run {s['next_run_at']}" if s["next_run_at"] else ""))
+    d = report["deliveries"]
+    out(f"deliveries: {d['pending']} pending, {d['failed']} failed, {d['dead']} dead, "
+        f"{d['sent']} sent; {report['papers']} papers stored")
+    return EXIT_OK
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -244,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--limit", type=_positive, help="at most N papers")
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("poll", help="run one cycle now: fetch, ingest, match, deliver")
+    p.add_argument("--source", metavar="NAME", help="only this source")
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("status", help="per source: last poll, result, failures, next run; "
+                       "and the outbox")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("test-notify", help="send a test message to CHANNEL")
     p.add_argument("channel", metavar="CHANNEL")

@@ -82,6 +82,35 @@ class Watchlist:
     deliver_at: time | None  # None: immediately; else daily at this local time
 
 
+SOURCE_TYPES = ("hf_daily", "url", "folder")
+SOURCE_KEYS = {"hf_daily": {"base_url", "catch_up_days", "hf_token"}, "url": {"url"},
+               "folder": {"path"}}
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    type: str
+    every: timedelta | None
+    cron: str | None
+    url: str = ""  # url: the page; hf_daily: base_url
+    path: Path | None = None  # folder
+    catch_up_days: int = 7
+    token: str | None = field(default=None, repr=False)
+
+    def schedule(self) -> str:
+        return f"cron {self.cron}" if self.cron else f"every {_human(self.every)}"
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    timeout: timedelta = timedelta(seconds=30)
+    min_interval: timedelta = timedelta(seconds=1)
+    max_bytes: int = 20 * 1024 * 1024
+    job_time_limit: timedelta = timedelta(minutes=10)
+    retries: int = 2
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -90,6 +119,13 @@ class Config:
     give_up_after: timedelta = timedelta(hours=48)
     channels: dict[str, Channel] = field(default_factory=dict)
     watchlists: tuple[Watchlist, ...] = ()
+    sources: tuple[Source, ...] = ()
+    http: HttpConfig = field(default_factory=HttpConfig)
+    admin_channel: str | None = None
+    alert_after_failures: int = 3
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
 
     def watchlist(self, name: str) -> Watchlist | None:
         return next((w for w in self.watchlists if w.name == name), None)
@@ -134,11 +170,100 @@ def build_config(data: dict[str, Any], path: Path) -> Config:
     secrets_file = top.get("secrets_file", str)
     secrets = Secrets.load(base / secrets_file if secrets_file else None, "secrets_file")
     channels = _channels(top.get("channels", dict, {}), secrets)
-    top.used.add("watchlists")
+    top.used.update(("watchlists", "sources"))
     watchlists = _watchlists(data.get("watchlists", []), channels)
+    sources = _sources(data.get("sources", []), base, state_dir, secrets)
+    http = _http(Table(top.get("http", dict, {}), "http"))
+    admin = top.get("admin_channel", str)
+    if admin is not None and admin not in channels:
+        raise ConfigError(f"admin_channel: unknown channel {admin!r}")
+    alert_after = top.get("alert_after_failures", int, 3)
+    if alert_after < 1:
+        raise ConfigError("alert_after_failures: must be 1 or more")
     top.finish()
     return Config(path=path, state_dir=state_dir, timezone=timezone,
-                  give_up_after=give_up_after, channels=channels, watchlists=watchlists)
+                  give_up_after=give_up_after, channels=channels, watchlists=watchlists,
+                  sources=sources, http=http, admin_channel=admin,
+                  alert_after_failures=alert_after)
+
+
+def _human(delta: timedelta | None) -> str:
+    seconds = int(delta.total_seconds()) if delta else 0
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _http(t: Table) -> HttpConfig:
+    result = HttpConfig(
+        timeout=t.duration("timeout", timedelta(seconds=30)),
+        min_interval=t.duration("min_interval", timedelta(seconds=1)),
+        max_bytes=t.get("max_bytes", int, 20 * 1024 * 1024),
+        job_time_limit=t.duration("job_time_limit", timedelta(minutes=10)),
+        retries=t.get("retries", int, 2))
+    t.finish()
+    return result
+
+
+def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[Source, ...]:
+    from apscheduler.triggers.cron import CronTrigger
+
+    if not isinstance(data, list):
+        raise ConfigError("sources: expected an array of tables ([[sources]])")
+    out: list[Source] = []
+    for i, raw in enumerate(data):
+        where = f"sources[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected a table")
+        t = Table(raw, where)
+        name = t.get("name", str, required=True)
+        if any(s.name == name for s in out):
+            raise ConfigError(f"{t.at('name')}: duplicate source name {name!r}")
+        kind = t.get("type", str, required=True)
+        if kind not in SOURCE_TYPES:
+            raise ConfigError(f"{t.at('type')}: unknown type {kind!r} (one of "
+                              f"{', '.join(SOURCE_TYPES)})")
+        for key in raw:
+            if key not in {"name", "type", "every", "cron"} | SOURCE_KEYS[kind]:
+                raise ConfigError(f"{t.at(key)}: unknown key for a {kind} source")
+        every = t.duration("every", timedelta(0)) if "every" in raw else None
+        cron = t.get("cron", str)
+        if cron is not None:
+            if every is not None:
+                raise ConfigError(f"{where}: give either every or cron, not both")
+            try:
+                CronTrigger.from_crontab(cron)
+            except ValueError as exc:
+                raise ConfigError(f"{t.at('cron')}: invalid cron expression ({exc})") from None
+        elif every is None:
+            every = timedelta(minutes=1) if kind == "folder" else timedelta(minutes=30)
+        source = Source(name, kind, every, cron)
+        if kind == "hf_daily":
+            days = t.get("catch_up_days", int, 7)
+            if not 0 <= days <= 60:
+                raise ConfigError(f"{t.at('catch_up_days')}: must be between 0 and 60")
+            token = t.get("hf_token", str)
+            source = Source(name, kind, every, cron,
+                            url=_http_url(t, "base_url", "https://huggingface.co"),
+                            catch_up_days=days,
+                            token=secrets.expand(token, t.at("hf_token")) if token else None)
+        elif kind == "url":
+            source = Source(name, kind, every, cron, url=_http_url(t, "url", None))
+        else:
+            folder = t.get("path", str)
+            source = Source(name, kind, every, cron,
+                            path=base / folder if folder else state_dir / "inbox")
+        t.finish()
+        out.append(source)
+    return tuple(out)
+
+
+def _http_url(t: Table, key: str, default: str | None) -> str:
+    url = t.get(key, str, default, required=default is None)
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"{t.at(key)}: expected an http:// or https:// URL, got {url!r}")
+    return str(url).rstrip("/") if key == "base_url" else str(url)
 
 
 def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:

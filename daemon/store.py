@@ -108,6 +108,25 @@ def _outbox(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migration("0003_source_state")
+def _source_state(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE source_state (
+        name TEXT PRIMARY KEY,
+        last_poll_at TEXT,
+        last_success_at TEXT,
+        last_result TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        retry_after TEXT,            -- backoff: no poll before this time
+        next_run_at TEXT,
+        failure_alerted INTEGER NOT NULL DEFAULT 0,
+        etag TEXT,
+        last_modified TEXT
+    );
+    """)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -282,6 +301,20 @@ class Store:
         for r in rows.values():
             by_key.setdefault(r["title_key"], []).append(r)
         return by_arxiv, by_key
+
+    # -- source state ----------------------------------------------------------------------
+
+    def source_state(self, name: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT * FROM source_state WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else {"name": name, "consecutive_failures": 0,
+                                      "failure_alerted": 0}
+
+    def save_source_state(self, name: str, **values: Any) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT OR IGNORE INTO source_state (name) VALUES (?)", (name,))
+            sets = ", ".join(f"{k} = ?" for k in values)
+            self.conn.execute(f"UPDATE source_state SET {sets} WHERE name = ?",
+                              (*values.values(), name))
 
     # -- queries ---------------------------------------------------------------------------
 
