@@ -1,0 +1,109 @@
+"""A local server on 127.0.0.1 that plays Hugging Face Daily Papers for source tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.conftest import HF
+
+
+def api_entries(name: str = "api_daily_papers_2026-06-12.json") -> list[dict[str, Any]]:
+    return json.loads((HF / name).read_text())
+
+
+class FakeHF:
+    def __init__(self) -> None:
+        self.days: dict[str, list[dict[str, Any]]] = {}
+        self.pages: dict[str, bytes] = {}  # /papers/date/<day> -> HTML (clamped pages)
+        self.modes: dict[str, str] = {}  # day or path -> "500" | "429" | "hang" | "truncated"
+        self.requests: list[tuple[float, str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        self.served_429: set[str] = set()
+        self.url_body = b""
+        self.url_etag = '"v1"'
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                with owner.lock:
+                    owner.in_flight += 1
+                    owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+                    owner.requests.append((time.monotonic(), self.path, dict(self.headers)))
+                try:
+                    owner.handle(self)
+                finally:
+                    with owner.lock:
+                        owner.in_flight -= 1
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FakeHF:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def paths(self) -> list[str]:
+        return [p for _, p, _ in self.requests]
+
+    def send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
+             headers: dict[str, str] | None = None, ctype: str = "application/json") -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        key = query.get("date") or parts.path.rsplit("/", 1)[-1]
+        mode = self.modes.get(parts.path) or self.modes.get(key, "")
+        if mode == "hang":
+            time.sleep(3)
+            return self.send(h, 200, b"[]")
+        if mode == "500":
+            return self.send(h, 500, b"oops")
+        if mode == "429" and h.path not in self.served_429:
+            self.served_429.add(h.path)
+            return self.send(h, 429, b"slow down", {"Retry-After": "1"})
+        if mode == "truncated":
+            h.send_response(200)
+            h.send_header("Content-Length", "5000")
+            h.end_headers()
+            h.wfile.write(b'[{"paper": {"id": "2606.0')
+            h.wfile.flush()
+            h.close_connection = True
+            return None
+        if parts.path == "/api/daily_papers":
+            entries = self.days.get(key, [])
+            if mode == "nonsense":
+                return self.send(h, 200, b"<html>maintenance</html>", ctype="text/html")
+            page, limit = int(query.get("p", 0)), int(query.get("limit", 50))
+            return self.send(h, 200, json.dumps(entries[page * limit:(page + 1) * limit]).encode())
+        if parts.path.startswith("/papers/date/"):
+            if key in self.pages:
+                return self.send(h, 200, self.pages[key], ctype="text/html")
+            return self.send(h, 404, b"not found", ctype="text/html")
+        if parts.path == "/digest":
+            if h.headers.get("If-None-Match") == self.url_etag:
+                return self.send(h, 304, b"")
+            return self.send(h, 200, self.url_body, {"ETag": self.url_etag}, "text/plain")
+        return self.send(h, 404, b"not found", ctype="text/html")

@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from daemon.config import load_config
+from daemon.errors import FetchError
+from daemon.http import HttpClient, HttpSettings
+from daemon.outbox import alerts
+from daemon.poller import context, http_settings, run_source, status
+from daemon.sources.folder import Inbox
+from daemon.sources.hf_daily import days_to_poll
+from daemon.store import Store, iso
+from tests.conftest import HF, TEXT
+from tests.fake_hf import FakeHF, api_entries
+
+DAY = date(2026, 6, 12)
+NOON = datetime(2026, 6, 12, 12, tzinfo=UTC)
+
+
+def setup(tmp_path: Path, base: str, extra: str = "", watch: bool = False, channels: str = ""):
+    config = tmp_path / "config.toml"
+    text = (f'state_dir = "state"\n{extra}\n[http]\ntimeout = "1s"\nmin_interval = "1s"\n'
+            f'retries = 1\n[channels]\nc = "console://"\n{channels}'
+            f'[[sources]]\nname = "hf"\ntype = "hf_daily"\nbase_url = "{base}"\n'
+            f'[[sources]]\nname = "digest"\ntype = "url"\nurl = "{base}/digest"\n')
+    if watch:
+        text += '[[watchlists]]\nname = "llm"\nkeywords = ["llm", "language model"]\nnotify = ["c"]\n'
+    config.write_text(text)
+    cfg = load_config(config)
+    return cfg, Store(cfg.db_path)
+
+
+def poll(cfg, store, name, now):
+    http = HttpClient(http_settings(cfg))
+    try:
+        return run_source(context(store, cfg, http, now), cfg.source(name))
+    finally:
+        http.close()
+
+
+def test_days_to_poll():
+    assert days_to_poll(DAY, None, 7) == [DAY - timedelta(days=1), DAY]
+    assert days_to_poll(DAY, DAY - timedelta(days=3), 7) == [DAY - timedelta(days=i)
+                                                             for i in (3, 2, 1, 0)]
+    assert len(days_to_poll(DAY, DAY - timedelta(days=30), 7)) == 8
+
+
+def test_api_day_then_growing_day(tmp_path):
+    entries = api_entries()
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base)
+        hf.days[DAY.isoformat()] = entries[:10]
+        first = poll(cfg, store, "hf", NOON)
+        assert first is not None and first.new == 10
+        assert any("date=2026-06-11" in p for p in hf.paths())  # yesterday too
+        hf.days[DAY.isoformat()] = entries
+        second = poll(cfg, store, "hf", NOON + timedelta(hours=1))
+        assert second is not None and second.new == 20
+        assert all("limit=100" in p for p in hf.paths() if p.startswith("/api"))
+        assert all(h.get("User-Agent", "").startswith("paperwatch/") for _, _, h in hf.requests)
+    assert store.counts()["papers"] == 30
+
+
+def test_full_pages_fetch_the_next_page(tmp_path):
+    many = [json.loads(json.dumps(e)) for e in api_entries() * 4][:110]
+    for i, e in enumerate(many):
+        e["paper"]["id"] = f"2606.{10000 + i}"
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base)
+        hf.days[DAY.isoformat()] = many
+        assert poll(cfg, store, "hf", NOON).new == 110
+        assert any("date=2026-06-12&limit=100&p=1" in p for p in hf.paths())
+
+
+def test_empty_weekend_is_success(tmp_path):
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base)
+        outcome = poll(cfg, store, "hf", datetime(2026, 6, 14, 12, tzinfo=UTC))
+        assert outcome is not None and outcome.papers == 0
+    assert store.source_state("hf")["consecutive_failures"] == 0
+
+
+def test_api_nonsense_falls_back_to_clamped_page(tmp_path):
+    sunday = date(2026, 6, 14)
+    listing = (HF / "listing_2026-06-12.html").read_bytes()
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base)
+        for d in ("2026-06-13", "2026-06-14"):
+            hf.modes[d] = "nonsense"
+            hf.pages[d] = listing  # weekend: the page clamps to the latest day with papers
+        outcome = poll(cfg, store, "hf", datetime(2026, 6, 14, 12, tzinfo=UTC))
+    assert outcome is not None and outcome.new == 30
+    assert f"{sunday} page shows 2026-06-12" in outcome.notes or \
+        "2026-06-13 page shows 2026-06-12" in outcome.notes
+    days = {r[0] for r in store.conn.execute("SELECT page_day FROM pages")}
+    assert days == {"2026-06-12"}
+
+
+def test_429_retry_after_is_honoured(tmp_path):
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base)
+        hf.days[DAY.isoformat()] = api_entries()
+        hf.modes[DAY.isoformat()] = "429"
+        outcome = poll(cfg, store, "hf", NOON)
+        assert outcome is not None and outcome.new == 30
+        times = [t for t, p, _ in hf.requests if "date=2026-06-12" in p]
+        assert len(times) == 2 and times[1] - times[0] >= 1.0
+
+
+@pytest.mark.parametrize(("mode", "reason"), [("500", "HTTP 500"), ("hang", "timed out"),
+                                              ("truncated", "truncated")])
+def test_failures_are_recorded_and_other_sources_go_on(tmp_path, mode, reason):
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base)
+        hf.modes["/api/daily_papers"] = mode
+        hf.modes["/papers/date/2026-06-11"] = mode
+        hf.url_body = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
+        assert poll(cfg, store, "hf", NOON) is None
+        ok = poll(cfg, store, "digest", NOON)
+        assert ok is not None and ok.new == 40
+        again = poll(cfg, store, "hf", NOON + timedelta(minutes=1))
+        assert again is None
+    report = {s["name"]: s for s in status(store, cfg)["sources"]}
+    assert reason in report["hf"]["last_error"]
+    assert report["hf"]["consecutive_failures"] == 2
+    assert report["hf"]["retry_after"] > iso(NOON + timedelta(minutes=30))  # backing off
+    assert report["digest"]["consecutive_failures"] == 0
+    assert report["digest"]["last_result"].startswith("1 documents, 40 papers, 40 new")
+
+
+def test_url_source_conditional_requests(tmp_path):
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base)
+        hf.url_body = (TEXT / "002_dcd73f2e833c8373.txt").read_bytes()
+        assert poll(cfg, store, "digest", NOON).new == 62
+        second = poll(cfg, store, "digest", NOON)
+        assert second is not None and second.notes == ["not modified"]
+        assert hf.requests[-1][2].get("If-None-Match") == '"v1"'
+
+
+def test_three_day_downtime_catches_up_and_alerts_once(tmp_path):
+    entries = api_entries()
+    with FakeHF() as hf:
+        cfg, store = setup(tmp_path, hf.base, watch=True)
+        for i, d in enumerate(("2026-06-09", "2026-06-10", "2026-06-11")):
+            hf.days[d] = entries[i * 10:(i + 1) * 10]
+        hf.days["2026-06-12"] = api_entries("api_daily_papers_2026-08-03.json")
+        store.save_source_state("hf", last_success_at=iso(NOON - timedelta(days=3)))
+        outcome = poll(cfg, store, "hf", NOON)
+        days = sorted({p.split("date=")[1][:10] for p in hf.paths() if "date=" in p})
+        assert days == ["2026-06-09", "2026-06-10", "2026-06-11", "2026-06-12"]
+        assert outcome is not None and outcome.new == 33
+        matched = len(alerts(store))
+        assert matched > 0
+        poll(cfg, store, "hf", NOON + timedelta(minutes=30))
+    assert len(alerts(store)) == matched
+    ids = [r["paper_id"] for r in alerts(store)]
+    assert len(ids) == len(set(ids))
+
+
+def test_admin_alerted_after_failures_and_on_recovery(tmp_path):
+    from tests.receivers import Webhook
+
+    admin = Webhook().start()
+    try:
+        with FakeHF() as hf:
+            cfg, store = setup(tmp_path, hf.base,
+                               extra='admin_channel = "admin"\nalert_after_failures = 2',
+                               channels=f'admin = "json://127.0.0.1:{admin.port}/"\n')
+            hf.modes["/api/daily_papers"] = "500"
+            for i in range(3):
+                poll(cfg, store, "hf", NOON + timedelta(hours=i))
+            assert len(admin.bodies) == 1 and "hf" in admin.bodies[0]["title"]
+            hf.modes.clear()
+            assert poll(cfg, store, "hf", NOON + timedelta(hours=5)) is not None
+            assert len(admin.bodies) == 2 and "recovered" in admin.bodies[1]["title"]
+    finally:
+        admin.stop()
+
+
+def test_one_request_at_a_time_per_host_with_min_interval():
+    with FakeHF() as hf:
+        hf.modes["2026-06-12"] = "hang"  # slow responses make overlap likely if allowed
+        client = HttpClient(HttpSettings(timeout=5, min_interval=0.2))
+        threads = [threading.Thread(target=client.get,
+                                    args=(f"{hf.base}/api/daily_papers?date=2026-06-12&n={i}",))
+                   for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        client.close()
+        assert hf.max_in_flight == 1
+        starts = sorted(t for t, _, _ in hf.requests)
+        assert all(b - a >= 3 for a, b in zip(starts, starts[1:]))
+
+
+def test_max_response_size(tmp_path):
+    with FakeHF() as hf:
+        hf.url_body = b"x" * 5000
+        client = HttpClient(HttpSettings(max_bytes=1000))
+        with pytest.raises(FetchError, match="byte limit"):
+            client.get(f"{hf.base}/digest")
+        client.close()
+
+
+def test_bearer_token_only_to_its_host(tmp_path):
+    with FakeHF() as hf:
+        client = HttpClient(HttpSettings(min_interval=0), token="hf_secret")
+        host = hf.base.split("//")[1]
+        client.get(f"{hf.base}/api/daily_papers?date=2026-06-12", bearer_hosts=(host,))
+        client.get(f"{hf.base}/api/daily_papers?date=2026-06-12")
+        client.close()
+        assert hf.requests[0][2].get("Authorization") == "Bearer hf_secret"
+        assert "Authorization" not in hf.requests[1][2]
+
+
+def test_inbox_scan_moves_files(tmp_path):
+    cfg, store = setup(tmp_path, "http://127.0.0.1:9")
+    inbox_dir = cfg.inbox
+    inbox_dir.mkdir(parents=True)
+    (inbox_dir / "good.txt").write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
+    (inbox_dir / "garbage.bin").write_bytes(os.urandom(300))
+    (inbox_dir / "partial.txt.part").write_bytes(b"in progress")
+    (inbox_dir / ".hidden").write_bytes(b"x")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not yours")
+    (inbox_dir / "link.txt").symlink_to(outside)
+    old = time.time() - 10
+    for p in inbox_dir.iterdir():
+        os.utime(p, (old, old), follow_symlinks=False)
+    from daemon.config import Source
+
+    source = Source("inbox", "folder", timedelta(minutes=1), None, path=inbox_dir)
+    http = HttpClient()
+    outcome = run_source(context(store, cfg, http, NOON), source, Inbox())
+    http.close()
+    assert outcome is not None and outcome.new == 40
+    assert (inbox_dir / "done" / "good.txt").exists()
+    assert (inbox_dir / "failed" / "garbage.bin").exists()
+    assert "garbage.bin" in (inbox_dir / "failed" / "garbage.bin.error.txt").read_text()
+    assert (inbox_dir / "failed" / "link.txt").is_symlink()
+    assert "outside the inbox" in (inbox_dir / "failed" / "link.txt.error.txt").read_text()
+    assert outside.read_text() == "not yours"
+    assert (inbox_dir / "partial.txt.part").exists() and (inbox_dir / ".hidden").exists()
