@@ -14,9 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/paperwatch --config $(CONFIG) check
-	mkdir -p state/inbox
-	$(BIN)/paperwatch --config $(CONFIG) ingest state/inbox
+	$(BIN)/paperwatch --config $(CONFIG) run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests

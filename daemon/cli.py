@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -199,13 +200,11 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
             raise UsageError(f"unknown source {args.source!r} (sources: {known})")
         sources = (source,)
     store = Store(config.db_path)
-    http = HttpClient(http_settings(config), token=None)
+    http = HttpClient(http_settings(config))
     failed = 0
     try:
         for source in sources:
-            client = HttpClient(http_settings(config), token=source.token) if source.token \
-                else http
-            outcome = run_source(context(store, config, client, utcnow()), source)
+            outcome = run_source(context(store, config, http, utcnow()), source)
             state = store.source_state(source.name)
             if outcome is None:
                 failed += 1
@@ -225,8 +224,9 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         out(json.dumps(report, indent=2))
         return EXIT_OK
     for s in report["sources"]:
-        line = (f"{s['name']} ({s['type']}, {s['schedule']}): last poll {s['last_poll_at']}, "
-                f"{s['last_result']}")
+        line = (f"{s['name']} ({s['type']}, {s['schedule']}): "
+                + (f"last poll {s['last_poll_at']}, {s['last_result']}" if s["last_poll_at"]
+                   else "not polled yet"))
         if s["consecutive_failures"]:
             line += f", {s['consecutive_failures']} failures in a row: {s['last_error']}"
         out(line + (f", next run {s['next_run_at']}" if s["next_run_at"] else ""))
@@ -234,6 +234,19 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     out(f"deliveries: {d['pending']} pending, {d['failed']} failed, {d['dead']} dead, "
         f"{d['sent']} sent; {report['papers']} papers stored")
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from daemon.service import Service
+
+    service = Service(config.path)
+    service.install_signals()
+    service.run()
+    # Worker threads may still sit in an HTTP timeout; all state is in SQLite
+    # transactions, so exit now rather than wait for them (SIGTERM must end in < 10 s).
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(EXIT_OK)
 
 
 def _day(value: str) -> date:
@@ -287,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--limit", type=_positive, help="at most N papers")
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("run", help="run the daemon: scheduled sources, inbox watcher, "
+                       "delivery, live config reload (SIGHUP reloads, SIGTERM stops)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("poll", help="run one cycle now: fetch, ingest, match, deliver")
     p.add_argument("--source", metavar="NAME", help="only this source")

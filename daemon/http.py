@@ -42,10 +42,9 @@ class Response:
 
 
 class HttpClient:
-    def __init__(self, settings: HttpSettings | None = None, token: str | None = None,
+    def __init__(self, settings: HttpSettings | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings or HttpSettings()
-        self.token = token
         self.sleep = sleep
         self.client = httpx.Client(timeout=self.settings.timeout, follow_redirects=True,
                                    headers={"User-Agent": USER_AGENT})
@@ -61,12 +60,13 @@ class HttpClient:
             return self._locks.setdefault(host, threading.Lock())
 
     def get(self, url: str, headers: dict[str, str] | None = None,
-            bearer_hosts: tuple[str, ...] = ()) -> Response:
-        """GET `url`, one request at a time per host; 2xx and 304 return, others raise."""
+            token: str | None = None) -> Response:
+        """GET `url`, one request at a time per host; 2xx and 304 return, others raise.
+        `token` is sent as a Bearer header (callers pass it only to its own service)."""
         host = urlsplit(url).netloc
         send = dict(headers or {})
-        if self.token and host in bearer_hosts:
-            send["Authorization"] = f"Bearer {self.token}"
+        if token:
+            send["Authorization"] = f"Bearer {token}"
         attempt = 0
         while True:
             with self._host_lock(host):
@@ -86,7 +86,7 @@ class HttpClient:
                     self._last[host] = time.monotonic()
             attempt += 1
             if response is None:
-                self.sleep(min(2.0 ** attempt, 10.0))
+                self.sleep(min(2.0 ** (attempt - 1), 10.0))
                 continue
             if response.status in RETRY_STATUSES and attempt <= self.settings.retries:
                 delay = retry_after(response.headers.get("Retry-After"))

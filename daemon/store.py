@@ -170,6 +170,12 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def migrate(self) -> list[str]:
         """Apply the named migrations not yet applied, each in its own transaction."""
         self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations "

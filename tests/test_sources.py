@@ -211,11 +211,10 @@ def test_max_response_size(tmp_path):
         client.close()
 
 
-def test_bearer_token_only_to_its_host(tmp_path):
+def test_bearer_token_only_when_given(tmp_path):
     with FakeHF() as hf:
-        client = HttpClient(HttpSettings(min_interval=0), token="hf_secret")
-        host = hf.base.split("//")[1]
-        client.get(f"{hf.base}/api/daily_papers?date=2026-06-12", bearer_hosts=(host,))
+        client = HttpClient(HttpSettings(min_interval=0))
+        client.get(f"{hf.base}/api/daily_papers?date=2026-06-12", token="hf_secret")
         client.get(f"{hf.base}/api/daily_papers?date=2026-06-12")
         client.close()
         assert hf.requests[0][2].get("Authorization") == "Bearer hf_secret"

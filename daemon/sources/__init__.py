@@ -10,6 +10,7 @@ from daemon.config import Config, Source
 from daemon.errors import FetchError
 from daemon.http import HttpClient
 from daemon.ingest import ingest_bytes
+from daemon.log import event
 from daemon.store import ChangeHook, IngestResult, Store
 
 
@@ -49,6 +50,10 @@ class PollContext:
         result = ingest_bytes(self.store, data, name=name, source=source.name,
                               location=location, ref_time=ref_time, now=self.now,
                               on_change=self.hook)
+        for pid, title in self.store.conn.execute(
+                f"SELECT id, title FROM papers WHERE id IN ({','.join('?' * len(result.new))})",
+                result.new) if result.new else ():
+            event("new_paper", source=source.name, id=pid, title=title)
         outcome.documents += 1
         outcome.papers += result.papers
         outcome.new += len(result.new)

@@ -7,8 +7,8 @@ the last successful poll, up to `catch_up_days`.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 
 from daemon.config import Source
 from daemon.errors import FetchError, ParseError
@@ -41,11 +41,10 @@ def poll(ctx: PollContext, source: Source) -> Outcome:
 def _api_day(ctx: PollContext, source: Source, day: date) -> bytes:
     """Every entry of `day` from the API as one JSON array (more pages while full)."""
     entries: list[object] = []
-    host = urlsplit(source.url).netloc
     for page in range(MAX_PAGES):
         ctx.check_time(source)
         url = f"{source.url}/api/daily_papers?date={day.isoformat()}&limit={PAGE_LIMIT}&p={page}"
-        body = ctx.http.get(url, bearer_hosts=(host,)).body
+        body = ctx.http.get(url, token=source.token).body
         try:
             chunk = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -65,11 +64,10 @@ def poll_day(ctx: PollContext, source: Source, day: date, outcome: Outcome) -> N
     try:
         data = _api_day(ctx, source, day)
     except (FetchError, ParseError) as exc:
-        event("api_fallback", source=source.name, day=day, reason=str(exc))
+        event("api_fallback", logging.DEBUG, source=source.name, day=day, reason=str(exc))
         page = f"{source.url}/papers/date/{day.isoformat()}"
-        host = urlsplit(source.url).netloc
         try:
-            response = ctx.http.get(page, bearer_hosts=(host,))
+            response = ctx.http.get(page, token=source.token)
             result = ctx.ingest(outcome, source, response.body, name=page, location=page,
                                 ref_time=ctx.now)
         except (ParseError, FetchError) as page_exc:
