@@ -55,9 +55,9 @@ class Table:
                 raise ConfigError(f"{self.at(key)}[{i}]: expected a non-empty string")
         return tuple(items)
 
-    def duration(self, key: str, default: timedelta) -> timedelta:
+    def duration(self, key: str, default: timedelta, allow_zero: bool = False) -> timedelta:
         value = self.get(key, str, None)
-        return default if value is None else parse_duration(value, self.at(key))
+        return default if value is None else parse_duration(value, self.at(key), allow_zero)
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -65,9 +65,9 @@ class Table:
             raise ConfigError(f"{self.at(unknown[0])}: unknown key")
 
 
-def parse_duration(value: str, where: str) -> timedelta:
+def parse_duration(value: str, where: str, allow_zero: bool = False) -> timedelta:
     m = _DURATION.match(value)
-    if not m or int(m.group(1)) == 0:
+    if not m or (int(m.group(1)) == 0 and not allow_zero):
         raise ConfigError(f"{where}: expected a duration like '30s', '30m', '2h' or '7d', "
                           f"got {value!r}")
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
@@ -198,7 +198,7 @@ def _human(delta: timedelta | None) -> str:
 def _http(t: Table) -> HttpConfig:
     result = HttpConfig(
         timeout=t.duration("timeout", timedelta(seconds=30)),
-        min_interval=t.duration("min_interval", timedelta(seconds=1)),
+        min_interval=t.duration("min_interval", timedelta(seconds=1), allow_zero=True),
         max_bytes=t.get("max_bytes", int, 20 * 1024 * 1024),
         job_time_limit=t.duration("job_time_limit", timedelta(minutes=10)),
         retries=t.get("retries", int, 2))

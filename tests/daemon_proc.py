@@ -1,0 +1,79 @@
+"""Run `paperwatch run` as a real subprocess and watch what it says."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def wait_for(predicate, timeout: float = 10.0, every: float = 0.05) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return bool(predicate())
+
+
+class Daemon:
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        self.config, self.log = config, log
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.offset = 0
+
+    def start(self, wait: bool = True) -> Daemon:
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "daemon", "--config", str(self.config), "run"],
+                stdout=out, stderr=out, env=self.env, cwd=ROOT)
+        if wait:
+            assert wait_for(lambda: "started pid=" in self.output(), 20), self.output()
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text()[self.offset:] if self.log.exists() else ""
+
+    def wait_log(self, text: str, timeout: float = 10.0) -> bool:
+        return wait_for(lambda: text in self.output(), timeout)
+
+    def stop(self, sig: int = 15, timeout: float = 10.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+
+class NotifySocket:
+    """A Unix datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.messages: list[str] = []
+        self.running = True
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self) -> None:
+        while self.running:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(timeout=2)
+        self.sock.close()
