@@ -26,6 +26,7 @@ check: $(STAMP)
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/mypy daemon
+	bash systemd/check.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

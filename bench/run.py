@@ -39,9 +39,14 @@ def part_html() -> dict[str, float]:
 
     from daemon.parse import parse_document
 
-    pages = [(FIXTURES / "hf" / n).read_bytes() for n in
-             ("listing_2026-06-12.html", "listing_dom_only_2026-08-03.html",
-              "paper_page_2509.24002.html")]
+    pages = [
+        (FIXTURES / "hf" / n).read_bytes()
+        for n in (
+            "listing_2026-06-12.html",
+            "listing_dom_only_2026-08-03.html",
+            "paper_page_2509.24002.html",
+        )
+    ]
     total_mb = sum(len(p) for p in pages) / 1e6
     rounds = 20
 
@@ -60,8 +65,11 @@ def part_html() -> dict[str, float]:
 
     base = best_of(baseline, 5)
     mine = best_of(ours, 5)
-    return {"html_mb_s": total_mb * rounds / mine, "baseline_mb_s": total_mb * rounds / base,
-            "ratio": base / mine}
+    return {
+        "html_mb_s": total_mb * rounds / mine,
+        "baseline_mb_s": total_mb * rounds / base,
+        "ratio": base / mine,
+    }
 
 
 def part_ingest(n: int) -> dict[str, float]:
@@ -77,12 +85,23 @@ def part_ingest(n: int) -> dict[str, float]:
         raw = sqlite3.connect(Path(tmp) / "raw.db")
         raw.execute("PRAGMA journal_mode=WAL")
         raw.execute("PRAGMA synchronous=NORMAL")
-        raw.execute("CREATE TABLE papers (arxiv_id, title, abstract, authors, url, hf_day, "
-                    "upvotes)")
+        raw.execute(
+            "CREATE TABLE papers (arxiv_id, title, abstract, authors, url, hf_day, upvotes)"
+        )
         base = 0.0
         for _, papers in documents():
-            rows = [(p.arxiv_id, p.title, p.abstract, json.dumps(list(p.authors)), p.url,
-                     p.hf_day.isoformat() if p.hf_day else None, p.upvotes) for p in papers]
+            rows = [
+                (
+                    p.arxiv_id,
+                    p.title,
+                    p.abstract,
+                    json.dumps(list(p.authors)),
+                    p.url,
+                    p.hf_day.isoformat() if p.hf_day else None,
+                    p.upvotes,
+                )
+                for p in papers
+            ]
             t0 = time.perf_counter()
             with raw:
                 raw.executemany("INSERT INTO papers VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
@@ -92,8 +111,7 @@ def part_ingest(n: int) -> dict[str, float]:
         for i, papers in documents():
             t0 = time.perf_counter()
             digest = Digest("hf_json", tuple(papers), papers[0].hf_day)
-            store.ingest(digest, source="bench", location=f"doc{i}", content_hash=f"h{i}",
-                         now=NOW)
+            store.ingest(digest, source="bench", location=f"doc{i}", content_hash=f"h{i}", now=NOW)
             mine += time.perf_counter() - t0
         assert store.counts()["papers"] == n
     return {"papers_s": n / mine, "baseline_papers_s": n / base, "ratio": base / mine}
@@ -108,8 +126,9 @@ def part_match(n_papers: int, n_watchlists: int, n_subset: int) -> dict[str, flo
     lists = [corpus.watchlist() for _ in range(n_watchlists)]
     subset_papers = [corpus.paper() for _ in range(n_subset)]
     t0 = time.perf_counter()
-    matcher = Matcher(Rule(str(i), keywords_query(tuple(k), tuple(e)))
-                      for i, (k, e) in enumerate(lists))
+    matcher = Matcher(
+        Rule(str(i), keywords_query(tuple(k), tuple(e))) for i, (k, e) in enumerate(lists)
+    )
     build = time.perf_counter() - t0
     matches, mine = 0, 0.0
     subset: set[tuple[int, str]] = set()
@@ -128,20 +147,27 @@ def part_match(n_papers: int, n_watchlists: int, n_subset: int) -> dict[str, flo
     for p, (title, abstract) in enumerate(subset_papers):
         for i, (inc, exc) in enumerate(regexes):
             if (inc.search(title) or inc.search(abstract)) and not (
-                    exc and (exc.search(title) or exc.search(abstract))):
+                exc and (exc.search(title) or exc.search(abstract))
+            ):
                 base_hits.add((p, str(i)))
     base = time.perf_counter() - t0
     assert subset == base_hits, f"results differ: {len(subset ^ base_hits)} pairs"
     per_paper_mine, per_paper_base = mine / n_papers, base / n_subset
-    return {"match_s": mine, "build_s": build, "matches": matches,
-            "subset_matches": len(base_hits), "subset": n_subset,
-            "baseline_extrapolated_s": per_paper_base * n_papers,
-            "speedup": per_paper_base / per_paper_mine}
+    return {
+        "match_s": mine,
+        "build_s": build,
+        "matches": matches,
+        "subset_matches": len(base_hits),
+        "subset": n_subset,
+        "baseline_extrapolated_s": per_paper_base * n_papers,
+        "speedup": per_paper_base / per_paper_mine,
+    }
 
 
 def run_part(name: str, *args: str) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, __file__, name, *args], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, name, *args], capture_output=True, text=True, check=True
+    )
     return json.loads(proc.stdout)
 
 
@@ -159,18 +185,24 @@ def main() -> None:
         child(sys.argv[1], sys.argv[2:])
         return
     html = run_part("html")
-    print(f"html parse     : {html['html_mb_s']:8.1f} MB/s   baseline (lexbor + json.loads) "
-          f"{html['baseline_mb_s']:8.1f} MB/s   ratio {html['ratio']:.2f}x  (target >= 0.5x)")
+    print(
+        f"html parse     : {html['html_mb_s']:8.1f} MB/s   baseline (lexbor + json.loads) "
+        f"{html['baseline_mb_s']:8.1f} MB/s   ratio {html['ratio']:.2f}x  (target >= 0.5x)"
+    )
     ing = run_part("ingest", "100000")
-    print(f"ingest 100k    : {ing['papers_s']:8.0f} papers/s  baseline (sqlite3 executemany) "
-          f"{ing['baseline_papers_s']:8.0f} rows/s  ratio {ing['ratio']:.2f}x  (target >= 0.3x)"
-          f"   peak RSS {ing['peak_rss_mb']:.0f} MB (target < 300 MB)")
+    print(
+        f"ingest 100k    : {ing['papers_s']:8.0f} papers/s  baseline (sqlite3 executemany) "
+        f"{ing['baseline_papers_s']:8.0f} rows/s  ratio {ing['ratio']:.2f}x  (target >= 0.3x)"
+        f"   peak RSS {ing['peak_rss_mb']:.0f} MB (target < 300 MB)"
+    )
     m = run_part("match", "100000", "10000", "60")
-    print(f"match 100k x 10k: {m['match_s']:6.1f} s ({m['matches']} matches; index built in "
-          f"{m['build_s']:.1f} s)   baseline (a regex per watchlist, {m['subset']} papers, "
-          f"extrapolated) {m['baseline_extrapolated_s']:.0f} s   speedup {m['speedup']:.0f}x "
-          f"(target >= 50x)   identical results on the subset ({m['subset_matches']} matches)"
-          f"   peak RSS {m['peak_rss_mb']:.0f} MB")
+    print(
+        f"match 100k x 10k: {m['match_s']:6.1f} s ({m['matches']} matches; index built in "
+        f"{m['build_s']:.1f} s)   baseline (a regex per watchlist, {m['subset']} papers, "
+        f"extrapolated) {m['baseline_extrapolated_s']:.0f} s   speedup {m['speedup']:.0f}x "
+        f"(target >= 50x)   identical results on the subset ({m['subset_matches']} matches)"
+        f"   peak RSS {m['peak_rss_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,34 @@ import random
 import re
 from itertools import accumulate
 
-SYLLABLES = ("ka lo mi ne ru ta vo pe di gu ban tor lem quin zar fen dol mar tik ren "
-             "sol vad nim hep cor gal").split()
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "ta",
+    "vo",
+    "pe",
+    "di",
+    "gu",
+    "ban",
+    "tor",
+    "lem",
+    "quin",
+    "zar",
+    "fen",
+    "dol",
+    "mar",
+    "tik",
+    "ren",
+    "sol",
+    "vad",
+    "nim",
+    "hep",
+    "cor",
+    "gal",
+]
 
 
 def vocabulary(n: int, seed: int = 11) -> list[str]:
@@ -37,8 +63,13 @@ class Corpus:
 
     def paper(self) -> tuple[str, str]:
         title = " ".join(self.words(self.rng.randint(6, 12))).title()
-        abstract = ". ".join(" ".join(self.words(self.rng.randint(12, 25)))
-                             for _ in range(self.rng.randint(6, 10))) + "."
+        abstract = (
+            ". ".join(
+                " ".join(self.words(self.rng.randint(12, 25)))
+                for _ in range(self.rng.randint(6, 10))
+            )
+            + "."
+        )
         return title, abstract
 
     def watchlist(self) -> tuple[list[str], list[str]]:
@@ -48,7 +79,9 @@ class Corpus:
         for _ in range(rng.randint(1, 4)):
             r = rng.random()
             if r < 0.2:
-                keywords.append(f"{rng.choice(self.vocab[50:800])} {rng.choice(self.vocab[50:800])}")
+                keywords.append(
+                    f"{rng.choice(self.vocab[50:800])} {rng.choice(self.vocab[50:800])}"
+                )
             elif r < 0.3:
                 keywords.append(rng.choice(mid)[:7] + "*")
             else:
@@ -63,9 +96,11 @@ def _word(w: str) -> str:
     return re.escape(w) + "s?"
 
 
-def baseline_regex(keywords: list[str], exclude: list[str]) -> tuple[re.Pattern[str],
-                                                                     re.Pattern[str] | None]:
+def baseline_regex(
+    keywords: list[str], exclude: list[str]
+) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
     """The feed-reader approach: one compiled regex per watchlist (and one for exclusions)."""
+
     def alt(terms: list[str]) -> str:
         return "|".join(r"\W+".join(_word(w) for w in t.split()) for t in terms)
 

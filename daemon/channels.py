@@ -83,8 +83,9 @@ def _url_secrets(url: str) -> list[str]:
         if value:
             found += [value, unquote(value)]
     found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
-    found += [kv.partition("=")[2] for kv in parts.query.split("&")
-              if len(kv.partition("=")[2]) >= 6]
+    found += [
+        kv.partition("=")[2] for kv in parts.query.split("&") if len(kv.partition("=")[2]) >= 6
+    ]
     return [s for s in found if len(s) >= 3]
 
 
@@ -97,14 +98,22 @@ def load_channel(name: str, urls: list[str], where: str) -> Channel:
         if plugin is None:
             scheme = url.partition("://")[0] or "?"
             at = where if len(urls) == 1 else f"{where}[{i}]"
-            raise ConfigError(f"{at}: apprise cannot load this {scheme}:// URL (unknown "
-                              "service or invalid parameters)")
+            raise ConfigError(
+                f"{at}: apprise cannot load this {scheme}:// URL (unknown "
+                "service or invalid parameters)"
+            )
         formats = plugin.notify_format
         preferred = formats[0] if isinstance(formats, tuple) else formats
         if preferred not in (apprise.NotifyFormat.HTML, apprise.NotifyFormat.TEXT):
             preferred = apprise.NotifyFormat.MARKDOWN
-        targets.append(Target(plugin, plugin.url(privacy=True), preferred,
-                              int(getattr(plugin, "body_maxlen", 0) or 0)))
+        targets.append(
+            Target(
+                plugin,
+                plugin.url(privacy=True),
+                preferred,
+                int(getattr(plugin, "body_maxlen", 0) or 0),
+            )
+        )
     return Channel(name, tuple(targets), tuple(dict.fromkeys(secrets)))
 
 

@@ -14,15 +14,15 @@ from typing import Any
 
 from daemon import __version__
 from daemon.config import Config, config_path, load_config
-from daemon.errors import ConfigError, ParseError, PaperwatchError, QueryError, UsageError
+from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
+from daemon.http import HttpClient
 from daemon.ingest import ingest_bytes
 from daemon.log import setup_logging
 from daemon.match import Matcher, Rule
 from daemon.outbox import STATUSES, DeliveryReport, alerts, deliver, match_hook, retry_all
+from daemon.poller import context, http_settings, run_source, status
 from daemon.query import parse_query
 from daemon.render import Message
-from daemon.http import HttpClient
-from daemon.poller import context, http_settings, run_source, status
 from daemon.sources.folder import is_candidate
 from daemon.store import Store, utcnow
 
@@ -60,9 +60,16 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         try:
             data = path.read_bytes()
             ref = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            result = ingest_bytes(store, data, name=path.name, source="cli",
-                                  location=str(path.resolve()), ref_time=ref, now=now,
-                                  on_change=hook)
+            result = ingest_bytes(
+                store,
+                data,
+                name=path.name,
+                source="cli",
+                location=str(path.resolve()),
+                ref_time=ref,
+                now=now,
+                on_change=hook,
+            )
         except ParseError as exc:
             failed += 1
             err(str(exc))
@@ -80,8 +87,10 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         if result.duplicate:
             line += " (already ingested)"
         out(line)
-    out(f"{len(files)} files, {total_papers} papers, {total_new} new, "
-        f"{total_gained} gained text, {failed} failed; {store.counts()['papers']} papers stored")
+    out(
+        f"{len(files)} files, {total_papers} papers, {total_new} new, "
+        f"{total_gained} gained text, {failed} failed; {store.counts()['papers']} papers stored"
+    )
     if not args.no_notify:
         report_delivery(deliver(store, config, utcnow()))
     return EXIT_FAILURE if failed else EXIT_OK
@@ -89,14 +98,23 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
 def report_delivery(report: DeliveryReport) -> None:
     if report.messages:
-        out(f"alerts: {report.sent} sent, {report.failed} failed (will retry), "
-            f"{report.dead} dead, in {report.messages} messages")
+        out(
+            f"alerts: {report.sent} sent, {report.failed} failed (will retry), "
+            f"{report.dead} dead, in {report.messages} messages"
+        )
 
 
 def paper_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "arxiv_id": row["arxiv_id"], "title": row["title"],
-            "abstract": row["abstract"], "authors": json.loads(row["authors"]),
-            "url": row["url"], "first_seen": row["first_seen"], "sightings": row["sightings"]}
+    return {
+        "id": row["id"],
+        "arxiv_id": row["arxiv_id"],
+        "title": row["title"],
+        "abstract": row["abstract"],
+        "authors": json.loads(row["authors"]),
+        "url": row["url"],
+        "first_seen": row["first_seen"],
+        "sightings": row["sightings"],
+    }
 
 
 def print_papers(rows: list[dict[str, Any]], as_json: bool) -> None:
@@ -139,16 +157,27 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
         return EXIT_OK if not (report.failed or report.dead) else EXIT_FAILURE
     rows = alerts(store, args.status)
     if args.json:
-        keys = ("watchlist", "paper_id", "title", "channel", "status", "attempts", "matched",
-                "created_at", "sent_at")
+        keys = (
+            "watchlist",
+            "paper_id",
+            "title",
+            "channel",
+            "status",
+            "attempts",
+            "matched",
+            "created_at",
+            "sent_at",
+        )
         out(json.dumps([{k: r[k] for k in keys} for r in rows], indent=2, ensure_ascii=False))
         return EXIT_OK
     for r in rows:
         terms = ", ".join(f"{m['term']}@{m['field']}" for m in r["matched"])
         extra = f" next {r['due_at']}" if r["status"] in ("pending", "failed") else ""
         error = f" error: {r['last_error']}" if r["last_error"] and r["status"] != "sent" else ""
-        out(f"{r['status']:<7} {r['watchlist']} -> {r['channel']} #{r['paper_id']} "
-            f"{r['title']} [{terms}] attempts={r['attempts']}{extra}{error}")
+        out(
+            f"{r['status']:<7} {r['watchlist']} -> {r['channel']} #{r['paper_id']} "
+            f"{r['title']} [{terms}] attempts={r['attempts']}{extra}{error}"
+        )
     return EXIT_OK
 
 
@@ -224,15 +253,19 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         out(json.dumps(report, indent=2))
         return EXIT_OK
     for s in report["sources"]:
-        line = (f"{s['name']} ({s['type']}, {s['schedule']}): "
-                + (f"last poll {s['last_poll_at']}, {s['last_result']}" if s["last_poll_at"]
-                   else "not polled yet"))
+        line = f"{s['name']} ({s['type']}, {s['schedule']}): " + (
+            f"last poll {s['last_poll_at']}, {s['last_result']}"
+            if s["last_poll_at"]
+            else "not polled yet"
+        )
         if s["consecutive_failures"]:
             line += f", {s['consecutive_failures']} failures in a row: {s['last_error']}"
         out(line + (f", next run {s['next_run_at']}" if s["next_run_at"] else ""))
     d = report["deliveries"]
-    out(f"deliveries: {d['pending']} pending, {d['failed']} failed, {d['dead']} dead, "
-        f"{d['sent']} sent; {report['papers']} papers stored")
+    out(
+        f"deliveries: {d['pending']} pending, {d['failed']} failed, {d['dead']} dead, "
+        f"{d['sent']} sent; {report['papers']} papers stored"
+    )
     return EXIT_OK
 
 
@@ -264,18 +297,23 @@ def _positive(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="paperwatch", description="Watch paper digests; alert on new papers that match "
-        "your watchlists.")
-    parser.add_argument("--config", help="config file (default: $PAPERWATCH_CONFIG or "
-                        "./config.toml)")
+        prog="paperwatch",
+        description="Watch paper digests; alert on new papers that match your watchlists.",
+    )
+    parser.add_argument(
+        "--config", help="config file (default: $PAPERWATCH_CONFIG or ./config.toml)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"paperwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="ingest digest files or folders now, match and alert")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--no-notify", action="store_true",
-                   help="store papers as seen without matching or alerting (load history)")
+    p.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="store papers as seen without matching or alerting (load history)",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("papers", help="list stored papers, newest first")
@@ -287,8 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate the configuration and print a summary")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("alerts", help="list alert deliveries, or `alerts retry` to send "
-                       "every pending, failed or dead one now")
+    p = sub.add_parser(
+        "alerts",
+        help="list alert deliveries, or `alerts retry` to send "
+        "every pending, failed or dead one now",
+    )
     p.add_argument("action", nargs="?", choices=("list", "retry"), default="list")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--status", choices=STATUSES, help="only deliveries in this state")
@@ -301,16 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive, help="at most N papers")
     p.set_defaults(func=cmd_preview)
 
-    p = sub.add_parser("run", help="run the daemon: scheduled sources, inbox watcher, "
-                       "delivery, live config reload (SIGHUP reloads, SIGTERM stops)")
+    p = sub.add_parser(
+        "run",
+        help="run the daemon: scheduled sources, inbox watcher, "
+        "delivery, live config reload (SIGHUP reloads, SIGTERM stops)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("poll", help="run one cycle now: fetch, ingest, match, deliver")
     p.add_argument("--source", metavar="NAME", help="only this source")
     p.set_defaults(func=cmd_poll)
 
-    p = sub.add_parser("status", help="per source: last poll, result, failures, next run; "
-                       "and the outbox")
+    p = sub.add_parser(
+        "status", help="per source: last poll, result, failures, next run; and the outbox"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from daemon.channels import Channel, load_channel
@@ -31,8 +30,9 @@ class Table:
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None,
-            required: bool = False) -> Any:
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = None, required: bool = False
+    ) -> Any:
         self.used.add(key)
         if key not in self.data:
             if required:
@@ -68,8 +68,9 @@ class Table:
 def parse_duration(value: str, where: str, allow_zero: bool = False) -> timedelta:
     m = _DURATION.match(value)
     if not m or (int(m.group(1)) == 0 and not allow_zero):
-        raise ConfigError(f"{where}: expected a duration like '30s', '30m', '2h' or '7d', "
-                          f"got {value!r}")
+        raise ConfigError(
+            f"{where}: expected a duration like '30s', '30m', '2h' or '7d', got {value!r}"
+        )
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 
@@ -83,8 +84,11 @@ class Watchlist:
 
 
 SOURCE_TYPES = ("hf_daily", "url", "folder")
-SOURCE_KEYS = {"hf_daily": {"base_url", "catch_up_days", "hf_token"}, "url": {"url"},
-               "folder": {"path"}}
+SOURCE_KEYS = {
+    "hf_daily": {"base_url", "catch_up_days", "hf_token"},
+    "url": {"url"},
+    "folder": {"path"},
+}
 
 
 @dataclass(frozen=True)
@@ -181,10 +185,18 @@ def build_config(data: dict[str, Any], path: Path) -> Config:
     if alert_after < 1:
         raise ConfigError("alert_after_failures: must be 1 or more")
     top.finish()
-    return Config(path=path, state_dir=state_dir, timezone=timezone,
-                  give_up_after=give_up_after, channels=channels, watchlists=watchlists,
-                  sources=sources, http=http, admin_channel=admin,
-                  alert_after_failures=alert_after)
+    return Config(
+        path=path,
+        state_dir=state_dir,
+        timezone=timezone,
+        give_up_after=give_up_after,
+        channels=channels,
+        watchlists=watchlists,
+        sources=sources,
+        http=http,
+        admin_channel=admin,
+        alert_after_failures=alert_after,
+    )
 
 
 def _human(delta: timedelta | None) -> str:
@@ -201,7 +213,8 @@ def _http(t: Table) -> HttpConfig:
         min_interval=t.duration("min_interval", timedelta(seconds=1), allow_zero=True),
         max_bytes=t.get("max_bytes", int, 20 * 1024 * 1024),
         job_time_limit=t.duration("job_time_limit", timedelta(minutes=10)),
-        retries=t.get("retries", int, 2))
+        retries=t.get("retries", int, 2),
+    )
     t.finish()
     return result
 
@@ -222,8 +235,9 @@ def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[
             raise ConfigError(f"{t.at('name')}: duplicate source name {name!r}")
         kind = t.get("type", str, required=True)
         if kind not in SOURCE_TYPES:
-            raise ConfigError(f"{t.at('type')}: unknown type {kind!r} (one of "
-                              f"{', '.join(SOURCE_TYPES)})")
+            raise ConfigError(
+                f"{t.at('type')}: unknown type {kind!r} (one of {', '.join(SOURCE_TYPES)})"
+            )
         for key in raw:
             if key not in {"name", "type", "every", "cron"} | SOURCE_KEYS[kind]:
                 raise ConfigError(f"{t.at(key)}: unknown key for a {kind} source")
@@ -244,16 +258,22 @@ def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[
             if not 0 <= days <= 60:
                 raise ConfigError(f"{t.at('catch_up_days')}: must be between 0 and 60")
             token = t.get("hf_token", str)
-            source = Source(name, kind, every, cron,
-                            url=_http_url(t, "base_url", "https://huggingface.co"),
-                            catch_up_days=days,
-                            token=secrets.expand(token, t.at("hf_token")) if token else None)
+            source = Source(
+                name,
+                kind,
+                every,
+                cron,
+                url=_http_url(t, "base_url", "https://huggingface.co"),
+                catch_up_days=days,
+                token=secrets.expand(token, t.at("hf_token")) if token else None,
+            )
         elif kind == "url":
             source = Source(name, kind, every, cron, url=_http_url(t, "url", None))
         else:
             folder = t.get("path", str)
-            source = Source(name, kind, every, cron,
-                            path=base / folder if folder else state_dir / "inbox")
+            source = Source(
+                name, kind, every, cron, path=base / folder if folder else state_dir / "inbox"
+            )
         t.finish()
         out.append(source)
     return tuple(out)
@@ -296,8 +316,9 @@ def _watchlists(data: Any, channels: dict[str, Channel]) -> tuple[Watchlist, ...
         fields = t.str_list("fields", tuple(sorted(DEFAULT_FIELDS)))
         for j, f in enumerate(fields):
             if f not in FIELDS:
-                raise ConfigError(f"{t.at('fields')}[{j}]: unknown field {f!r} "
-                                  f"(one of {', '.join(FIELDS)})")
+                raise ConfigError(
+                    f"{t.at('fields')}[{j}]: unknown field {f!r} (one of {', '.join(FIELDS)})"
+                )
         scope = frozenset(fields)
         keywords, exclude = t.str_list("keywords"), t.str_list("exclude")
         query_text = t.get("query", str)
@@ -309,7 +330,7 @@ def _watchlists(data: Any, channels: dict[str, Channel]) -> tuple[Watchlist, ...
             elif keywords:
                 query, source = keywords_query(keywords, exclude, scope), ", ".join(keywords)
             else:
-                raise ConfigError(f"{where}: needs keywords = [...] or query = \"...\"")
+                raise ConfigError(f'{where}: needs keywords = [...] or query = "..."')
         except QueryError as exc:
             key = "query" if query_text is not None else "keywords"
             raise ConfigError(f"{t.at(key)}: watchlist {name!r}: {exc}") from None
@@ -319,8 +340,9 @@ def _watchlists(data: Any, channels: dict[str, Channel]) -> tuple[Watchlist, ...
         for j, ch in enumerate(notify):
             if ch not in channels:
                 known = ", ".join(sorted(channels)) or "none defined"
-                raise ConfigError(f"{t.at('notify')}[{j}]: unknown channel {ch!r} "
-                                  f"(channels: {known})")
+                raise ConfigError(
+                    f"{t.at('notify')}[{j}]: unknown channel {ch!r} (channels: {known})"
+                )
         deliver_at = _deliver(t.get("deliver", str, "immediate"), t.at("deliver"))
         t.finish()
         out.append(Watchlist(name, query, source, notify, deliver_at))
@@ -333,4 +355,4 @@ def _deliver(value: str, where: str) -> time | None:
     m = re.match(r"^daily\s+(\d{1,2}):(\d{2})$", value.strip())
     if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
         return time(int(m.group(1)), int(m.group(2)))
-    raise ConfigError(f"{where}: expected \"immediate\" or \"daily HH:MM\", got {value!r}")
+    raise ConfigError(f'{where}: expected "immediate" or "daily HH:MM", got {value!r}')

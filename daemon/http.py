@@ -19,8 +19,9 @@ import httpx
 from daemon import __version__
 from daemon.errors import FetchError
 
-USER_AGENT = (f"paperwatch/{__version__} (+https://github.com/paperwatch/paperwatch; "
-              "new-paper alerts)")
+USER_AGENT = (
+    f"paperwatch/{__version__} (+https://github.com/paperwatch/paperwatch; new-paper alerts)"
+)
 RETRY_STATUSES = (429, 503)
 
 
@@ -42,12 +43,14 @@ class Response:
 
 
 class HttpClient:
-    def __init__(self, settings: HttpSettings | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: HttpSettings | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.settings = settings or HttpSettings()
         self.sleep = sleep
-        self.client = httpx.Client(timeout=self.settings.timeout, follow_redirects=True,
-                                   headers={"User-Agent": USER_AGENT})
+        self.client = httpx.Client(
+            timeout=self.settings.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+        )
         self._locks: dict[str, threading.Lock] = {}
         self._last: dict[str, float] = {}
         self._guard = threading.Lock()
@@ -59,8 +62,9 @@ class HttpClient:
         with self._guard:
             return self._locks.setdefault(host, threading.Lock())
 
-    def get(self, url: str, headers: dict[str, str] | None = None,
-            token: str | None = None) -> Response:
+    def get(
+        self, url: str, headers: dict[str, str] | None = None, token: str | None = None
+    ) -> Response:
         """GET `url`, one request at a time per host; 2xx and 304 return, others raise.
         `token` is sent as a Bearer header (callers pass it only to its own service)."""
         host = urlsplit(url).netloc
@@ -76,8 +80,7 @@ class HttpClient:
                 try:
                     response = self._fetch(url, send)
                 except httpx.TimeoutException:
-                    raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") \
-                        from None
+                    raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
                 except (httpx.TransportError, httpx.DecodingError) as exc:
                     if attempt >= self.settings.retries:
                         raise FetchError(f"{url}: {_reason(exc)}") from None
@@ -91,7 +94,7 @@ class HttpClient:
             if response.status in RETRY_STATUSES and attempt <= self.settings.retries:
                 delay = retry_after(response.headers.get("Retry-After"))
                 if delay is None:
-                    delay = min(2.0 ** attempt, 30.0)
+                    delay = min(2.0**attempt, 30.0)
                 if delay > self.settings.max_retry_after:
                     raise FetchError(f"{url}: HTTP {response.status}, Retry-After {delay:.0f}s")
                 self.sleep(delay)
@@ -104,14 +107,17 @@ class HttpClient:
         with self.client.stream("GET", url, headers=headers) as r:
             declared = r.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
-                raise FetchError(f"{url}: response of {declared} bytes is over the "
-                                 f"{self.settings.max_bytes} byte limit")
+                raise FetchError(
+                    f"{url}: response of {declared} bytes is over the "
+                    f"{self.settings.max_bytes} byte limit"
+                )
             chunks, size = [], 0
             for chunk in r.iter_bytes():
                 size += len(chunk)
                 if size > self.settings.max_bytes:
-                    raise FetchError(f"{url}: response over the {self.settings.max_bytes} "
-                                     "byte limit")
+                    raise FetchError(
+                        f"{url}: response over the {self.settings.max_bytes} byte limit"
+                    )
                 chunks.append(chunk)
             return Response(str(r.url), r.status_code, b"".join(chunks), r.headers)
 

@@ -14,9 +14,17 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def ingest_bytes(store: Store, data: bytes, *, name: str, source: str, location: str,
-                 ref_time: datetime, now: datetime,
-                 on_change: ChangeHook | None = None) -> IngestResult:
+def ingest_bytes(
+    store: Store,
+    data: bytes,
+    *,
+    name: str,
+    source: str,
+    location: str,
+    ref_time: datetime,
+    now: datetime,
+    on_change: ChangeHook | None = None,
+) -> IngestResult:
     """Parse and store one document. A ParseError is recorded and re-raised; nothing else
     is written for a document that fails."""
     digest_hash = content_hash(data)
@@ -28,5 +36,11 @@ def ingest_bytes(store: Store, data: bytes, *, name: str, source: str, location:
     except ParseError as exc:
         store.record_failure(source, location, digest_hash, str(exc), now)
         raise
-    return store.ingest(digest, source=source, location=location, content_hash=digest_hash,
-                        now=now, on_change=on_change)
+    return store.ingest(
+        digest,
+        source=source,
+        location=location,
+        content_hash=digest_hash,
+        now=now,
+        on_change=on_change,
+    )

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.query import And, Doc, Node, Not, Or, Term, evaluate
+from daemon.query import Doc, Node, Not, Or, Term, evaluate
 
 Anchors = frozenset[tuple[str, str]]  # ("w", stem) or ("p", prefix)
 

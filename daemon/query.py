@@ -1,11 +1,11 @@
 """The watchlist query language: parse to a small AST, evaluate on a paper's fields.
 
-    query   := or
-    or      := and ("OR" and)*
-    and     := not (["AND"] not)*          adjacent terms mean AND
-    not     := "NOT" not | atom
-    atom    := [field ":"] (word | word* | "phrase" | "(" or ")")
-    field   := title | abstract | author   (default: title and abstract)
+query   := or
+or      := and ("OR" and)*
+and     := not (["AND"] not)*          adjacent terms mean AND
+not     := "NOT" not | atom
+atom    := [field ":"] (word | word* | "phrase" | "(" or ")")
+field   := title | abstract | author   (default: title and abstract)
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from daemon.text import singular, words
 
 FIELDS = ("title", "abstract", "author")
 DEFAULT_FIELDS = frozenset({"title", "abstract"})
-_TOKEN = re.compile(r'\s*(?:(?P<lp>\()|(?P<rp>\))|"(?P<phrase>[^"]*)(?P<close>"?)'
-                    r'|(?P<field>[A-Za-z]+):|(?P<word>[^\s()"]+))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<lp>\()|(?P<rp>\))|"(?P<phrase>[^"]*)(?P<close>"?)'
+    r'|(?P<field>[A-Za-z]+):|(?P<word>[^\s()"]+))'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,15 +140,17 @@ class _Parser:
         if tok.kind == "field":
             name = tok.value.lower()
             if name not in FIELDS:
-                raise QueryError(f"unknown field {tok.value!r} (use title:, abstract: or "
-                                 "author:)", tok.column)
+                raise QueryError(
+                    f"unknown field {tok.value!r} (use title:, abstract: or author:)", tok.column
+                )
             return self.parse_atom(frozenset({name}))
         if tok.kind == "lp":
             node = self.parse_or(fields)
             close = self.peek()
             if close is None or close.kind != "rp":
-                raise QueryError("missing closing parenthesis",
-                                 close.column if close else self.end_column())
+                raise QueryError(
+                    "missing closing parenthesis", close.column if close else self.end_column()
+                )
             self.i += 1
             return node
         if tok.kind in ("word", "phrase"):
@@ -172,8 +176,11 @@ def parse_query(source: str, default_fields: frozenset[str] = DEFAULT_FIELDS) ->
     return _Parser(source, default_fields).parse()
 
 
-def keywords_query(keywords: tuple[str, ...], exclude: tuple[str, ...] = (),
-                   fields: frozenset[str] = DEFAULT_FIELDS) -> Node:
+def keywords_query(
+    keywords: tuple[str, ...],
+    exclude: tuple[str, ...] = (),
+    fields: frozenset[str] = DEFAULT_FIELDS,
+) -> Node:
     """`keywords` (any of them; a multi-word keyword is a phrase) minus `exclude`."""
     anyof: Node = Or(tuple(make_term(k, fields) for k in keywords))
     if not exclude:
@@ -187,8 +194,11 @@ class Doc:
     __slots__ = ("stems", "raw", "stem_sets", "_sorted")
 
     def __init__(self, title: str, abstract: str, authors: str) -> None:
-        self.raw: dict[str, list[str]] = {"title": words(title), "abstract": words(abstract),
-                                          "author": words(authors)}
+        self.raw: dict[str, list[str]] = {
+            "title": words(title),
+            "abstract": words(abstract),
+            "author": words(authors),
+        }
         self.stems = {f: [singular(w) for w in ws] for f, ws in self.raw.items()}
         self.stem_sets = {f: set(ws) for f, ws in self.stems.items()}
         self._sorted: dict[str, list[str]] = {}
@@ -214,9 +224,9 @@ def term_matches(term: Term, doc: Doc, field: str) -> bool:
         return False
     raw = doc.raw[field]
     for i in range(len(stems) - n + 1):
-        if stems[i] == first and stems[i + 1:i + n - 1] == list(term.words[1:-1]):
+        if stems[i] == first and stems[i + 1 : i + n - 1] == list(term.words[1:-1]):
             end = raw[i + n - 1] if term.prefix else stems[i + n - 1]
-            if (end.startswith(last) if term.prefix else end == last):
+            if end.startswith(last) if term.prefix else end == last:
                 return True
     return False
 

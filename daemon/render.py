@@ -31,8 +31,11 @@ class Message:
     text: str
 
     def bodies(self) -> dict[NotifyFormat, str]:
-        return {NotifyFormat.HTML: self.html, NotifyFormat.MARKDOWN: self.markdown,
-                NotifyFormat.TEXT: self.text}
+        return {
+            NotifyFormat.HTML: self.html,
+            NotifyFormat.MARKDOWN: self.markdown,
+            NotifyFormat.TEXT: self.text,
+        }
 
 
 def md_escape(text: str) -> str:
@@ -64,7 +67,7 @@ class Highlighter:
         out, last = [], 0
         for m in WORD.finditer(text):
             if self.hit(m.group()):
-                out.append(escape(text[last:m.start()]))
+                out.append(escape(text[last : m.start()]))
                 out.append(mark(escape(m.group())))
                 last = m.end()
         out.append(escape(text[last:]))
@@ -80,7 +83,7 @@ class Highlighter:
             start = max(0, first - SNIPPET_CHARS // 3)
         end = start + SNIPPET_CHARS
         cut = text.rfind(" ", start, end)
-        body = text[start:cut if cut > start else end]
+        body = text[start : cut if cut > start else end]
         return ("… " if start else "") + body + " …"
 
 
@@ -90,23 +93,28 @@ def _authors(raw: str) -> str:
     return shown + (f" et al. ({len(names)} authors)" if len(names) > MAX_AUTHORS else "")
 
 
-def render(watchlist: str, config_watchlist: Watchlist | None,
-           rows: list[dict[str, Any]]) -> Message:
+def render(
+    watchlist: str, config_watchlist: Watchlist | None, rows: list[dict[str, Any]]
+) -> Message:
     n = len(rows)
     title = f"paperwatch: {n} new paper{'s' if n != 1 else ''} for {watchlist}"
     html_parts = [f"<h2>{html.escape(title)}</h2>"]
     md_parts = [f"**{md_escape(title)}**"]
     text_parts = [title]
     if config_watchlist is not None:
-        html_parts.append(f"<p>Watchlist: <code>{html.escape(config_watchlist.source)}</code>"
-                          "</p>")
+        html_parts.append(f"<p>Watchlist: <code>{html.escape(config_watchlist.source)}</code></p>")
     for row in rows:
         matched = [tuple(x) for x in json.loads(row["matched"])]
         light = Highlighter([t for t, _ in matched])
-        facts = [x for x in (
-            _authors(row["authors"]) if row["authors"] != "[]" else "",
-            f"day {row['hf_day']}" if row.get("hf_day") else "",
-            f"{row['upvotes']} upvotes" if row.get("upvotes") is not None else "") if x]
+        facts = [
+            x
+            for x in (
+                _authors(row["authors"]) if row["authors"] != "[]" else "",
+                f"day {row['hf_day']}" if row.get("hf_day") else "",
+                f"{row['upvotes']} upvotes" if row.get("upvotes") is not None else "",
+            )
+            if x
+        ]
         why = ", ".join(f"{t} in {f}" for t, f in matched)
         snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
 
@@ -123,7 +131,8 @@ def render(watchlist: str, config_watchlist: Watchlist | None,
             f"<h3>{h_title}</h3>"
             + (f"<p>{html.escape(' · '.join(facts))}</p>" if facts else "")
             + f"<p><i>matched: {html.escape(why)}</i></p>"
-            + (f"<p>{light.apply(snippet, html.escape, h_mark)}</p>" if snippet else ""))
+            + (f"<p>{light.apply(snippet, html.escape, h_mark)}</p>" if snippet else "")
+        )
         m_title = light.apply(row["title"], md_escape, m_mark)
         if row.get("url"):
             m_title = f"[{m_title}]({row['url']})"
@@ -131,11 +140,13 @@ def render(watchlist: str, config_watchlist: Watchlist | None,
             f"\n### {m_title}\n"
             + (f"{md_escape(' · '.join(facts))}\n" if facts else "")
             + f"_matched: {md_escape(why)}_\n"
-            + (f"\n{light.apply(snippet, md_escape, m_mark)}\n" if snippet else ""))
+            + (f"\n{light.apply(snippet, md_escape, m_mark)}\n" if snippet else "")
+        )
         text_parts.append(
             f"\n* {light.apply(row['title'], str, m_mark)}"
             + (f"\n  {row['url']}" if row.get("url") else "")
             + (f"\n  {' · '.join(facts)}" if facts else "")
             + f"\n  matched: {why}"
-            + (f"\n  {light.apply(snippet, str, m_mark)}" if snippet else ""))
+            + (f"\n  {light.apply(snippet, str, m_mark)}" if snippet else "")
+        )
     return Message(title, "\n".join(html_parts), "\n".join(md_parts), "\n".join(text_parts))

@@ -30,8 +30,9 @@ class Secrets:
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read {path} ({exc.strerror})") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(f"{where}: {path} is readable by group or others; "
-                              f"run: chmod 600 {path}")
+            raise ConfigError(
+                f"{where}: {path} is readable by group or others; run: chmod 600 {path}"
+            )
         values = {}
         for n, line in enumerate(text.splitlines(), 1):
             line = line.strip()
@@ -50,17 +51,22 @@ class Secrets:
             return self.from_file[name]
         creds = os.environ.get("CREDENTIALS_DIRECTORY")
         if creds:
-            path = Path(creds) / name
-            if path.is_file():
-                return path.read_text().strip()
+            # LoadCredential=NAME:file gives NAME; LoadCredential=paperwatch:/dir gives
+            # paperwatch_NAME for each file NAME in the directory (the shipped unit).
+            for candidate in (name, f"paperwatch_{name}"):
+                path = Path(creds) / candidate
+                if path.is_file():
+                    return path.read_text().strip()
         return None
 
     def expand(self, text: str, where: str) -> str:
         def value(m: re.Match[str]) -> str:
             found = self.lookup(m.group(1))
             if found is None:
-                raise ConfigError(f"{where}: ${{{m.group(1)}}} is not set (environment, "
-                                  "secrets_file or $CREDENTIALS_DIRECTORY)")
+                raise ConfigError(
+                    f"{where}: ${{{m.group(1)}}} is not set (environment, "
+                    "secrets_file or $CREDENTIALS_DIRECTORY)"
+                )
             return found
 
         return _REF.sub(value, text)

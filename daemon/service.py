@@ -48,8 +48,9 @@ def acquire_lock(state_dir: Path) -> IO[str]:
         handle.seek(0)
         holder = handle.read().strip() or "?"
         handle.close()
-        raise LockedError(f"{state_dir}: another paperwatch is running on this state "
-                          f"directory (pid {holder})") from None
+        raise LockedError(
+            f"{state_dir}: another paperwatch is running on this state directory (pid {holder})"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))
@@ -81,9 +82,15 @@ class FolderWatcher(threading.Thread):
         every = self.source.every.total_seconds() if self.source.every else 60.0
         self.scan()
         last = time.monotonic()
-        for changes in watchfiles.watch(path, stop_event=self.halt, yield_on_timeout=True,
-                                        rust_timeout=500, debounce=100, recursive=False,
-                                        raise_interrupt=False):
+        for changes in watchfiles.watch(
+            path,
+            stop_event=self.halt,
+            yield_on_timeout=True,
+            rust_timeout=500,
+            debounce=100,
+            recursive=False,
+            raise_interrupt=False,
+        ):
             # scan on any event, while files settle, and every `every` as a safety net
             if changes or self.inbox.seen or time.monotonic() - last >= every:
                 self.scan()
@@ -115,8 +122,10 @@ class Service:
         self.watchers: dict[str, FolderWatcher] = {}
         self.config_stamp = _stamp(config_path)
         self.scheduler = BackgroundScheduler(
-            timezone=UTC, executors={"default": ThreadPoolExecutor(8)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(8)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -168,13 +177,21 @@ class Service:
             for source in self.config.sources:
                 if source.type == "folder":
                     continue
-                trigger = (CronTrigger.from_crontab(source.cron, timezone=self.config.timezone
-                                                    or "UTC") if source.cron
-                           else IntervalTrigger(seconds=source.every.total_seconds()
-                                                if source.every else 1800))
+                trigger = (
+                    CronTrigger.from_crontab(source.cron, timezone=self.config.timezone or "UTC")
+                    if source.cron
+                    else IntervalTrigger(
+                        seconds=source.every.total_seconds() if source.every else 1800
+                    )
+                )
                 first = self.first_run(source, trigger, store)
-                self.scheduler.add_job(self.run_source_job, trigger, args=(source.name,),
-                                       id=f"source:{source.name}", next_run_time=first)
+                self.scheduler.add_job(
+                    self.run_source_job,
+                    trigger,
+                    args=(source.name,),
+                    id=f"source:{source.name}",
+                    next_run_time=first,
+                )
                 store.save_source_state(source.name, next_run_at=iso(first))
 
     def sync_watchers(self) -> None:
@@ -198,14 +215,24 @@ class Service:
             if new.state_dir.resolve() != self.config.state_dir.resolve():
                 raise ConfigError("state_dir: cannot change while running (restart instead)")
         except ConfigError as exc:
-            event("config_rejected", logging.ERROR, why=why, error=str(exc),
-                  keeping="last good configuration")
+            event(
+                "config_rejected",
+                logging.ERROR,
+                why=why,
+                error=str(exc),
+                keeping="last good configuration",
+            )
         else:
             self.config = new
             self.schedule_sources()
             self.sync_watchers()
-            event("config_reloaded", why=why, watchlists=len(new.watchlists),
-                  sources=len(new.sources), channels=len(new.channels))
+            event(
+                "config_reloaded",
+                why=why,
+                watchlists=len(new.watchlists),
+                sources=len(new.sources),
+                channels=len(new.channels),
+            )
         self.notifier.ready()
 
     def check_config_file(self) -> None:
@@ -222,17 +249,29 @@ class Service:
         signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
 
     def run(self) -> None:
-        self.scheduler.add_job(self.delivery_job, IntervalTrigger(seconds=DELIVERY_EVERY),
-                               id="deliver", next_run_time=utcnow())
+        self.scheduler.add_job(
+            self.delivery_job,
+            IntervalTrigger(seconds=DELIVERY_EVERY),
+            id="deliver",
+            next_run_time=utcnow(),
+        )
         if self.notifier.watchdog_interval:
-            self.scheduler.add_job(self.notifier.watchdog,
-                                   IntervalTrigger(seconds=self.notifier.watchdog_interval),
-                                   id="watchdog", next_run_time=utcnow())
+            self.scheduler.add_job(
+                self.notifier.watchdog,
+                IntervalTrigger(seconds=self.notifier.watchdog_interval),
+                id="watchdog",
+                next_run_time=utcnow(),
+            )
         self.schedule_sources()
         self.scheduler.start()
         self.sync_watchers()
-        event("started", pid=os.getpid(), config=self.config_path,
-              sources=len(self.config.sources), watchlists=len(self.config.watchlists))
+        event(
+            "started",
+            pid=os.getpid(),
+            config=self.config_path,
+            sources=len(self.config.sources),
+            watchlists=len(self.config.watchlists),
+        )
         self.notifier.ready("watching")
         while not self.stop.wait(CONFIG_CHECK_EVERY):
             if self.reload_requested.is_set():

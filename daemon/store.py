@@ -26,6 +26,7 @@ def migration(name: str) -> Callable[[Migration], Migration]:
     def register(fn: Migration) -> Migration:
         MIGRATIONS.append((name, fn))
         return fn
+
     return register
 
 
@@ -157,8 +158,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None,
-                                    check_same_thread=False)
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.db = sqlite_utils.Database(self.conn)
         self.db.enable_wal()
@@ -178,8 +178,10 @@ class Store:
 
     def migrate(self) -> list[str]:
         """Apply the named migrations not yet applied, each in its own transaction."""
-        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations "
-                          "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
         done = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")}
         applied = []
         for name, fn in MIGRATIONS:
@@ -198,20 +200,33 @@ class Store:
 
     def ingested_document(self, content_hash: str) -> IngestResult | None:
         """The earlier successful ingest of this exact content, as a no-change result."""
-        row = self.conn.execute("SELECT id, papers FROM documents WHERE content_hash = ? "
-                                "AND error IS NULL ORDER BY id LIMIT 1",
-                                (content_hash,)).fetchone()
+        row = self.conn.execute(
+            "SELECT id, papers FROM documents WHERE content_hash = ? "
+            "AND error IS NULL ORDER BY id LIMIT 1",
+            (content_hash,),
+        ).fetchone()
         return IngestResult(row["id"], row["papers"], duplicate=True) if row else None
 
-    def record_failure(self, source: str, location: str, content_hash: str, error: str,
-                       now: datetime) -> None:
+    def record_failure(
+        self, source: str, location: str, content_hash: str, error: str, now: datetime
+    ) -> None:
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO documents (source, location, content_hash, fetched_at, error) "
-                "VALUES (?, ?, ?, ?, ?)", (source, location, content_hash, iso(now), error))
+                "VALUES (?, ?, ?, ?, ?)",
+                (source, location, content_hash, iso(now), error),
+            )
 
-    def ingest(self, digest: Digest, *, source: str, location: str, content_hash: str,
-               now: datetime, on_change: ChangeHook | None = None) -> IngestResult:
+    def ingest(
+        self,
+        digest: Digest,
+        *,
+        source: str,
+        location: str,
+        content_hash: str,
+        now: datetime,
+        on_change: ChangeHook | None = None,
+    ) -> IngestResult:
         """Store one document in one transaction; the same content twice changes nothing."""
         with self.transaction():
             earlier = self.ingested_document(content_hash)
@@ -222,27 +237,42 @@ class Store:
             cur = self.conn.execute(
                 "INSERT INTO documents (source, location, content_hash, kind, page_day, "
                 "fetched_at, papers) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (source, location, content_hash, digest.kind, day or None, stamp,
-                 len(digest.papers)))
+                (
+                    source,
+                    location,
+                    content_hash,
+                    digest.kind,
+                    day or None,
+                    stamp,
+                    len(digest.papers),
+                ),
+            )
             doc_id = int(cur.lastrowid or 0)
             result = IngestResult(doc_id, len(digest.papers))
             ids = self._upsert_papers(digest.papers, stamp, result)
-            self.conn.execute("INSERT OR IGNORE INTO pages (source, location, page_day) "
-                              "VALUES (?, ?, ?)", (source, location, day))
+            self.conn.execute(
+                "INSERT OR IGNORE INTO pages (source, location, page_day) VALUES (?, ?, ?)",
+                (source, location, day),
+            )
             page_id = self.conn.execute(
                 "SELECT id FROM pages WHERE source = ? AND location = ? AND page_day = ?",
-                (source, location, day)).fetchone()[0]
+                (source, location, day),
+            ).fetchone()[0]
             self.conn.executemany(
                 "INSERT OR IGNORE INTO sightings VALUES (?, ?, ?, ?)",
-                [(pid, page_id, doc_id, stamp) for pid in dict.fromkeys(ids)])
-            self.conn.execute("UPDATE documents SET new = ?, gained = ? WHERE id = ?",
-                              (len(result.new), len(result.gained), doc_id))
+                [(pid, page_id, doc_id, stamp) for pid in dict.fromkeys(ids)],
+            )
+            self.conn.execute(
+                "UPDATE documents SET new = ?, gained = ? WHERE id = ?",
+                (len(result.new), len(result.gained), doc_id),
+            )
             if on_change is not None and (result.new or result.gained):
                 on_change(self.conn, result.new + result.gained, now)
             return result
 
-    def _upsert_papers(self, papers: Iterable[Paper], stamp: str,
-                       result: IngestResult) -> list[int]:
+    def _upsert_papers(
+        self, papers: Iterable[Paper], stamp: str, result: IngestResult
+    ) -> list[int]:
         papers = list(papers)
         keys = [p.key for p in papers]
         by_arxiv, by_key = self._existing(papers, keys)
@@ -277,29 +307,45 @@ class Store:
         self.conn.executemany(
             f"INSERT INTO papers ({_COLUMNS}, title_hash, first_seen, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*_values(r), key_hash(r["title_key"]), stamp, stamp) for r in fresh])
+            [(*_values(r), key_hash(r["title_key"]), stamp, stamp) for r in fresh],
+        )
         self.conn.executemany(
             "UPDATE papers SET arxiv_id = ?, abstract = ?, authors = ?, url = ?, hf_day = ?, "
             "upvotes = ?, updated_at = ? WHERE id = ?",
-            [(r["arxiv_id"], r["abstract"], r["authors"], r["url"], r["hf_day"], r["upvotes"],
-              stamp, r["id"]) for r in updates.values()])
+            [
+                (
+                    r["arxiv_id"],
+                    r["abstract"],
+                    r["authors"],
+                    r["url"],
+                    r["hf_day"],
+                    r["upvotes"],
+                    stamp,
+                    r["id"],
+                )
+                for r in updates.values()
+            ],
+        )
         result.new.extend(sorted(new_ids))
         return ids
 
-    def _existing(self, papers: list[Paper], title_keys: list[str]
-                  ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    def _existing(
+        self, papers: list[Paper], title_keys: list[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
         arxiv_ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
         wanted = set(title_keys)
         hashes = sorted({key_hash(k) for k in wanted})
         rows: dict[int, dict[str, Any]] = {}
-        lookups: tuple[tuple[str, list[Any]], ...] = (("arxiv_id", arxiv_ids),
-                                                      ("title_hash", hashes))
+        lookups: tuple[tuple[str, list[Any]], ...] = (
+            ("arxiv_id", arxiv_ids),
+            ("title_hash", hashes),
+        )
         for column, values in lookups:
             for chunk in _chunks(values, 500):
                 marks = ",".join("?" * len(chunk))
                 for r in self.conn.execute(
-                        f"SELECT {_COLUMNS} FROM papers WHERE {column} IN ({marks}) ORDER BY id",
-                        chunk):
+                    f"SELECT {_COLUMNS} FROM papers WHERE {column} IN ({marks}) ORDER BY id", chunk
+                ):
                     if column == "arxiv_id" or r["title_key"] in wanted:
                         rows.setdefault(r["id"], dict(r))
         by_arxiv = {r["arxiv_id"]: r for r in rows.values() if r["arxiv_id"]}
@@ -312,26 +358,34 @@ class Store:
 
     def source_state(self, name: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT * FROM source_state WHERE name = ?", (name,)).fetchone()
-        return dict(row) if row else {"name": name, "consecutive_failures": 0,
-                                      "failure_alerted": 0}
+        return dict(row) if row else {"name": name, "consecutive_failures": 0, "failure_alerted": 0}
 
     def save_source_state(self, name: str, **values: Any) -> None:
         with self.transaction():
             self.conn.execute("INSERT OR IGNORE INTO source_state (name) VALUES (?)", (name,))
             sets = ", ".join(f"{k} = ?" for k in values)
-            self.conn.execute(f"UPDATE source_state SET {sets} WHERE name = ?",
-                              (*values.values(), name))
+            self.conn.execute(
+                f"UPDATE source_state SET {sets} WHERE name = ?", (*values.values(), name)
+            )
 
     # -- queries ---------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        return {t: int(self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
-                for t in ("papers", "sightings", "documents")}
+        return {
+            t: int(self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+            for t in ("papers", "sightings", "documents")
+        }
 
-    def papers(self, *, since: date | None = None, limit: int | None = None,
-               ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    def papers(
+        self,
+        *,
+        since: date | None = None,
+        limit: int | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> list[dict[str, Any]]:
         """Papers newest first, with their sighting count, as plain dicts."""
-        where, args = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        args: list[object] = []
         if since is not None:
             where.append("p.first_seen >= ?")
             args.append(since.isoformat())
@@ -339,9 +393,11 @@ class Store:
             id_list = list(ids)
             where.append(f"p.id IN ({','.join('?' * len(id_list))})")
             args.extend(id_list)
-        sql = (f"SELECT p.*, (SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) "
-               f"AS sightings FROM papers p {'WHERE ' + ' AND '.join(where) if where else ''} "
-               "ORDER BY p.id DESC")  # ids grow with first_seen
+        sql = (
+            f"SELECT p.*, (SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) "
+            f"AS sightings FROM papers p {'WHERE ' + ' AND '.join(where) if where else ''} "
+            "ORDER BY p.id DESC"
+        )  # ids grow with first_seen
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [dict(r) for r in self.conn.execute(sql, args)]
@@ -349,8 +405,9 @@ class Store:
     def iter_papers(self, batch: int = 2000) -> Iterator[dict[str, Any]]:
         last = 0
         while True:
-            rows = self.conn.execute(f"SELECT {_COLUMNS} FROM papers WHERE id > ? ORDER BY id "
-                                     f"LIMIT {batch}", (last,)).fetchall()
+            rows = self.conn.execute(
+                f"SELECT {_COLUMNS} FROM papers WHERE id > ? ORDER BY id LIMIT {batch}", (last,)
+            ).fetchall()
             if not rows:
                 return
             for r in rows:
@@ -382,19 +439,35 @@ class _Transaction:
 
 def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(values), size):
-        yield values[i:i + size]
+        yield values[i : i + size]
 
 
 def _row_from_paper(pid: int, paper: Paper, key: str) -> dict[str, Any]:
-    return {"id": pid, "arxiv_id": paper.arxiv_id, "title_key": key, "title": paper.title,
-            "abstract": paper.abstract, "authors": json.dumps(list(paper.authors)),
-            "url": paper.url, "hf_day": paper.hf_day.isoformat() if paper.hf_day else None,
-            "upvotes": paper.upvotes}
+    return {
+        "id": pid,
+        "arxiv_id": paper.arxiv_id,
+        "title_key": key,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": json.dumps(list(paper.authors)),
+        "url": paper.url,
+        "hf_day": paper.hf_day.isoformat() if paper.hf_day else None,
+        "upvotes": paper.upvotes,
+    }
 
 
 def _values(r: dict[str, Any]) -> tuple[Any, ...]:
-    return (r["id"], r["arxiv_id"], r["title_key"], r["title"], r["abstract"], r["authors"],
-            r["url"], r["hf_day"], r["upvotes"])
+    return (
+        r["id"],
+        r["arxiv_id"],
+        r["title_key"],
+        r["title"],
+        r["abstract"],
+        r["authors"],
+        r["url"],
+        r["hf_day"],
+        r["upvotes"],
+    )
 
 
 def _merge(row: dict[str, Any], paper: Paper) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from contextlib import suppress
 
 
 class Notifier:
@@ -27,17 +28,17 @@ class Notifier:
     def send(self, *fields: str) -> None:
         if self.address is None:
             return
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            try:
-                sock.sendto("\n".join(fields).encode(), self.address)
-            except OSError:
-                pass  # systemd gone (shutdown) or the socket is not ours: never fatal
+        # systemd gone (shutdown) or the socket is not ours: never fatal
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, suppress(OSError):
+            sock.sendto("\n".join(fields).encode(), self.address)
 
     def ready(self, status: str = "") -> None:
         self.send("READY=1", *([f"STATUS={status}"] if status else []))
 
     def reloading(self) -> None:
-        self.send("RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
+        self.send(
+            "RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}"
+        )
 
     def watchdog(self) -> None:
         self.send("WATCHDOG=1")

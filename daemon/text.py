@@ -12,9 +12,23 @@ from functools import lru_cache
 
 WORD = re.compile(r"[^\W_]+")
 # Letters that Unicode does not decompose into a base letter and an accent.
-_UNDECOMPOSABLE = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d",
-                                 "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ı": "i",
-                                 "Þ": "Th", "þ": "th"})
+_UNDECOMPOSABLE = str.maketrans(
+    {
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "Đ": "D",
+        "đ": "d",
+        "Æ": "AE",
+        "æ": "ae",
+        "Œ": "OE",
+        "œ": "oe",
+        "ı": "i",
+        "Þ": "Th",
+        "þ": "th",
+    }
+)
 
 
 def fold(text: str) -> str:

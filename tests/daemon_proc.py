@@ -34,13 +34,17 @@ class Daemon:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "daemon", "--config", str(self.config), "run"],
-                stdout=out, stderr=out, env=self.env, cwd=ROOT)
+                stdout=out,
+                stderr=out,
+                env=self.env,
+                cwd=ROOT,
+            )
         if wait:
             assert wait_for(lambda: "started pid=" in self.output(), 20), self.output()
         return self
 
     def output(self) -> str:
-        return self.log.read_text()[self.offset:] if self.log.exists() else ""
+        return self.log.read_text()[self.offset :] if self.log.exists() else ""
 
     def wait_log(self, text: str, timeout: float = 10.0) -> bool:
         return wait_for(lambda: text in self.output(), timeout)

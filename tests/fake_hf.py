@@ -61,8 +61,14 @@ class FakeHF:
     def paths(self) -> list[str]:
         return [p for _, p, _ in self.requests]
 
-    def send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
-             headers: dict[str, str] | None = None, ctype: str = "application/json") -> None:
+    def send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        ctype: str = "application/json",
+    ) -> None:
         h.send_response(status)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(body)))
@@ -97,7 +103,9 @@ class FakeHF:
             if mode == "nonsense":
                 return self.send(h, 200, b"<html>maintenance</html>", ctype="text/html")
             page, limit = int(query.get("p", 0)), int(query.get("limit", 50))
-            return self.send(h, 200, json.dumps(entries[page * limit:(page + 1) * limit]).encode())
+            return self.send(
+                h, 200, json.dumps(entries[page * limit : (page + 1) * limit]).encode()
+            )
         if parts.path.startswith("/papers/date/"):
             if key in self.pages:
                 return self.send(h, 200, self.pages[key], ctype="text/html")

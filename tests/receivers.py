@@ -27,11 +27,17 @@ class SMTPServer:
         self.messages: list[EmailMessage] = []
         self.logins: list[tuple[bytes, bytes]] = []
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
-                                     authenticator=self.authenticate, auth_require_tls=False)
+        self.controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=self.authenticate,
+            auth_require_tls=False,
+        )
 
-    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                     auth_data: Any) -> AuthResult:
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         self.logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=True)
 

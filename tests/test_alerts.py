@@ -35,11 +35,15 @@ def tensor_watch(notify="hook", **extra):
 def test_email_alert_through_real_smtp(cli, config_file, caplog):
     caplog.set_level(logging.DEBUG)
     with SMTPServer() as smtp:
-        url = (f"mailto://alice:{PASSWORD}@127.0.0.1:{smtp.port}"
-               "?from=paperwatch@example.com&to=alice@example.com")
-        write_config(config_file, {"email": url},
-                     [{"name": "alignment", "keywords": ["alignment", "script"],
-                       "notify": ["email"]}])
+        url = (
+            f"mailto://alice:{PASSWORD}@127.0.0.1:{smtp.port}"
+            "?from=paperwatch@example.com&to=alice@example.com"
+        )
+        write_config(
+            config_file,
+            {"email": url},
+            [{"name": "alignment", "keywords": ["alignment", "script"], "notify": ["email"]}],
+        )
         dump = config_file.parent / "dump.json"
         entries = json.loads((HF / "api_daily_papers_2026-08-03.json").read_text())
         entries[1]["paper"]["title"] = "Aligning <script>alert(1)</script> agents"
@@ -69,8 +73,9 @@ def test_email_alert_through_real_smtp(cli, config_file, caplog):
 def test_json_webhook_receives_alerts(cli, config_file):
     hook = Webhook().start()
     try:
-        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/alerts"},
-                     [tensor_watch()])
+        write_config(
+            config_file, {"hook": f"json://127.0.0.1:{hook.port}/alerts"}, [tensor_watch()]
+        )
         cli("ingest", str(TEXT / "000_a4df948192ebdd8e.txt"))
     finally:
         hook.stop()
@@ -91,27 +96,39 @@ def sent_titles(hook):
 def test_text_fixtures_alert_each_tensor_paper_once(cli, config_file):
     hook = Webhook().start()
     try:
-        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/"},
-                     [tensor_watch(),
-                      {"name": "tensor-or-network", "keywords": ["tensor", "tensor product"],
-                       "notify": ["hook"]}])
+        write_config(
+            config_file,
+            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            [
+                tensor_watch(),
+                {
+                    "name": "tensor-or-network",
+                    "keywords": ["tensor", "tensor product"],
+                    "notify": ["hook"],
+                },
+            ],
+        )
         cli("ingest", str(TEXT))
         first = sent_titles(hook)
         cli("ingest", str(TEXT))
     finally:
         hook.stop()
     rows = cli("alerts", "--json").json()
-    per_list = {w: [r["paper_id"] for r in rows if r["watchlist"] == w]
-                for w in ("tensors", "tensor-or-network")}
+    per_list = {
+        w: [r["paper_id"] for r in rows if r["watchlist"] == w]
+        for w in ("tensors", "tensor-or-network")
+    }
     assert per_list["tensors"] and sorted(per_list["tensors"]) == sorted(
-        per_list["tensor-or-network"])
+        per_list["tensor-or-network"]
+    )
     assert len(set(per_list["tensors"])) == len(per_list["tensors"])
     # each paper once per watchlist message, even when it matched two keywords
     assert len(first) == 2 * len(per_list["tensors"])
     assert sent_titles(hook) == first  # ingesting again alerted nothing
     assert all(r["status"] == "sent" for r in rows)
-    product = next(r for r in rows if "Tensor Products" in r["title"]
-                   and r["watchlist"] == "tensor-or-network")
+    product = next(
+        r for r in rows if "Tensor Products" in r["title"] and r["watchlist"] == "tensor-or-network"
+    )
     assert {"term": "tensor product", "field": "title"} in product["matched"]
 
 
@@ -121,8 +138,9 @@ def test_no_notify_loads_history_without_alerts(cli, config_file):
     assert result.code == 0
     assert cli("alerts", "--json").json() == []
     preview = cli("preview", "tensors", "--json").json()
-    assert len(preview) > 20 and all("tensor" in (p["title"] + p["abstract"]).lower()
-                                     for p in preview)
+    assert len(preview) > 20 and all(
+        "tensor" in (p["title"] + p["abstract"]).lower() for p in preview
+    )
 
 
 def test_preview_usage_errors(cli, config_file):
@@ -139,8 +157,16 @@ def test_receiver_down_then_back_exactly_once_across_restart(config_file, tmp_pa
     t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
     store = Store(config.db_path)
     data = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
-    ingest_bytes(store, data, name="a", source="t", location="a", ref_time=t0, now=t0,
-                 on_change=match_hook(config))
+    ingest_bytes(
+        store,
+        data,
+        name="a",
+        source="t",
+        location="a",
+        ref_time=t0,
+        now=t0,
+        on_change=match_hook(config),
+    )
     expected = len(alerts(store))
     assert expected > 0
 
@@ -174,24 +200,46 @@ def test_receiver_down_then_back_exactly_once_across_restart(config_file, tmp_pa
 
 def test_failing_channel_becomes_dead_then_retry_sends(config_file):
     port = free_port()
-    write_config(config_file, {"hook": f"json://127.0.0.1:{port}/"}, [tensor_watch()],
-                 extra='give_up_after = "2h"')
+    write_config(
+        config_file,
+        {"hook": f"json://127.0.0.1:{port}/"},
+        [tensor_watch()],
+        extra='give_up_after = "2h"',
+    )
     config = load_config(config_file)
     t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
     store = Store(config.db_path)
-    ingest_bytes(store, (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(), name="a",
-                 source="t", location="a", ref_time=t0, now=t0, on_change=match_hook(config))
+    ingest_bytes(
+        store,
+        (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(),
+        name="a",
+        source="t",
+        location="a",
+        ref_time=t0,
+        now=t0,
+        on_change=match_hook(config),
+    )
     deliver(store, config, t0)
     deliver(store, config, t0 + timedelta(hours=3))
     assert {r["status"] for r in alerts(store)} == {"dead"}
     hook = Webhook(port).start()
     try:
         env = {**os.environ, "PAPERWATCH_CONFIG": str(config_file)}
-        listing = subprocess.run([sys.executable, "-m", "daemon", "alerts", "--status", "dead"],
-                                 capture_output=True, text=True, env=env, cwd=ROOT)
+        listing = subprocess.run(
+            [sys.executable, "-m", "daemon", "alerts", "--status", "dead"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         assert "dead" in listing.stdout and "attempts=2" in listing.stdout
-        proc = subprocess.run([sys.executable, "-m", "daemon", "alerts", "retry"],
-                              capture_output=True, text=True, env=env, cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, "-m", "daemon", "alerts", "retry"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         assert proc.returncode == 0, proc.stderr
     finally:
         hook.stop()
@@ -202,14 +250,25 @@ def test_failing_channel_becomes_dead_then_retry_sends(config_file):
 def test_daily_digest_waits_for_its_time(config_file):
     hook = Webhook().start()
     try:
-        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/"},
-                     [tensor_watch(deliver="daily 07:30")], extra='timezone = "UTC"')
+        write_config(
+            config_file,
+            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            [tensor_watch(deliver="daily 07:30")],
+            extra='timezone = "UTC"',
+        )
         config = load_config(config_file)
         t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
         store = Store(config.db_path)
-        ingest_bytes(store, (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(), name="a",
-                     source="t", location="a", ref_time=t0, now=t0,
-                     on_change=match_hook(config))
+        ingest_bytes(
+            store,
+            (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(),
+            name="a",
+            source="t",
+            location="a",
+            ref_time=t0,
+            now=t0,
+            on_change=match_hook(config),
+        )
         assert deliver(store, config, t0 + timedelta(hours=23)).messages == 0
         assert deliver(store, config, datetime(2026, 11, 23, 7, 30, tzinfo=UTC)).sent > 0
     finally:
@@ -231,21 +290,37 @@ def test_test_notify(cli, config_file):
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
-         'notify = ["c"]\n', "watchlists[0].query: watchlist 'a': column 8:"),
-        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-         'notify = ["d"]\n', "watchlists[0].notify[0]: unknown channel 'd'"),
-        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-         'notify = ["c"]\n[[watchlists]]\nname = "a"\nkeywords = ["y"]\nnotify = ["c"]\n',
-         "watchlists[1].name: duplicate watchlist name 'a'"),
-        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-         'notify = ["c"]\ncolour = "red"\n', "watchlists[0].colour: unknown key"),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
+            'notify = ["c"]\n',
+            "watchlists[0].query: watchlist 'a': column 8:",
+        ),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["d"]\n',
+            "watchlists[0].notify[0]: unknown channel 'd'",
+        ),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["c"]\n[[watchlists]]\nname = "a"\nkeywords = ["y"]\nnotify = ["c"]\n',
+            "watchlists[1].name: duplicate watchlist name 'a'",
+        ),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["c"]\ncolour = "red"\n',
+            "watchlists[0].colour: unknown key",
+        ),
         ('[channels]\nc = "bogus://nothing"\n', "channels.c: apprise cannot load"),
-        ('[channels]\nc = "json://u:${PW_UNSET_FOR_TEST}@127.0.0.1/"\n',
-         "channels.c: ${PW_UNSET_FOR_TEST} is not set"),
+        (
+            '[channels]\nc = "json://u:${PW_UNSET_FOR_TEST}@127.0.0.1/"\n',
+            "channels.c: ${PW_UNSET_FOR_TEST} is not set",
+        ),
         ('give_up_after = "soon"\n', "give_up_after: expected a duration"),
-        ('[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-         'notify = ["c"]\ndeliver = "weekly"\n', "watchlists[0].deliver: expected"),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["c"]\ndeliver = "weekly"\n',
+            "watchlists[0].deliver: expected",
+        ),
     ],
 )
 def test_check_names_the_toml_path(cli, config_file, body, error):
@@ -259,8 +334,9 @@ def test_secrets_from_env_file_and_credentials(cli, config_file, tmp_path, monke
     secrets = tmp_path / "secrets.env"
     secrets.write_text(f"HOOK_PW={PASSWORD}\n")
     secrets.chmod(0o644)
-    config_file.write_text('secrets_file = "secrets.env"\n[channels]\n'
-                           'c = "json://u:${HOOK_PW}@127.0.0.1:9/"\n')
+    config_file.write_text(
+        'secrets_file = "secrets.env"\n[channels]\nc = "json://u:${HOOK_PW}@127.0.0.1:9/"\n'
+    )
     loose = cli("check")
     assert loose.code == 2 and "readable by group or others" in loose.err
     secrets.chmod(0o600)

@@ -17,8 +17,16 @@ def test_ingest_text_folder_then_again(cli):
     assert "0 new" in second.out and "3 files, 221 papers, 0 new" in second.out
     papers = cli("papers", "--json").json()
     assert len(papers) == 194
-    assert set(papers[0]) == {"id", "arxiv_id", "title", "abstract", "authors", "url",
-                              "first_seen", "sightings"}
+    assert set(papers[0]) == {
+        "id",
+        "arxiv_id",
+        "title",
+        "abstract",
+        "authors",
+        "url",
+        "first_seen",
+        "sightings",
+    }
 
 
 def test_bad_file_is_reported_and_the_rest_ingested(cli, tmp_path):
@@ -83,8 +91,14 @@ def test_console_script_runs_as_a_process(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('state_dir = "s"\n')
     env = {**os.environ, "PAPERWATCH_CONFIG": str(config)}
-    proc = subprocess.run([sys.executable, "-m", "daemon", "ingest", str(TEXT)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "daemon", "ingest", str(TEXT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "194 papers stored" in proc.stdout
     assert (tmp_path / "s" / "paperwatch.db").exists()

@@ -25,7 +25,8 @@ def write_config(path: Path, hook_port: int, hf_base: str, watchlists: str = "")
         'state_dir = "state"\n[http]\ntimeout = "2s"\nmin_interval = "0s"\nretries = 0\n'
         f'[channels]\nhook = "json://127.0.0.1:{hook_port}/"\n'
         f'[[sources]]\nname = "hf"\ntype = "hf_daily"\nbase_url = "{hf_base}"\nevery = "1h"\n'
-        '[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1m"\n' + watchlists)
+        '[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1m"\n' + watchlists
+    )
 
 
 def drop(inbox: Path, name: str, data: bytes) -> None:
@@ -38,8 +39,11 @@ def drop(inbox: Path, name: str, data: bytes) -> None:
 def titles(hook: Webhook) -> list[str]:
     out = []
     for body in hook.bodies:
-        out += [line[2:].replace("**", "") for line in body["message"].splitlines()
-                if line.startswith("* ")]
+        out += [
+            line[2:].replace("**", "")
+            for line in body["message"].splitlines()
+            if line.startswith("* ")
+        ]
     return out
 
 
@@ -56,8 +60,9 @@ def test_notify_socket_reload_and_sigterm(env):
     config = tmp_path / "config.toml"
     write_config(config, hook.port, hf.base)
     sock = NotifySocket(tmp_path / "notify.sock")
-    daemon = Daemon(config, tmp_path / "log", {"NOTIFY_SOCKET": str(sock.path),
-                                               "WATCHDOG_USEC": "1000000"}).start()
+    daemon = Daemon(
+        config, tmp_path / "log", {"NOTIFY_SOCKET": str(sock.path), "WATCHDOG_USEC": "1000000"}
+    ).start()
     try:
         assert wait_for(lambda: any(m.startswith("READY=1") for m in sock.messages))
         assert wait_for(lambda: sock.messages.count("WATCHDOG=1") >= 3, 5)
@@ -65,7 +70,7 @@ def test_notify_socket_reload_and_sigterm(env):
         assert daemon.wait_log("config_reloaded")
         reload_at = next(i for i, m in enumerate(sock.messages) if m.startswith("RELOADING=1"))
         assert "MONOTONIC_USEC=" in sock.messages[reload_at]
-        assert any(m.startswith("READY=1") for m in sock.messages[reload_at + 1:])
+        assert any(m.startswith("READY=1") for m in sock.messages[reload_at + 1 :])
         daemon.proc.send_signal(signal.SIGHUP)
         assert daemon.wait_log("why=SIGHUP")
         started = time.monotonic()
@@ -123,7 +128,7 @@ def test_inbox_files_within_two_seconds(env):
         data = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
         with open(inbox / "slow.txt", "wb") as f:
             for i in range(0, len(data), len(data) // 6):
-                f.write(data[i:i + len(data) // 6])
+                f.write(data[i : i + len(data) // 6])
                 f.flush()
                 time.sleep(0.3)
         done_at = time.monotonic()
@@ -188,8 +193,11 @@ def test_kill_9_at_random_points_loses_nothing(env):
 
         def settled() -> bool:
             left = db.execute("SELECT count(*) FROM deliveries WHERE status != 'sent'")
-            return not list(inbox.glob("day*.json")) and left.fetchone()[0] == 0 and \
-                db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == len(expected)
+            return (
+                not list(inbox.glob("day*.json"))
+                and left.fetchone()[0] == 0
+                and db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == len(expected)
+            )
 
         assert wait_for(settled, 30), final.output()
     finally:
@@ -197,7 +205,9 @@ def test_kill_9_at_random_points_loses_nothing(env):
     got = titles(hook)
     assert set(got) == expected  # none lost
     duplicates = len(got) - len(set(got))
-    print(f"\nkill -9 x {rounds}: {len(expected)} alerts, {duplicates} delivered twice "
-          "(batches sent in the instant before a kill)")
+    print(
+        f"\nkill -9 x {rounds}: {len(expected)} alerts, {duplicates} delivered twice "
+        "(batches sent in the instant before a kill)"
+    )
     assert duplicates <= 15 * 3  # at most a few whole batches, never systematic
     assert db.execute("SELECT count(*) FROM matches").fetchone()[0] == len(expected)

@@ -90,8 +90,14 @@ def test_props_object_with_daily_papers():
 
 
 def test_2024_hard_wraps_are_normalised():
-    entry = {"paper": {"id": "2401.00001v2", "title": "Scaling for\n  Contrastive Loss",
-                       "summary": "We study\n  things.", "authors": []}}
+    entry = {
+        "paper": {
+            "id": "2401.00001v2",
+            "title": "Scaling for\n  Contrastive Loss",
+            "summary": "We study\n  things.",
+            "authors": [],
+        }
+    }
     digest = parse_document(json.dumps([entry]).encode(), "old.json", NOW)
     paper = digest.papers[0]
     assert paper.title == "Scaling for Contrastive Loss"
@@ -112,7 +118,8 @@ def test_dom_only_page_falls_back_to_cards():
     digest = parse(HF / "listing_dom_only_2026-08-03.html")
     assert [p.arxiv_id for p in digest.papers] == ["2607.26654", "2607.28229", "2607.27851"]
     assert digest.papers[0].title == (
-        "Constitutional Midtraining: Content Presence Drives Alignment Gains")
+        "Constitutional Midtraining: Content Presence Drives Alignment Gains"
+    )
     assert digest.papers[0].upvotes == 3
     assert all(p.abstract == "" for p in digest.papers)
     assert digest.page_day == date(2026, 8, 3)
@@ -122,24 +129,30 @@ def test_single_paper_page():
     digest = parse(HF / "paper_page_2509.24002.html")
     assert [p.arxiv_id for p in digest.papers] == ["2509.24002"]
     assert digest.papers[0].title == (
-        "MCPMark: A Benchmark for Stress-Testing Realistic and Comprehensive MCP Use")
+        "MCPMark: A Benchmark for Stress-Testing Realistic and Comprehensive MCP Use"
+    )
 
 
 def card(pid: str, title: str, abstract: str = "", upvotes: str = "-") -> str:
-    return (f'<article><a href="/papers/{pid}"><img></a>'
-            f'<a href="/login?next=%2Fpapers%2F{pid}"><div>{upvotes}</div></a>'
-            f'<h3><a href="/papers/{pid}">{title}</a></h3>'
-            f'{f"<p>{abstract}</p>" if abstract else ""}'
-            f'<a href="/papers/{pid}#community">2</a></article>')
+    return (
+        f'<article><a href="/papers/{pid}"><img></a>'
+        f'<a href="/login?next=%2Fpapers%2F{pid}"><div>{upvotes}</div></a>'
+        f'<h3><a href="/papers/{pid}">{title}</a></h3>'
+        f"{f'<p>{abstract}</p>' if abstract else ''}"
+        f'<a href="/papers/{pid}#community">2</a></article>'
+    )
 
 
 def test_search_page_cards_carry_abstracts_and_no_day():
     abstract = "We present a method for tensor decomposition that scales. " * 3
-    page = ('<!doctype html><html><body><time>Nov 22</time>'
-            '<form action="/papers"><input name="q" value="tensor"></form>'
-            '<a href="/papers/date/2026-11-21">prev</a><a href="/papers/trending">t</a>'
-            + card("2101.00001", "Tensor &amp; Things", abstract)
-            + card("1802.08979", "Old Style", abstract, "12") + "</body></html>")
+    page = (
+        "<!doctype html><html><body><time>Nov 22</time>"
+        '<form action="/papers"><input name="q" value="tensor"></form>'
+        '<a href="/papers/date/2026-11-21">prev</a><a href="/papers/trending">t</a>'
+        + card("2101.00001", "Tensor &amp; Things", abstract)
+        + card("1802.08979", "Old Style", abstract, "12")
+        + "</body></html>"
+    )
     digest = parse_document(page.encode(), "search.html", NOW)
     assert [p.arxiv_id for p in digest.papers] == ["2101.00001", "1802.08979"]
     assert digest.papers[0].title == "Tensor & Things"
@@ -150,9 +163,11 @@ def test_search_page_cards_carry_abstracts_and_no_day():
 
 
 def test_navigation_links_are_never_papers():
-    page = ('<!doctype html><html><body><article><h3><a href="/papers/date/2026-06-11">'
-            'Previous</a></h3></article><article><h3><a href="/papers/trending">Trending</a>'
-            '</h3></article></body></html>')
+    page = (
+        '<!doctype html><html><body><article><h3><a href="/papers/date/2026-06-11">'
+        'Previous</a></h3></article><article><h3><a href="/papers/trending">Trending</a>'
+        "</h3></article></body></html>"
+    )
     with pytest.raises(ParseError, match="no papers found"):
         parse_document(page.encode(), "nav.html", NOW)
 
@@ -168,8 +183,10 @@ def test_navigation_links_are_never_papers():
         (b'[{"paper": {"id": "1"}}]', "no title"),
         (b"[1, 2]", "not an object"),
         (b'[{"paper": {"title": "x"', "truncated JSON"),
-        (b"<!doctype html><html><body><article><h3><a href='/papers/2101.00001'>T</a>",
-         "truncated HTML"),
+        (
+            b"<!doctype html><html><body><article><h3><a href='/papers/2101.00001'>T</a>",
+            "truncated HTML",
+        ),
         (b"<!doctype html><html><body><p>hello</p></body></html>", "no papers found"),
         (b"just one line of prose", "title without an abstract"),
         (b"Title\nshort", "expected the abstract"),
@@ -207,5 +224,7 @@ def test_arbitrary_bytes_parse_or_raise_parse_error(data):
 
 
 def test_title_key_folds_case_unicode_punctuation():
-    assert title_key("Scaling  for\n  Contrastive-Loss!") == title_key("scaling for contrastive loss")
+    assert title_key("Scaling  for\n  Contrastive-Loss!") == title_key(
+        "scaling for contrastive loss"
+    )
     assert title_key("Ｓｃａｌｉｎｇ") == "scaling"

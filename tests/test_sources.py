@@ -26,12 +26,16 @@ NOON = datetime(2026, 6, 12, 12, tzinfo=UTC)
 
 def setup(tmp_path: Path, base: str, extra: str = "", watch: bool = False, channels: str = ""):
     config = tmp_path / "config.toml"
-    text = (f'state_dir = "state"\n{extra}\n[http]\ntimeout = "1s"\nmin_interval = "1s"\n'
-            f'retries = 1\n[channels]\nc = "console://"\n{channels}'
-            f'[[sources]]\nname = "hf"\ntype = "hf_daily"\nbase_url = "{base}"\n'
-            f'[[sources]]\nname = "digest"\ntype = "url"\nurl = "{base}/digest"\n')
+    text = (
+        f'state_dir = "state"\n{extra}\n[http]\ntimeout = "1s"\nmin_interval = "1s"\n'
+        f'retries = 1\n[channels]\nc = "console://"\n{channels}'
+        f'[[sources]]\nname = "hf"\ntype = "hf_daily"\nbase_url = "{base}"\n'
+        f'[[sources]]\nname = "digest"\ntype = "url"\nurl = "{base}/digest"\n'
+    )
     if watch:
-        text += '[[watchlists]]\nname = "llm"\nkeywords = ["llm", "language model"]\nnotify = ["c"]\n'
+        text += (
+            '[[watchlists]]\nname = "llm"\nkeywords = ["llm", "language model"]\nnotify = ["c"]\n'
+        )
     config.write_text(text)
     cfg = load_config(config)
     return cfg, Store(cfg.db_path)
@@ -47,8 +51,9 @@ def poll(cfg, store, name, now):
 
 def test_days_to_poll():
     assert days_to_poll(DAY, None, 7) == [DAY - timedelta(days=1), DAY]
-    assert days_to_poll(DAY, DAY - timedelta(days=3), 7) == [DAY - timedelta(days=i)
-                                                             for i in (3, 2, 1, 0)]
+    assert days_to_poll(DAY, DAY - timedelta(days=3), 7) == [
+        DAY - timedelta(days=i) for i in (3, 2, 1, 0)
+    ]
     assert len(days_to_poll(DAY, DAY - timedelta(days=30), 7)) == 8
 
 
@@ -97,8 +102,10 @@ def test_api_nonsense_falls_back_to_clamped_page(tmp_path):
             hf.pages[d] = listing  # weekend: the page clamps to the latest day with papers
         outcome = poll(cfg, store, "hf", datetime(2026, 6, 14, 12, tzinfo=UTC))
     assert outcome is not None and outcome.new == 30
-    assert f"{sunday} page shows 2026-06-12" in outcome.notes or \
-        "2026-06-13 page shows 2026-06-12" in outcome.notes
+    assert (
+        f"{sunday} page shows 2026-06-12" in outcome.notes
+        or "2026-06-13 page shows 2026-06-12" in outcome.notes
+    )
     days = {r[0] for r in store.conn.execute("SELECT page_day FROM pages")}
     assert days == {"2026-06-12"}
 
@@ -114,8 +121,9 @@ def test_429_retry_after_is_honoured(tmp_path):
         assert len(times) == 2 and times[1] - times[0] >= 1.0
 
 
-@pytest.mark.parametrize(("mode", "reason"), [("500", "HTTP 500"), ("hang", "timed out"),
-                                              ("truncated", "truncated")])
+@pytest.mark.parametrize(
+    ("mode", "reason"), [("500", "HTTP 500"), ("hang", "timed out"), ("truncated", "truncated")]
+)
 def test_failures_are_recorded_and_other_sources_go_on(tmp_path, mode, reason):
     with FakeHF() as hf:
         cfg, store = setup(tmp_path, hf.base)
@@ -150,7 +158,7 @@ def test_three_day_downtime_catches_up_and_alerts_once(tmp_path):
     with FakeHF() as hf:
         cfg, store = setup(tmp_path, hf.base, watch=True)
         for i, d in enumerate(("2026-06-09", "2026-06-10", "2026-06-11")):
-            hf.days[d] = entries[i * 10:(i + 1) * 10]
+            hf.days[d] = entries[i * 10 : (i + 1) * 10]
         hf.days["2026-06-12"] = api_entries("api_daily_papers_2026-08-03.json")
         store.save_source_state("hf", last_success_at=iso(NOON - timedelta(days=3)))
         outcome = poll(cfg, store, "hf", NOON)
@@ -171,9 +179,12 @@ def test_admin_alerted_after_failures_and_on_recovery(tmp_path):
     admin = Webhook().start()
     try:
         with FakeHF() as hf:
-            cfg, store = setup(tmp_path, hf.base,
-                               extra='admin_channel = "admin"\nalert_after_failures = 2',
-                               channels=f'admin = "json://127.0.0.1:{admin.port}/"\n')
+            cfg, store = setup(
+                tmp_path,
+                hf.base,
+                extra='admin_channel = "admin"\nalert_after_failures = 2',
+                channels=f'admin = "json://127.0.0.1:{admin.port}/"\n',
+            )
             hf.modes["/api/daily_papers"] = "500"
             for i in range(3):
                 poll(cfg, store, "hf", NOON + timedelta(hours=i))
@@ -189,9 +200,12 @@ def test_one_request_at_a_time_per_host_with_min_interval():
     with FakeHF() as hf:
         hf.modes["2026-06-12"] = "hang"  # slow responses make overlap likely if allowed
         client = HttpClient(HttpSettings(timeout=5, min_interval=0.2))
-        threads = [threading.Thread(target=client.get,
-                                    args=(f"{hf.base}/api/daily_papers?date=2026-06-12&n={i}",))
-                   for i in range(3)]
+        threads = [
+            threading.Thread(
+                target=client.get, args=(f"{hf.base}/api/daily_papers?date=2026-06-12&n={i}",)
+            )
+            for i in range(3)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -199,7 +213,7 @@ def test_one_request_at_a_time_per_host_with_min_interval():
         client.close()
         assert hf.max_in_flight == 1
         starts = sorted(t for t, _, _ in hf.requests)
-        assert all(b - a >= 3 for a, b in zip(starts, starts[1:]))
+        assert all(b - a >= 3 for a, b in zip(starts, starts[1:], strict=False))
 
 
 def test_max_response_size(tmp_path):

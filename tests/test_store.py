@@ -23,8 +23,15 @@ def store(tmp_path):
 
 
 def ingest_file(store, path, source="test"):
-    return ingest_bytes(store, path.read_bytes(), name=path.name, source=source,
-                        location=str(path), ref_time=NOW, now=NOW)
+    return ingest_bytes(
+        store,
+        path.read_bytes(),
+        name=path.name,
+        source=source,
+        location=str(path),
+        ref_time=NOW,
+        now=NOW,
+    )
 
 
 def test_text_fixtures_give_194_distinct_papers_idempotently(store):
@@ -72,9 +79,18 @@ def test_text_paper_later_seen_with_arxiv_id_is_merged(store):
     abstract = "CNNs achieve remarkable performance " * 5
     dump = Digest("text", (Paper(title=title, abstract=abstract),))
     first = store.ingest(dump, source="t", location="a", content_hash="h1", now=NOW)
-    api = Digest("hf_json", (Paper(title=title.upper() + "!", abstract=abstract,
-                                   arxiv_id="2101.00001", authors=("A B",),
-                                   url="https://huggingface.co/papers/2101.00001"),))
+    api = Digest(
+        "hf_json",
+        (
+            Paper(
+                title=title.upper() + "!",
+                abstract=abstract,
+                arxiv_id="2101.00001",
+                authors=("A B",),
+                url="https://huggingface.co/papers/2101.00001",
+            ),
+        ),
+    )
     second = store.ingest(api, source="t", location="b", content_hash="h2", now=NOW)
     assert second.new == [] and second.gained == first.new
     [row] = store.papers()
@@ -88,20 +104,23 @@ def test_text_paper_later_seen_with_arxiv_id_is_merged(store):
 def test_different_ids_same_title_stay_two_papers(store):
     a = Paper(title="Attention Is All You Need", arxiv_id="1706.03762")
     b = Paper(title="Attention is all you need", arxiv_id="2401.00002")
-    result = store.ingest(Digest("hf_json", (a, b)), source="t", location="x",
-                          content_hash="h", now=NOW)
+    result = store.ingest(
+        Digest("hf_json", (a, b)), source="t", location="x", content_hash="h", now=NOW
+    )
     assert len(result.new) == 2
 
 
 def test_duplicates_inside_one_document_are_one_paper(store):
     p = Paper(title="Same", abstract="x" * 80)
-    result = store.ingest(Digest("text", (p, p)), source="t", location="x", content_hash="h",
-                          now=NOW)
+    result = store.ingest(
+        Digest("text", (p, p)), source="t", location="x", content_hash="h", now=NOW
+    )
     assert len(result.new) == 1 and store.counts()["sightings"] == 1
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00\xff garbage", b'{"x": 1}',
-                                  b"<!doctype html><html><body>"])
+@pytest.mark.parametrize(
+    "data", [b"", b"\x00\xff garbage", b'{"x": 1}', b"<!doctype html><html><body>"]
+)
 def test_bad_document_leaves_papers_and_sightings_unchanged(store, data, tmp_path):
     ingest_file(store, TEXT / "000_a4df948192ebdd8e.txt")
     before = store.counts()

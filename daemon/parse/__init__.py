@@ -36,8 +36,14 @@ def sniff(text: str) -> str:
     head = text.lstrip()[:512].lower()
     if head[:1] in "[{":
         return "json"
-    if head.startswith("<") and ("<html" in head or "<!doctype" in head or "<div" in head
-                                 or "<article" in head or "<body" in head or "<head" in head):
+    if head.startswith("<") and (
+        "<html" in head
+        or "<!doctype" in head
+        or "<div" in head
+        or "<article" in head
+        or "<body" in head
+        or "<head" in head
+    ):
         return "html"
     return "text"
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 YEARLESS = re.compile(r"^([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})$")
 
 

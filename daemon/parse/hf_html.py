@@ -53,8 +53,11 @@ def _from_hydration(tree: LexborHTMLParser, name: str) -> Digest | None:
     props = _props(tree, "DailyPapers", name)
     if props is not None:
         papers = entries_to_papers(props.get("dailyPapers"), name, "DailyPapers.dailyPapers")
-        day = parse_iso_day(props.get("dateString")) if props.get("periodType", "day") == "day" \
+        day = (
+            parse_iso_day(props.get("dateString"))
+            if props.get("periodType", "day") == "day"
             else None
+        )
         if props.get("query"):
             day = None  # search results: the page's date pill is not the papers' day
         return Digest("hf_html", papers, day)
@@ -100,8 +103,9 @@ def _card_paper(card: LexborNode) -> Paper | None:
         text = clean_text(p.text())
         if len(text) >= ABSTRACT_MIN_CHARS and len(text) > len(abstract):
             abstract = text
-    return Paper(title=title, abstract=abstract, arxiv_id=ident, upvotes=upvotes,
-                 url=paper_url(ident))
+    return Paper(
+        title=title, abstract=abstract, arxiv_id=ident, upvotes=upvotes, url=paper_url(ident)
+    )
 
 
 def _page_day(tree: LexborHTMLParser, ref_time: datetime) -> date | None:

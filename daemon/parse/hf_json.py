@@ -14,8 +14,10 @@ def parse_json(text: str, name: str) -> Digest:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"{name}: invalid or truncated JSON ({exc.msg} at line {exc.lineno}, "
-                         f"column {exc.colno})") from None
+        raise ParseError(
+            f"{name}: invalid or truncated JSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno})"
+        ) from None
     if isinstance(data, dict) and "dailyPapers" in data:
         papers = entries_to_papers(data["dailyPapers"], name, "dailyPapers")
         return Digest("hf_json", papers, parse_iso_day(data.get("dateString")))
@@ -24,8 +26,10 @@ def parse_json(text: str, name: str) -> Digest:
     if isinstance(data, dict) and "id" in data and "title" in data:
         return Digest("hf_json", (entry_to_paper({"paper": data}, name, "$"),))
     if not isinstance(data, list):
-        raise ParseError(f"{name}: JSON of the wrong shape: expected a list of daily-papers "
-                         f"entries or an object with 'dailyPapers', got {type(data).__name__}")
+        raise ParseError(
+            f"{name}: JSON of the wrong shape: expected a list of daily-papers "
+            f"entries or an object with 'dailyPapers', got {type(data).__name__}"
+        )
     papers = entries_to_papers(data, name, "$")
     days = {p.hf_day for p in papers}
     return Digest("hf_json", papers, days.pop() if len(days) == 1 else None)
@@ -59,8 +63,11 @@ def entry_to_paper(entry: Any, name: str, where: str) -> Paper:
     authors = paper.get("authors") or []
     if not isinstance(authors, list):
         raise _wrong(name, where, ".authors is not a list")
-    names = tuple(clean_text(a["name"]) for a in authors
-                  if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip())
+    names = tuple(
+        clean_text(a["name"])
+        for a in authors
+        if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip()
+    )
     upvotes = paper.get("upvotes")
     return Paper(
         title=clean_text(title),

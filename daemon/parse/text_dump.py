@@ -31,20 +31,26 @@ def parse_text(text: str, name: str, ref_time: datetime) -> Digest:
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line]
     page_day, start, body = _strip_chrome(numbered, ref_time)
     if not body:
-        raise ParseError(f"{name}: no papers found (only page chrome)" if start
-                         else f"{name}: no papers found")
+        raise ParseError(
+            f"{name}: no papers found (only page chrome)" if start else f"{name}: no papers found"
+        )
     if len(body) % 2:
         lineno, line = body[-1]
-        raise ParseError(f"{name}: line {lineno}: title without an abstract "
-                         f"(truncated dump?): {line[:60]!r}")
+        raise ParseError(
+            f"{name}: line {lineno}: title without an abstract (truncated dump?): {line[:60]!r}"
+        )
     papers = []
     for (tline, title), (aline, abstract) in zip(body[0::2], body[1::2], strict=True):
         if len(title) > MAX_TITLE_CHARS:
-            raise ParseError(f"{name}: line {tline}: expected a title, found {len(title)} "
-                             "characters of text (not a title/abstract dump)")
+            raise ParseError(
+                f"{name}: line {tline}: expected a title, found {len(title)} "
+                "characters of text (not a title/abstract dump)"
+            )
         if len(abstract) < MIN_ABSTRACT_CHARS or len(abstract) <= len(title):
-            raise ParseError(f"{name}: line {aline}: expected the abstract of {title[:60]!r}, "
-                             f"found {abstract[:60]!r} (not a title/abstract dump)")
+            raise ParseError(
+                f"{name}: line {aline}: expected the abstract of {title[:60]!r}, "
+                f"found {abstract[:60]!r} (not a title/abstract dump)"
+            )
         papers.append(Paper(title=title, abstract=abstract))
     return Digest("text", tuple(papers), page_day)
 
@@ -65,8 +71,8 @@ def _strip_chrome(
             page_day = day
             i += 1
         elif line.startswith(GLUED_PREFIX) and len(line) > len(GLUED_PREFIX):
-            rest = [(lineno, line[len(GLUED_PREFIX):].strip())]
-            return page_day, i, rest + numbered[i + 1:]
+            rest = [(lineno, line[len(GLUED_PREFIX) :].strip())]
+            return page_day, i, rest + numbered[i + 1 :]
         else:
             break
     return page_day, i, numbered[i:]

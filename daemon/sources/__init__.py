@@ -25,8 +25,10 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (f"{self.documents} documents, {self.papers} papers, {self.new} new, "
-                f"{self.gained} gained text")
+        text = (
+            f"{self.documents} documents, {self.papers} papers, {self.new} new, "
+            f"{self.gained} gained text"
+        )
         return text + ("; " + "; ".join(self.notes) if self.notes else "")
 
 
@@ -42,17 +44,39 @@ class PollContext:
     def check_time(self, source: Source) -> None:
         """The job's hard limit, checked between requests (each request has a timeout)."""
         if time.monotonic() > self.deadline:
-            raise FetchError(f"{source.name}: over the job time limit "
-                             f"({self.config.http.job_time_limit}), stopped")
+            raise FetchError(
+                f"{source.name}: over the job time limit "
+                f"({self.config.http.job_time_limit}), stopped"
+            )
 
-    def ingest(self, outcome: Outcome, source: Source, data: bytes, *, name: str,
-               location: str, ref_time: datetime) -> IngestResult:
-        result = ingest_bytes(self.store, data, name=name, source=source.name,
-                              location=location, ref_time=ref_time, now=self.now,
-                              on_change=self.hook)
-        for pid, title in self.store.conn.execute(
+    def ingest(
+        self,
+        outcome: Outcome,
+        source: Source,
+        data: bytes,
+        *,
+        name: str,
+        location: str,
+        ref_time: datetime,
+    ) -> IngestResult:
+        result = ingest_bytes(
+            self.store,
+            data,
+            name=name,
+            source=source.name,
+            location=location,
+            ref_time=ref_time,
+            now=self.now,
+            on_change=self.hook,
+        )
+        for pid, title in (
+            self.store.conn.execute(
                 f"SELECT id, title FROM papers WHERE id IN ({','.join('?' * len(result.new))})",
-                result.new) if result.new else ():
+                result.new,
+            )
+            if result.new
+            else ()
+        ):
             event("new_paper", source=source.name, id=pid, title=title)
         outcome.documents += 1
         outcome.papers += result.papers

@@ -74,8 +74,9 @@ class Inbox:
             if path.is_symlink():
                 target = path.resolve()
                 if root not in target.parents:
-                    quarantine(path, inbox, f"{path.name}: symlink to {target}, outside the "
-                               "inbox: refused")
+                    quarantine(
+                        path, inbox, f"{path.name}: symlink to {target}, outside the inbox: refused"
+                    )
                     continue
             if not path.is_file():
                 continue
@@ -85,15 +86,17 @@ class Inbox:
             self.ingest_file(ctx, source, path, st, outcome)
         self.seen = {k: v for k, v in self.seen.items() if k in names}
 
-    def ingest_file(self, ctx: PollContext, source: Source, path: Path, st: os.stat_result,
-                    outcome: Outcome) -> None:
+    def ingest_file(
+        self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
+    ) -> None:
         inbox = source.path
         assert inbox is not None
         try:
             data = path.read_bytes()
             ref = datetime.fromtimestamp(st.st_mtime, UTC)
-            result = ctx.ingest(outcome, source, data, name=path.name,
-                                location=str(path.resolve()), ref_time=ref)
+            result = ctx.ingest(
+                outcome, source, data, name=path.name, location=str(path.resolve()), ref_time=ref
+            )
         except PaperwatchError as exc:
             quarantine(path, inbox, str(exc))
             outcome.notes.append(f"{path.name} failed")
@@ -102,9 +105,16 @@ class Inbox:
             outcome.notes.append(f"{path.name}: {exc.strerror}")
             return
         done = move(path, inbox / "done")
-        event("ingested", source=source.name, file=path.name, papers=result.papers,
-              new=len(result.new), gained=len(result.gained), duplicate=result.duplicate,
-              moved_to=str(done))
+        event(
+            "ingested",
+            source=source.name,
+            file=path.name,
+            papers=result.papers,
+            new=len(result.new),
+            gained=len(result.gained),
+            duplicate=result.duplicate,
+            moved_to=str(done),
+        )
         self.seen.pop(path.name, None)
 
 

@@ -68,13 +68,15 @@ def poll_day(ctx: PollContext, source: Source, day: date, outcome: Outcome) -> N
         page = f"{source.url}/papers/date/{day.isoformat()}"
         try:
             response = ctx.http.get(page, token=source.token)
-            result = ctx.ingest(outcome, source, response.body, name=page, location=page,
-                                ref_time=ctx.now)
+            result = ctx.ingest(
+                outcome, source, response.body, name=page, location=page, ref_time=ctx.now
+            )
         except (ParseError, FetchError) as page_exc:
             raise FetchError(f"day {day}: API: {exc}; page: {page_exc}") from None
         if result.papers and not result.duplicate:
             page_day = ctx.store.conn.execute(
-                "SELECT page_day FROM documents WHERE id = ?", (result.document_id,)).fetchone()
+                "SELECT page_day FROM documents WHERE id = ?", (result.document_id,)
+            ).fetchone()
             if page_day and page_day[0] and page_day[0] != day.isoformat():
                 outcome.notes.append(f"{day} page shows {page_day[0]}")
         return

@@ -18,8 +18,12 @@ def poll(ctx: PollContext, source: Source) -> Outcome:
     if response.status == 304:
         outcome.notes.append("not modified")
         return outcome
-    ctx.ingest(outcome, source, response.body, name=source.url, location=source.url,
-               ref_time=ctx.now)
-    ctx.store.save_source_state(source.name, etag=response.headers.get("ETag"),
-                                last_modified=response.headers.get("Last-Modified"))
+    ctx.ingest(
+        outcome, source, response.body, name=source.url, location=source.url, ref_time=ctx.now
+    )
+    ctx.store.save_source_state(
+        source.name,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+    )
     return outcome
