@@ -210,4 +210,5 @@ def alerts(store: Store, status: str | None = None) -> list[dict[str, Any]]:
     rows = [dict(r) for r in store.conn.execute(sql + " ORDER BY d.id", args)]
     for r in rows:
         r["matched"] = [{"term": t, "field": f} for t, f in json.loads(r["matched"])]
+        r["next_try_at"] = r["due_at"] if r["status"] in ("pending", "failed") else None
     return rows

@@ -223,6 +223,18 @@ def test_arbitrary_bytes_parse_or_raise_parse_error(data):
         assert all(p.title for p in digest.papers)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=12))
+def test_arbitrary_text_lines_parse_or_raise_parse_error(lines):
+    data = "\n".join(lines).encode()
+    try:
+        digest = parse_document(data, "text", NOW)
+    except ParseError as exc:
+        assert str(exc).startswith("text: ")
+    else:
+        assert all(p.title and p.abstract for p in digest.papers)
+
+
 def test_title_key_folds_case_unicode_punctuation():
     assert title_key("Scaling  for\n  Contrastive-Loss!") == title_key(
         "scaling for contrastive loss"

@@ -124,7 +124,7 @@ def test_429_retry_after_is_honoured(tmp_path):
 @pytest.mark.parametrize(
     ("mode", "reason"), [("500", "HTTP 500"), ("hang", "timed out"), ("truncated", "truncated")]
 )
-def test_failures_are_recorded_and_other_sources_go_on(tmp_path, mode, reason):
+def test_failures_are_recorded_and_other_sources_go_on(tmp_path, mode, reason, capsys):
     with FakeHF() as hf:
         cfg, store = setup(tmp_path, hf.base)
         hf.modes["/api/daily_papers"] = mode
@@ -141,6 +141,13 @@ def test_failures_are_recorded_and_other_sources_go_on(tmp_path, mode, reason):
     assert report["hf"]["retry_after"] > iso(NOON + timedelta(minutes=30))  # backing off
     assert report["digest"]["consecutive_failures"] == 0
     assert report["digest"]["last_result"].startswith("1 documents, 40 papers, 40 new")
+    from daemon.cli import main
+
+    capsys.readouterr()
+    assert main(["--config", str(cfg.path), "status", "--json"]) == 0
+    shown = {s["name"]: s for s in json.loads(capsys.readouterr().out)["sources"]}
+    assert reason in shown["hf"]["last_error"] and shown["hf"]["consecutive_failures"] == 2
+    assert shown["digest"]["last_error"] is None
 
 
 def test_url_source_conditional_requests(tmp_path):
