@@ -22,7 +22,7 @@ def clean_text(text: str) -> str:
 
 def title_key(title: str) -> str:
     """Normalised title: the identity of a paper whose arXiv id is unknown."""
-    text = unicodedata.normalize("NFKC", title).casefold()
+    text = title.casefold() if title.isascii() else unicodedata.normalize("NFKC", title).casefold()
     return _NON_WORD.sub(" ", text).strip()
 
 

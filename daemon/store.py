@@ -164,7 +164,6 @@ class Store:
         self.db.enable_wal()
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay in memory
         self.migrate()
 
     def close(self) -> None:
@@ -275,7 +274,8 @@ class Store:
     ) -> list[int]:
         papers = list(papers)
         keys = [p.key for p in papers]
-        by_arxiv, by_key = self._existing(papers, keys)
+        hashes = {k: key_hash(k) for k in keys}
+        by_arxiv, by_key = self._existing(papers, hashes)
         next_id = int(self.conn.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0])
         updates: dict[int, dict[str, Any]] = {}
         ids: list[int] = []
@@ -292,22 +292,23 @@ class Store:
                 row = _row_from_paper(next_id, paper, key)
                 new_ids.add(next_id)
                 updates[next_id] = row
+                by_key.setdefault(key, []).append(row)
             else:
                 if _merge(row, paper) and row["id"] not in new_ids:
                     updates[row["id"]] = row
                     if row.pop("_gained", False) and row["id"] not in result.gained:
                         result.gained.append(row["id"])
-            if row.get("arxiv_id"):
+                same_key = by_key.setdefault(key, [])
+                if not any(r is row for r in same_key):
+                    same_key.append(row)
+            if row["arxiv_id"]:
                 by_arxiv[row["arxiv_id"]] = row
-            same_key = by_key.setdefault(key, [])
-            if not any(r is row for r in same_key):
-                same_key.append(row)
             ids.append(row["id"])
         fresh = [updates.pop(pid) for pid in sorted(new_ids)]
         self.conn.executemany(
             f"INSERT INTO papers ({_COLUMNS}, title_hash, first_seen, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*_values(r), key_hash(r["title_key"]), stamp, stamp) for r in fresh],
+            [(*_values(r), hashes[r["title_key"]], stamp, stamp) for r in fresh],
         )
         self.conn.executemany(
             "UPDATE papers SET arxiv_id = ?, abstract = ?, authors = ?, url = ?, hf_day = ?, "
@@ -330,11 +331,12 @@ class Store:
         return ids
 
     def _existing(
-        self, papers: list[Paper], title_keys: list[str]
+        self, papers: list[Paper], title_hashes: dict[str, int]
     ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        """Stored rows that may be these papers: same arXiv id, or same title key."""
         arxiv_ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
-        wanted = set(title_keys)
-        hashes = sorted({key_hash(k) for k in wanted})
+        wanted = title_hashes.keys()
+        hashes = sorted(set(title_hashes.values()))
         rows: dict[int, dict[str, Any]] = {}
         lookups: tuple[tuple[str, list[Any]], ...] = (
             ("arxiv_id", arxiv_ids),
@@ -442,6 +444,12 @@ def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
         yield values[i : i + size]
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _row_from_paper(pid: int, paper: Paper, key: str) -> dict[str, Any]:
     return {
         "id": pid,
@@ -449,7 +457,7 @@ def _row_from_paper(pid: int, paper: Paper, key: str) -> dict[str, Any]:
         "title_key": key,
         "title": paper.title,
         "abstract": paper.abstract,
-        "authors": json.dumps(list(paper.authors)),
+        "authors": _to_json(list(paper.authors)),
         "url": paper.url,
         "hf_day": paper.hf_day.isoformat() if paper.hf_day else None,
         "upvotes": paper.upvotes,
