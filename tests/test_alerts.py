@@ -28,6 +28,21 @@ def write_config(path, channels, watchlists, extra=""):
     path.write_text("\n".join(lines) + "\n")
 
 
+def ingest_fixture(store, config, now):
+    """The 40-paper text dump, matched against `config`'s watchlists."""
+    data = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
+    return ingest_bytes(
+        store,
+        data,
+        name="a",
+        source="t",
+        location="a",
+        ref_time=now,
+        now=now,
+        on_change=match_hook(config),
+    )
+
+
 def tensor_watch(notify="hook", **extra):
     return {"name": "tensors", "keywords": ["tensor"], "notify": [notify], **extra}
 
@@ -156,7 +171,7 @@ def test_receiver_down_then_back_exactly_once_across_restart(config_file, tmp_pa
     config = load_config(config_file)
     t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
     store = Store(config.db_path)
-    data = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
+    ingest_fixture(store, config, t0)
     ingest_bytes(
         store,
         data,
@@ -209,16 +224,7 @@ def test_failing_channel_becomes_dead_then_retry_sends(config_file):
     config = load_config(config_file)
     t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
     store = Store(config.db_path)
-    ingest_bytes(
-        store,
-        (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(),
-        name="a",
-        source="t",
-        location="a",
-        ref_time=t0,
-        now=t0,
-        on_change=match_hook(config),
-    )
+    ingest_fixture(store, config, t0)
     deliver(store, config, t0)
     deliver(store, config, t0 + timedelta(hours=3))
     assert {r["status"] for r in alerts(store)} == {"dead"}
@@ -259,16 +265,7 @@ def test_daily_digest_waits_for_its_time(config_file):
         config = load_config(config_file)
         t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
         store = Store(config.db_path)
-        ingest_bytes(
-            store,
-            (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(),
-            name="a",
-            source="t",
-            location="a",
-            ref_time=t0,
-            now=t0,
-            on_change=match_hook(config),
-        )
+        ingest_fixture(store, config, t0)
         assert deliver(store, config, t0 + timedelta(hours=23)).messages == 0
         assert deliver(store, config, datetime(2026, 11, 23, 7, 30, tzinfo=UTC)).sent > 0
     finally:
