@@ -93,20 +93,79 @@ def _authors(raw: str) -> str:
     return shown + (f" et al. ({len(names)} authors)" if len(names) > MAX_AUTHORS else "")
 
 
+@dataclass(frozen=True)
+class _Format:
+    """How one body format escapes, highlights, links and lays out a paper."""
+
+    escape: Callable[[str], str]
+    mark: Callable[[str], str]
+    link: Callable[[str, str], str]  # (shown text, url)
+    header: Callable[[str], str]
+    card: Callable[[str, str, str, str], str]  # title, facts, why, snippet (all escaped)
+
+
+def _opt(template: str, value: str) -> str:
+    return template.format(value) if value else ""
+
+
+def _html_card(title: str, facts: str, why: str, snippet: str) -> str:
+    return (
+        f"<h3>{title}</h3>"
+        + _opt("<p>{}</p>", facts)
+        + f"<p><i>matched: {why}</i></p>"
+        + _opt("<p>{}</p>", snippet)
+    )
+
+
+def _markdown_card(title: str, facts: str, why: str, snippet: str) -> str:
+    return (
+        f"\n### {title}\n" + _opt("{}\n", facts) + f"_matched: {why}_\n" + _opt("\n{}\n", snippet)
+    )
+
+
+def _text_card(title: str, facts: str, why: str, snippet: str) -> str:
+    return f"\n* {title}" + _opt("\n  {}", facts) + f"\n  matched: {why}" + _opt("\n  {}", snippet)
+
+
+_FORMATS = {
+    NotifyFormat.HTML: _Format(
+        escape=html.escape,
+        mark=lambda s: f"<mark><b>{s}</b></mark>",
+        link=lambda text, url: f'<a href="{html.escape(url)}">{text}</a>',
+        header=lambda title: f"<h2>{html.escape(title)}</h2>",
+        card=_html_card,
+    ),
+    NotifyFormat.MARKDOWN: _Format(
+        escape=md_escape,
+        mark=lambda s: f"**{s}**",
+        link=lambda text, url: f"[{text}]({url})",
+        header=lambda title: f"**{md_escape(title)}**",
+        card=_markdown_card,
+    ),
+    NotifyFormat.TEXT: _Format(
+        escape=str,
+        mark=lambda s: f"**{s}**",
+        link=lambda text, url: f"{text}\n  {url}",
+        header=str,
+        card=_text_card,
+    ),
+}
+
+
 def render(
     watchlist: str, config_watchlist: Watchlist | None, rows: list[dict[str, Any]]
 ) -> Message:
+    """One message for `rows` (deliveries of one watchlist), in every body format."""
     n = len(rows)
     title = f"paperwatch: {n} new paper{'s' if n != 1 else ''} for {watchlist}"
-    html_parts = [f"<h2>{html.escape(title)}</h2>"]
-    md_parts = [f"**{md_escape(title)}**"]
-    text_parts = [title]
+    parts = {fmt: [f.header(title)] for fmt, f in _FORMATS.items()}
     if config_watchlist is not None:
-        html_parts.append(f"<p>Watchlist: <code>{html.escape(config_watchlist.source)}</code></p>")
+        query = html.escape(config_watchlist.source)
+        parts[NotifyFormat.HTML].append(f"<p>Watchlist: <code>{query}</code></p>")
     for row in rows:
         matched = [tuple(x) for x in json.loads(row["matched"])]
         light = Highlighter([t for t, _ in matched])
-        facts = [
+        facts = " · ".join(
             x
             for x in (
                 _authors(row["authors"]) if row["authors"] != "[]" else "",
@@ -114,39 +173,18 @@ def render(
                 f"{row['upvotes']} upvotes" if row.get("upvotes") is not None else "",
             )
             if x
-        ]
+        )
         why = ", ".join(f"{t} in {f}" for t, f in matched)
         snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
-
-        def h_mark(s: str) -> str:
-            return f"<mark><b>{s}</b></mark>"
-
-        def m_mark(s: str) -> str:
-            return f"**{s}**"
-
-        h_title = light.apply(row["title"], html.escape, h_mark)
-        if row.get("url"):
-            h_title = f'<a href="{html.escape(row["url"])}">{h_title}</a>'
-        html_parts.append(
-            f"<h3>{h_title}</h3>"
-            + (f"<p>{html.escape(' · '.join(facts))}</p>" if facts else "")
-            + f"<p><i>matched: {html.escape(why)}</i></p>"
-            + (f"<p>{light.apply(snippet, html.escape, h_mark)}</p>" if snippet else "")
-        )
-        m_title = light.apply(row["title"], md_escape, m_mark)
-        if row.get("url"):
-            m_title = f"[{m_title}]({row['url']})"
-        md_parts.append(
-            f"\n### {m_title}\n"
-            + (f"{md_escape(' · '.join(facts))}\n" if facts else "")
-            + f"_matched: {md_escape(why)}_\n"
-            + (f"\n{light.apply(snippet, md_escape, m_mark)}\n" if snippet else "")
-        )
-        text_parts.append(
-            f"\n* {light.apply(row['title'], str, m_mark)}"
-            + (f"\n  {row['url']}" if row.get("url") else "")
-            + (f"\n  {' · '.join(facts)}" if facts else "")
-            + f"\n  matched: {why}"
-            + (f"\n  {light.apply(snippet, str, m_mark)}" if snippet else "")
-        )
-    return Message(title, "\n".join(html_parts), "\n".join(md_parts), "\n".join(text_parts))
+        for fmt, f in _FORMATS.items():
+            shown = light.apply(row["title"], f.escape, f.mark)
+            if row.get("url"):
+                shown = f.link(shown, row["url"])
+            marked = light.apply(snippet, f.escape, f.mark) if snippet else ""
+            parts[fmt].append(f.card(shown, f.escape(facts), f.escape(why), marked))
+    return Message(
+        title,
+        "\n".join(parts[NotifyFormat.HTML]),
+        "\n".join(parts[NotifyFormat.MARKDOWN]),
+        "\n".join(parts[NotifyFormat.TEXT]),
+    )
