@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 SNIPPET_CHARS = 320
 MAX_AUTHORS = 6
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|<>~])")  # inline markup only
 
 
 @dataclass(frozen=True)
