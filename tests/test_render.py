@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+
+from daemon.render import Highlighter, render
+
+
+def row(**extra):
+    base = {
+        "matched": json.dumps([["tensor", "title"], ['"neural operator"', "abstract"]]),
+        "title": "Tensor <script>alert(1)</script> [nets]",
+        "abstract": "Filler sentence here. " * 30 + "We build neural operators on tensors.",
+        "authors": json.dumps([f"Author {i}" for i in range(9)]),
+        "url": "https://huggingface.co/papers/2101.00001",
+        "hf_day": "2026-06-12",
+        "upvotes": 0,
+    }
+    return {**base, **extra}
+
+
+def test_html_is_escaped_and_highlighted():
+    msg = render("w", None, [row()])
+    assert "<script>" not in msg.html
+    assert "&lt;script&gt;" in msg.html
+    assert (
+        '<a href="https://huggingface.co/papers/2101.00001"><mark><b>Tensor</b></mark>' in msg.html
+    )
+    assert "<mark><b>neural</b></mark> <mark><b>operators</b></mark>" in msg.html
+    assert "et al. (9 authors)" in msg.html and "0 upvotes" in msg.html
+
+
+def test_markdown_escapes_markup_and_links_title():
+    msg = render("w", None, [row()])
+    assert "[**Tensor** \\<script\\>alert\\(1\\)\\</script\\> \\[nets\\]]" in msg.markdown
+    assert "(https://huggingface.co/papers/2101.00001)" in msg.markdown
+    assert '_matched: tensor in title, "neural operator" in abstract_' in msg.markdown
+
+
+def test_snippet_starts_near_the_first_match():
+    light = Highlighter(['"neural operator"'])
+    text = "Filler sentence here. " * 30 + "We build neural operators on tensors."
+    snippet = light.snippet(text)
+    assert "neural operators" in snippet and snippet.startswith("… ")
+    assert len(snippet) < 400
+
+
+def test_subject_counts_papers():
+    assert render("w", None, [row(), row(title="Other")]).title == (
+        "paperwatch: 2 new papers for w"
+    )
+    assert render("w", None, [row()]).title == "paperwatch: 1 new paper for w"
