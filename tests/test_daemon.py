@@ -8,11 +8,12 @@ import random
 import signal
 import sqlite3
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from daemon.store import Store, iso, utcnow
 from tests.conftest import HF, TEXT
 from tests.daemon_proc import Daemon, NotifySocket, wait_for
 from tests.fake_hf import FakeHF
@@ -226,3 +227,26 @@ def test_kill_9_at_random_points_loses_nothing(env):
     )
     assert duplicates <= 20 * 3  # at most a few whole batches, never systematic
     assert db.execute("SELECT count(*) FROM matches").fetchone()[0] == len(expected)
+
+
+def test_restart_neither_repolls_at_once_nor_forgets_a_missed_run(env):
+    tmp_path, hook, hf = env
+    config = tmp_path / "config.toml"
+    write_config(config, hook.port, hf.base)
+    (tmp_path / "state").mkdir()
+    with Store(tmp_path / "state" / "paperwatch.db") as store:
+        store.save_source_state("hf", last_poll_at=iso(utcnow()), last_result="ok")
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        time.sleep(3)
+        assert not [p for p in hf.paths() if p.startswith("/api/")]  # polled recently
+    finally:
+        assert daemon.stop() == 0
+    with Store(tmp_path / "state" / "paperwatch.db") as store:
+        missed = iso(utcnow() - timedelta(hours=2))  # a run was due while it was down
+        store.save_source_state("hf", last_poll_at=missed)
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        assert wait_for(lambda: any(p.startswith("/api/") for p in hf.paths()), 5)
+    finally:
+        assert daemon.stop() == 0
