@@ -140,6 +140,12 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     out(f"  channels: {len(config.channels)}")
     for name, channel in config.channels.items():
         out(f"    {name}: {channel.describe()}")
+    out(f"  sources: {len(config.sources)}")
+    for src in config.sources:
+        where = str(src.path) if src.type == "folder" else src.url
+        out(f"    {src.name}: {src.type} {where} ({src.schedule()})")
+    if config.admin_channel:
+        out(f"  admin_channel: {config.admin_channel} after {config.alert_after_failures} failures")
     out(f"  watchlists: {len(config.watchlists)}")
     for w in config.watchlists:
         when = f"daily {w.deliver_at:%H:%M}" if w.deliver_at else "immediate"
