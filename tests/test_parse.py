@@ -235,6 +235,13 @@ def test_arbitrary_text_lines_parse_or_raise_parse_error(lines):
         assert all(p.title and p.abstract for p in digest.papers)
 
 
+def test_text_dump_whose_first_title_starts_with_a_bracket():
+    abstract = "We reproduce the results of a well known paper and report what we found. " * 2
+    data = f"[Re] Reproducing Tensor Dropout\n{abstract}\n".encode()
+    digest = parse_document(data, "re.txt", NOW)
+    assert digest.kind == "text" and digest.papers[0].title == "[Re] Reproducing Tensor Dropout"
+
+
 def test_title_key_folds_case_unicode_punctuation():
     assert title_key("Scaling  for\n  Contrastive-Loss!") == title_key(
         "scaling for contrastive loss"

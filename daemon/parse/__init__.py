@@ -13,6 +13,7 @@ from daemon.parse.text_dump import parse_text
 
 __all__ = ["parse_document", "sniff", "decode"]
 
+_JSON_ARRAY = re.compile(r'\[\s*([\[{"\]\d-]|true|false|null|$)')  # not "[Re] A title"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -34,7 +35,7 @@ def decode(data: bytes, name: str) -> str:
 def sniff(text: str) -> str:
     """'json', 'html' or 'text', from the first meaningful characters."""
     head = text.lstrip()[:512].lower()
-    if head[:1] in "[{":
+    if head[:1] == "{" or _JSON_ARRAY.match(head):
         return "json"
     if head.startswith("<") and (
         "<html" in head
