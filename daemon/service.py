@@ -80,8 +80,7 @@ class FolderWatcher(threading.Thread):
         assert path is not None
         path.mkdir(parents=True, exist_ok=True)
         every = self.source.every.total_seconds() if self.source.every else 60.0
-        self.scan()
-        last = time.monotonic()
+        last = float("-inf")  # the first scan runs once inotify is set up: nothing slips by
         for changes in watchfiles.watch(
             path,
             stop_event=self.halt,
