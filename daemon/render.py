@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from apprise import NotifyFormat
 
-from daemon.errors import QueryError
 from daemon.query import DEFAULT_FIELDS, make_term
 from daemon.text import WORD, fold, singular
 
@@ -48,11 +47,8 @@ class Highlighter:
     def __init__(self, terms: list[str]) -> None:
         self.exact: set[str] = set()
         self.prefixes: list[str] = []
-        for label in terms:
-            try:
-                term = make_term(label.strip('"'), DEFAULT_FIELDS)
-            except QueryError:
-                continue
+        for label in terms:  # labels of terms that matched, so they always parse
+            term = make_term(label.strip('"'), DEFAULT_FIELDS)
             if term.prefix:
                 self.prefixes.append(term.words[-1])
                 self.exact.update(term.words[:-1])

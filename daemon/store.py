@@ -145,6 +145,7 @@ class IngestResult:
     new: list[int] = field(default_factory=list)
     gained: list[int] = field(default_factory=list)
     duplicate: bool = False
+    page_day: str | None = None  # the day the document showed, as stored
 
 
 # Called inside the ingest transaction with (connection, changed paper ids, now), so
@@ -200,11 +201,13 @@ class Store:
     def ingested_document(self, content_hash: str) -> IngestResult | None:
         """The earlier successful ingest of this exact content, as a no-change result."""
         row = self.conn.execute(
-            "SELECT id, papers FROM documents WHERE content_hash = ? "
+            "SELECT id, papers, page_day FROM documents WHERE content_hash = ? "
             "AND error IS NULL ORDER BY id LIMIT 1",
             (content_hash,),
         ).fetchone()
-        return IngestResult(row["id"], row["papers"], duplicate=True) if row else None
+        if row is None:
+            return None
+        return IngestResult(row["id"], row["papers"], duplicate=True, page_day=row["page_day"])
 
     def record_failure(
         self, source: str, location: str, content_hash: str, error: str, now: datetime
@@ -247,7 +250,7 @@ class Store:
                 ),
             )
             doc_id = int(cur.lastrowid or 0)
-            result = IngestResult(doc_id, len(digest.papers))
+            result = IngestResult(doc_id, len(digest.papers), page_day=day or None)
             ids = self._upsert_papers(digest.papers, stamp, result)
             self.conn.execute(
                 "INSERT OR IGNORE INTO pages (source, location, page_day) VALUES (?, ?, ?)",

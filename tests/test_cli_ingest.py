@@ -77,14 +77,15 @@ def test_check_rejects_invalid_toml(cli, config_file):
     assert result.code == 2 and "invalid TOML" in result.err
 
 
-def test_every_command_has_help():
-    from daemon.cli import build_parser
+def test_every_command_has_help(capsys):
+    from daemon.cli import build_parser, main
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name, p in sub.choices.items():
-        assert p.description or sub._name_parser_map[name].format_help(), name
-    assert all(action.help for action in sub._choices_actions)
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert {a.dest for a in sub._choices_actions} == set(sub.choices)
+    assert all(a.help for a in sub._choices_actions)
+    for name in sub.choices:
+        assert main([name, "--help"]) == 0
+        assert f"usage: paperwatch {name}" in capsys.readouterr().out
 
 
 def test_console_script_runs_as_a_process(tmp_path):

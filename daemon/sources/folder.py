@@ -4,6 +4,7 @@ failed/ with `<name>.error.txt`. Nothing is deleted; a symlink out of the inbox 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -101,7 +102,8 @@ class Inbox:
             quarantine(path, inbox, str(exc))
             outcome.notes.append(f"{path.name} failed")
             return
-        except OSError as exc:
+        except OSError as exc:  # left in the inbox: the next scan tries again
+            event("inbox_unreadable", logging.WARNING, file=path.name, error=exc.strerror)
             outcome.notes.append(f"{path.name}: {exc.strerror}")
             return
         done = move(path, inbox / "done")

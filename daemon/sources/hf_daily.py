@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from daemon.config import Source
 from daemon.errors import FetchError, ParseError
 from daemon.log import event
-from daemon.parse import parse_document
 from daemon.sources import Outcome, PollContext
 
 PAGE_LIMIT = 100
@@ -54,30 +53,26 @@ def _api_day(ctx: PollContext, source: Source, day: date) -> bytes:
         entries.extend(chunk)
         if len(chunk) < PAGE_LIMIT:
             break
-    data = json.dumps(entries).encode()
-    parse_document(data, f"{source.name} {day}", ctx.now)  # nonsense raises here
-    return data
+    return json.dumps(entries).encode()
 
 
 def poll_day(ctx: PollContext, source: Source, day: date, outcome: Outcome) -> None:
+    """The API's answer for `day`; the day's page when the API fails or answers nonsense."""
     location = f"{source.url}/api/daily_papers?date={day.isoformat()}"
     try:
         data = _api_day(ctx, source, day)
-    except (FetchError, ParseError) as exc:
-        event("api_fallback", logging.DEBUG, source=source.name, day=day, reason=str(exc))
-        page = f"{source.url}/papers/date/{day.isoformat()}"
-        try:
-            response = ctx.http.get(page, token=source.token)
-            result = ctx.ingest(
-                outcome, source, response.body, name=page, location=page, ref_time=ctx.now
-            )
-        except (ParseError, FetchError) as page_exc:
-            raise FetchError(f"day {day}: API: {exc}; page: {page_exc}") from None
-        if result.papers and not result.duplicate:
-            page_day = ctx.store.conn.execute(
-                "SELECT page_day FROM documents WHERE id = ?", (result.document_id,)
-            ).fetchone()
-            if page_day and page_day[0] and page_day[0] != day.isoformat():
-                outcome.notes.append(f"{day} page shows {page_day[0]}")
+        ctx.ingest(outcome, source, data, name=location, location=location, ref_time=ctx.now)
         return
-    ctx.ingest(outcome, source, data, name=location, location=location, ref_time=ctx.now)
+    except (FetchError, ParseError) as exc:
+        api_error = exc
+    event("api_fallback", logging.DEBUG, source=source.name, day=day, reason=str(api_error))
+    page = f"{source.url}/papers/date/{day.isoformat()}"
+    try:
+        response = ctx.http.get(page, token=source.token)
+        result = ctx.ingest(
+            outcome, source, response.body, name=page, location=page, ref_time=ctx.now
+        )
+    except (ParseError, FetchError) as page_exc:
+        raise FetchError(f"day {day}: API: {api_error}; page: {page_exc}") from None
+    if result.page_day and result.page_day != day.isoformat():
+        outcome.notes.append(f"{day} page shows {result.page_day}")
