@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import apprise
 from apprise.decorators import notify
@@ -39,7 +39,6 @@ class Target:
     plugin: Any = field(repr=False, compare=False)
     private_url: str
     format: apprise.NotifyFormat
-    max_body: int
 
 
 @dataclass(frozen=True)
@@ -75,46 +74,40 @@ class Channel:
         return "; ".join(errors) or None
 
 
-def _url_secrets(url: str) -> list[str]:
-    """Everything in a URL that may be secret: password, user, path tokens, query values."""
-    parts = urlsplit(url)
-    found = [url]
-    for value in (parts.password, parts.username):
-        if value:
-            found += [value, unquote(value)]
-    found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
-    found += [
-        kv.partition("=")[2] for kv in parts.query.split("&") if len(kv.partition("=")[2]) >= 6
-    ]
-    return [s for s in found if len(s) >= 3]
+def _private_values(plugin: Any) -> list[str]:
+    """Values of the tokens apprise itself declares private (passwords, API tokens)."""
+    found: list[str] = []
+    for key, spec in {**plugin.template_tokens, **plugin.template_args}.items():
+        if not spec.get("private"):
+            continue
+        value = getattr(plugin, spec.get("map_to", key), None)
+        values = [value] if isinstance(value, str) else value
+        if isinstance(values, (list, tuple, set)):
+            found += [v for v in values if isinstance(v, str)]
+    return found
 
 
-def load_channel(name: str, urls: list[str], where: str) -> Channel:
-    targets, secrets = [], []
+def load_channel(name: str, urls: list[str], where: str, secrets: Sequence[str] = ()) -> Channel:
+    """Load `urls` (secrets already expanded; `secrets` are the expanded values)."""
+    targets, hidden = [], [*urls, *secrets]
     for i, url in enumerate(urls):
-        secrets += _url_secrets(url)
+        at = where if len(urls) == 1 else f"{where}[{i}]"
         with apprise.LogCapture(level=logging.WARNING):
             plugin = apprise.Apprise.instantiate(_with_split(url))
         if plugin is None:
-            scheme = url.partition("://")[0] or "?"
-            at = where if len(urls) == 1 else f"{where}[{i}]"
+            scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
+            what = f"this {scheme.group(1)}:// URL" if scheme else "this URL (no scheme://)"
             raise ConfigError(
-                f"{at}: apprise cannot load this {scheme}:// URL (unknown "
-                "service or invalid parameters)"
+                f"{at}: apprise cannot load {what} (unknown service or invalid parameters)"
             )
+        hidden += _private_values(plugin)
         formats = plugin.notify_format
         preferred = formats[0] if isinstance(formats, tuple) else formats
         if preferred not in (apprise.NotifyFormat.HTML, apprise.NotifyFormat.TEXT):
             preferred = apprise.NotifyFormat.MARKDOWN
-        targets.append(
-            Target(
-                plugin,
-                plugin.url(privacy=True),
-                preferred,
-                int(getattr(plugin, "body_maxlen", 0) or 0),
-            )
-        )
-    return Channel(name, tuple(targets), tuple(dict.fromkeys(secrets)))
+        targets.append(Target(plugin, plugin.url(privacy=True), preferred))
+    secret_values = tuple(dict.fromkeys(s for s in hidden if len(s) >= 3))
+    return Channel(name, tuple(targets), secret_values)
 
 
 def _with_split(url: str) -> str:

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -13,18 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from daemon import __version__
-from daemon.config import Config, config_path, load_config
+from daemon.clock import utcnow
+from daemon.config import Config, config_path, human, load_config
 from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
-from daemon.http import HttpClient
-from daemon.ingest import ingest_bytes
+from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
 from daemon.match import Matcher, Rule
-from daemon.outbox import STATUSES, DeliveryReport, alerts, deliver, match_hook, retry_all
-from daemon.poller import context, http_settings, run_source, status
+from daemon.outbox import DeliveryReport, alerts, deliver, match_hook, retry_all
+from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query
 from daemon.render import Message
-from daemon.sources.folder import is_candidate
-from daemon.store import Store, utcnow
+from daemon.runtime import Runtime
+from daemon.store import STATUSES, Store, usable
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -43,7 +44,7 @@ def expand_paths(paths: Sequence[str]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.iterdir() if p.is_file() and is_candidate(p))
+            yield from sorted(p for p in path.iterdir() if p.is_file() and is_digest_file(p))
         elif path.exists():
             yield path
         else:
@@ -53,7 +54,7 @@ def expand_paths(paths: Sequence[str]) -> Iterator[Path]:
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     files = list(expand_paths(args.paths))
-    hook = None if args.no_notify else match_hook(config)
+    hook = None if args.no_notify else match_hook(Runtime.build(config))
     failed = total_new = total_gained = total_papers = 0
     for path in files:
         now = utcnow()
@@ -87,9 +88,10 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         if result.duplicate:
             line += " (already ingested)"
         out(line)
+    stored = store.papers.counts()["papers"]
     out(
         f"{len(files)} files, {total_papers} papers, {total_new} new, "
-        f"{total_gained} gained text, {failed} failed; {store.counts()['papers']} papers stored"
+        f"{total_gained} gained text, {failed} failed; {stored} papers stored"
     )
     if not args.no_notify:
         report_delivery(deliver(store, config, utcnow()))
@@ -128,22 +130,25 @@ def print_papers(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 def cmd_papers(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
-    print_papers(store.papers(since=args.since, limit=args.limit), args.json)
+    print_papers(store.papers.listing(since=args.since, limit=args.limit), args.json)
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    problem = usable(config.state_dir)
+    if problem:
+        err(problem)
+        return EXIT_FAILURE
     out(f"{config.path}: ok")
     out(f"  state_dir: {config.state_dir}")
-    hours = config.give_up_after.total_seconds() / 3600
-    out(f"  timezone: {config.timezone or 'system'}; give up on deliveries after {hours:g}h")
+    zone = f"{config.timezone}" if config.timezone else f"{config.tz} (system)"
+    out(f"  timezone: {zone}; give up on deliveries after {human(config.give_up_after)}")
     out(f"  channels: {len(config.channels)}")
     for name, channel in config.channels.items():
         out(f"    {name}: {channel.describe()}")
     out(f"  sources: {len(config.sources)}")
     for src in config.sources:
-        where = str(src.path) if src.type == "folder" else src.url
-        out(f"    {src.name}: {src.type} {where} ({src.schedule()})")
+        out(f"    {src.name}: {src.type} {src.describe()} ({src.schedule()})")
     if config.admin_channel:
         out(f"  admin_channel: {config.admin_channel} after {config.alert_after_failures} failures")
     out(f"  watchlists: {len(config.watchlists)}")
@@ -203,8 +208,8 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
     matcher = Matcher([rule])
-    ids = [row["id"] for row in store.iter_papers() if matcher.match_row(row)]
-    rows = store.papers(ids=ids, limit=args.limit) if ids else []
+    ids = [row["id"] for row in store.papers.iterate() if matcher.match_row(row)]
+    rows = store.papers.listing(ids=ids, limit=args.limit) if ids else []
     print_papers(rows, args.json)
     if not args.json:
         out(f"{len(ids)} stored papers match")
@@ -218,7 +223,7 @@ def cmd_test_notify(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"unknown channel {args.channel!r} (channels: {known})")
     title = "paperwatch test notification"
     body = f"This is a test of channel {args.channel} from paperwatch."
-    error = channel.send(title, Message(title, f"<p>{body}</p>", body, body).bodies())
+    error = channel.send(title, Message.plain(title, body).bodies())
     if error:
         err(f"{args.channel}: {error}")
         return EXIT_FAILURE
@@ -235,19 +240,18 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
             raise UsageError(f"unknown source {args.source!r} (sources: {known})")
         sources = (source,)
     store = Store(config.db_path)
-    http = HttpClient(http_settings(config))
+    runtime = Runtime.build(config)
     failed = 0
     try:
         for source in sources:
-            outcome = run_source(context(store, config, http, utcnow()), source)
-            state = store.source_state(source.name)
+            outcome = run_source(PollContext(store, runtime, utcnow()), source)
             if outcome is None:
                 failed += 1
-                err(f"{source.name}: {state['last_error']}")
+                err(f"{source.name}: {store.sources.get(source.name)['last_error']}")
             else:
                 out(f"{source.name}: {outcome.summary()}")
     finally:
-        http.close()
+        runtime.http.close()
     report_delivery(deliver(store, config, utcnow()))
     return EXIT_FAILURE if failed else EXIT_OK
 
@@ -259,7 +263,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         out(json.dumps(report, indent=2))
         return EXIT_OK
     for s in report["sources"]:
-        line = f"{s['name']} ({s['type']}, {s['schedule']}): " + (
+        line = f"{s['name']} ({s['type']} {s['where']}, {s['schedule']}): " + (
             f"last poll {s['last_poll_at']}, {s['last_result']}"
             if s["last_poll_at"]
             else "not polled yet"
@@ -391,8 +395,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PaperwatchError as exc:
         err(str(exc))
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        return 130
+    except sqlite3.Error as exc:  # the database failed mid-command (disk full, corrupt page)
+        err(f"database: {exc}")
+        return EXIT_FAILURE
     except BrokenPipeError:  # `paperwatch papers | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return EXIT_OK
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        err(f"{where}{exc.strerror or exc}")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130

@@ -6,15 +6,24 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import time, timedelta, tzinfo
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
+from tzlocal import get_localzone
+
 from daemon.channels import Channel, load_channel
 from daemon.errors import ConfigError, QueryError
+from daemon.http import HttpSettings
 from daemon.query import DEFAULT_FIELDS, FIELDS, Node, keywords_query, parse_query
 from daemon.secrets import Secrets
+from daemon.sources import REQUIRED, Key, Source
+from daemon.sources import kind as source_kind
+from daemon.sources import kinds as source_kinds
+from daemon.store import DB_NAME
 
 DEFAULT_CONFIG = "config.toml"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
@@ -59,6 +68,9 @@ class Table:
         value = self.get(key, str, None)
         return default if value is None else parse_duration(value, self.at(key), allow_zero)
 
+    def seconds(self, key: str, default: float, allow_zero: bool = False) -> float:
+        return self.duration(key, timedelta(seconds=default), allow_zero).total_seconds()
+
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
@@ -83,48 +95,16 @@ class Watchlist:
     deliver_at: time | None  # None: immediately; else daily at this local time
 
 
-SOURCE_TYPES = ("hf_daily", "url", "folder")
-SOURCE_KEYS = {
-    "hf_daily": {"base_url", "catch_up_days", "hf_token"},
-    "url": {"url"},
-    "folder": {"path"},
-}
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    type: str
-    every: timedelta | None
-    cron: str | None
-    url: str = ""  # url: the page; hf_daily: base_url
-    path: Path | None = None  # folder
-    catch_up_days: int = 7
-    token: str | None = field(default=None, repr=False)
-
-    def schedule(self) -> str:
-        return f"cron {self.cron}" if self.cron else f"every {_human(self.every)}"
-
-
-@dataclass(frozen=True)
-class HttpConfig:
-    timeout: timedelta = timedelta(seconds=30)
-    min_interval: timedelta = timedelta(seconds=1)
-    max_bytes: int = 20 * 1024 * 1024
-    job_time_limit: timedelta = timedelta(minutes=10)
-    retries: int = 2
-
-
 @dataclass(frozen=True)
 class Config:
     path: Path
     state_dir: Path
-    timezone: ZoneInfo | None = None
+    timezone: ZoneInfo | None = None  # as configured; `tz` applies the default
     give_up_after: timedelta = timedelta(hours=48)
     channels: dict[str, Channel] = field(default_factory=dict)
     watchlists: tuple[Watchlist, ...] = ()
     sources: tuple[Source, ...] = ()
-    http: HttpConfig = field(default_factory=HttpConfig)
+    http: HttpSettings = field(default_factory=HttpSettings)
     admin_channel: str | None = None
     alert_after_failures: int = 3
 
@@ -135,12 +115,14 @@ class Config:
         return next((w for w in self.watchlists if w.name == name), None)
 
     @property
-    def db_path(self) -> Path:
-        return self.state_dir / "paperwatch.db"
+    def tz(self) -> tzinfo:
+        """The one time-zone rule (cron sources, daily digests, `check`): the configured
+        `timezone`, else the system's."""
+        return self.timezone or get_localzone()
 
     @property
-    def inbox(self) -> Path:
-        return self.state_dir / "inbox"
+    def db_path(self) -> Path:
+        return self.state_dir / DB_NAME
 
 
 def config_path(explicit: str | None) -> Path:
@@ -199,7 +181,8 @@ def build_config(data: dict[str, Any], path: Path) -> Config:
     )
 
 
-def _human(delta: timedelta | None) -> str:
+def human(delta: timedelta | None) -> str:
+    """A duration the way config.toml writes it: 90 s -> "90s", 4 min -> "4m"."""
     seconds = int(delta.total_seconds()) if delta else 0
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0 and seconds >= size:
@@ -207,21 +190,23 @@ def _human(delta: timedelta | None) -> str:
     return f"{seconds}s"
 
 
-def _http(t: Table) -> HttpConfig:
-    result = HttpConfig(
-        timeout=t.duration("timeout", timedelta(seconds=30)),
-        min_interval=t.duration("min_interval", timedelta(seconds=1), allow_zero=True),
-        max_bytes=t.get("max_bytes", int, 20 * 1024 * 1024),
-        job_time_limit=t.duration("job_time_limit", timedelta(minutes=10)),
-        retries=t.get("retries", int, 2),
+def _http(t: Table) -> HttpSettings:
+    d = HttpSettings()
+    result = HttpSettings(
+        timeout=t.seconds("timeout", d.timeout),
+        min_interval=t.seconds("min_interval", d.min_interval, allow_zero=True),
+        max_bytes=t.get("max_bytes", int, d.max_bytes),
+        job_time_limit=t.seconds("job_time_limit", d.job_time_limit),
+        retries=t.get("retries", int, d.retries),
     )
     t.finish()
     return result
 
 
-def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[Source, ...]:
-    from apscheduler.triggers.cron import CronTrigger
+_COMMON_SOURCE_KEYS = ("name", "type", "every", "cron")
 
+
+def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[Source, ...]:
     if not isinstance(data, list):
         raise ConfigError("sources: expected an array of tables ([[sources]])")
     out: list[Source] = []
@@ -233,14 +218,15 @@ def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[
         name = t.get("name", str, required=True)
         if any(s.name == name for s in out):
             raise ConfigError(f"{t.at('name')}: duplicate source name {name!r}")
-        kind = t.get("type", str, required=True)
-        if kind not in SOURCE_TYPES:
-            raise ConfigError(
-                f"{t.at('type')}: unknown type {kind!r} (one of {', '.join(SOURCE_TYPES)})"
-            )
+        type_name = t.get("type", str, required=True)
+        kind = source_kind(type_name)
+        if kind is None:
+            known = ", ".join(sorted(source_kinds()))
+            raise ConfigError(f"{t.at('type')}: unknown type {type_name!r} (one of {known})")
+        declared = {k.name for k in kind.keys}
         for key in raw:
-            if key not in {"name", "type", "every", "cron"} | SOURCE_KEYS[kind]:
-                raise ConfigError(f"{t.at(key)}: unknown key for a {kind} source")
+            if key not in declared and key not in _COMMON_SOURCE_KEYS:
+                raise ConfigError(f"{t.at(key)}: unknown key for a {type_name} source")
         every = t.duration("every", timedelta(0)) if "every" in raw else None
         cron = t.get("cron", str)
         if cron is not None:
@@ -251,39 +237,39 @@ def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[
             except ValueError as exc:
                 raise ConfigError(f"{t.at('cron')}: invalid cron expression ({exc})") from None
         elif every is None:
-            every = timedelta(minutes=1) if kind == "folder" else timedelta(minutes=30)
-        source = Source(name, kind, every, cron)
-        if kind == "hf_daily":
-            days = t.get("catch_up_days", int, 7)
-            if not 0 <= days <= 60:
-                raise ConfigError(f"{t.at('catch_up_days')}: must be between 0 and 60")
-            token = t.get("hf_token", str)
-            source = Source(
-                name,
-                kind,
-                every,
-                cron,
-                url=_http_url(t, "base_url", "https://huggingface.co"),
-                catch_up_days=days,
-                token=secrets.expand(token, t.at("hf_token")) if token else None,
-            )
-        elif kind == "url":
-            source = Source(name, kind, every, cron, url=_http_url(t, "url", None))
-        else:
-            folder = t.get("path", str)
-            source = Source(
-                name, kind, every, cron, path=base / folder if folder else state_dir / "inbox"
-            )
+            every = kind.every
+        options = {k.name: _option(t, k, base, state_dir, secrets) for k in kind.keys}
         t.finish()
-        out.append(source)
+        out.append(Source(name, type_name, every, cron, MappingProxyType(options)))
     return tuple(out)
 
 
-def _http_url(t: Table, key: str, default: str | None) -> str:
-    url = t.get(key, str, default, required=default is None)
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(f"{t.at(key)}: expected an http:// or https:// URL, got {url!r}")
-    return str(url).rstrip("/") if key == "base_url" else str(url)
+def _option(t: Table, key: Key, base: Path, state_dir: Path, secrets: Secrets) -> Any:
+    """One declared key of a source, typed, defaulted, expanded and checked."""
+    required = key.default is REQUIRED
+    present = key.name in t.data
+    where = t.at(key.name)
+    if key.type == "str_list":
+        value: Any = t.str_list(key.name, () if required else tuple(key.default))
+        if required and not value:
+            raise ConfigError(f"{where}: missing (required)")
+    elif key.type == "duration":
+        value = t.duration(key.name, key.default)
+    else:
+        python_type = {"int": int, "bool": bool}.get(key.type, str)
+        value = t.get(key.name, python_type, None if required else key.default, required)
+    if value is None:
+        return None
+    if key.type == "url" and not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(f"{where}: expected an http:// or https:// URL, got {value!r}")
+    if key.type == "secret" and present:
+        value = secrets.expand(value, where)
+    if key.type == "path":
+        value = (base if present else state_dir) / value
+    complaint = key.check(value) if key.check else None
+    if complaint:
+        raise ConfigError(f"{where}: {complaint}")
+    return value
 
 
 def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:
@@ -293,7 +279,9 @@ def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:
         urls = [value] if isinstance(value, str) else value
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             raise ConfigError(f"{where}: expected an apprise URL or a list of them")
-        channels[name] = load_channel(name, [secrets.expand(u, f"{where}") for u in urls], where)
+        expanded = [secrets.expand(u, where) for u in urls]
+        known = [v for u in urls for v in secrets.referenced(u)]
+        channels[name] = load_channel(name, expanded, where, known)
     return channels
 
 

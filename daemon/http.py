@@ -1,22 +1,25 @@
 """The one place that talks HTTP: polite, bounded, and every failure a FetchError.
 
-Politeness (docs/hf-daily-papers.md): a descriptive User-Agent, one request at a time per
-host with a minimum interval, Retry-After honoured on 429/503, conditional requests.
+Politeness: a descriptive User-Agent, one request at a time per host with a minimum
+interval (kept by a pacer shared across config reloads), Retry-After honoured on 429/503,
+conditional requests left to the caller's headers.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
 
 from daemon import __version__
+from daemon.backoff import backoff
+from daemon.clock import SYSTEM, Clock
 from daemon.errors import FetchError
 
 USER_AGENT = (
@@ -27,10 +30,13 @@ RETRY_STATUSES = (429, 503)
 
 @dataclass(frozen=True)
 class HttpSettings:
+    """`[http]` in config.toml; these defaults are the only copy."""
+
     timeout: float = 30.0
     min_interval: float = 1.0  # seconds between two requests to one host
     max_bytes: int = 20 * 1024 * 1024
     retries: int = 2  # extra attempts after a connection error or 429/503
+    job_time_limit: float = 600.0  # a source's poll stops between requests after this
     max_retry_after: float = 120.0  # a longer Retry-After fails now, the scheduler backs off
 
 
@@ -42,25 +48,51 @@ class Response:
     headers: httpx.Headers
 
 
-class HttpClient:
-    def __init__(
-        self, settings: HttpSettings | None = None, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.settings = settings or HttpSettings()
-        self.sleep = sleep
-        self.client = httpx.Client(
-            timeout=self.settings.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-        )
+class HostPacer:
+    """One request at a time per host, `min_interval` apart; one per process, so clients
+    rebuilt by a reload still share it."""
+
+    def __init__(self, clock: Clock = SYSTEM) -> None:
+        self.clock = clock
         self._locks: dict[str, threading.Lock] = {}
         self._last: dict[str, float] = {}
         self._guard = threading.Lock()
 
+    @contextmanager
+    def turn(self, host: str, min_interval: float) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(host, threading.Lock())
+        with lock:
+            wait = self._last.get(host, float("-inf")) + min_interval - self.clock.monotonic()
+            if wait > 0:
+                self.clock.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last[host] = self.clock.monotonic()
+
+
+class HttpClient:
+    def __init__(
+        self,
+        settings: HttpSettings | None = None,
+        *,
+        pacer: HostPacer | None = None,
+        clock: Clock = SYSTEM,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = settings or HttpSettings()
+        self.clock = clock
+        self.pacer = pacer or HostPacer(clock)
+        self.client = httpx.Client(
+            timeout=self.settings.timeout,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+        )
+
     def close(self) -> None:
         self.client.close()
-
-    def _host_lock(self, host: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(host, threading.Lock())
 
     def get(
         self, url: str, headers: dict[str, str] | None = None, token: str | None = None
@@ -73,56 +105,53 @@ class HttpClient:
             send["Authorization"] = f"Bearer {token}"
         attempt = 0
         while True:
-            with self._host_lock(host):
-                wait = self._last.get(host, 0) + self.settings.min_interval - time.monotonic()
-                if wait > 0:
-                    self.sleep(wait)
+            attempt += 1
+            with self.pacer.turn(host, self.settings.min_interval):
                 try:
-                    response = self._fetch(url, send)
+                    response: Response | None = self._fetch(url, send)
                 except httpx.TimeoutException:
                     raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
                 except (httpx.TransportError, httpx.DecodingError) as exc:
-                    if attempt >= self.settings.retries:
+                    if attempt > self.settings.retries:
                         raise FetchError(f"{url}: {_reason(exc)}") from None
                     response = None
-                finally:
-                    self._last[host] = time.monotonic()
-            attempt += 1
             if response is None:
-                self.sleep(min(2.0 ** (attempt - 1), 10.0))
+                self.clock.sleep(_pause(attempt, 10))
                 continue
             if response.status in RETRY_STATUSES and attempt <= self.settings.retries:
-                delay = retry_after(response.headers.get("Retry-After"))
+                delay = retry_after(response.headers.get("Retry-After"), self.clock)
                 if delay is None:
-                    delay = min(2.0**attempt, 30.0)
+                    delay = _pause(attempt + 1, 30)
                 if delay > self.settings.max_retry_after:
                     raise FetchError(f"{url}: HTTP {response.status}, Retry-After {delay:.0f}s")
-                self.sleep(delay)
+                self.clock.sleep(delay)
                 continue
             if response.status == 304 or 200 <= response.status < 300:
                 return response
             raise FetchError(f"{url}: HTTP {response.status}")
 
     def _fetch(self, url: str, headers: dict[str, str]) -> Response:
+        limit = self.settings.max_bytes
         with self.client.stream("GET", url, headers=headers) as r:
             declared = r.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
+            if declared and declared.isdigit() and int(declared) > limit:
                 raise FetchError(
-                    f"{url}: response of {declared} bytes is over the "
-                    f"{self.settings.max_bytes} byte limit"
+                    f"{url}: response of {declared} bytes is over the {limit} byte limit"
                 )
             chunks, size = [], 0
             for chunk in r.iter_bytes():
                 size += len(chunk)
-                if size > self.settings.max_bytes:
-                    raise FetchError(
-                        f"{url}: response over the {self.settings.max_bytes} byte limit"
-                    )
+                if size > limit:
+                    raise FetchError(f"{url}: response over the {limit} byte limit")
                 chunks.append(chunk)
             return Response(str(r.url), r.status_code, b"".join(chunks), r.headers)
 
 
-def retry_after(value: str | None) -> float | None:
+def _pause(attempt: int, cap: float) -> float:
+    return backoff(timedelta(seconds=1), attempt, timedelta(seconds=cap)).total_seconds()
+
+
+def retry_after(value: str | None, clock: Clock = SYSTEM) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
         return None
@@ -132,7 +161,7 @@ def retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def _reason(exc: Exception) -> str:

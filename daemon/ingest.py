@@ -1,17 +1,50 @@
-"""The ingest path shared by the CLI, the folder source and the fetchers: parse, then store."""
+"""The ingest path shared by every way in (CLI, sources, inbox): parse, then store.
+
+One document is one transaction: its papers, sightings and whatever the change hook
+writes (matches and their deliveries) commit together or not at all.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+from daemon.clock import iso
 from daemon.errors import ParseError
+from daemon.identity import store_papers
+from daemon.models import Digest
 from daemon.parse import parse_document
-from daemon.store import ChangeHook, IngestResult, Store
+from daemon.store import Store
+
+# Called inside the ingest transaction with (store, changed paper ids, now), so whatever
+# it writes commits or rolls back with the papers.
+ChangeHook = Callable[[Store, list[int], datetime], None]
+
+
+@dataclass
+class IngestResult:
+    """What one document changed: ids of new papers and of papers that gained text."""
+
+    document_id: int | None
+    papers: int
+    new: list[int] = field(default_factory=list)
+    gained: list[int] = field(default_factory=list)
+    duplicate: bool = False
+    page_day: str | None = None  # the day the document showed, as stored
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _earlier(store: Store, digest_hash: str) -> IngestResult | None:
+    row = store.papers.document_by_hash(digest_hash)
+    if row is None:
+        return None
+    return IngestResult(row["id"], row["papers"], duplicate=True, page_day=row["page_day"])
 
 
 def ingest_bytes(
@@ -28,15 +61,23 @@ def ingest_bytes(
     """Parse and store one document. A ParseError is recorded and re-raised; nothing else
     is written for a document that fails."""
     digest_hash = content_hash(data)
-    earlier = store.ingested_document(digest_hash)
+    earlier = _earlier(store, digest_hash)
     if earlier is not None:
         return earlier
     try:
         digest = parse_document(data, name, ref_time)
     except ParseError as exc:
-        store.record_failure(source, location, digest_hash, str(exc), now)
+        with store.transaction():
+            store.papers.add_document(
+                source=source,
+                location=location,
+                content_hash=digest_hash,
+                fetched_at=iso(now),
+                error=str(exc),
+            )
         raise
-    return store.ingest(
+    return ingest_digest(
+        store,
         digest,
         source=source,
         location=location,
@@ -44,3 +85,54 @@ def ingest_bytes(
         now=now,
         on_change=on_change,
     )
+
+
+def ingest_digest(
+    store: Store,
+    digest: Digest,
+    *,
+    source: str,
+    location: str,
+    content_hash: str,
+    now: datetime,
+    on_change: ChangeHook | None = None,
+) -> IngestResult:
+    """Store one parsed document in one transaction; the same content twice changes nothing."""
+    with store.transaction():
+        earlier = _earlier(store, content_hash)
+        if earlier is not None:
+            return earlier
+        stamp = iso(now)
+        day = digest.page_day.isoformat() if digest.page_day else ""
+        doc_id = store.papers.add_document(
+            source=source,
+            location=location,
+            content_hash=content_hash,
+            fetched_at=stamp,
+            kind=digest.kind,
+            page_day=day or None,
+            papers=len(digest.papers),
+        )
+        merged = store_papers(store.papers, list(digest.papers), stamp)
+        store.papers.add_sightings(
+            source=source,
+            location=location,
+            page_day=day,
+            document_id=doc_id,
+            paper_ids=merged.ids,
+            stamp=stamp,
+        )
+        store.papers.set_document_counts(doc_id, len(merged.new), len(merged.gained))
+        if on_change is not None and (merged.new or merged.gained):
+            on_change(store, merged.new + merged.gained, now)
+        return IngestResult(
+            doc_id, len(digest.papers), merged.new, merged.gained, page_day=day or None
+        )
+
+
+IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp", ".error.txt")
+
+
+def is_digest_file(path: Path) -> bool:
+    """Files worth reading: not hidden, not a partial download, not our own error notes."""
+    return not path.name.startswith(".") and not path.name.endswith(IGNORED_SUFFIXES)

@@ -1,90 +1,127 @@
-"""Run sources: fetch, ingest, match; keep each source's state; back off; tell the admin.
+"""Run a source: poll it, keep its state, back off on failure, tell the admin.
 
-Used by `paperwatch poll` (one cycle now) and by the scheduler's jobs in `paperwatch run`.
+Used by `paperwatch poll` (one cycle now) and by the daemon's jobs and watchers. Nothing
+here knows a source kind: each kind's module brings its own `poll`.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from daemon.config import Config, Source
-from daemon.errors import PaperwatchError
-from daemon.http import HttpClient, HttpSettings
+from daemon.backoff import backoff
+from daemon.clock import iso
+from daemon.config import Config
+from daemon.errors import FetchError, PaperwatchError
+from daemon.http import HttpClient
+from daemon.ingest import IngestResult, ingest_bytes
 from daemon.log import event
 from daemon.outbox import match_hook
 from daemon.render import Message
-from daemon.sources import Outcome, PollContext, folder, hf_daily, url
-from daemon.store import Store, iso
+from daemon.runtime import Runtime
+from daemon.sources import Memory, Source
+from daemon.store import Store
 
 MAX_BACKOFF = timedelta(hours=6)
-POLLERS = {"hf_daily": hf_daily.poll, "url": url.poll}
 
 
-def backoff_until(source: Source, failures: int, now: datetime) -> datetime:
-    """After n consecutive failures, wait the interval times 2^(n-1) (at most 6 h)."""
-    base = source.every or timedelta(minutes=30)
-    return now + min(base * (1 << min(max(failures - 1, 0), 20)), MAX_BACKOFF)
+@dataclass
+class Outcome:
+    """What one poll of one source did."""
+
+    documents: int = 0
+    papers: int = 0
+    new: int = 0
+    gained: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.documents} documents, {self.papers} papers, {self.new} new, "
+            f"{self.gained} gained text"
+        )
+        return text + ("; " + "; ".join(self.notes) if self.notes else "")
 
 
-def context(store: Store, config: Config, http: HttpClient, now: datetime) -> PollContext:
-    return PollContext(
-        store,
-        config,
-        http,
-        now,
-        match_hook(config),
-        time.monotonic() + config.http.job_time_limit.total_seconds(),
-    )
+@dataclass
+class PollContext:
+    """What a kind's `poll` works with: the store, the runtime, the time, its memory."""
+
+    store: Store
+    runtime: Runtime
+    now: datetime
+    memory: Memory = field(default_factory=dict)
+    notify: bool = True  # match new papers and write alerts (False: load history)
+    deadline: float = 0.0  # clock.monotonic() by which the poll must stop
+
+    def __post_init__(self) -> None:
+        if not self.deadline:
+            limit = self.runtime.config.http.job_time_limit
+            self.deadline = self.runtime.clock.monotonic() + limit
+
+    @property
+    def config(self) -> Config:
+        return self.runtime.config
+
+    @property
+    def http(self) -> HttpClient:
+        return self.runtime.http
+
+    def state(self, source: Source) -> dict[str, Any]:
+        return self.store.sources.get(source.name)
+
+    def save_state(self, source: Source, **values: Any) -> None:
+        self.store.sources.save(source.name, **values)
+
+    def check_time(self, source: Source) -> None:
+        """The job's hard limit, checked between requests (each request has a timeout)."""
+        if self.runtime.clock.monotonic() > self.deadline:
+            raise FetchError(
+                f"{source.name}: over the job time limit "
+                f"({self.config.http.job_time_limit:g}s), stopped"
+            )
+
+    def ingest(
+        self,
+        outcome: Outcome,
+        source: Source,
+        data: bytes,
+        *,
+        name: str,
+        location: str,
+        ref_time: datetime,
+    ) -> IngestResult:
+        result = ingest_bytes(
+            self.store,
+            data,
+            name=name,
+            source=source.name,
+            location=location,
+            ref_time=ref_time,
+            now=self.now,
+            on_change=match_hook(self.runtime) if self.notify else None,
+        )
+        for paper in self.store.papers.by_ids(result.new):
+            event("new_paper", source=source.name, id=paper["id"], title=paper["title"])
+        outcome.documents += 1
+        outcome.papers += result.papers
+        outcome.new += len(result.new)
+        outcome.gained += len(result.gained)
+        return result
 
 
-def run_source(
-    ctx: PollContext, source: Source, inbox: folder.Inbox | None = None, force: bool = True
-) -> Outcome | None:
+def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome | None:
     """Poll one source and record the result; None if skipped (backing off) or failed."""
     store, now = ctx.store, ctx.now
-    state = store.source_state(source.name)
+    state = store.sources.get(source.name)
     if not force and state.get("retry_after") and state["retry_after"] > iso(now):
         return None
     try:
-        if source.type == "folder":
-            outcome = folder.poll(ctx, source, inbox)
-        else:
-            outcome = POLLERS[source.type](ctx, source)
+        outcome = source.kind.poll(ctx, source)
     except PaperwatchError as exc:
-        failures = state["consecutive_failures"] + 1
-        error = str(exc)
-        retry = backoff_until(source, failures, now)
-        event(
-            "poll",
-            logging.WARNING,
-            source=source.name,
-            result="failed",
-            error=error,
-            failures=failures,
-            retry_after=iso(retry),
-        )
-        alerted = state["failure_alerted"]
-        if failures >= ctx.config.alert_after_failures and not alerted:
-            alerted = int(
-                admin_message(
-                    ctx.config,
-                    f"paperwatch: source {source.name} fails",
-                    f"Source {source.name} failed {failures} times in a row. Last error: {error}",
-                )
-            )
-        store.save_source_state(
-            source.name,
-            last_poll_at=iso(now),
-            last_result="failed",
-            last_error=error,
-            consecutive_failures=failures,
-            retry_after=iso(retry),
-            failure_alerted=alerted,
-        )
+        _failed(ctx, source, state, str(exc))
         return None
     if state["failure_alerted"]:
         admin_message(
@@ -92,7 +129,7 @@ def run_source(
             f"paperwatch: source {source.name} recovered",
             f"Source {source.name} works again after {state['consecutive_failures']} failures.",
         )
-    store.save_source_state(
+    store.sources.save(
         source.name,
         last_poll_at=iso(now),
         last_success_at=iso(now),
@@ -102,26 +139,50 @@ def run_source(
         retry_after=None,
         failure_alerted=0,
     )
-    if outcome.documents or source.type != "folder":
-        event(
-            "poll",
-            source=source.name,
-            result="ok",
-            documents=outcome.documents,
-            papers=outcome.papers,
-            new=outcome.new,
-            gained=outcome.gained,
-            notes="; ".join(outcome.notes) or None,
-        )
+    event(
+        "poll",
+        logging.INFO if outcome.documents or outcome.notes else logging.DEBUG,
+        source=source.name,
+        result="ok",
+        documents=outcome.documents,
+        papers=outcome.papers,
+        new=outcome.new,
+        gained=outcome.gained,
+        notes="; ".join(outcome.notes) or None,
+    )
     return outcome
 
 
-def http_settings(config: Config) -> HttpSettings:
-    return HttpSettings(
-        timeout=config.http.timeout.total_seconds(),
-        min_interval=config.http.min_interval.total_seconds(),
-        max_bytes=config.http.max_bytes,
-        retries=config.http.retries,
+def _failed(ctx: PollContext, source: Source, state: dict[str, Any], error: str) -> None:
+    """Back off (the interval doubling per failure, at most 6 h); alert the admin once."""
+    failures = state["consecutive_failures"] + 1
+    retry = ctx.now + backoff(source.every or source.kind.every, failures, MAX_BACKOFF)
+    event(
+        "poll",
+        logging.WARNING,
+        source=source.name,
+        result="failed",
+        error=error,
+        failures=failures,
+        retry_after=iso(retry),
+    )
+    alerted = state["failure_alerted"]
+    if failures >= ctx.config.alert_after_failures and not alerted:
+        alerted = int(
+            admin_message(
+                ctx.config,
+                f"paperwatch: source {source.name} fails",
+                f"Source {source.name} failed {failures} times in a row. Last error: {error}",
+            )
+        )
+    ctx.store.sources.save(
+        source.name,
+        last_poll_at=iso(ctx.now),
+        last_result="failed",
+        last_error=error,
+        consecutive_failures=failures,
+        retry_after=iso(retry),
+        failure_alerted=alerted,
     )
 
 
@@ -129,11 +190,12 @@ def status(store: Store, config: Config) -> dict[str, Any]:
     """What `paperwatch status` shows: each configured source's state, and the outbox."""
     sources = []
     for source in config.sources:
-        state = store.source_state(source.name)
+        state = store.sources.get(source.name)
         sources.append(
             {
                 "name": source.name,
                 "type": source.type,
+                "where": source.describe(),
                 "schedule": source.schedule(),
                 "last_poll_at": state.get("last_poll_at"),
                 "last_success_at": state.get("last_success_at"),
@@ -144,10 +206,11 @@ def status(store: Store, config: Config) -> dict[str, Any]:
                 "next_run_at": state.get("next_run_at"),
             }
         )
-    counts = dict.fromkeys(("pending", "failed", "sent", "dead"), 0)
-    for st, n in store.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"):
-        counts[st] = n
-    return {"sources": sources, "deliveries": counts, "papers": store.counts()["papers"]}
+    return {
+        "sources": sources,
+        "deliveries": store.deliveries.counts(),
+        "papers": store.papers.counts()["papers"],
+    }
 
 
 def admin_message(config: Config, title: str, body: str) -> bool:
@@ -155,8 +218,7 @@ def admin_message(config: Config, title: str, body: str) -> bool:
     channel = config.channels.get(config.admin_channel or "")
     if channel is None:
         return False
-    page = f"<p>{html.escape(body)}</p>"
-    error = channel.send(title, Message(title, page, body, body).bodies())
+    error = channel.send(title, Message.plain(title, body).bodies())
     if error:
         event("admin_alert", logging.WARNING, result="failed", error=error)
         return False

@@ -1,4 +1,5 @@
-"""Alert messages: one per watchlist and channel, as escaped HTML (email) and markdown (chat)."""
+"""Alert messages: one per watchlist and channel, in the format each service takes:
+escaped HTML (email), markdown (chat), plain text without markup (everything else)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ class Message:
     html: str
     markdown: str
     text: str
+
+    @classmethod
+    def plain(cls, title: str, body: str) -> Message:
+        """A one-paragraph notice (tests, admin alerts) in every body format."""
+        return cls(title, f"<p>{html.escape(body)}</p>", md_escape(body), body)
 
     def bodies(self) -> dict[NotifyFormat, str]:
         return {
@@ -140,7 +146,7 @@ _FORMATS = {
     ),
     NotifyFormat.TEXT: _Format(
         escape=str,
-        mark=lambda s: f"**{s}**",
+        mark=str,  # plain text has no markup; the "matched:" line says what matched
         link=lambda text, url: f"{text}\n  {url}",
         header=str,
         card=_text_card,

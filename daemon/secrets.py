@@ -70,3 +70,7 @@ class Secrets:
             return found
 
         return _REF.sub(value, text)
+
+    def referenced(self, text: str) -> list[str]:
+        """The values of the `${NAME}`s in `text` that are set: what to scrub from output."""
+        return [v for m in _REF.finditer(text) if (v := self.lookup(m.group(1)))]

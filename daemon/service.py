@@ -1,47 +1,55 @@
 """`paperwatch run`: the long-running daemon.
 
-A scheduler job per source, a delivery job for the outbox, an inotify watcher per inbox
-folder, live config reload (file change or SIGHUP), a single-instance lock, and systemd
-notifications. Jobs share nothing but SQLite (each opens its own connection) and the HTTP
-client (whose per-host lock keeps one request at a time per host).
+A scheduler job per source, a delivery job for the outbox, a watcher thread for each
+source whose kind can watch (the inbox), live config reload (config.toml watched with
+watchfiles, or SIGHUP), a single-instance lock, and systemd notifications. Jobs and
+watchers take the current runtime snapshot when they start; a reload swaps it whole.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import signal
 import threading
-import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import watchfiles
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from daemon.config import Config, Source, load_config
-from daemon.errors import ConfigError, LockedError
-from daemon.http import HttpClient
+from daemon.backoff import backoff
+from daemon.clock import SYSTEM, Clock, iso
+from daemon.config import load_config
+from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.log import event
 from daemon.outbox import deliver
-from daemon.poller import context, http_settings, run_source
-from daemon.sources.folder import Inbox
-from daemon.store import Store, iso, utcnow
+from daemon.poller import Outcome, PollContext, run_source
+from daemon.runtime import Current, Runtime
+from daemon.sources import Memory, Source
+from daemon.store import Store, StoreError
 from daemon.systemd import Notifier
 
 DELIVERY_EVERY = 10  # seconds between outbox passes
-CONFIG_CHECK_EVERY = 1.0  # seconds between looks at config.toml
+RESTART_FIRST = timedelta(seconds=1)  # a failed watcher restarts after this, doubling
+RESTART_MAX = timedelta(minutes=5)
 
 
 def acquire_lock(state_dir: Path) -> IO[str]:
     """An exclusive lock on the state directory: one daemon per database."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(state_dir / "paperwatch.lock", "a+")  # noqa: SIM115 - held for the run
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(state_dir / "paperwatch.lock", "a+")  # noqa: SIM115 - held for the run
+    except OSError as exc:
+        raise StoreError(f"{state_dir}: cannot use the state directory ({exc.strerror})") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -58,227 +66,298 @@ def acquire_lock(state_dir: Path) -> IO[str]:
     return handle
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+class Jobs:
+    """What the scheduler and the watchers run, each on the runtime current at its start."""
+
+    def __init__(self, current: Current) -> None:
+        self.current = current
+        self.memory: dict[str, Memory] = {}
+        self.locks: dict[str, threading.Lock] = {}
+        self.guard = threading.Lock()
+        self.deliver_lock = threading.Lock()
+
+    def _source_lock(self, name: str) -> threading.Lock:
+        with self.guard:
+            return self.locks.setdefault(name, threading.Lock())
+
+    def poll(self, name: str, force: bool = False) -> Outcome | None:
+        """Poll source `name` (one poll per source at a time); None if skipped or failed."""
+        runtime = self.current.get()
+        source = runtime.config.source(name)
+        if source is None:
+            return None
+        with self._source_lock(name), Store(runtime.config.db_path) as store:
+            memory = self.memory.setdefault(name, {})
+            ctx = PollContext(store, runtime, runtime.clock.now(), memory)
+            return run_source(ctx, source, force=force)
+
+    def deliver(self) -> None:
+        runtime = self.current.get()
+        with self.deliver_lock, Store(runtime.config.db_path) as store:
+            deliver(store, runtime.config, runtime.clock.now())
+
+    def scheduled(self, name: str) -> None:
+        self.poll(name)
+        self.deliver()
 
 
-class FolderWatcher(threading.Thread):
-    """Ingests files dropped into an inbox within about a second of their completion."""
+class Watcher(threading.Thread):
+    """Runs a kind's `watch` for one source: poll on each wake-up, deliver what it found.
+    A watch that raises is logged and restarted with backoff; the thread never dies."""
 
-    def __init__(self, service: Service, source: Source) -> None:
-        super().__init__(name=f"inbox:{source.name}", daemon=True)
-        self.service, self.source = service, source
+    def __init__(
+        self,
+        source: Source,
+        memory: Memory,
+        poll: Callable[[], Outcome | None],
+        deliver: Callable[[], None],
+    ) -> None:
+        super().__init__(name=f"watch:{source.name}", daemon=True)
+        self.source, self.memory, self.poll, self.deliver = source, memory, poll, deliver
         self.halt = threading.Event()
-        self.inbox = Inbox()
 
     def run(self) -> None:
-        path = self.source.path
-        assert path is not None
-        path.mkdir(parents=True, exist_ok=True)
-        every = self.source.every.total_seconds() if self.source.every else 60.0
-        last = float("-inf")  # the first scan runs once inotify is set up: nothing slips by
-        for changes in watchfiles.watch(
-            path,
-            stop_event=self.halt,
-            yield_on_timeout=True,
-            rust_timeout=500,
-            debounce=100,
-            recursive=False,
-            raise_interrupt=False,
-        ):
-            # scan on any event, while files settle, and every `every` as a safety net
-            if changes or self.inbox.seen or time.monotonic() - last >= every:
-                self.scan()
-                last = time.monotonic()
+        watch = self.source.kind.watch
+        assert watch is not None
+        failures = 0
+        while not self.halt.is_set():
+            try:
+                for _ in watch(self.source, self.memory, self.halt):
+                    if self.halt.is_set():
+                        return
+                    outcome = self.poll()
+                    if outcome is not None and outcome.documents:
+                        self.deliver()
+                    failures = 0
+            except Exception as exc:
+                failures += 1
+                pause = backoff(RESTART_FIRST, failures, RESTART_MAX)
+                event(
+                    "watcher_error",
+                    logging.ERROR,
+                    source=self.source.name,
+                    error=repr(exc),
+                    restart_in=f"{pause.total_seconds():g}s",
+                )
+                self.halt.wait(pause.total_seconds())
 
-    def scan(self) -> None:
-        config = self.service.config
-        try:
-            with Store(config.db_path) as store:
-                ctx = context(store, config, self.service.http, utcnow())
-                outcome = run_source(ctx, self.source, self.inbox)
-                if outcome is not None and outcome.documents:
-                    self.service.deliver_now(store, config)
-        except Exception as exc:  # a scan must never kill the watcher; next scan retries
-            event("inbox_error", logging.ERROR, source=self.source.name, error=repr(exc))
+    def stop(self, timeout: float) -> None:
+        self.halt.set()
+        self.join(timeout)
 
 
 class Service:
-    def __init__(self, config_path: Path, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self, config_path: Path, notifier: Notifier | None = None, clock: Clock = SYSTEM
+    ) -> None:
         self.config_path = config_path
-        self.config = load_config(config_path)
+        config = load_config(config_path)
         self.notifier = notifier or Notifier()
-        self.lock = acquire_lock(self.config.state_dir)
-        Store(self.config.db_path).close()  # migrations, before any job runs
-        self.http = HttpClient(http_settings(self.config))
+        self.lock = acquire_lock(config.state_dir)
+        Store(config.db_path).close()  # migrations, before any job runs
+        self.current = Current(Runtime.build(config, clock=clock))
+        self.jobs = Jobs(self.current)
         self.stop = threading.Event()
-        self.reload_requested = threading.Event()
-        self.deliver_lock = threading.Lock()
-        self.watchers: dict[str, FolderWatcher] = {}
-        self.config_stamp = _stamp(config_path)
+        self.wake = threading.Event()
+        self.sighup = threading.Event()
+        self.config_changed = threading.Event()
+        self.watchers: dict[str, Watcher] = {}
         self.scheduler = BackgroundScheduler(
-            timezone=UTC,
+            timezone=config.tz,
             executors={"default": ThreadPoolExecutor(8)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-
-    # -- jobs --------------------------------------------------------------------------------
-
-    def run_source_job(self, name: str) -> None:
-        config = self.config  # a snapshot: a reload applies from the next cycle
-        source = config.source(name)
-        if source is None:
-            return
-        try:
-            with Store(config.db_path) as store:
-                run_source(context(store, config, self.http, utcnow()), source, force=False)
-                self.deliver_now(store, config)
-                job = self.scheduler.get_job(f"source:{name}")
-                if job is not None and job.next_run_time is not None:
-                    store.save_source_state(name, next_run_at=iso(job.next_run_time))
-        except Exception as exc:
-            event("job_error", logging.ERROR, source=name, error=repr(exc))
-
-    def deliver_now(self, store: Store, config: Config) -> None:
-        with self.deliver_lock:  # one delivery pass at a time: no batch sent twice
-            deliver(store, config, utcnow())
-
-    def delivery_job(self) -> None:
-        config = self.config
-        try:
-            with Store(config.db_path) as store:
-                self.deliver_now(store, config)
-        except Exception as exc:
-            event("job_error", logging.ERROR, job="deliver", error=repr(exc))
+        self.scheduler.add_listener(self.job_done, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def first_run(self, source: Source, trigger: Any, store: Store) -> datetime:
+    def job_done(self, done: JobExecutionEvent) -> None:
+        """Every job's errors are logged here; a source job's next run is recorded."""
+        if done.exception is not None:
+            event("job_error", logging.ERROR, job=done.job_id, error=repr(done.exception))
+        if not done.job_id.startswith("source:"):
+            return
+        job = self.scheduler.get_job(done.job_id)
+        if job is None or job.next_run_time is None:
+            return
+        try:
+            with Store(self.current.get().config.db_path) as store:
+                store.sources.save(done.job_id[7:], next_run_at=iso(job.next_run_time))
+        except Exception as exc:
+            event("job_error", logging.ERROR, job=done.job_id, error=repr(exc))
+
+    def first_run(self, source: Source, trigger: Any, store: Store, now: datetime) -> datetime:
         """Not at once after a restart, unless a run was missed while down."""
-        now = utcnow()
-        last = store.source_state(source.name).get("last_poll_at")
+        last = store.sources.get(source.name).get("last_poll_at")
         if last is None:
             return now
-        due = trigger.get_next_fire_time(None, datetime.fromisoformat(last))
-        if source.every is not None:
-            due = datetime.fromisoformat(last) + source.every
+        last_poll = datetime.fromisoformat(last)
+        due = (
+            last_poll + source.every
+            if source.every
+            else trigger.get_next_fire_time(None, last_poll)
+        )
         return max(now, due) if due is not None else now
 
     def schedule_sources(self) -> None:
+        runtime = self.current.get()
+        config = runtime.config
+        wanted = {f"source:{s.name}" for s in config.sources}
         for job in self.scheduler.get_jobs():
-            if job.id.startswith("source:"):
+            if job.id.startswith("source:") and job.id not in wanted:
                 job.remove()
-        with Store(self.config.db_path) as store:
-            for source in self.config.sources:
-                if source.type == "folder":
-                    continue
+        now = runtime.clock.now()
+        with Store(config.db_path) as store:
+            for source in config.sources:
                 trigger = (
-                    CronTrigger.from_crontab(source.cron, timezone=self.config.timezone or "UTC")
+                    CronTrigger.from_crontab(source.cron, timezone=config.tz)
                     if source.cron
                     else IntervalTrigger(
-                        seconds=source.every.total_seconds() if source.every else 1800
+                        seconds=(source.every or source.kind.every).total_seconds()
                     )
                 )
-                first = self.first_run(source, trigger, store)
+                first = self.first_run(source, trigger, store, now)
                 self.scheduler.add_job(
-                    self.run_source_job,
+                    self.jobs.scheduled,
                     trigger,
                     args=(source.name,),
                     id=f"source:{source.name}",
                     next_run_time=first,
+                    replace_existing=True,
                 )
-                store.save_source_state(source.name, next_run_at=iso(first))
+                store.sources.save(source.name, next_run_at=iso(first))
 
     def sync_watchers(self) -> None:
-        wanted = {s.name: s for s in self.config.sources if s.type == "folder"}
+        config = self.current.get().config
+        wanted = {s.name: s for s in config.sources if s.kind.watch is not None}
         for name, watcher in list(self.watchers.items()):
             if wanted.get(name) != watcher.source:
-                watcher.halt.set()
-                watcher.join(timeout=5)
+                watcher.stop(timeout=5)
                 del self.watchers[name]
         for name, source in wanted.items():
             if name not in self.watchers:
-                self.watchers[name] = FolderWatcher(self, source)
-                self.watchers[name].start()
+                watcher = Watcher(
+                    source,
+                    self.jobs.memory.setdefault(name, {}),
+                    functools.partial(self.jobs.poll, name, force=True),
+                    self.jobs.deliver,
+                )
+                self.watchers[name] = watcher
+                watcher.start()
 
     # -- reload ------------------------------------------------------------------------------
 
     def reload(self, why: str) -> None:
+        """Validate and swap in the new configuration; anything that goes wrong leaves the
+        last good one running."""
         self.notifier.reloading()
+        old = self.current.get()
         try:
-            new = load_config(self.config_path)
-            if new.state_dir.resolve() != self.config.state_dir.resolve():
+            config = load_config(self.config_path)
+            if config.state_dir.resolve() != old.config.state_dir.resolve():
                 raise ConfigError("state_dir: cannot change while running (restart instead)")
-        except ConfigError as exc:
+            runtime = Runtime.build(config, previous=old, clock=old.clock)
+        except Exception as exc:
+            error = str(exc) if isinstance(exc, PaperwatchError) else f"{type(exc).__name__}: {exc}"
             event(
                 "config_rejected",
                 logging.ERROR,
                 why=why,
-                error=str(exc),
+                error=error,
                 keeping="last good configuration",
             )
         else:
-            self.config = new
-            self.schedule_sources()
-            self.sync_watchers()
+            self.current.swap(runtime)
+            try:
+                self.schedule_sources()
+                self.sync_watchers()
+            except Exception as exc:
+                event("reload_error", logging.ERROR, why=why, error=repr(exc))
             event(
                 "config_reloaded",
                 why=why,
-                watchlists=len(new.watchlists),
-                sources=len(new.sources),
-                channels=len(new.channels),
+                watchlists=len(config.watchlists),
+                sources=len(config.sources),
+                channels=len(config.channels),
             )
         self.notifier.ready()
 
-    def check_config_file(self) -> None:
-        stamp = _stamp(self.config_path)
-        if stamp is not None and stamp != self.config_stamp:
-            self.config_stamp = stamp
-            self.reload("config file changed")
+    def watch_config(self) -> None:
+        """Wake the main loop when config.toml changes (editors that replace it included)."""
+        path = self.config_path.absolute()
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                for _ in watchfiles.watch(
+                    path.parent,
+                    watch_filter=lambda _change, changed: Path(changed).name == path.name,
+                    stop_event=self.stop,
+                    debounce=200,
+                    recursive=False,
+                    raise_interrupt=False,
+                ):
+                    self.config_changed.set()
+                    self.wake.set()
+            except Exception as exc:
+                failures += 1
+                event("config_watch_error", logging.WARNING, error=repr(exc))
+                self.stop.wait(backoff(RESTART_FIRST, failures, RESTART_MAX).total_seconds())
 
     # -- life cycle --------------------------------------------------------------------------
 
     def install_signals(self) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
-        signal.signal(signal.SIGINT, lambda *_: self.stop.set())
-        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+        def stop(*_: object) -> None:
+            self.stop.set()
+            self.wake.set()
+
+        def hup(*_: object) -> None:
+            self.sighup.set()
+            self.wake.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, hup)
 
     def run(self) -> None:
+        now = self.current.get().clock.now()
         self.scheduler.add_job(
-            self.delivery_job,
+            self.jobs.deliver,
             IntervalTrigger(seconds=DELIVERY_EVERY),
             id="deliver",
-            next_run_time=utcnow(),
+            next_run_time=now,
         )
         if self.notifier.watchdog_interval:
             self.scheduler.add_job(
                 self.notifier.watchdog,
                 IntervalTrigger(seconds=self.notifier.watchdog_interval),
                 id="watchdog",
-                next_run_time=utcnow(),
+                next_run_time=now,
             )
         self.schedule_sources()
         self.scheduler.start()
         self.sync_watchers()
+        threading.Thread(target=self.watch_config, name="config-watch", daemon=True).start()
+        config = self.current.get().config
         event(
             "started",
             pid=os.getpid(),
             config=self.config_path,
-            sources=len(self.config.sources),
-            watchlists=len(self.config.watchlists),
+            sources=len(config.sources),
+            watchlists=len(config.watchlists),
         )
         self.notifier.ready("watching")
-        while not self.stop.wait(CONFIG_CHECK_EVERY):
-            if self.reload_requested.is_set():
-                self.reload_requested.clear()
-                self.config_stamp = _stamp(self.config_path)
+        while not self.stop.is_set():
+            self.wake.wait(1.0)
+            self.wake.clear()
+            if self.stop.is_set():
+                break
+            if self.sighup.is_set():
+                self.sighup.clear()
+                self.config_changed.clear()
                 self.reload("SIGHUP")
-            else:
-                self.check_config_file()
+            elif self.config_changed.is_set():
+                self.config_changed.clear()
+                self.reload("config file changed")
         self.shutdown()
 
     def shutdown(self) -> None:
@@ -286,11 +365,11 @@ class Service:
         rolled back or committed, never half-written)."""
         self.notifier.stopping()
         event("stopping")
+        self.stop.set()
         for watcher in self.watchers.values():
             watcher.halt.set()
         self.scheduler.shutdown(wait=False)
-        deadline = time.monotonic() + 5
         for watcher in self.watchers.values():
-            watcher.join(timeout=max(0.0, deadline - time.monotonic()))
+            watcher.join(timeout=2)
         self.lock.close()
         event("stopped")

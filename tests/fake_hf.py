@@ -20,7 +20,9 @@ class FakeHF:
     def __init__(self) -> None:
         self.days: dict[str, list[dict[str, Any]]] = {}
         self.pages: dict[str, bytes] = {}  # /papers/date/<day> -> HTML (clamped pages)
-        self.modes: dict[str, str] = {}  # day or path -> "500" | "429" | "hang" | "truncated"
+        self.modes: dict[
+            str, str
+        ] = {}  # day or path -> "500" | "429" | "hang" | "slow" | "truncated"
         self.requests: list[tuple[float, str, dict[str, str]]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -82,8 +84,8 @@ class FakeHF:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         key = query.get("date") or parts.path.rsplit("/", 1)[-1]
         mode = self.modes.get(parts.path) or self.modes.get(key, "")
-        if mode == "hang":
-            time.sleep(3)
+        if mode in ("hang", "slow"):
+            time.sleep(3 if mode == "hang" else 0.2)
             return self.send(h, 200, b"[]")
         if mode == "500":
             return self.send(h, 500, b"oops")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.store import Store, iso, utcnow
+from daemon.clock import iso, utcnow
+from daemon.store import Store
 from tests.conftest import HF, TEXT
 from tests.daemon_proc import Daemon, NotifySocket, wait_for
 from tests.fake_hf import FakeHF
@@ -235,7 +236,7 @@ def test_restart_neither_repolls_at_once_nor_forgets_a_missed_run(env):
     write_config(config, hook.port, hf.base)
     (tmp_path / "state").mkdir()
     with Store(tmp_path / "state" / "paperwatch.db") as store:
-        store.save_source_state("hf", last_poll_at=iso(utcnow()), last_result="ok")
+        store.sources.save("hf", last_poll_at=iso(utcnow()), last_result="ok")
     daemon = Daemon(config, tmp_path / "log").start()
     try:
         time.sleep(3)
@@ -244,7 +245,7 @@ def test_restart_neither_repolls_at_once_nor_forgets_a_missed_run(env):
         assert daemon.stop() == 0
     with Store(tmp_path / "state" / "paperwatch.db") as store:
         missed = iso(utcnow() - timedelta(hours=2))  # a run was due while it was down
-        store.save_source_state("hf", last_poll_at=missed)
+        store.sources.save("hf", last_poll_at=missed)
     daemon = Daemon(config, tmp_path / "log").start()
     try:
         assert wait_for(lambda: any(p.startswith("/api/") for p in hf.paths()), 5)

@@ -9,14 +9,18 @@ from pathlib import Path
 
 import pytest
 
+import httpx
+
+from daemon.clock import iso
 from daemon.config import load_config
 from daemon.errors import FetchError
 from daemon.http import HttpClient, HttpSettings
 from daemon.outbox import alerts
-from daemon.poller import context, http_settings, run_source, status
-from daemon.sources.folder import Inbox
+from daemon.poller import PollContext, run_source, status
+from daemon.runtime import Runtime
 from daemon.sources.hf_daily import days_to_poll
-from daemon.store import Store, iso
+from daemon.store import Store
+from tests.clock import ManualClock
 from tests.conftest import HF, TEXT
 from tests.fake_hf import FakeHF, api_entries
 
@@ -41,12 +45,13 @@ def setup(tmp_path: Path, base: str, extra: str = "", watch: bool = False, chann
     return cfg, Store(cfg.db_path)
 
 
-def poll(cfg, store, name, now):
-    http = HttpClient(http_settings(cfg))
+def poll(cfg, store, name, now, clock=None):
+    """One poll on a clock that sleeps instantly (min_interval, Retry-After, backoff)."""
+    runtime = Runtime.build(cfg, clock=clock or ManualClock(now))
     try:
-        return run_source(context(store, cfg, http, now), cfg.source(name))
+        return run_source(PollContext(store, runtime, now), cfg.source(name))
     finally:
-        http.close()
+        runtime.http.close()
 
 
 def test_days_to_poll():
@@ -70,7 +75,7 @@ def test_api_day_then_growing_day(tmp_path):
         assert second is not None and second.new == 20
         assert all("limit=100" in p for p in hf.paths() if p.startswith("/api"))
         assert all(h.get("User-Agent", "").startswith("paperwatch/") for _, _, h in hf.requests)
-    assert store.counts()["papers"] == 30
+    assert store.papers.counts()["papers"] == 30
 
 
 def test_full_pages_fetch_the_next_page(tmp_path):
@@ -89,7 +94,7 @@ def test_empty_weekend_is_success(tmp_path):
         cfg, store = setup(tmp_path, hf.base)
         outcome = poll(cfg, store, "hf", datetime(2026, 6, 14, 12, tzinfo=UTC))
         assert outcome is not None and outcome.papers == 0
-    assert store.source_state("hf")["consecutive_failures"] == 0
+    assert store.sources.get("hf")["consecutive_failures"] == 0
 
 
 def test_api_nonsense_falls_back_to_clamped_page(tmp_path):
@@ -106,8 +111,7 @@ def test_api_nonsense_falls_back_to_clamped_page(tmp_path):
         f"{sunday} page shows 2026-06-12" in outcome.notes
         or "2026-06-13 page shows 2026-06-12" in outcome.notes
     )
-    days = {r[0] for r in store.conn.execute("SELECT page_day FROM pages")}
-    assert days == {"2026-06-12"}
+    assert store.papers.page_days() == {"2026-06-12"}
 
 
 def test_429_retry_after_is_honoured(tmp_path):
@@ -115,10 +119,11 @@ def test_429_retry_after_is_honoured(tmp_path):
         cfg, store = setup(tmp_path, hf.base)
         hf.days[DAY.isoformat()] = api_entries()
         hf.modes[DAY.isoformat()] = "429"
-        outcome = poll(cfg, store, "hf", NOON)
+        clock = ManualClock(NOON)
+        outcome = poll(cfg, store, "hf", NOON, clock)
         assert outcome is not None and outcome.new == 30
-        times = [t for t, p, _ in hf.requests if "date=2026-06-12" in p]
-        assert len(times) == 2 and times[1] - times[0] >= 1.0
+        assert len([p for p in hf.paths() if "date=2026-06-12" in p]) == 2
+        assert 1.0 in clock.sleeps  # the Retry-After, waited out before the second request
 
 
 @pytest.mark.parametrize(
@@ -167,7 +172,7 @@ def test_three_day_downtime_catches_up_and_alerts_once(tmp_path):
         for i, d in enumerate(("2026-06-09", "2026-06-10", "2026-06-11")):
             hf.days[d] = entries[i * 10 : (i + 1) * 10]
         hf.days["2026-06-12"] = api_entries("api_daily_papers_2026-08-03.json")
-        store.save_source_state("hf", last_success_at=iso(NOON - timedelta(days=3)))
+        store.sources.save("hf", last_success_at=iso(NOON - timedelta(days=3)))
         outcome = poll(cfg, store, "hf", NOON)
         days = sorted({p.split("date=")[1][:10] for p in hf.paths() if "date=" in p})
         assert days == ["2026-06-09", "2026-06-10", "2026-06-11", "2026-06-12"]
@@ -204,9 +209,42 @@ def test_admin_alerted_after_failures_and_on_recovery(tmp_path):
 
 
 def test_one_request_at_a_time_per_host_with_min_interval():
+    clock = ManualClock()
+    state = {"in_flight": 0, "max": 0}
+    starts: list[tuple[str, float]] = []
+    guard = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with guard:
+            state["in_flight"] += 1
+            state["max"] = max(state["max"], state["in_flight"])
+            starts.append((request.url.host, clock.monotonic()))
+        time.sleep(0.05)  # overlap would show if the client allowed it
+        with guard:
+            state["in_flight"] -= 1
+        return httpx.Response(200, json=[])
+
+    client = HttpClient(
+        HttpSettings(min_interval=5), clock=clock, transport=httpx.MockTransport(handler)
+    )
+    urls = [f"http://{host}/x?n={i}" for i in range(3) for host in ("a.test", "b.test")]
+    threads = [threading.Thread(target=client.get, args=(u,)) for u in urls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    client.close()
+    for host in ("a.test", "b.test"):
+        times = sorted(t for h, t in starts if h == host)
+        assert len(times) == 3 and all(b - a >= 5 for a, b in zip(times, times[1:], strict=False))
+    assert state["max"] <= 2  # one per host: the two hosts may overlap, never one host
+
+
+def test_server_is_really_asked_one_request_at_a_time():
+    """The same rule against a real local server with real time (short interval)."""
     with FakeHF() as hf:
-        hf.modes["2026-06-12"] = "hang"  # slow responses make overlap likely if allowed
-        client = HttpClient(HttpSettings(timeout=5, min_interval=0.2))
+        hf.modes["2026-06-12"] = "slow"
+        client = HttpClient(HttpSettings(timeout=5, min_interval=0.1))
         threads = [
             threading.Thread(
                 target=client.get, args=(f"{hf.base}/api/daily_papers?date=2026-06-12&n={i}",)
@@ -218,9 +256,27 @@ def test_one_request_at_a_time_per_host_with_min_interval():
         for t in threads:
             t.join()
         client.close()
-        assert hf.max_in_flight == 1
-        starts = sorted(t for t, _, _ in hf.requests)
-        assert all(b - a >= 3 for a, b in zip(starts, starts[1:], strict=False))
+        assert hf.max_in_flight == 1 and len(hf.requests) == 3
+
+
+def test_retry_after_as_http_date_and_connection_errors_back_off():
+    clock = ManualClock()
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(clock.monotonic())
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        if len(calls) == 2:
+            return httpx.Response(503, headers={"Retry-After": "Fri, 12 Jun 2026 12:00:20 GMT"})
+        return httpx.Response(200, text="ok")
+
+    client = HttpClient(
+        HttpSettings(min_interval=0, retries=2), clock=clock, transport=httpx.MockTransport(handler)
+    )
+    assert client.get("http://x.test/").body == b"ok"
+    assert clock.sleeps[0] == 1.0  # first connection retry
+    assert 18 <= clock.sleeps[1] <= 20  # until the date the server gave
 
 
 def test_max_response_size(tmp_path):
@@ -244,7 +300,7 @@ def test_bearer_token_only_when_given(tmp_path):
 
 def test_inbox_scan_moves_files(tmp_path):
     cfg, store = setup(tmp_path, "http://127.0.0.1:9")
-    inbox_dir = cfg.inbox
+    inbox_dir = cfg.state_dir / "inbox"
     inbox_dir.mkdir(parents=True)
     (inbox_dir / "good.txt").write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
     (inbox_dir / "garbage.bin").write_bytes(os.urandom(300))
@@ -256,12 +312,16 @@ def test_inbox_scan_moves_files(tmp_path):
     old = time.time() - 10
     for p in inbox_dir.iterdir():
         os.utime(p, (old, old), follow_symlinks=False)
-    from daemon.config import Source
+    from types import MappingProxyType
 
-    source = Source("inbox", "folder", timedelta(minutes=1), None, path=inbox_dir)
-    http = HttpClient()
-    outcome = run_source(context(store, cfg, http, NOON), source, Inbox())
-    http.close()
+    from daemon.sources import Source
+
+    source = Source(
+        "inbox", "folder", timedelta(minutes=1), None, MappingProxyType({"path": inbox_dir})
+    )
+    runtime = Runtime.build(cfg)
+    outcome = run_source(PollContext(store, runtime, NOON), source)
+    runtime.http.close()
     assert outcome is not None and outcome.new == 40
     assert (inbox_dir / "done" / "good.txt").exists()
     assert (inbox_dir / "failed" / "garbage.bin").exists()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from daemon.errors import ParseError
-from daemon.ingest import ingest_bytes
+from daemon.ingest import ingest_bytes, ingest_digest
 from daemon.models import Digest, Paper
 from daemon.store import Store
 from tests.conftest import HF, TEXT
@@ -37,12 +37,12 @@ def ingest_file(store, path, source="test"):
 def test_text_fixtures_give_194_distinct_papers_idempotently(store):
     results = [ingest_file(store, p) for p in sorted(TEXT.glob("*.txt"))]
     assert sum(len(r.new) for r in results) == 194
-    assert store.counts()["papers"] == 194
-    assert store.counts()["sightings"] == 40 + 119 + 62
+    assert store.papers.counts()["papers"] == 194
+    assert store.papers.counts()["sightings"] == 40 + 119 + 62
     again = [ingest_file(store, p) for p in sorted(TEXT.glob("*.txt"))]
     assert all(r.duplicate and not r.new and not r.gained for r in again)
-    assert store.counts()["papers"] == 194
-    assert store.counts()["sightings"] == 221
+    assert store.papers.counts()["papers"] == 194
+    assert store.papers.counts()["sightings"] == 221
 
 
 def test_same_content_under_another_name_adds_nothing(store, tmp_path):
@@ -50,14 +50,14 @@ def test_same_content_under_another_name_adds_nothing(store, tmp_path):
     copy = tmp_path / "copy.txt"
     copy.write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
     assert ingest_file(store, copy).duplicate
-    assert store.counts()["sightings"] == 40
+    assert store.papers.counts()["sightings"] == 40
 
 
 def test_listing_then_api_keeps_30_papers_with_everything(store):
     first = ingest_file(store, HF / "listing_2026-06-12.html")
     second = ingest_file(store, HF / "api_daily_papers_2026-06-12.json")
     assert len(first.new) == 30 and not second.new and not second.gained
-    rows = store.papers()
+    rows = store.papers.listing()
     assert len(rows) == 30
     assert all(r["arxiv_id"] and r["abstract"] and json.loads(r["authors"]) for r in rows)
     assert all(r["sightings"] == 2 for r in rows)
@@ -66,10 +66,10 @@ def test_listing_then_api_keeps_30_papers_with_everything(store):
 def test_dom_only_then_api_attaches_abstracts_as_gained(store):
     first = ingest_file(store, HF / "listing_dom_only_2026-08-03.html")
     assert len(first.new) == 3
-    assert all(r["abstract"] == "" for r in store.papers())
+    assert all(r["abstract"] == "" for r in store.papers.listing())
     second = ingest_file(store, HF / "api_daily_papers_2026-08-03.json")
     assert second.new == [] and sorted(second.gained) == sorted(first.new)
-    rows = store.papers()
+    rows = store.papers.listing()
     assert len(rows) == 3
     assert all(r["abstract"] and len(json.loads(r["authors"])) >= 5 for r in rows)
 
@@ -78,7 +78,7 @@ def test_text_paper_later_seen_with_arxiv_id_is_merged(store):
     title = "Tensor Dropout for Robust Learning"
     abstract = "CNNs achieve remarkable performance " * 5
     dump = Digest("text", (Paper(title=title, abstract=abstract),))
-    first = store.ingest(dump, source="t", location="a", content_hash="h1", now=NOW)
+    first = ingest_digest(store, dump, source="t", location="a", content_hash="h1", now=NOW)
     api = Digest(
         "hf_json",
         (
@@ -91,31 +91,31 @@ def test_text_paper_later_seen_with_arxiv_id_is_merged(store):
             ),
         ),
     )
-    second = store.ingest(api, source="t", location="b", content_hash="h2", now=NOW)
+    second = ingest_digest(store, api, source="t", location="b", content_hash="h2", now=NOW)
     assert second.new == [] and second.gained == first.new
-    [row] = store.papers()
+    [row] = store.papers.listing()
     assert row["arxiv_id"] == "2101.00001" and row["title"] == title
     assert row["sightings"] == 2
     # and a later text dump of the same title finds the row that now has an id
-    third = store.ingest(dump, source="t", location="c", content_hash="h3", now=NOW)
-    assert third.new == [] and store.counts()["papers"] == 1
+    third = ingest_digest(store, dump, source="t", location="c", content_hash="h3", now=NOW)
+    assert third.new == [] and store.papers.counts()["papers"] == 1
 
 
 def test_different_ids_same_title_stay_two_papers(store):
     a = Paper(title="Attention Is All You Need", arxiv_id="1706.03762")
     b = Paper(title="Attention is all you need", arxiv_id="2401.00002")
-    result = store.ingest(
-        Digest("hf_json", (a, b)), source="t", location="x", content_hash="h", now=NOW
+    result = ingest_digest(
+        store, Digest("hf_json", (a, b)), source="t", location="x", content_hash="h", now=NOW
     )
     assert len(result.new) == 2
 
 
 def test_duplicates_inside_one_document_are_one_paper(store):
     p = Paper(title="Same", abstract="x" * 80)
-    result = store.ingest(
-        Digest("text", (p, p)), source="t", location="x", content_hash="h", now=NOW
+    result = ingest_digest(
+        store, Digest("text", (p, p)), source="t", location="x", content_hash="h", now=NOW
     )
-    assert len(result.new) == 1 and store.counts()["sightings"] == 1
+    assert len(result.new) == 1 and store.papers.counts()["sightings"] == 1
 
 
 @pytest.mark.parametrize(
@@ -123,33 +123,115 @@ def test_duplicates_inside_one_document_are_one_paper(store):
 )
 def test_bad_document_leaves_papers_and_sightings_unchanged(store, data, tmp_path):
     ingest_file(store, TEXT / "000_a4df948192ebdd8e.txt")
-    before = store.counts()
+    before = store.papers.counts()
     bad = tmp_path / "bad.txt"
     bad.write_bytes(data)
     with pytest.raises(ParseError):
         ingest_file(store, bad)
-    after = store.counts()
+    after = store.papers.counts()
     assert after["papers"] == before["papers"] and after["sightings"] == before["sightings"]
     err = store.conn.execute("SELECT error FROM documents ORDER BY id DESC").fetchone()[0]
     assert err.startswith("bad.txt: ")
 
 
 def test_failed_hook_rolls_back_the_whole_document(store):
-    def boom(conn, ids, now):
+    def boom(store, ids, now):
         raise RuntimeError("crash in the middle")
 
     digest = Digest("text", (Paper(title="T", abstract="y" * 80),))
     with pytest.raises(RuntimeError):
-        store.ingest(digest, source="t", location="x", content_hash="h", now=NOW, on_change=boom)
-    assert store.counts() == {"papers": 0, "sightings": 0, "documents": 0}
+        ingest_digest(
+            store, digest, source="t", location="x", content_hash="h", now=NOW, on_change=boom
+        )
+    assert store.papers.counts() == {"papers": 0, "sightings": 0, "documents": 0}
 
 
 def test_migrations_are_named_and_applied_once(tmp_path):
     path = tmp_path / "db.sqlite"
     Store(path).close()
     store = Store(path)
-    names = [r[0] for r in store.conn.execute("SELECT name FROM _migrations")]
-    assert names and names[0] == "0001_papers_sightings_documents"
+    assert store.migrations()[0] == "0001_papers_sightings_documents"
     assert store.migrate() == []
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+# The schema and migration record exactly as the hand-written runner of the previous
+# main wrote them (daemon/store.py before sqlite-utils' Migrations).
+OLD_MAIN_SCHEMA = """
+CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL);
+CREATE TABLE papers (id INTEGER PRIMARY KEY, arxiv_id TEXT UNIQUE, title_key TEXT NOT NULL,
+    title_hash INTEGER NOT NULL, title TEXT NOT NULL, abstract TEXT NOT NULL DEFAULT '',
+    authors TEXT NOT NULL DEFAULT '[]', url TEXT, hf_day TEXT, upvotes INTEGER,
+    first_seen TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX papers_title_hash ON papers(title_hash);
+CREATE TABLE documents (id INTEGER PRIMARY KEY, source TEXT NOT NULL, location TEXT NOT NULL,
+    content_hash TEXT NOT NULL, kind TEXT, page_day TEXT, fetched_at TEXT NOT NULL,
+    papers INTEGER NOT NULL DEFAULT 0, new INTEGER NOT NULL DEFAULT 0,
+    gained INTEGER NOT NULL DEFAULT 0, error TEXT);
+CREATE INDEX documents_hash ON documents(content_hash);
+CREATE TABLE pages (id INTEGER PRIMARY KEY, source TEXT NOT NULL, location TEXT NOT NULL,
+    page_day TEXT NOT NULL, UNIQUE (source, location, page_day));
+CREATE TABLE sightings (paper_id INTEGER NOT NULL REFERENCES papers(id),
+    page_id INTEGER NOT NULL REFERENCES pages(id),
+    document_id INTEGER NOT NULL REFERENCES documents(id), fetched_at TEXT NOT NULL,
+    PRIMARY KEY (paper_id, page_id)) WITHOUT ROWID;
+CREATE TABLE matches (id INTEGER PRIMARY KEY, watchlist TEXT NOT NULL,
+    paper_id INTEGER NOT NULL REFERENCES papers(id), matched TEXT NOT NULL,
+    created_at TEXT NOT NULL, UNIQUE (watchlist, paper_id));
+CREATE TABLE deliveries (id INTEGER PRIMARY KEY, match_id INTEGER NOT NULL REFERENCES matches(id),
+    channel TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0, due_at TEXT NOT NULL, last_error TEXT,
+    created_at TEXT NOT NULL, sent_at TEXT, UNIQUE (match_id, channel));
+CREATE INDEX deliveries_due ON deliveries(status, due_at);
+CREATE TABLE source_state (name TEXT PRIMARY KEY, last_poll_at TEXT, last_success_at TEXT,
+    last_result TEXT, last_error TEXT, consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    retry_after TEXT, next_run_at TEXT, failure_alerted INTEGER NOT NULL DEFAULT 0,
+    etag TEXT, last_modified TEXT);
+INSERT INTO _migrations VALUES ('0001_papers_sightings_documents', '2026-11-01T00:00:00+00:00'),
+    ('0002_matches_deliveries', '2026-11-01T00:00:00+00:00'),
+    ('0003_source_state', '2026-11-01T00:00:00+00:00');
+"""
+
+
+OLD_MAIN_ROWS = """
+INSERT INTO papers VALUES (1, '2606.00467', 'a paper', 42, 'A Paper', 'About tensors.',
+    '["A B"]', 'https://huggingface.co/papers/2606.00467', '2026-06-12', 3,
+    '2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00');
+INSERT INTO documents (id, source, location, content_hash, kind, page_day, fetched_at, papers)
+    VALUES (1, 'hf', 'api', 'h1', 'hf_json', '2026-06-12', '2026-11-01T00:00:00+00:00', 1);
+INSERT INTO pages VALUES (1, 'hf', 'api', '2026-06-12');
+INSERT INTO sightings VALUES (1, 1, 1, '2026-11-01T00:00:00+00:00');
+INSERT INTO matches VALUES (1, 'w', 1, '[["tensor", "abstract"]]', '2026-11-01T00:00:00+00:00');
+INSERT INTO deliveries (match_id, channel, due_at, created_at)
+    VALUES (1, 'c', '2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00');
+INSERT INTO source_state (name, etag) VALUES ('hf', '"v1"');
+"""
+
+
+def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
+    path = tmp_path / "paperwatch.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.executescript(OLD_MAIN_SCHEMA + OLD_MAIN_ROWS)
+    old.close()
+    with Store(path) as store:
+        assert store.migrations() == [
+            "0001_papers_sightings_documents",
+            "0002_matches_deliveries",
+            "0003_source_state",
+        ]
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+        assert "_migrations" not in tables
+        assert store.papers.counts() == {"papers": 1, "sightings": 1, "documents": 1}
+        [paper] = store.papers.listing()
+        assert paper["arxiv_id"] == "2606.00467" and paper["upvotes"] == 3
+        [alert] = store.deliveries.listing()
+        assert alert["status"] == "pending" and alert["title"] == "A Paper"
+        assert store.sources.get("hf")["etag"] == '"v1"'
+        # and it keeps working: the same paper again is a sighting, not a second paper
+        digest = Digest("hf_json", (Paper(title="A paper", arxiv_id="2606.00467"),))
+        result = ingest_digest(store, digest, source="t", location="x", content_hash="h2", now=NOW)
+        assert result.new == [] and store.papers.counts()["papers"] == 1
+    with Store(path) as again:  # opening twice migrates once
+        assert again.migrate() == []

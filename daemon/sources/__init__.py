@@ -1,85 +1,112 @@
-"""Sources fetch raw documents; everything after that is the shared ingest path."""
+"""Source kinds and their registry: `type = "..."` in config.toml names a kind.
+
+A kind is one module in this package (or a package's `paperwatch.sources` entry point)
+that registers a `SourceKind`: its TOML keys, its default schedule, how `check` and
+`status` describe a source, its `poll`, and optionally a `watch` that wakes it up between
+scheduled polls. Nothing outside the kind's module names it.
+"""
 
 from __future__ import annotations
 
-import time
+import importlib
+import pkgutil
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from daemon.config import Config, Source
-from daemon.errors import FetchError
-from daemon.http import HttpClient
-from daemon.ingest import ingest_bytes
-from daemon.log import event
-from daemon.store import ChangeHook, IngestResult, Store
+if TYPE_CHECKING:
+    from daemon.poller import Outcome, PollContext
 
-
-@dataclass
-class Outcome:
-    """What one poll of one source did."""
-
-    documents: int = 0
-    papers: int = 0
-    new: int = 0
-    gained: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        text = (
-            f"{self.documents} documents, {self.papers} papers, {self.new} new, "
-            f"{self.gained} gained text"
-        )
-        return text + ("; " + "; ".join(self.notes) if self.notes else "")
+KeyType = Literal["str", "int", "bool", "url", "path", "secret", "str_list", "duration"]
+REQUIRED: Any = object()
 
 
-@dataclass
-class PollContext:
-    store: Store
-    config: Config
-    http: HttpClient
-    now: datetime
-    hook: ChangeHook | None
-    deadline: float  # time.monotonic() by which the poll must stop
+@dataclass(frozen=True)
+class Key:
+    """One TOML key of a kind. A `path` given in config is relative to the config file;
+    a `path` default is relative to state_dir. `check` returns a complaint or None."""
 
-    def check_time(self, source: Source) -> None:
-        """The job's hard limit, checked between requests (each request has a timeout)."""
-        if time.monotonic() > self.deadline:
-            raise FetchError(
-                f"{source.name}: over the job time limit "
-                f"({self.config.http.job_time_limit}), stopped"
-            )
+    name: str
+    type: KeyType
+    default: Any = REQUIRED
+    check: Callable[[Any], str | None] | None = None
+    help: str = ""
 
-    def ingest(
-        self,
-        outcome: Outcome,
-        source: Source,
-        data: bytes,
-        *,
-        name: str,
-        location: str,
-        ref_time: datetime,
-    ) -> IngestResult:
-        result = ingest_bytes(
-            self.store,
-            data,
-            name=name,
-            source=source.name,
-            location=location,
-            ref_time=ref_time,
-            now=self.now,
-            on_change=self.hook,
-        )
-        for pid, title in (
-            self.store.conn.execute(
-                f"SELECT id, title FROM papers WHERE id IN ({','.join('?' * len(result.new))})",
-                result.new,
-            )
-            if result.new
-            else ()
-        ):
-            event("new_paper", source=source.name, id=pid, title=title)
-        outcome.documents += 1
-        outcome.papers += result.papers
-        outcome.new += len(result.new)
-        outcome.gained += len(result.gained)
-        return result
+
+@dataclass(frozen=True)
+class Source:
+    """One configured source: the common keys, and its kind's options (validated)."""
+
+    name: str
+    type: str
+    every: timedelta | None
+    cron: str | None
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def schedule(self) -> str:
+        from daemon.config import human
+
+        return f"cron {self.cron}" if self.cron else f"every {human(self.every)}"
+
+    @property
+    def kind(self) -> SourceKind:
+        found = kind(self.type)
+        assert found is not None, self.type  # config only builds sources of known kinds
+        return found
+
+    def describe(self) -> str:
+        return self.kind.describe(self)
+
+
+Memory = dict[str, Any]  # per source, kept by the daemon from one poll to the next
+Watch = Callable[[Source, Memory, threading.Event], Iterator[None]]
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    name: str
+    summary: str
+    keys: tuple[Key, ...]
+    poll: Callable[[PollContext, Source], Outcome]
+    describe: Callable[[Source], str]
+    every: timedelta = timedelta(minutes=30)  # the default schedule
+    watch: Watch | None = None  # yields whenever a poll is worth running now
+
+
+_KINDS: dict[str, SourceKind] = {}
+_discovered = False
+_lock = threading.RLock()  # kind modules register while discovery imports them
+
+
+def register(new: SourceKind) -> SourceKind:
+    """Make `type = new.name` valid in config.toml."""
+    with _lock:
+        _KINDS[new.name] = new
+    return new
+
+
+def kinds() -> dict[str, SourceKind]:
+    _discover()
+    return dict(_KINDS)
+
+
+def kind(name: str) -> SourceKind | None:
+    _discover()
+    return _KINDS.get(name)
+
+
+def _discover() -> None:
+    """Import every kind module of this package and of installed plugins, once."""
+    global _discovered
+    with _lock:
+        if _discovered:
+            return
+        for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+            importlib.import_module(f"{__name__}.{module.name}")
+        for point in entry_points(group="paperwatch.sources"):
+            point.load()
+        _discovered = True

@@ -1,28 +1,30 @@
 """`folder`: an inbox directory. Complete files are ingested, then moved to done/ or to
 failed/ with `<name>.error.txt`. Nothing is deleted; a symlink out of the inbox is refused.
+
+Its `watch` wakes the poll on inotify events, so a dropped file is ingested within about
+a second; the scheduled poll (`every`) is the safety net.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from daemon.config import Source
+import watchfiles
+
 from daemon.errors import PaperwatchError
+from daemon.ingest import is_digest_file
 from daemon.log import event
-from daemon.sources import Outcome, PollContext
+from daemon.poller import Outcome, PollContext
+from daemon.sources import Key, Memory, Source, SourceKind, register
 
-IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp", ".error.txt")
 SETTLE_SECONDS = 0.5  # a file is complete once its size and mtime stop changing this long
-
-
-def is_candidate(path: Path) -> bool:
-    """Files worth reading: not hidden, not a partial download."""
-    return not path.name.startswith(".") and not path.name.endswith(IGNORED_SUFFIXES)
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -59,17 +61,16 @@ class Inbox:
         shape = (st.st_size, st.st_mtime_ns)
         before = self.seen.get(path.name)
         self.seen[path.name] = shape
-        settled = time.time() - st.st_mtime >= SETTLE_SECONDS
-        return settled and (before == shape or time.time() - st.st_mtime >= 2 * SETTLE_SECONDS)
+        age = time.time() - st.st_mtime
+        return age >= SETTLE_SECONDS and (before == shape or age >= 2 * SETTLE_SECONDS)
 
     def scan(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
-        inbox = source.path
-        assert inbox is not None
+        inbox: Path = source.options["path"]
         inbox.mkdir(parents=True, exist_ok=True)
         root = inbox.resolve()
         names = set()
         for path in sorted(inbox.iterdir()):
-            if not is_candidate(path):
+            if not is_digest_file(path):
                 continue
             names.add(path.name)
             if path.is_symlink():
@@ -82,16 +83,14 @@ class Inbox:
             if not path.is_file():
                 continue
             st = path.stat()
-            if not self.ready(path, st):
-                continue
-            self.ingest_file(ctx, source, path, st, outcome)
+            if self.ready(path, st):
+                self.ingest_file(ctx, source, path, st, outcome)
         self.seen = {k: v for k, v in self.seen.items() if k in names}
 
     def ingest_file(
         self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
     ) -> None:
-        inbox = source.path
-        assert inbox is not None
+        inbox: Path = source.options["path"]
         try:
             data = path.read_bytes()
             ref = datetime.fromtimestamp(st.st_mtime, UTC)
@@ -120,7 +119,44 @@ class Inbox:
         self.seen.pop(path.name, None)
 
 
-def poll(ctx: PollContext, source: Source, inbox: Inbox | None = None) -> Outcome:
+def _inbox(memory: Memory) -> Inbox:
+    found: Inbox = memory.setdefault("inbox", Inbox())
+    return found
+
+
+def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
-    (inbox or Inbox()).scan(ctx, source, outcome)
+    _inbox(ctx.memory).scan(ctx, source, outcome)
     return outcome
+
+
+def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[None]:
+    """Yield on every inotify event and, while files settle, every half second."""
+    path: Path = source.options["path"]
+    path.mkdir(parents=True, exist_ok=True)
+    first = True  # the first scan runs once inotify is set up: nothing dropped slips by
+    for changes in watchfiles.watch(
+        path,
+        stop_event=halt,
+        yield_on_timeout=True,
+        rust_timeout=500,
+        debounce=100,
+        recursive=False,
+        raise_interrupt=False,
+    ):
+        if first or changes or _inbox(memory).seen:
+            first = False
+            yield
+
+
+KIND = register(
+    SourceKind(
+        name="folder",
+        summary="an inbox folder: files dropped into it are ingested within seconds",
+        keys=(Key("path", "path", "inbox", help="relative to config.toml; default state/inbox"),),
+        poll=poll,
+        describe=lambda source: str(source.options["path"]),
+        every=timedelta(minutes=1),
+        watch=watch,
+    )
+)

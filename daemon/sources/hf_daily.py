@@ -10,10 +10,10 @@ import json
 import logging
 from datetime import date, datetime, timedelta
 
-from daemon.config import Source
 from daemon.errors import FetchError, ParseError
 from daemon.log import event
-from daemon.sources import Outcome, PollContext
+from daemon.poller import Outcome, PollContext
+from daemon.sources import Key, Source, SourceKind, register
 
 PAGE_LIMIT = 100
 MAX_PAGES = 20
@@ -26,12 +26,15 @@ def days_to_poll(today: date, last_success: date | None, catch_up_days: int) -> 
     return [first + timedelta(days=i) for i in range((today - first).days + 1)]
 
 
+def _base(source: Source) -> str:
+    return str(source.options["base_url"]).rstrip("/")
+
+
 def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
-    state = ctx.store.source_state(source.name)
-    last = state.get("last_success_at")
+    last = ctx.state(source).get("last_success_at")
     last_day = datetime.fromisoformat(last).date() if last else None
-    for day in days_to_poll(ctx.now.date(), last_day, source.catch_up_days):
+    for day in days_to_poll(ctx.now.date(), last_day, source.options["catch_up_days"]):
         ctx.check_time(source)
         poll_day(ctx, source, day, outcome)  # the first failing day fails the poll; the
     return outcome  # next run starts again from the last successful one
@@ -42,8 +45,8 @@ def _api_day(ctx: PollContext, source: Source, day: date) -> bytes:
     entries: list[object] = []
     for page in range(MAX_PAGES):
         ctx.check_time(source)
-        url = f"{source.url}/api/daily_papers?date={day.isoformat()}&limit={PAGE_LIMIT}&p={page}"
-        body = ctx.http.get(url, token=source.token).body
+        url = f"{_base(source)}/api/daily_papers?date={day.isoformat()}&limit={PAGE_LIMIT}&p={page}"
+        body = ctx.http.get(url, token=source.options["hf_token"]).body
         try:
             chunk = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -58,7 +61,7 @@ def _api_day(ctx: PollContext, source: Source, day: date) -> bytes:
 
 def poll_day(ctx: PollContext, source: Source, day: date, outcome: Outcome) -> None:
     """The API's answer for `day`; the day's page when the API fails or answers nonsense."""
-    location = f"{source.url}/api/daily_papers?date={day.isoformat()}"
+    location = f"{_base(source)}/api/daily_papers?date={day.isoformat()}"
     try:
         data = _api_day(ctx, source, day)
         ctx.ingest(outcome, source, data, name=location, location=location, ref_time=ctx.now)
@@ -66,9 +69,9 @@ def poll_day(ctx: PollContext, source: Source, day: date, outcome: Outcome) -> N
     except (FetchError, ParseError) as exc:
         api_error = exc
     event("api_fallback", logging.DEBUG, source=source.name, day=day, reason=str(api_error))
-    page = f"{source.url}/papers/date/{day.isoformat()}"
+    page = f"{_base(source)}/papers/date/{day.isoformat()}"
     try:
-        response = ctx.http.get(page, token=source.token)
+        response = ctx.http.get(page, token=source.options["hf_token"])
         result = ctx.ingest(
             outcome, source, response.body, name=page, location=page, ref_time=ctx.now
         )
@@ -76,3 +79,23 @@ def poll_day(ctx: PollContext, source: Source, day: date, outcome: Outcome) -> N
         raise FetchError(f"day {day}: API: {api_error}; page: {page_exc}") from None
     if result.page_day and result.page_day != day.isoformat():
         outcome.notes.append(f"{day} page shows {result.page_day}")
+
+
+def _days(value: int) -> str | None:
+    return None if 0 <= value <= 60 else "must be between 0 and 60"
+
+
+KIND = register(
+    SourceKind(
+        name="hf_daily",
+        summary="Hugging Face Daily Papers: the API per day, the day's page as fallback",
+        keys=(
+            Key("base_url", "url", "https://huggingface.co", help="the site (tests: a local one)"),
+            Key("catch_up_days", "int", 7, _days, "days missed while down, fetched on start"),
+            Key("hf_token", "secret", None, help="sent as a Bearer header to base_url only"),
+        ),
+        poll=poll,
+        describe=_base,
+        every=timedelta(minutes=30),
+    )
+)

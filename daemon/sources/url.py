@@ -1,29 +1,42 @@
-"""`url` sources: any page or feed; format sniffed; conditional requests (304: nothing)."""
+"""`url`: any page or feed; format sniffed; conditional requests (304: nothing to do)."""
 
 from __future__ import annotations
 
-from daemon.config import Source
-from daemon.sources import Outcome, PollContext
+from datetime import timedelta
+
+from daemon.poller import Outcome, PollContext
+from daemon.sources import Key, Source, SourceKind, register
 
 
 def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
-    state = ctx.store.source_state(source.name)
+    url = source.options["url"]
+    state = ctx.state(source)
     headers = {}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
-    response = ctx.http.get(source.url, headers)
+    response = ctx.http.get(url, headers)
     if response.status == 304:
         outcome.notes.append("not modified")
         return outcome
-    ctx.ingest(
-        outcome, source, response.body, name=source.url, location=source.url, ref_time=ctx.now
-    )
-    ctx.store.save_source_state(
-        source.name,
+    ctx.ingest(outcome, source, response.body, name=url, location=url, ref_time=ctx.now)
+    ctx.save_state(
+        source,
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
     )
     return outcome
+
+
+KIND = register(
+    SourceKind(
+        name="url",
+        summary="any digest page or feed, fetched with conditional requests",
+        keys=(Key("url", "url", help="the page or feed"),),
+        poll=poll,
+        describe=lambda source: str(source.options["url"]),
+        every=timedelta(minutes=30),
+    )
+)

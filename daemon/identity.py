@@ -1,0 +1,114 @@
+"""Identity policy: which stored paper a parsed paper is, and what a sighting adds to it.
+
+A paper is its arXiv id (without version) when known, else its normalised title. A
+title-only paper that later shows up with an id is the same row, the id attached; two
+papers with different ids and the same title stay two papers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from daemon.models import Paper, key_hash
+from daemon.store.papers import PaperRepo
+
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass
+class Merged:
+    """Stored ids of a document's papers, in order, and which of them are new or gained."""
+
+    ids: list[int] = field(default_factory=list)
+    new: list[int] = field(default_factory=list)
+    gained: list[int] = field(default_factory=list)
+
+
+def store_papers(repo: PaperRepo, papers: list[Paper], stamp: str) -> Merged:
+    """Insert new papers and fill what stored ones lack; the caller holds the transaction."""
+    keys = [p.key for p in papers]
+    hashes = {k: key_hash(k) for k in keys}
+    wanted = set(keys)
+    stored = [
+        r
+        for r in repo.candidates((p.arxiv_id for p in papers if p.arxiv_id), hashes.values())
+        if r["arxiv_id"] or r["title_key"] in wanted
+    ]
+    by_arxiv = {r["arxiv_id"]: r for r in stored if r["arxiv_id"]}
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for r in stored:
+        by_key.setdefault(r["title_key"], []).append(r)
+    next_id = repo.max_id()
+    fresh: dict[int, dict[str, Any]] = {}
+    changed: dict[int, dict[str, Any]] = {}
+    merged = Merged()
+    for paper, key in zip(papers, keys, strict=True):
+        row = by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None
+        if row is None:
+            same_title = by_key.get(key, [])
+            if paper.arxiv_id:  # a title match is this paper only if it has no other id
+                same_title = [r for r in same_title if r["arxiv_id"] is None]
+            row = same_title[0] if same_title else None
+        if row is None:
+            next_id += 1
+            row = fresh[next_id] = _row(next_id, paper, key)
+            by_key.setdefault(key, []).append(row)
+        elif row["id"] not in fresh:
+            was_changed, gained = _merge(row, paper)
+            if was_changed:
+                changed[row["id"]] = row
+            if gained and row["id"] not in merged.gained:
+                merged.gained.append(row["id"])
+            if not any(r is row for r in by_key.setdefault(key, [])):
+                by_key[key].append(row)
+        if row["arxiv_id"]:
+            by_arxiv[row["arxiv_id"]] = row
+        merged.ids.append(row["id"])
+    repo.insert(list(fresh.values()), hashes, stamp)
+    repo.update(changed.values(), stamp)
+    merged.new = sorted(fresh)
+    return merged
+
+
+def _row(pid: int, paper: Paper, key: str) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "arxiv_id": paper.arxiv_id,
+        "title_key": key,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": _to_json(list(paper.authors)),
+        "url": paper.url,
+        "hf_day": paper.hf_day.isoformat() if paper.hf_day else None,
+        "upvotes": paper.upvotes,
+    }
+
+
+def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
+    """Fill what the stored row lacks from `paper`: (anything changed, text gained).
+
+    Gaining text it lacked (abstract or authors) is what makes a stored paper worth
+    matching again.
+    """
+    changed = gained = False
+    if paper.arxiv_id and not row["arxiv_id"]:
+        row["arxiv_id"], row["url"] = paper.arxiv_id, paper.url
+        changed = True
+    if paper.abstract and not row["abstract"]:
+        row["abstract"] = paper.abstract
+        changed = gained = True
+    if paper.authors and row["authors"] == "[]":
+        row["authors"] = _to_json(list(paper.authors))
+        changed = gained = True
+    if paper.url and not row["url"]:
+        row["url"] = paper.url
+        changed = True
+    if paper.hf_day and not row["hf_day"]:
+        row["hf_day"] = paper.hf_day.isoformat()
+        changed = True
+    if paper.upvotes is not None and paper.upvotes != row["upvotes"]:
+        row["upvotes"] = paper.upvotes
+        changed = True
+    return changed, gained

@@ -1,0 +1,121 @@
+"""The SQLite store: one connection, one repository per group of tables, transactions.
+
+Each table's SQL lives in exactly one repository module (papers, deliveries,
+source_state) and the schema in `schema`; everything outside `daemon/store/` calls them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from daemon.errors import PaperwatchError
+from daemon.store import schema
+from daemon.store.deliveries import STATUSES, DeliveryRepo
+from daemon.store.papers import PaperRepo
+from daemon.store.source_state import SourceStateRepo
+
+__all__ = ["STATUSES", "Store", "StoreError"]
+DB_NAME = "paperwatch.db"
+
+
+class StoreError(PaperwatchError):
+    """The database or its directory cannot be used; names the path and the reason."""
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{path.parent}: cannot create the state directory ({exc.strerror})"
+            ) from None
+        try:
+            self.conn = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the database ({exc})") from None
+        try:
+            self.conn.row_factory = sqlite3.Row
+            self.db = sqlite_utils.Database(self.conn)
+            self.db.enable_wal()
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.migrate()
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise StoreError(f"{path}: cannot use the database ({exc})") from None
+        self.papers = PaperRepo(self.conn)
+        self.deliveries = DeliveryRepo(self.conn)
+        self.sources = SourceStateRepo(self.db)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in one write transaction (concurrent openers wait)."""
+        with self.transaction():
+            return schema.migrate(self.db)
+
+    def migrations(self) -> list[str]:
+        return schema.applied(self.db)
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.conn)
+
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK: one writer, no surprise upgrades to write locks.
+    Nested use joins the outer transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.nested = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.nested = self.conn.in_transaction
+        if not self.nested:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self.nested:
+            return
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def usable(state_dir: Path) -> str | None:
+    """Why `state_dir` cannot hold paperwatch's state, or None; creates nothing."""
+    probe = state_dir
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{state_dir}: {probe} is not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{state_dir}: {probe} is not writable"
+    db = state_dir / DB_NAME
+    if not db.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"{db}: not a usable database ({exc})"
+    return None

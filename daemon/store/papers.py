@@ -1,0 +1,189 @@
+"""SQL of papers, documents, pages and sightings. Identity policy lives in daemon.identity."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+COLUMNS = (
+    "id",
+    "arxiv_id",
+    "title_key",
+    "title",
+    "abstract",
+    "authors",
+    "url",
+    "hf_day",
+    "upvotes",
+)
+_SELECT = ", ".join(COLUMNS)
+_UPDATED = ("arxiv_id", "abstract", "authors", "url", "hf_day", "upvotes")
+_CHUNK = 500  # bound parameters per IN (...) list
+
+
+class PaperRepo:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- documents -----------------------------------------------------------------------
+
+    def document_by_hash(self, content_hash: str) -> dict[str, Any] | None:
+        """The first successful ingest of this exact content."""
+        row = self.conn.execute(
+            "SELECT id, papers, page_day FROM documents WHERE content_hash = ? "
+            "AND error IS NULL ORDER BY id LIMIT 1",
+            (content_hash,),
+        ).fetchone()
+        return dict(row) if row else None
+
+    def add_document(
+        self,
+        *,
+        source: str,
+        location: str,
+        content_hash: str,
+        fetched_at: str,
+        kind: str | None = None,
+        page_day: str | None = None,
+        papers: int = 0,
+        error: str | None = None,
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO documents (source, location, content_hash, kind, page_day, "
+            "fetched_at, papers, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (source, location, content_hash, kind, page_day, fetched_at, papers, error),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_document_counts(self, document_id: int, new: int, gained: int) -> None:
+        self.conn.execute(
+            "UPDATE documents SET new = ?, gained = ? WHERE id = ?", (new, gained, document_id)
+        )
+
+    def last_error(self) -> str | None:
+        row = self.conn.execute("SELECT error FROM documents ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    # -- papers --------------------------------------------------------------------------
+
+    def candidates(
+        self, arxiv_ids: Iterable[str], title_hashes: Iterable[int]
+    ) -> list[dict[str, Any]]:
+        """Stored rows with one of these arXiv ids or title hashes, oldest first."""
+        rows: dict[int, dict[str, Any]] = {}
+        for column, values in (
+            ("arxiv_id", sorted(set(arxiv_ids))),
+            ("title_hash", sorted(set(title_hashes))),
+        ):
+            for chunk in _chunks(values):
+                marks = ",".join("?" * len(chunk))
+                for r in self.conn.execute(
+                    f"SELECT {_SELECT} FROM papers WHERE {column} IN ({marks}) ORDER BY id", chunk
+                ):
+                    rows.setdefault(r["id"], dict(r))
+        return [rows[k] for k in sorted(rows)]
+
+    def max_id(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0])
+
+    def insert(self, rows: list[dict[str, Any]], title_hashes: dict[str, int], stamp: str) -> None:
+        self.conn.executemany(
+            f"INSERT INTO papers ({_SELECT}, title_hash, first_seen, updated_at) "
+            f"VALUES ({', '.join('?' * (len(COLUMNS) + 3))})",
+            [(*(r[c] for c in COLUMNS), title_hashes[r["title_key"]], stamp, stamp) for r in rows],
+        )
+
+    def update(self, rows: Iterable[dict[str, Any]], stamp: str) -> None:
+        sets = ", ".join(f"{c} = ?" for c in _UPDATED)
+        self.conn.executemany(
+            f"UPDATE papers SET {sets}, updated_at = ? WHERE id = ?",
+            [(*(r[c] for c in _UPDATED), stamp, r["id"]) for r in rows],
+        )
+
+    def add_sightings(
+        self,
+        *,
+        source: str,
+        location: str,
+        page_day: str,
+        document_id: int,
+        paper_ids: Iterable[int],
+        stamp: str,
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO pages (source, location, page_day) VALUES (?, ?, ?)",
+            (source, location, page_day),
+        )
+        page_id = self.conn.execute(
+            "SELECT id FROM pages WHERE source = ? AND location = ? AND page_day = ?",
+            (source, location, page_day),
+        ).fetchone()[0]
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO sightings VALUES (?, ?, ?, ?)",
+            [(pid, page_id, document_id, stamp) for pid in dict.fromkeys(paper_ids)],
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t: int(self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+            for t in ("papers", "sightings", "documents")
+        }
+
+    def page_days(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT page_day FROM pages")}
+
+    def listing(
+        self,
+        *,
+        since: date | None = None,
+        limit: int | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Papers newest first (ids grow with first_seen), with their sighting count."""
+        where: list[str] = []
+        args: list[object] = []
+        if since is not None:
+            where.append("p.first_seen >= ?")
+            args.append(since.isoformat())
+        if ids is not None:
+            id_list = list(ids)
+            where.append(f"p.id IN ({','.join('?' * len(id_list))})")
+            args.extend(id_list)
+        sql = (
+            "SELECT p.*, (SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) "
+            f"AS sightings FROM papers p {'WHERE ' + ' AND '.join(where) if where else ''} "
+            "ORDER BY p.id DESC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(r) for r in self.conn.execute(sql, args)]
+
+    def by_ids(self, ids: list[int]) -> Iterator[dict[str, Any]]:
+        """Matching fields of these papers, in chunks."""
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT {_SELECT} FROM papers WHERE id IN ({marks})", chunk
+            ):
+                yield dict(r)
+
+    def iterate(self, batch: int = 2000) -> Iterator[dict[str, Any]]:
+        """Every paper, oldest first, read in batches (constant memory)."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                f"SELECT {_SELECT} FROM papers WHERE id > ? ORDER BY id LIMIT {batch}", (last,)
+            ).fetchall()
+            if not rows:
+                return
+            yield from (dict(r) for r in rows)
+            last = rows[-1]["id"]
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]

@@ -1,0 +1,127 @@
+"""The schema as named migrations (sqlite-utils' Migrations), applied once per database."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("paperwatch")
+_LEGACY_TABLE = "_migrations"  # the hand-written runner's record, before sqlite-utils'
+
+
+@MIGRATIONS(name="0001_papers_sightings_documents")
+def _papers(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE papers (
+        id INTEGER PRIMARY KEY,
+        arxiv_id TEXT UNIQUE,
+        title_key TEXT NOT NULL,
+        title_hash INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        abstract TEXT NOT NULL DEFAULT '',
+        authors TEXT NOT NULL DEFAULT '[]',
+        url TEXT,
+        hf_day TEXT,
+        upvotes INTEGER,
+        first_seen TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX papers_title_hash ON papers(title_hash);
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        location TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        kind TEXT,
+        page_day TEXT,
+        fetched_at TEXT NOT NULL,
+        papers INTEGER NOT NULL DEFAULT 0,
+        new INTEGER NOT NULL DEFAULT 0,
+        gained INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    );
+    CREATE INDEX documents_hash ON documents(content_hash);
+    -- where papers are seen: one row per (source, location, page day), e.g. one HF day
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        location TEXT NOT NULL,
+        page_day TEXT NOT NULL,
+        UNIQUE (source, location, page_day)
+    );
+    CREATE TABLE sightings (
+        paper_id INTEGER NOT NULL REFERENCES papers(id),
+        page_id INTEGER NOT NULL REFERENCES pages(id),
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        fetched_at TEXT NOT NULL,
+        PRIMARY KEY (paper_id, page_id)
+    ) WITHOUT ROWID;
+    """)
+
+
+@MIGRATIONS(name="0002_matches_deliveries")
+def _outbox(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- one row per (watchlist, paper), ever: a paper alerts a watchlist at most once
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        watchlist TEXT NOT NULL,
+        paper_id INTEGER NOT NULL REFERENCES papers(id),
+        matched TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (watchlist, paper_id)
+    );
+    -- the outbox: one row per (match, channel), written with the match
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        match_id INTEGER NOT NULL REFERENCES matches(id),
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (match_id, channel)
+    );
+    CREATE INDEX deliveries_due ON deliveries(status, due_at);
+    """)
+
+
+@MIGRATIONS(name="0003_source_state")
+def _source_state(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE source_state (
+        name TEXT PRIMARY KEY,
+        last_poll_at TEXT,
+        last_success_at TEXT,
+        last_result TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        retry_after TEXT,            -- backoff: no poll before this time
+        next_run_at TEXT,
+        failure_alerted INTEGER NOT NULL DEFAULT 0,
+        etag TEXT,
+        last_modified TEXT
+    );
+    """)
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; the caller holds the write transaction. A database made
+    before sqlite-utils' Migrations keeps its record: those names count as applied."""
+    if db.table(_LEGACY_TABLE).exists():
+        MIGRATIONS.ensure_migrations_table(db)
+        legacy = db.execute(f"SELECT name, applied_at FROM {_LEGACY_TABLE}").fetchall()
+        db.table(MIGRATIONS.migrations_table).insert_all(
+            {"migration_set": MIGRATIONS.name, "name": name, "applied_at": at}
+            for name, at in legacy
+        )
+        db.table(_LEGACY_TABLE).drop()
+    pending = [m.name for m in MIGRATIONS.pending(db)]
+    MIGRATIONS.apply(db)
+    return pending
+
+
+def applied(db: sqlite_utils.Database) -> list[str]:
+    return [m.name for m in MIGRATIONS.applied(db)]
