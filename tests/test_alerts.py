@@ -7,8 +7,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from daemon.config import load_config
 from daemon.ingest import ingest_bytes
 from daemon.outbox import alerts, deliver, match_hook
@@ -273,49 +271,6 @@ def test_test_notify(cli, config_file):
     finally:
         hook.stop()
     assert hook.bodies[0]["title"] == "paperwatch test notification"
-
-
-@pytest.mark.parametrize(
-    ("body", "error"),
-    [
-        (
-            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
-            'notify = ["c"]\n',
-            "watchlists[0].query: watchlist 'a': column 8:",
-        ),
-        (
-            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-            'notify = ["d"]\n',
-            "watchlists[0].notify[0]: unknown channel 'd'",
-        ),
-        (
-            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-            'notify = ["c"]\n[[watchlists]]\nname = "a"\nkeywords = ["y"]\nnotify = ["c"]\n',
-            "watchlists[1].name: duplicate watchlist name 'a'",
-        ),
-        (
-            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-            'notify = ["c"]\ncolour = "red"\n',
-            "watchlists[0].colour: unknown key",
-        ),
-        ('[channels]\nc = "bogus://nothing"\n', "channels.c: apprise cannot load"),
-        (
-            '[channels]\nc = "json://u:${PW_UNSET_FOR_TEST}@127.0.0.1/"\n',
-            "channels.c: ${PW_UNSET_FOR_TEST} is not set",
-        ),
-        ('give_up_after = "soon"\n', "give_up_after: expected a duration"),
-        (
-            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
-            'notify = ["c"]\ndeliver = "weekly"\n',
-            "watchlists[0].deliver: expected",
-        ),
-    ],
-)
-def test_check_names_the_toml_path(cli, config_file, body, error):
-    config_file.write_text(body)
-    result = cli("check")
-    assert result.code == 2
-    assert result.err.startswith(f"error: {error}"), result.err
 
 
 def test_secrets_from_env_file_and_credentials(cli, config_file, tmp_path, monkeypatch):

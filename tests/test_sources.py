@@ -7,9 +7,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 import httpx
+import pytest
 
 from daemon.clock import iso
 from daemon.config import load_config
@@ -330,39 +329,3 @@ def test_inbox_scan_moves_files(tmp_path):
     assert "outside the inbox" in (inbox_dir / "failed" / "link.txt.error.txt").read_text()
     assert outside.read_text() == "not yours"
     assert (inbox_dir / "partial.txt.part").exists() and (inbox_dir / ".hidden").exists()
-
-
-@pytest.mark.parametrize(
-    ("body", "error"),
-    [
-        ('[[sources]]\nname = "a"\ntype = "rss"\n', "sources[0].type: unknown type 'rss'"),
-        ('[[sources]]\nname = "a"\ntype = "url"\n', "sources[0].url: missing"),
-        ('[[sources]]\nname = "a"\ntype = "url"\nurl = "ftp://x"\n', "sources[0].url: expected"),
-        (
-            '[[sources]]\nname = "a"\ntype = "url"\nurl = "http://x"\npath = "p"\n',
-            "sources[0].path: unknown key for a url source",
-        ),
-        (
-            '[[sources]]\nname = "a"\ntype = "hf_daily"\ncron = "61 * * * *"\n',
-            "sources[0].cron: invalid cron expression",
-        ),
-        (
-            '[[sources]]\nname = "a"\ntype = "hf_daily"\nevery = "5 minutes"\n',
-            "sources[0].every: expected a duration",
-        ),
-        (
-            '[[sources]]\nname = "a"\ntype = "folder"\n[[sources]]\nname = "a"\ntype = "folder"\n',
-            "sources[1].name: duplicate source name 'a'",
-        ),
-        ('admin_channel = "nope"\n', "admin_channel: unknown channel 'nope'"),
-        ("[http]\ntimeout = 5\n", "http.timeout: expected str, got int"),
-    ],
-)
-def test_source_config_errors_name_the_toml_path(tmp_path, body, error):
-    from daemon.errors import ConfigError
-
-    path = tmp_path / "config.toml"
-    path.write_text(body)
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert str(info.value).startswith(error), str(info.value)

@@ -1,0 +1,190 @@
+"""Configuration errors: each names its TOML path, `check` exits 2, nothing half-loads."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, TEXT
+
+CHANNEL = '[channels]\nc = "console://"\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ('[[sources]]\nname = "a"\ntype = "rss"\n', "sources[0].type: unknown type 'rss'"),
+        ('[[sources]]\nname = "a"\ntype = "url"\n', "sources[0].url: missing"),
+        ('[[sources]]\nname = "a"\ntype = "url"\nurl = "ftp://x"\n', "sources[0].url: expected"),
+        (
+            '[[sources]]\nname = "a"\ntype = "url"\nurl = "http://x"\npath = "p"\n',
+            "sources[0].path: unknown key for a url source",
+        ),
+        (
+            '[[sources]]\nname = "a"\ntype = "hf_daily"\ncron = "61 * * * *"\n',
+            "sources[0].cron: invalid cron expression",
+        ),
+        (
+            '[[sources]]\nname = "a"\ntype = "hf_daily"\nevery = "5 minutes"\n',
+            "sources[0].every: expected a duration",
+        ),
+        (
+            '[[sources]]\nname = "a"\ntype = "folder"\n[[sources]]\nname = "a"\ntype = "folder"\n',
+            "sources[1].name: duplicate source name 'a'",
+        ),
+        ('admin_channel = "nope"\n', "admin_channel: unknown channel 'nope'"),
+        ("[http]\ntimeout = 5\n", "http.timeout: expected str, got int"),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
+            'notify = ["c"]\n',
+            "watchlists[0].query: watchlist 'a': column 8:",
+        ),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["d"]\n',
+            "watchlists[0].notify[0]: unknown channel 'd'",
+        ),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["c"]\n[[watchlists]]\nname = "a"\nkeywords = ["y"]\nnotify = ["c"]\n',
+            "watchlists[1].name: duplicate watchlist name 'a'",
+        ),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["c"]\ncolour = "red"\n',
+            "watchlists[0].colour: unknown key",
+        ),
+        ('[channels]\nc = "bogus://nothing"\n', "channels.c: apprise cannot load"),
+        (
+            '[channels]\nc = "json://u:${PW_UNSET_FOR_TEST}@127.0.0.1/"\n',
+            "channels.c: ${PW_UNSET_FOR_TEST} is not set",
+        ),
+        ('give_up_after = "soon"\n', "give_up_after: expected a duration"),
+        (
+            '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
+            'notify = ["c"]\ndeliver = "weekly"\n',
+            "watchlists[0].deliver: expected",
+        ),
+        ('state_dir = "state"\nstate_dri = "x"\n', "state_dri: unknown key"),
+        ('timezone = "Mars/Olympus"\n', "timezone: unknown time zone 'Mars/Olympus'"),
+        (
+            '[[sources]]\nname = "a"\ntype = "hf_daily"\ncatch_up_days = 99\n',
+            "sources[0].catch_up_days: must be between 0 and 60",
+        ),
+        (
+            '[[sources]]\nname = "a"\ntype = "hf_daily"\ncatch_up_days = "7"\n',
+            "sources[0].catch_up_days: expected int, got str",
+        ),
+        (
+            '[[sources]]\nname = "a"\ntype = "folder"\nurl = "http://x"\n',
+            "sources[0].url: unknown key for a folder source",
+        ),
+        (
+            '[[sources]]\nname = "a"\ntype = "hf_daily"\nhf_token = "${PW_UNSET_FOR_TEST}"\n',
+            "sources[0].hf_token: ${PW_UNSET_FOR_TEST} is not set",
+        ),
+        (
+            '[[sources]]\nname = "a"\ntype = "url"\nurl = "http://x"\nevery = "1h"\n'
+            'cron = "0 7 * * *"\n',
+            "sources[0]: give either every or cron, not both",
+        ),
+        ('[http]\nretries = "x"\n', "http.retries: expected int, got str"),
+        ('[http]\nproxy = "x"\n', "http.proxy: unknown key"),
+        (
+            CHANNEL + '[[watchlists]]\nname = "a"\nkeywords = ["x"]\nquery = "y"\nnotify = ["c"]\n',
+            "watchlists[0]: give either query or keywords/exclude, not both",
+        ),
+        (CHANNEL + '[[watchlists]]\nname = "a"\nnotify = ["c"]\n', "watchlists[0]: needs keywords"),
+    ],
+)
+def test_check_names_the_toml_path(cli, config_file, body, error):
+    config_file.write_text(body)
+    result = cli("check")
+    assert result.code == 2
+    assert result.err.startswith(f"error: {error}"), result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_invalid_toml_names_the_file_and_line(cli, config_file):
+    config_file.write_text("state_dir = \n")
+    result = cli("check")
+    assert result.code == 2
+    assert result.err.startswith(f"error: {config_file}: invalid TOML") and "line 1" in result.err
+
+
+def test_a_missing_scheme_separator_never_prints_the_secret(cli, config_file, monkeypatch):
+    monkeypatch.setenv("PW_SMTP_TEST", "S3cr3t-value")
+    config_file.write_text('[channels]\nmail = "mailto:me:${PW_SMTP_TEST}@example.com"\n')
+    result = cli("check")
+    assert result.code == 2 and "channels.mail: apprise cannot load" in result.err
+    assert "S3cr3t" not in result.err + result.out
+
+
+COMMANDS = [
+    ("check",),
+    ("status",),
+    ("status", "--json"),
+    ("papers",),
+    ("alerts",),
+    ("alerts", "retry"),
+    ("preview", "--query", "tensor"),
+    ("poll",),
+    ("ingest", str(TEXT / "000_a4df948192ebdd8e.txt")),
+    ("run",),
+]
+
+
+def run_all(config_file):
+    """Every command as a real process: (exit code, stderr) each."""
+    env = {**os.environ, "PAPERWATCH_CONFIG": str(config_file)}
+    results = []
+    for args in COMMANDS:
+        proc = subprocess.run(
+            [sys.executable, "-m", "daemon", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=30,
+        )
+        results.append((args, proc.returncode, proc.stderr))
+    return results
+
+
+def test_state_dir_under_a_regular_file_is_one_line_from_every_command(config_file):
+    (config_file.parent / "afile").write_text("not a directory")
+    config_file.write_text('state_dir = "afile/state"\n')
+    for args, code, err in run_all(config_file):
+        assert code == 1, (args, err)
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, (args, err)
+        assert "afile" in err and "Traceback" not in err, (args, err)
+
+
+def test_corrupt_database_is_one_line_from_every_command(config_file):
+    state = config_file.parent / "state"
+    state.mkdir()
+    (state / "paperwatch.db").write_bytes(b"this is not a database at all" * 200)
+    config_file.write_text('state_dir = "state"\n')
+    for args, code, err in run_all(config_file):
+        assert code == 1, (args, err)
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, (args, err)
+        assert "paperwatch.db" in err and "not a" in err, (args, err)
+
+
+def test_check_does_not_create_the_state_dir(cli, config_file):
+    config_file.write_text('state_dir = "deep/new/state"\n')
+    assert cli("check").code == 0
+    assert not (config_file.parent / "deep").exists()
+
+
+def test_sqlite_error_mid_command_is_one_line(cli, config_file):
+    assert cli("ingest", str(TEXT / "000_a4df948192ebdd8e.txt")).code == 0
+    db = sqlite3.connect(config_file.parent / "state" / "paperwatch.db")
+    db.execute("DROP TABLE sightings")  # a database damaged behind our back
+    db.commit()
+    result = cli("papers")
+    assert result.code == 1 and result.err.startswith("error: database: no such table")
