@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/paperwatch --config $(CONFIG) run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 tests
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

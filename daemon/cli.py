@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon import __version__
-from daemon.clock import utcnow
+from daemon.clock import SYSTEM
 from daemon.config import Config, config_path, human, load_config
 from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
 from daemon.ingest import ingest_bytes, is_digest_file
@@ -57,7 +57,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     hook = None if args.no_notify else match_hook(Runtime.build(config))
     failed = total_new = total_gained = total_papers = 0
     for path in files:
-        now = utcnow()
+        now = SYSTEM.now()
         try:
             data = path.read_bytes()
             ref = datetime.fromtimestamp(path.stat().st_mtime, UTC)
@@ -94,7 +94,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         f"{total_gained} gained text, {failed} failed; {stored} papers stored"
     )
     if not args.no_notify:
-        report_delivery(deliver(store, config, utcnow()))
+        report_delivery(deliver(store, config, SYSTEM.now()))
     return EXIT_FAILURE if failed else EXIT_OK
 
 
@@ -161,7 +161,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     if args.action == "retry":
-        report = retry_all(store, config, utcnow())
+        report = retry_all(store, config, SYSTEM.now())
         report_delivery(report)
         if not report.messages:
             out("alerts: nothing to retry")
@@ -244,7 +244,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     failed = 0
     try:
         for source in sources:
-            outcome = run_source(PollContext(store, runtime, utcnow()), source)
+            outcome = run_source(PollContext(store, runtime, SYSTEM.now()), source)
             if outcome is None:
                 failed += 1
                 err(f"{source.name}: {store.sources.get(source.name)['last_error']}")
@@ -252,7 +252,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
                 out(f"{source.name}: {outcome.summary()}")
     finally:
         runtime.http.close()
-    report_delivery(deliver(store, config, utcnow()))
+    report_delivery(deliver(store, config, SYSTEM.now()))
     return EXIT_FAILURE if failed else EXIT_OK
 
 

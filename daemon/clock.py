@@ -29,10 +29,6 @@ class SystemClock:
 SYSTEM = SystemClock()
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(moment: datetime) -> str:
     """How moments are stored: UTC, ISO 8601, whole seconds (sorts as text)."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")

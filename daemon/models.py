@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 HF_BASE = "https://huggingface.co"
@@ -68,4 +68,3 @@ class Digest:
     kind: str  # "hf_json" | "hf_html" | "text"
     papers: tuple[Paper, ...]
     page_day: date | None = None
-    notes: tuple[str, ...] = field(default=())

@@ -33,10 +33,7 @@ class Term:
     words: tuple[str, ...]
     prefix: bool
     fields: frozenset[str]
-    text: str
-
-    def label(self) -> str:
-        return self.text
+    text: str  # as written (a phrase in quotes): how alerts name the term
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +67,9 @@ def tokenize(source: str) -> list[Tok]:
         if source[pos:].strip() == "":
             break
         m = _TOKEN.match(source, pos)
-        if m is None:  # pragma: no cover - the pattern accepts any non-space
-            raise QueryError(f"unexpected {source[pos]!r}", pos + 1)
+        assert m is not None  # the last alternative takes any run of non-space
         column = pos + len(source[pos:]) - len(source[pos:].lstrip()) + 1
         kind = m.lastgroup or ""
-        if kind == "close":
-            kind = "phrase"
         if m.group("phrase") is not None:
             if not m.group("close"):
                 raise QueryError("unterminated phrase (missing closing quote)", column)
@@ -240,9 +234,7 @@ def evaluate(node: Node, doc: Doc, hits: list[tuple[str, str]] | None = None) ->
         for field in FIELDS:
             if field in node.fields and term_matches(node, doc, field):
                 matched = True
-                if hits is None:
-                    return True
-                hits.append((node.label(), field))
+                hits.append((node.text, field))
         return matched
     if isinstance(node, And):
         return all(evaluate(c, doc, hits) for c in node.children)
@@ -252,12 +244,3 @@ def evaluate(node: Node, doc: Doc, hits: list[tuple[str, str]] | None = None) ->
         results = [evaluate(c, doc, hits) for c in node.children]
         return any(results)
     return not evaluate(node.child, doc)
-
-
-def positive_terms(node: Node) -> list[Term]:
-    """Terms that can make a match (not under NOT): what a message highlights."""
-    if isinstance(node, Term):
-        return [node]
-    if isinstance(node, Not):
-        return []
-    return [t for c in node.children for t in positive_terms(c)]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, TEXT
+from tests.conftest import TEXT
 
 CHANNEL = '[channels]\nc = "console://"\n'
 
@@ -138,38 +135,26 @@ COMMANDS = [
 ]
 
 
-def run_all(config_file):
-    """Every command as a real process: (exit code, stderr) each."""
-    env = {**os.environ, "PAPERWATCH_CONFIG": str(config_file)}
-    results = []
-    for args in COMMANDS:
-        proc = subprocess.run(
-            [sys.executable, "-m", "daemon", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            timeout=30,
-        )
-        results.append((args, proc.returncode, proc.stderr))
-    return results
+def run_all(cli):
+    """Every command, in-process as the console script runs it: (exit code, stderr) each."""
+    return [(args, r.code, r.err) for args in COMMANDS for r in [cli(*args)]]
 
 
-def test_state_dir_under_a_regular_file_is_one_line_from_every_command(config_file):
+def test_state_dir_under_a_regular_file_is_one_line_from_every_command(cli, config_file):
     (config_file.parent / "afile").write_text("not a directory")
     config_file.write_text('state_dir = "afile/state"\n')
-    for args, code, err in run_all(config_file):
+    for args, code, err in run_all(cli):
         assert code == 1, (args, err)
         assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, (args, err)
         assert "afile" in err and "Traceback" not in err, (args, err)
 
 
-def test_corrupt_database_is_one_line_from_every_command(config_file):
+def test_corrupt_database_is_one_line_from_every_command(cli, config_file):
     state = config_file.parent / "state"
     state.mkdir()
     (state / "paperwatch.db").write_bytes(b"this is not a database at all" * 200)
     config_file.write_text('state_dir = "state"\n')
-    for args, code, err in run_all(config_file):
+    for args, code, err in run_all(cli):
         assert code == 1, (args, err)
         assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, (args, err)
         assert "paperwatch.db" in err and "not a" in err, (args, err)

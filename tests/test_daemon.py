@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.clock import iso, utcnow
+from daemon.clock import iso
 from daemon.store import Store
 from tests.conftest import HF, TEXT
 from tests.daemon_proc import Daemon, NotifySocket, wait_for
@@ -245,15 +245,17 @@ def test_restart_neither_repolls_at_once_nor_forgets_a_missed_run(env):
     write_config(config, hook.port, hf.base)
     (tmp_path / "state").mkdir()
     with Store(tmp_path / "state" / "paperwatch.db") as store:
-        store.sources.save("hf", last_poll_at=iso(utcnow()), last_result="ok")
+        store.sources.save("hf", last_poll_at=iso(datetime.now(UTC)), last_result="ok")
     daemon = Daemon(config, tmp_path / "log").start()
-    try:
-        time.sleep(3)
+    try:  # scheduled before "started": the next poll is an hour after the last one
+        with Store(tmp_path / "state" / "paperwatch.db") as store:
+            next_run = datetime.fromisoformat(store.sources.get("hf")["next_run_at"])
+        assert next_run > datetime.now(UTC) + timedelta(minutes=55)
         assert not [p for p in hf.paths() if p.startswith("/api/")]  # polled recently
     finally:
         assert daemon.stop() == 0
     with Store(tmp_path / "state" / "paperwatch.db") as store:
-        missed = iso(utcnow() - timedelta(hours=2))  # a run was due while it was down
+        missed = iso(datetime.now(UTC) - timedelta(hours=2))  # a run was due while it was down
         store.sources.save("hf", last_poll_at=missed)
     daemon = Daemon(config, tmp_path / "log").start()
     try:
