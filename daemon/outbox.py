@@ -63,6 +63,8 @@ def match_hook(runtime: Runtime) -> ChangeHook:
 
 @dataclass
 class DeliveryReport:
+    """What one delivery pass did, counted in deliveries (messages: batches sent or tried)."""
+
     sent: int = 0
     failed: int = 0
     dead: int = 0
