@@ -41,11 +41,16 @@ class Target:
     format: apprise.NotifyFormat
 
 
+DEFAULT_TIMEOUT = 30.0  # seconds a service may take to connect, and again to answer
+_TIMED_OUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Channel:
     name: str
     targets: tuple[Target, ...]
     secrets: tuple[str, ...] = field(repr=False, default=())
+    timeout: float = DEFAULT_TIMEOUT
 
     def describe(self) -> str:
         return ", ".join(t.private_url for t in self.targets)
@@ -70,6 +75,8 @@ class Channel:
             if not ok:
                 detail = " ".join(logs.getvalue().split()) or "apprise reported failure"
                 detail = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ - \w+ - ", "", detail)
+                if _TIMED_OUT.search(detail):
+                    detail = f"timed out after {self.timeout:g} s"
                 errors.append(f"{target.private_url}: {self.scrub(detail)[:300]}")
         return "; ".join(errors) or None
 
@@ -87,13 +94,19 @@ def _private_values(plugin: Any) -> list[str]:
     return found
 
 
-def load_channel(name: str, urls: list[str], where: str, secrets: Sequence[str] = ()) -> Channel:
+def load_channel(
+    name: str,
+    urls: list[str],
+    where: str,
+    secrets: Sequence[str] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Channel:
     """Load `urls` (secrets already expanded; `secrets` are the expanded values)."""
     targets, hidden = [], [*urls, *secrets]
     for i, url in enumerate(urls):
         at = where if len(urls) == 1 else f"{where}[{i}]"
         with apprise.LogCapture(level=logging.WARNING):
-            plugin = apprise.Apprise.instantiate(_with_split(url))
+            plugin = apprise.Apprise.instantiate(_with_options(url, timeout))
         if plugin is None:
             scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
             what = f"this {scheme.group(1)}:// URL" if scheme else "this URL (no scheme://)"
@@ -107,11 +120,16 @@ def load_channel(name: str, urls: list[str], where: str, secrets: Sequence[str] 
             preferred = apprise.NotifyFormat.MARKDOWN
         targets.append(Target(plugin, plugin.url(privacy=True), preferred))
     secret_values = tuple(dict.fromkeys(s for s in hidden if len(s) >= 3))
-    return Channel(name, tuple(targets), secret_values)
+    return Channel(name, tuple(targets), secret_values, timeout)
 
 
-def _with_split(url: str) -> str:
-    """Ask apprise to split messages over a service's size limit unless the URL says else."""
-    if "overflow=" in url or url.startswith("console://"):
+def _with_options(url: str, timeout: float) -> str:
+    """Ask apprise to split messages over a service's size limit, and to give up on a
+    service after `timeout` (connect, and again read), unless the URL says otherwise."""
+    if url.startswith("console://"):
         return url
-    return url + ("&" if "?" in url else "?") + "overflow=split"
+    wanted = {"overflow": "split", "cto": f"{timeout:g}", "rto": f"{timeout:g}"}
+    extra = "&".join(f"{k}={v}" for k, v in wanted.items() if f"{k}=" not in url)
+    if not extra:
+        return url
+    return url + ("&" if "?" in url else "?") + extra

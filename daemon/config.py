@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from tzlocal import get_localzone
 
-from daemon.channels import Channel, load_channel
+from daemon.channels import DEFAULT_TIMEOUT, Channel, load_channel
 from daemon.errors import ConfigError, QueryError
 from daemon.http import HttpSettings
 from daemon.query import DEFAULT_FIELDS, FIELDS, Node, keywords_query, parse_query
@@ -273,15 +273,25 @@ def _option(t: Table, key: Key, base: Path, state_dir: Path, secrets: Secrets) -
 
 
 def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:
+    """`name = "url"`, `name = ["url", ...]`, or a table `{url(s) = ..., timeout = "30s"}`."""
     channels = {}
     for name, value in data.items():
         where = f"channels.{name}"
+        timeout = DEFAULT_TIMEOUT
+        if isinstance(value, dict):
+            t = Table(value, where)
+            urls_value = (
+                t.get("urls", list) if "urls" in value else t.get("url", str, required=True)
+            )
+            timeout = t.seconds("timeout", DEFAULT_TIMEOUT)
+            t.finish()
+            value = urls_value
         urls = [value] if isinstance(value, str) else value
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             raise ConfigError(f"{where}: expected an apprise URL or a list of them")
         expanded = [secrets.expand(u, where) for u in urls]
         known = [v for u in urls for v in secrets.referenced(u)]
-        channels[name] = load_channel(name, expanded, where, known)
+        channels[name] = load_channel(name, expanded, where, known, timeout)
     return channels
 
 

@@ -7,7 +7,12 @@ the mark can at worst resend that one batch, never lose it.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
+import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 BATCH_PAPERS = 25  # papers per message; apprise splits further by the service's size limit
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
+CLAIM_MARGIN = timedelta(minutes=2)  # a claim outlives its sends by this; then it lapses
 
 
 def due_at(watchlist: Watchlist, now: datetime, config: Config) -> datetime:
@@ -74,31 +80,71 @@ class DeliveryReport:
 def deliver(
     store: Store, config: Config, now: datetime, only: Iterable[int] | None = None
 ) -> DeliveryReport:
-    """Send every due delivery: one message per (watchlist, channel) and batch of papers."""
+    """Send what is due on every channel, each channel in its own thread with its own
+    connection, so a hung service delays only itself."""
+    names = set(config.channels) | set(store.deliveries.channels_with_work())
+    ids = None if only is None else list(only)
+    if len(names) <= 1:
+        return sum_reports(deliver_channel(store, config, now, name, ids) for name in names)
+
+    def one(name: str) -> DeliveryReport:
+        with Store(store.path) as own:
+            return deliver_channel(own, config, now, name, ids)
+
+    with ThreadPoolExecutor(len(names), thread_name_prefix="deliver") as pool:
+        return sum_reports(pool.map(one, sorted(names)))
+
+
+def sum_reports(reports: Iterable[DeliveryReport]) -> DeliveryReport:
+    total = DeliveryReport()
+    for r in reports:
+        total.sent += r.sent
+        total.failed += r.failed
+        total.dead += r.dead
+        total.messages += r.messages
+    return total
+
+
+def deliver_channel(
+    store: Store, config: Config, now: datetime, channel_name: str, only: list[int] | None = None
+) -> DeliveryReport:
+    """Claim and send one channel's due deliveries: one message per watchlist and batch.
+
+    The claim (owner and expiry, one UPDATE) keeps every other process, the CLI's `alerts
+    retry` included, from sending the same rows while this one works on them."""
     report = DeliveryReport()
-    rows = store.deliveries.due(iso(now)) if only is None else store.deliveries.unsent(list(only))
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    channel = config.channels.get(channel_name)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    timeout = channel.timeout if channel else 0.0
+    until = now + timedelta(seconds=2 * timeout) + CLAIM_MARGIN
+    with store.transaction():
+        rows = store.deliveries.claim(owner, iso(now), iso(until), channel_name, only)
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["watchlist"], row["channel"]), []).append(row)
-    for (watchlist, channel_name), group in groups.items():
-        channel = config.channels.get(channel_name)
-        for start in range(0, len(group), BATCH_PAPERS):
-            batch = group[start : start + BATCH_PAPERS]
-            if channel is None:
-                error: str | None = f"channel {channel_name!r} is not in the configuration"
-            else:
-                message = render(watchlist, config.watchlist(watchlist), batch)
-                error = channel.send(message.title, message.bodies())
-            report.messages += 1
-            _record(store, batch, now, error, config.give_up_after, report)
-            event(
-                "deliver",
-                watchlist=watchlist,
-                channel=channel_name,
-                papers=len(batch),
-                result="sent" if error is None else "failed",
-                error=error,
-            )
+        groups.setdefault(row["watchlist"], []).append(row)
+    try:
+        for watchlist, group in groups.items():
+            for start in range(0, len(group), BATCH_PAPERS):
+                batch = group[start : start + BATCH_PAPERS]
+                if channel is None:
+                    error: str | None = f"channel {channel_name!r} is not in the configuration"
+                else:
+                    message = render(watchlist, config.watchlist(watchlist), batch)
+                    error = channel.send(message.title, message.bodies())
+                report.messages += 1
+                _record(store, batch, now, error, config.give_up_after, report)
+                event(
+                    "deliver",
+                    logging.INFO if error is None else logging.WARNING,
+                    watchlist=watchlist,
+                    channel=channel_name,
+                    papers=len(batch),
+                    result="sent" if error is None else "failed",
+                    error=error,
+                )
+    finally:
+        with store.transaction():
+            store.deliveries.release(owner)
     return report
 
 
@@ -128,6 +174,15 @@ def _record(
             )
             if dead:
                 report.dead += 1
+                event(
+                    "dead",
+                    logging.WARNING,
+                    delivery=row["id"],
+                    watchlist=row["watchlist"],
+                    channel=row["channel"],
+                    attempts=attempts,
+                    error=error,
+                )
             else:
                 report.failed += 1
 

@@ -31,7 +31,7 @@ from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.log import event
-from daemon.outbox import deliver
+from daemon.outbox import deliver_channel
 from daemon.poller import Outcome, PollContext, run_source
 from daemon.runtime import Current, Runtime
 from daemon.sources import Memory, Source
@@ -74,7 +74,7 @@ class Jobs:
         self.memory: dict[str, Memory] = {}
         self.locks: dict[str, threading.Lock] = {}
         self.guard = threading.Lock()
-        self.deliver_lock = threading.Lock()
+        self.channel_locks: dict[str, threading.Lock] = {}
 
     def _source_lock(self, name: str) -> threading.Lock:
         with self.guard:
@@ -92,9 +92,30 @@ class Jobs:
             return run_source(ctx, source, force=force)
 
     def deliver(self) -> None:
+        """Start a delivery pass for each channel not already in one, and return: a hung
+        service holds up only its own channel (claims keep passes from overlapping)."""
         runtime = self.current.get()
-        with self.deliver_lock, Store(runtime.config.db_path) as store:
-            deliver(store, runtime.config, runtime.clock.now())
+        with Store(runtime.config.db_path) as store:
+            names = set(runtime.config.channels) | set(store.deliveries.channels_with_work())
+        for name in sorted(names):
+            with self.guard:
+                lock = self.channel_locks.setdefault(name, threading.Lock())
+            if lock.acquire(blocking=False):
+                threading.Thread(
+                    target=self._deliver_channel,
+                    args=(runtime, name, lock),
+                    name=f"deliver:{name}",
+                    daemon=True,
+                ).start()
+
+    def _deliver_channel(self, runtime: Runtime, name: str, lock: threading.Lock) -> None:
+        try:
+            with Store(runtime.config.db_path) as store:
+                deliver_channel(store, runtime.config, runtime.clock.now(), name)
+        except Exception as exc:
+            event("job_error", logging.ERROR, job=f"deliver:{name}", error=repr(exc))
+        finally:
+            lock.release()
 
     def scheduled(self, name: str) -> None:
         self.poll(name)

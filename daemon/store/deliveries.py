@@ -34,25 +34,30 @@ class DeliveryRepo:
             [(match_id, ch, due, stamp) for ch in channels],
         )
 
-    def due(self, now: str) -> list[dict[str, Any]]:
-        """Pending or failed deliveries whose time has come, with their match and paper."""
-        rows = self.conn.execute(
-            _DUE + "WHERE d.status IN ('pending', 'failed') AND d.due_at <= ? ORDER BY d.id",
-            (now,),
+    def claim(
+        self, owner: str, now: str, until: str, channel: str, ids: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Claim `channel`'s unsent deliveries for `owner` in one UPDATE (due ones, or these
+        `ids`): a row another process claimed until later is skipped; only one sends it."""
+        free = "(claimed_until IS NULL OR claimed_until <= ?)"
+        if ids is None:
+            where = "status IN ('pending', 'failed') AND due_at <= ?"
+            args: list[object] = [now]
+        else:
+            where = f"status != 'sent' AND id IN ({','.join('?' * len(ids))})"
+            args = list(ids)
+        self.conn.execute(
+            f"UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE channel = ? "
+            f"AND {where} AND {free}",
+            [owner, until, channel, *args, now],
         )
-        return [dict(r) for r in rows]
-
-    def unsent(self, ids: list[int]) -> list[dict[str, Any]]:
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(
-            _DUE + f"WHERE d.id IN ({marks}) AND d.status != 'sent' ORDER BY d.id", ids
-        )
+        rows = self.conn.execute(_DUE + "WHERE d.claimed_by = ? ORDER BY d.id", (owner,))
         return [dict(r) for r in rows]
 
     def mark_sent(self, ids: list[int], stamp: str) -> None:
         self.conn.executemany(
             "UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-            "last_error = NULL WHERE id = ?",
+            "last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             [(stamp, i) for i in ids],
         )
 
@@ -60,10 +65,29 @@ class DeliveryRepo:
         self, delivery_id: int, *, dead: bool, attempts: int, due: str, error: str
     ) -> None:
         self.conn.execute(
-            "UPDATE deliveries SET status = ?, attempts = ?, due_at = ?, last_error = ? "
-            "WHERE id = ?",
+            "UPDATE deliveries SET status = ?, attempts = ?, due_at = ?, last_error = ?, "
+            "claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             ("dead" if dead else "failed", attempts, due, error, delivery_id),
         )
+
+    def release(self, owner: str) -> None:
+        """Give back what `owner` claimed and did not settle."""
+        self.conn.execute(
+            "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?",
+            (owner,),
+        )
+
+    def drop(self, channel: str | None = None, status: str | None = None) -> int:
+        """Delete unsent deliveries (of a channel that no longer exists); how many."""
+        where, args = ["status != 'sent'"], []
+        if channel is not None:
+            where.append("channel = ?")
+            args.append(channel)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        cur = self.conn.execute(f"DELETE FROM deliveries WHERE {' AND '.join(where)}", args)
+        return cur.rowcount
 
     def retryable(self) -> list[int]:
         return [
@@ -72,6 +96,13 @@ class DeliveryRepo:
                 "SELECT id FROM deliveries WHERE status IN ('pending', 'failed', 'dead')"
             )
         ]
+
+    def channels_with_work(self) -> list[str]:
+        """Channels that have unsent deliveries (including ones no longer configured)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT channel FROM deliveries WHERE status IN ('pending', 'failed')"
+        )
+        return [r[0] for r in rows]
 
     def revive_dead(self, stamp: str) -> None:
         """Dead deliveries become failed ones, their give-up clock restarted at `stamp`."""
@@ -82,7 +113,7 @@ class DeliveryRepo:
 
     def listing(self, status: str | None = None) -> list[dict[str, Any]]:
         sql = (
-            "SELECT m.watchlist, m.paper_id, p.title, d.channel, d.status, d.attempts, "
+            "SELECT d.id, m.watchlist, m.paper_id, p.title, d.channel, d.status, d.attempts, "
             "m.matched, m.created_at, d.sent_at, d.due_at, d.last_error FROM deliveries d "
             "JOIN matches m ON m.id = d.match_id JOIN papers p ON p.id = m.paper_id"
         )

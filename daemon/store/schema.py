@@ -107,6 +107,20 @@ def _source_state(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0004_delivery_claims_and_watch_state")
+def _claims(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- a delivery being sent is claimed: one process wins the UPDATE, others skip the row
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
+    -- a source's watcher (the inbox's inotify): its last error and when it started failing
+    ALTER TABLE source_state ADD COLUMN watch_error TEXT;
+    ALTER TABLE source_state ADD COLUMN watch_failing_since TEXT;
+    ALTER TABLE source_state ADD COLUMN last_file TEXT;
+    ALTER TABLE source_state ADD COLUMN files_ingested INTEGER NOT NULL DEFAULT 0;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
