@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +21,36 @@ from apprise.decorators import notify
 from daemon.errors import ConfigError
 from daemon.log import event
 
-logging.getLogger("apprise").propagate = False  # see daemon.log: raw lines may hold secrets
+
+class _PerThread(logging.Handler):
+    """Keeps apprise's log lines for the thread that is sending, so channels sending at the
+    same time never see (or report) each other's lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = getattr(self.local, "lines", None)
+        if lines is not None:
+            lines.append(f"{record.levelname} {record.getMessage()}")
+
+
+_HANDLER = _PerThread()
+_APPRISE_LOG = logging.getLogger("apprise")
+_APPRISE_LOG.propagate = False  # see daemon.log: raw lines may hold secrets
+_APPRISE_LOG.setLevel(logging.DEBUG)
+_APPRISE_LOG.addHandler(_HANDLER)
+
+
+@contextmanager
+def _capture() -> Iterator[list[str]]:
+    lines: list[str] = []
+    _HANDLER.local.lines = lines
+    try:
+        yield lines
+    finally:
+        _HANDLER.local.lines = None
 
 
 @notify(on="console", name="paperwatch console")
@@ -68,17 +99,20 @@ class Channel:
         for target in self.targets:
             fmt = target.format
             body = bodies[fmt]
-            sender = apprise.Apprise()
-            sender.add(target.plugin)
-            with apprise.LogCapture(level=logging.WARNING) as logs:
-                ok = bool(sender.notify(body=body, title=title, body_format=fmt))
+            with _capture() as log:
+                ok = bool(target.plugin.notify(body=body, title=title, body_format=fmt))
             if not ok:
-                detail = " ".join(logs.getvalue().split()) or "apprise reported failure"
-                detail = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ - \w+ - ", "", detail)
-                if _TIMED_OUT.search(detail):
-                    detail = f"timed out after {self.timeout:g} s"
-                errors.append(f"{target.private_url}: {self.scrub(detail)[:300]}")
+                errors.append(f"{target.private_url}: {self.scrub(_reason(log, self.timeout))}")
         return "; ".join(errors) or None
+
+
+def _reason(log: list[str], timeout: float) -> str:
+    """Why a send failed, from apprise's log: its warnings, or that the service timed out
+    (which apprise says only at debug level)."""
+    if any(_TIMED_OUT.search(line) for line in log):
+        return f"timed out after {timeout:g} s"
+    warnings = [line.split(" ", 1)[1] for line in log if line.startswith(("WARNING", "ERROR"))]
+    return " ".join(" ".join(warnings).split())[:300] or "apprise reported failure"
 
 
 def _private_values(plugin: Any) -> list[str]:

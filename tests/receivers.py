@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,6 +61,7 @@ class Webhook:
     def __init__(self, port: int | None = None) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.status = 200
+        self.hang = 0.0  # seconds to stall before reading a request (which is then dropped)
         self.port = port or free_port()
         self.server: ThreadingHTTPServer | None = None
 
@@ -68,6 +70,10 @@ class Webhook:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
+                if owner.hang:
+                    time.sleep(owner.hang)
+                    self.close_connection = True
+                    return
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if owner.status == 200:
                     owner.bodies.append(json.loads(body))

@@ -292,3 +292,51 @@ def test_secrets_from_env_file_and_credentials(cli, config_file, tmp_path, monke
     config_file.write_text('[channels]\nc = "json://u:${OTHER_PW}@127.0.0.1:9/"\n')
     assert load_config(config_file).channels["c"].secrets[0].endswith("@127.0.0.1:9/")
     assert cli("check").code == 0
+
+
+def test_a_claimed_delivery_is_sent_by_one_process_only(config_file):
+    write_config(config_file, {"hook": "json://127.0.0.1:9/"}, [tensor_watch()])
+    config = load_config(config_file)
+    t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    first, second = Store(config.db_path), Store(config.db_path)
+    ingest_fixture(first, config, t0)
+    until = (t0 + timedelta(minutes=5)).isoformat()
+    with first.transaction():
+        mine = first.deliveries.claim("a", t0.isoformat(), until, "hook")
+    with second.transaction():
+        theirs = second.deliveries.claim("b", t0.isoformat(), until, "hook")
+    assert mine and theirs == []  # one UPDATE: whoever comes second gets nothing
+    ids = [r["id"] for r in mine]
+    with second.transaction():  # `alerts retry` names the ids: still refused while claimed
+        assert second.deliveries.claim("b", t0.isoformat(), until, "hook", ids) == []
+    later = (t0 + timedelta(minutes=6)).isoformat()
+    with second.transaction():  # a claim whose owner died lapses: nothing is lost
+        assert len(second.deliveries.claim("b", later, later, "hook")) == len(ids)
+
+
+def test_a_hung_channel_holds_up_only_itself(config_file):
+    healthy, hung = Webhook().start(), Webhook().start()
+    hung.hang = 4
+    try:
+        write_config(
+            config_file,
+            {"ok": f"json://127.0.0.1:{healthy.port}/"},
+            [{"name": "tensors", "keywords": ["tensor"], "notify": ["ok", "slow"]}],
+        )
+        with open(config_file, "a") as f:
+            f.write(f'[channels.slow]\nurl = "json://127.0.0.1:{hung.port}/"\ntimeout = "1s"\n')
+        config = load_config(config_file)
+        assert config.channels["slow"].timeout == 1
+        t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
+        store = Store(config.db_path)
+        ingest_fixture(store, config, t0)
+        report = deliver(store, config, t0)
+        assert len(healthy.bodies) == 1 and report.sent == report.failed > 0
+        errors = {r["last_error"] for r in alerts(store, "failed")}
+        assert len(errors) == 1 and "timed out after 1 s" in errors.pop()
+        hung.hang = 0
+        assert deliver(store, config, t0 + timedelta(minutes=1)).sent == report.failed
+    finally:
+        healthy.stop()
+        hung.stop()
+    assert len(hung.bodies) == 1 and len(healthy.bodies) == 1
