@@ -139,7 +139,7 @@ def load_channel(
     targets, hidden = [], [*urls, *secrets]
     for i, url in enumerate(urls):
         at = where if len(urls) == 1 else f"{where}[{i}]"
-        with apprise.LogCapture(level=logging.WARNING):
+        with _capture():  # apprise's complaints may quote the URL: never shown
             plugin = apprise.Apprise.instantiate(_with_options(url, timeout))
         if plugin is None:
             scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)

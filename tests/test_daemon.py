@@ -7,6 +7,8 @@ import os
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from daemon.clock import iso
 from daemon.store import Store
-from tests.conftest import HF, TEXT
+from tests.conftest import HF, ROOT, TEXT
 from tests.daemon_proc import Daemon, NotifySocket, wait_for
 from tests.fake_hf import FakeHF
 from tests.receivers import Webhook
@@ -210,9 +212,19 @@ def test_kill_9_at_random_points_loses_nothing(env, seed):
         hf.days[today] = hf.days[today] + synthetic_entries(5, 5000 + r * 10)
         expected |= {f"Tensor study number {r * 100 + i}" for i in range(15)}
         expected |= {f"Tensor study number {5000 + r * 10 + i}" for i in range(5)}
-        time.sleep(rng.uniform(0.3, 2.5))
+        time.sleep(rng.uniform(0.1, 1.2))
+        # `alerts retry` from the command line while the daemon delivers: claims keep
+        # the two from sending one batch twice
+        retry = subprocess.Popen(
+            [sys.executable, "-m", "daemon", "--config", str(config), "alerts", "retry"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        time.sleep(rng.uniform(0.1, 1.3))
         daemon.proc.kill()
         daemon.proc.wait(timeout=10)
+        retry.wait(timeout=30)
     final = Daemon(config, tmp_path / "log").start()
     try:
         db = sqlite3.connect(tmp_path / "state" / "paperwatch.db")
@@ -262,3 +274,47 @@ def test_restart_neither_repolls_at_once_nor_forgets_a_missed_run(env):
         assert wait_for(lambda: any(p.startswith("/api/") for p in hf.paths()), 5)
     finally:
         assert daemon.stop() == 0
+
+
+def test_hung_channel_never_delays_the_healthy_one(env):
+    tmp_path, hook, hf = env
+    hung = Webhook().start()
+    hung.hang = 30
+    config = tmp_path / "config.toml"
+    write_config(config, hook.port, hf.base)
+    text = config.read_text().replace(
+        "[[sources]]",
+        f'[channels.stuck]\nurl = "json://127.0.0.1:{hung.port}/"\ntimeout = "3s"\n[[sources]]',
+        1,
+    )
+    config.write_text(
+        text
+        + '[[watchlists]]\nname = "tensors"\nkeywords = ["tensor"]\nnotify = ["hook", "stuck"]\n'
+    )
+    inbox = tmp_path / "state" / "inbox"
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        for n in range(3):  # while the stuck service holds its own channel, again and again
+            drop(inbox, f"d{n}.json", synthetic_day(2, 100 * n))
+            t0 = time.monotonic()
+            assert wait_for(lambda n=n: len(hook.bodies) == n + 1, 2.5), daemon.output()
+            assert time.monotonic() - t0 < 2.0
+        assert daemon.wait_log("timed out after 3 s", 15)
+        hung.hang = 0  # it recovers: `alerts retry`, beside the running daemon, sends the rest
+        env_vars = {**os.environ, "PAPERWATCH_CONFIG": str(config)}
+        retry = subprocess.run(
+            [sys.executable, "-m", "daemon", "alerts", "retry"],
+            capture_output=True,
+            text=True,
+            env=env_vars,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert retry.returncode == 0, retry.stderr
+        assert wait_for(lambda: len(titles(hung)) >= 6, 10), daemon.output()
+    finally:
+        assert daemon.stop() == 0
+        hung.stop()
+    got = titles(hung)
+    assert sorted(got) == sorted(set(got)) and len(got) == 6  # each alert exactly once
+    assert len(titles(hook)) == 6
