@@ -25,7 +25,7 @@ from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query
 from daemon.render import Message
 from daemon.runtime import Runtime
-from daemon.store import STATUSES, Store, usable
+from daemon.store import STATUSES, Store, StoreError, usable
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -130,7 +130,10 @@ def print_papers(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 def cmd_papers(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
-    print_papers(store.papers.listing(since=args.since, limit=args.limit), args.json)
+    rows = store.papers.listing(since=args.since, limit=args.limit)
+    print_papers(rows, args.json)
+    if not rows and not args.json:
+        out("papers: none stored" + (f" since {args.since}" if args.since else " yet"))
     return EXIT_OK
 
 
@@ -166,6 +169,17 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
         if not report.messages:
             out("alerts: nothing to retry")
         return EXIT_OK if not (report.failed or report.dead) else EXIT_FAILURE
+    if args.action == "drop":
+        if args.channel is None and args.status is None:
+            raise UsageError("alerts drop needs --channel NAME and/or --status STATUS")
+        if args.status == "sent":
+            raise UsageError("alerts drop removes unsent deliveries; sent ones are history")
+        with store.transaction():
+            dropped = store.deliveries.drop(args.channel, args.status)
+        out(f"alerts: dropped {dropped} unsent deliveries")
+        return EXIT_OK
+    if args.channel is not None:
+        raise UsageError("--channel is for `alerts drop`")
     rows = alerts(store, args.status)
     if args.json:
         keys = (
@@ -178,9 +192,13 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
             "matched",
             "created_at",
             "sent_at",
+            "last_error",
+            "next_try_at",
         )
         out(json.dumps([{k: r[k] for k in keys} for r in rows], indent=2, ensure_ascii=False))
         return EXIT_OK
+    if not rows:
+        out("alerts: none" + (f" with status {args.status}" if args.status else " yet"))
     for r in rows:
         terms = ", ".join(f"{m['term']}@{m['field']}" for m in r["matched"])
         extra = f" next {r['due_at']}" if r["status"] in ("pending", "failed") else ""
@@ -193,6 +211,8 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_preview(args: argparse.Namespace, config: Config) -> int:
+    if args.query is not None and args.watchlist:
+        raise UsageError("preview takes a WATCHLIST or --query Q, not both")
     if args.query is not None:
         try:
             rule = Rule("--query", parse_query(args.query))
@@ -257,7 +277,11 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    store = Store(config.db_path)
+    # status only reads: a state directory that does not exist yet is not created
+    store = Store(config.db_path) if config.db_path.exists() else None
+    problem = None if store else usable(config.state_dir)
+    if problem:
+        raise StoreError(problem)
     report = status(store, config)
     if args.json:
         out(json.dumps(report, indent=2))
@@ -337,12 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "alerts",
-        help="list alert deliveries, or `alerts retry` to send "
-        "every pending, failed or dead one now",
+        help="list alert deliveries; `alerts retry` sends every pending, failed or dead one "
+        "now; `alerts drop --channel NAME` removes unsent ones (a channel that is gone)",
     )
-    p.add_argument("action", nargs="?", choices=("list", "retry"), default="list")
+    p.add_argument("action", nargs="?", choices=("list", "retry", "drop"), default="list")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--status", choices=STATUSES, help="only deliveries in this state")
+    p.add_argument("--channel", metavar="NAME", help="with drop: this channel's deliveries")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("preview", help="stored papers a watchlist or query matches (no alert)")

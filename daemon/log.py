@@ -1,8 +1,10 @@
-"""Logging: one event per line on stderr, `key=value` fields (journald adds timestamps)."""
+"""Logging: one event per line on stderr, `key=value` fields; a timestamp unless journald
+adds its own."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 log = logging.getLogger("paperwatch")
@@ -23,7 +25,9 @@ def event(name: str, level: int = logging.INFO, **fields: object) -> None:
 
 def setup_logging(verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    # journald stamps each line itself; anywhere else a line carries its own time
+    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
+    handler.setFormatter(logging.Formatter(stamp + "%(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

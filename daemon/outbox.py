@@ -82,6 +82,7 @@ def deliver(
 ) -> DeliveryReport:
     """Send what is due on every channel, each channel in its own thread with its own
     connection, so a hung service delays only itself."""
+    release_orphaned_claims(store)
     names = set(config.channels) | set(store.deliveries.channels_with_work())
     ids = None if only is None else list(only)
     if len(names) <= 1:
@@ -105,6 +106,36 @@ def sum_reports(reports: Iterable[DeliveryReport]) -> DeliveryReport:
     return total
 
 
+def claim_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def release_orphaned_claims(store: Store) -> int:
+    """Release claims of processes on this host that no longer run (killed mid-send), so
+    their deliveries go out now rather than when the claims lapse; how many owners."""
+    host = socket.gethostname()
+    released = 0
+    for owner in store.deliveries.claim_owners():
+        owner_host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if owner_host != host or not pid.isdigit() or _running(int(pid)):
+            continue
+        with store.transaction():
+            store.deliveries.release(owner)
+        released += 1
+    return released
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def deliver_channel(
     store: Store, config: Config, now: datetime, channel_name: str, only: list[int] | None = None
 ) -> DeliveryReport:
@@ -114,7 +145,7 @@ def deliver_channel(
     retry` included, from sending the same rows while this one works on them."""
     report = DeliveryReport()
     channel = config.channels.get(channel_name)
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    owner = claim_owner()
     timeout = channel.timeout if channel else 0.0
     until = now + timedelta(seconds=2 * timeout) + CLAIM_MARGIN
     with store.transaction():

@@ -22,9 +22,10 @@ from daemon.outbox import match_hook
 from daemon.render import Message
 from daemon.runtime import Runtime
 from daemon.sources import Memory, Source
-from daemon.store import Store
+from daemon.store import STATUSES, Store
 
 MAX_BACKOFF = timedelta(hours=6)
+_NEVER_RUN: dict[str, Any] = {"consecutive_failures": 0}
 
 
 @dataclass
@@ -104,7 +105,9 @@ class PollContext:
             on_change=match_hook(self.runtime) if self.notify else None,
         )
         for paper in self.store.papers.by_ids(result.new):
-            event("new_paper", source=source.name, id=paper["id"], title=paper["title"])
+            event(
+                "new_paper", logging.DEBUG, source=source.name, id=paper["id"], title=paper["title"]
+            )
         outcome.documents += 1
         outcome.papers += result.papers
         outcome.new += len(result.new)
@@ -186,11 +189,12 @@ def _failed(ctx: PollContext, source: Source, state: dict[str, Any], error: str)
     )
 
 
-def status(store: Store, config: Config) -> dict[str, Any]:
-    """What `paperwatch status` shows: each configured source's state, and the outbox."""
+def status(store: Store | None, config: Config) -> dict[str, Any]:
+    """What `paperwatch status` shows: each configured source's state, and the outbox
+    (`store` None: no database yet, nothing has run)."""
     sources = []
     for source in config.sources:
-        state = store.sources.get(source.name)
+        state = store.sources.get(source.name) if store else _NEVER_RUN
         sources.append(
             {
                 "name": source.name,
@@ -208,8 +212,8 @@ def status(store: Store, config: Config) -> dict[str, Any]:
         )
     return {
         "sources": sources,
-        "deliveries": store.deliveries.counts(),
-        "papers": store.papers.counts()["papers"],
+        "deliveries": store.deliveries.counts() if store else dict.fromkeys(STATUSES, 0),
+        "papers": store.papers.counts()["papers"] if store else 0,
     }
 
 

@@ -31,7 +31,7 @@ from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.log import event
-from daemon.outbox import deliver_channel
+from daemon.outbox import deliver_channel, release_orphaned_claims
 from daemon.poller import Outcome, PollContext, run_source
 from daemon.runtime import Current, Runtime
 from daemon.sources import Memory, Source
@@ -96,6 +96,7 @@ class Jobs:
         service holds up only its own channel (claims keep passes from overlapping)."""
         runtime = self.current.get()
         with Store(runtime.config.db_path) as store:
+            release_orphaned_claims(store)
             names = set(runtime.config.channels) | set(store.deliveries.channels_with_work())
         for name in sorted(names):
             with self.guard:

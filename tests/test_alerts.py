@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
 from daemon.config import load_config
 from daemon.ingest import ingest_bytes
-from daemon.outbox import alerts, deliver, match_hook
+from daemon.outbox import alerts, deliver, match_hook, release_orphaned_claims
 from daemon.runtime import Runtime
 from daemon.store import Store
 from tests.conftest import HF, ROOT, TEXT
@@ -217,6 +218,16 @@ def test_failing_channel_becomes_dead_then_retry_sends(config_file):
     deliver(store, config, t0)
     deliver(store, config, t0 + timedelta(hours=3))
     assert {r["status"] for r in alerts(store)} == {"dead"}
+    shown = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "daemon", "--config", str(config_file), "alerts", "--json"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
+    assert shown[0]["last_error"] and "127.0.0.1" in shown[0]["last_error"]
+    assert shown[0]["next_try_at"] is None  # dead: no next try until `alerts retry`
     hook = Webhook(port).start()
     try:
         env = {**os.environ, "PAPERWATCH_CONFIG": str(config_file)}
@@ -340,3 +351,47 @@ def test_a_hung_channel_holds_up_only_itself(config_file):
         healthy.stop()
         hung.stop()
     assert len(hung.bodies) == 1 and len(healthy.bodies) == 1
+
+
+def test_alerts_drop_removes_a_gone_channels_deliveries(cli, config_file):
+    write_config(config_file, {"gone": "json://127.0.0.1:9/", "c": "console://"}, [])
+    config = load_config(config_file)
+    store = Store(config.db_path)
+    ingest_bytes(
+        store,
+        (TEXT / "000_a4df948192ebdd8e.txt").read_bytes(),
+        name="a",
+        source="t",
+        location="a",
+        ref_time=datetime(2026, 11, 22, tzinfo=UTC),
+        now=datetime(2026, 11, 22, tzinfo=UTC),
+        on_change=match_hook(Runtime.build(load_config(_with_watch(config_file, ["gone", "c"])))),
+    )
+    before = cli("alerts", "--json").json()
+    assert {r["channel"] for r in before} == {"gone", "c"}
+    assert cli("alerts", "drop").code == 2
+    dropped = cli("alerts", "drop", "--channel", "gone")
+    assert dropped.code == 0 and f"dropped {len(before) // 2} unsent" in dropped.out
+    assert {r["channel"] for r in cli("alerts", "--json").json()} == {"c"}
+
+
+def _with_watch(config_file, channels):
+    watch = f'name = "tensors"\nkeywords = ["tensor"]\nnotify = {json.dumps(channels)}\n'
+    config_file.write_text(config_file.read_text() + "[[watchlists]]\n" + watch)
+    return config_file
+
+
+def test_claims_of_a_killed_process_are_released_at_once(config_file):
+    write_config(config_file, {"hook": "json://127.0.0.1:9/"}, [tensor_watch()])
+    config = load_config(config_file)
+    t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    store = Store(config.db_path)
+    ingest_fixture(store, config, t0)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    until = (t0 + timedelta(hours=1)).isoformat()
+    with store.transaction():
+        owner = f"{socket.gethostname()}:{dead.pid}:x"
+        claimed = store.deliveries.claim(owner, t0.isoformat(), until, "hook")
+    assert claimed and release_orphaned_claims(store) == 1
+    assert store.deliveries.claim_owners() == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -90,3 +91,39 @@ def test_console_script_runs_as_a_process(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "194 papers stored" in proc.stdout
     assert (tmp_path / "s" / "paperwatch.db").exists()
+
+
+def test_empty_database_says_so_and_status_creates_nothing(cli, config_file):
+    config_file.write_text('state_dir = "state"\n[[sources]]\nname = "in"\ntype = "folder"\n')
+    status = cli("status")
+    assert status.code == 0 and "in (folder" in status.out and "not polled yet" in status.out
+    assert not (config_file.parent / "state").exists()
+    assert cli("status", "--json").json()["papers"] == 0
+    assert cli("papers").out.strip() == "papers: none stored yet"
+    assert cli("alerts").out.strip() == "alerts: none yet"
+    assert cli("alerts", "--status", "dead").out.strip() == "alerts: none with status dead"
+
+
+def test_preview_takes_a_watchlist_or_a_query_not_both(cli, config_file):
+    config_file.write_text(
+        '[channels]\nc = "console://"\n'
+        '[[watchlists]]\nname = "t"\nkeywords = ["x"]\nnotify = ["c"]\n'
+    )
+    both = cli("preview", "t", "--query", "y")
+    assert both.code == 2 and "not both" in both.err
+
+
+def test_log_lines_carry_a_timestamp_outside_journald(monkeypatch, capsys):
+    import logging
+
+    from daemon.log import event, setup_logging
+
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    setup_logging()
+    event("hello", n=1)
+    assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO hello n=1$", capsys.readouterr().err)
+    monkeypatch.setenv("JOURNAL_STREAM", "8:1234")
+    setup_logging()
+    event("hello", n=2)
+    assert capsys.readouterr().err == "INFO hello n=2\n"
+    logging.getLogger().handlers.clear()

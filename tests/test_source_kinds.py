@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -103,13 +104,14 @@ def test_registered_kind_polls_and_reports_status(cli, config_file):
 
 @pytest.mark.timeout(30)
 def test_registered_kind_runs_in_the_daemon(config_file, caplog):
+    caplog.set_level(logging.INFO)
     write(config_file)
     service = Service(config_file)
     thread = threading.Thread(target=service.run, daemon=True)
     thread.start()
     try:
         # the scheduled job polls at once (never polled before), then the watcher on wake
-        assert wait_for(lambda: "new_paper source=lab" in caplog.text, 10), caplog.text
+        assert wait_for(lambda: "poll source=lab result=ok" in caplog.text, 10), caplog.text
         assert wait_for(lambda: caplog.text.count("alert channel=console") >= 1, 10)
         WAKE.set()
         assert wait_for(lambda: "Tensor study 3" in caplog.text, 10), caplog.text

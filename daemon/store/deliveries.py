@@ -77,6 +77,12 @@ class DeliveryRepo:
             (owner,),
         )
 
+    def claim_owners(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT claimed_by FROM deliveries WHERE claimed_by IS NOT NULL"
+        )
+        return [r[0] for r in rows]
+
     def drop(self, channel: str | None = None, status: str | None = None) -> int:
         """Delete unsent deliveries (of a channel that no longer exists); how many."""
         where, args = ["status != 'sent'"], []
