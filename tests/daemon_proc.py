@@ -22,6 +22,18 @@ def wait_for(predicate, timeout: float = 10.0, every: float = 0.05) -> bool:  # 
     return bool(predicate())
 
 
+def paperwatch(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`paperwatch ARGS...` as a real process, as a user runs it ($PAPERWATCH_CONFIG)."""
+    return subprocess.run(
+        [sys.executable, "-m", "daemon", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PAPERWATCH_CONFIG": str(config)},
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
 class Daemon:
     def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.config, self.log = config, log

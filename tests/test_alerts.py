@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -13,7 +12,8 @@ from daemon.ingest import ingest_bytes
 from daemon.outbox import alerts, deliver, match_hook, release_orphaned_claims
 from daemon.runtime import Runtime
 from daemon.store import Store
-from tests.conftest import HF, ROOT, TEXT
+from tests.conftest import HF, TEXT
+from tests.daemon_proc import paperwatch
 from tests.receivers import SMTPServer, Webhook, free_port
 
 PASSWORD = "s3cr3t-Pa55word"
@@ -218,34 +218,14 @@ def test_failing_channel_becomes_dead_then_retry_sends(config_file):
     deliver(store, config, t0)
     deliver(store, config, t0 + timedelta(hours=3))
     assert {r["status"] for r in alerts(store)} == {"dead"}
-    shown = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "daemon", "--config", str(config_file), "alerts", "--json"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        ).stdout
-    )
+    shown = json.loads(paperwatch(config_file, "alerts", "--json").stdout)
     assert shown[0]["last_error"] and "127.0.0.1" in shown[0]["last_error"]
     assert shown[0]["next_try_at"] is None  # dead: no next try until `alerts retry`
     hook = Webhook(port).start()
     try:
-        env = {**os.environ, "PAPERWATCH_CONFIG": str(config_file)}
-        listing = subprocess.run(
-            [sys.executable, "-m", "daemon", "alerts", "--status", "dead"],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
+        listing = paperwatch(config_file, "alerts", "--status", "dead")
         assert "dead" in listing.stdout and "attempts=2" in listing.stdout
-        proc = subprocess.run(
-            [sys.executable, "-m", "daemon", "alerts", "retry"],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
+        proc = paperwatch(config_file, "alerts", "retry")
         assert proc.returncode == 0, proc.stderr
     finally:
         hook.stop()

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
-from tests.conftest import HF, ROOT, TEXT
+from tests.conftest import HF, TEXT
+from tests.daemon_proc import paperwatch
 
 
 def test_ingest_text_folder_then_again(cli):
@@ -79,15 +77,7 @@ def test_every_command_has_help(capsys):
 def test_console_script_runs_as_a_process(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('state_dir = "s"\n')
-    env = {**os.environ, "PAPERWATCH_CONFIG": str(config)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "daemon", "ingest", str(TEXT)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+    proc = paperwatch(config, "ingest", str(TEXT))
     assert proc.returncode == 0, proc.stderr
     assert "194 papers stored" in proc.stdout
     assert (tmp_path / "s" / "paperwatch.db").exists()

@@ -18,7 +18,7 @@ import pytest
 from daemon.clock import iso
 from daemon.store import Store
 from tests.conftest import HF, ROOT, TEXT
-from tests.daemon_proc import Daemon, NotifySocket, wait_for
+from tests.daemon_proc import Daemon, NotifySocket, paperwatch, wait_for
 from tests.fake_hf import FakeHF
 from tests.receivers import Webhook
 
@@ -301,15 +301,7 @@ def test_hung_channel_never_delays_the_healthy_one(env):
             assert time.monotonic() - t0 < 2.0
         assert daemon.wait_log("timed out after 3 s", 15)
         hung.hang = 0  # it recovers: `alerts retry`, beside the running daemon, sends the rest
-        env_vars = {**os.environ, "PAPERWATCH_CONFIG": str(config)}
-        retry = subprocess.run(
-            [sys.executable, "-m", "daemon", "alerts", "retry"],
-            capture_output=True,
-            text=True,
-            env=env_vars,
-            cwd=ROOT,
-            timeout=60,
-        )
+        retry = paperwatch(config, "alerts", "retry", timeout=60)
         assert retry.returncode == 0, retry.stderr
         assert wait_for(lambda: len(titles(hung)) >= 6, 10), daemon.output()
     finally:

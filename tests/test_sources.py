@@ -34,6 +34,7 @@ def setup(tmp_path: Path, base: str, extra: str = "", watch: bool = False, chann
         f'retries = 1\n[channels]\nc = "console://"\n{channels}'
         f'[[sources]]\nname = "hf"\ntype = "hf_daily"\nbase_url = "{base}"\n'
         f'[[sources]]\nname = "digest"\ntype = "url"\nurl = "{base}/digest"\n'
+        '[[sources]]\nname = "inbox"\ntype = "folder"\n'
     )
     if watch:
         text += (
@@ -329,3 +330,24 @@ def test_inbox_scan_moves_files(tmp_path):
     assert "outside the inbox" in (inbox_dir / "failed" / "link.txt.error.txt").read_text()
     assert outside.read_text() == "not yours"
     assert (inbox_dir / "partial.txt.part").exists() and (inbox_dir / ".hidden").exists()
+
+
+def test_inbox_file_with_a_non_utf8_name_is_ingested_and_the_rest_too(tmp_path):
+    cfg, store = setup(tmp_path, "http://127.0.0.1:9")
+    inbox = os.fsencode(cfg.state_dir / "inbox")
+    os.makedirs(inbox)
+    data = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
+    bad, garbage = inbox + b"/bad\xffname.txt", inbox + b"/bad\xfejunk.bin"
+    for name, body in ((bad, data), (garbage, os.urandom(300))):
+        with open(name, "wb") as f:
+            f.write(body)
+        os.utime(name, (time.time() - 10, time.time() - 10))
+    (cfg.state_dir / "inbox" / "z.txt").write_bytes(
+        (TEXT / "002_dcd73f2e833c8373.txt").read_bytes()
+    )
+    os.utime(cfg.state_dir / "inbox" / "z.txt", (time.time() - 10, time.time() - 10))
+    outcome = poll(cfg, store, "inbox", NOON)
+    assert outcome is not None and (outcome.documents, outcome.papers) == (2, 40 + 62)
+    assert os.path.exists(inbox + b"/done/bad\xffname.txt")
+    assert os.path.exists(inbox + b"/failed/bad\xfejunk.bin.error.txt")
+    assert "bad\\xfejunk.bin" in store.sources.get("inbox")["last_result"]

@@ -27,6 +27,12 @@ from daemon.sources import Key, Memory, Source, SourceKind, register
 SETTLE_SECONDS = 0.5  # a file is complete once its size and mtime stop changing this long
 
 
+def shown(name: str) -> str:
+    """A file name as text for logs and the database: bytes that are not UTF-8 (kept by
+    Python as surrogates) become \\xNN escapes instead of failing to encode."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _free_name(folder: Path, name: str) -> Path:
     target = folder / name
     n = 1
@@ -46,8 +52,9 @@ def move(path: Path, folder: Path) -> Path:
 
 def quarantine(path: Path, inbox: Path, reason: str) -> Path:
     target = move(path, inbox / "failed")
-    target.with_name(target.name + ".error.txt").write_text(reason + "\n")
-    event("quarantined", file=path.name, to=str(target), reason=reason)
+    note = target.with_name(target.name + ".error.txt")
+    note.write_text(reason + "\n", errors="backslashreplace")
+    event("quarantined", file=shown(path.name), to=shown(str(target)), reason=reason)
     return target
 
 
@@ -77,7 +84,10 @@ class Inbox:
                 target = path.resolve()
                 if root not in target.parents:
                     quarantine(
-                        path, inbox, f"{path.name}: symlink to {target}, outside the inbox: refused"
+                        path,
+                        inbox,
+                        f"{shown(path.name)}: symlink to {shown(str(target))}, "
+                        "outside the inbox: refused",
                     )
                     continue
             if not path.is_file():
@@ -95,26 +105,31 @@ class Inbox:
             data = path.read_bytes()
             ref = datetime.fromtimestamp(st.st_mtime, UTC)
             result = ctx.ingest(
-                outcome, source, data, name=path.name, location=str(path.resolve()), ref_time=ref
+                outcome,
+                source,
+                data,
+                name=shown(path.name),
+                location=shown(str(path.resolve())),
+                ref_time=ref,
             )
         except PaperwatchError as exc:
             quarantine(path, inbox, str(exc))
-            outcome.notes.append(f"{path.name} failed")
+            outcome.notes.append(f"{shown(path.name)} failed")
             return
         except OSError as exc:  # left in the inbox: the next scan tries again
-            event("inbox_unreadable", logging.WARNING, file=path.name, error=exc.strerror)
-            outcome.notes.append(f"{path.name}: {exc.strerror}")
+            event("inbox_unreadable", logging.WARNING, file=shown(path.name), error=exc.strerror)
+            outcome.notes.append(f"{shown(path.name)}: {exc.strerror}")
             return
         done = move(path, inbox / "done")
         event(
             "ingested",
             source=source.name,
-            file=path.name,
+            file=shown(path.name),
             papers=result.papers,
             new=len(result.new),
             gained=len(result.gained),
             duplicate=result.duplicate,
-            moved_to=str(done),
+            moved_to=shown(str(done)),
         )
         self.seen.pop(path.name, None)
 

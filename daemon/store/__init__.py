@@ -65,7 +65,10 @@ class Store:
         self.close()
 
     def migrate(self) -> list[str]:
-        """Apply pending migrations in one write transaction (concurrent openers wait)."""
+        """Apply pending migrations in one write transaction (concurrent openers wait).
+        Every job opens the store: an up-to-date database is checked without a write lock."""
+        if schema.up_to_date(self.db):
+            return []
         with self.transaction():
             return schema.migrate(self.db)
 

@@ -107,17 +107,14 @@ def _source_state(db: sqlite_utils.Database) -> None:
     """)
 
 
-@MIGRATIONS(name="0004_delivery_claims_and_watch_state")
+@MIGRATIONS(name="0004_delivery_claims")
 def _claims(db: sqlite_utils.Database) -> None:
     db.executescript("""
     -- a delivery being sent is claimed: one process wins the UPDATE, others skip the row
     ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
     ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
-    -- a source's watcher (the inbox's inotify): its last error and when it started failing
-    ALTER TABLE source_state ADD COLUMN watch_error TEXT;
-    ALTER TABLE source_state ADD COLUMN watch_failing_since TEXT;
-    ALTER TABLE source_state ADD COLUMN last_file TEXT;
-    ALTER TABLE source_state ADD COLUMN files_ingested INTEGER NOT NULL DEFAULT 0;
+    -- every delivery pass looks for claims of killed processes: only claimed rows
+    CREATE INDEX deliveries_claimed ON deliveries(claimed_by) WHERE claimed_by IS NOT NULL;
     """)
 
 
@@ -135,6 +132,11 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     pending = [m.name for m in MIGRATIONS.pending(db)]
     MIGRATIONS.apply(db)
     return pending
+
+
+def up_to_date(db: sqlite_utils.Database) -> bool:
+    """Nothing to do: no legacy record to convert and no migration pending (reads only)."""
+    return not db.table(_LEGACY_TABLE).exists() and not MIGRATIONS.pending(db)
 
 
 def applied(db: sqlite_utils.Database) -> list[str]:
