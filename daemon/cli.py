@@ -295,6 +295,10 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         if s["consecutive_failures"]:
             line += f", {s['consecutive_failures']} failures in a row: {s['last_error']}"
         out(line + (f", next run {s['next_run_at']}" if s["next_run_at"] else ""))
+        if s["watch_error"]:
+            out(f"  watcher failing since {s['watch_failing_since']}: {s['watch_error']}")
+        if s["details"]:
+            out("  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s["details"].items()))
     d = report["deliveries"]
     out(
         f"deliveries: {d['pending']} pending, {d['failed']} failed, {d['dead']} dead, "

@@ -86,17 +86,23 @@ def _row(pid: int, paper: Paper, key: str) -> dict[str, Any]:
     }
 
 
+def _completes(stored: str, seen: str) -> bool:
+    """`seen` is the whole of a stored abstract that was missing or cut off (read from a
+    file before its writer finished)."""
+    return not stored or (len(seen) > len(stored) and seen.startswith(stored))
+
+
 def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
     """Fill what the stored row lacks from `paper`: (anything changed, text gained).
 
-    Gaining text it lacked (abstract or authors) is what makes a stored paper worth
-    matching again.
+    Gaining text it lacked (abstract, or the rest of a cut-off one, or authors) is what
+    makes a stored paper worth matching again.
     """
     changed = gained = False
     if paper.arxiv_id and not row["arxiv_id"]:
         row["arxiv_id"], row["url"] = paper.arxiv_id, paper.url
         changed = True
-    if paper.abstract and not row["abstract"]:
+    if paper.abstract and _completes(row["abstract"], paper.abstract):
         row["abstract"] = paper.abstract
         changed = gained = True
     if paper.authors and row["authors"] == "[]":

@@ -31,8 +31,29 @@ def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "apscheduler", "watchfiles"):
+    for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # apprise's own lines can quote URLs with secrets: they are captured per send,
     # scrubbed and logged by paperwatch (daemon.channels), never passed through raw.
     logging.getLogger("apprise").propagate = False
+
+
+class Conditions:
+    """Lasting conditions (an unreadable file, a missing folder) logged once when they
+    start and once when they end, however often they are checked in between."""
+
+    def __init__(self) -> None:
+        self.active: dict[str, str] = {}  # key -> event name
+
+    def start(self, key: str, name: str, level: int = logging.WARNING, **fields: object) -> None:
+        if key not in self.active:
+            self.active[key] = name
+            event(name, level, **fields)
+
+    def end(self, key: str, **fields: object) -> None:
+        name = self.active.pop(key, None)
+        if name is not None:
+            event(f"{name}_ended", logging.INFO, **fields)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.active

@@ -6,6 +6,7 @@ here knows a source kind: each kind's module brings its own `poll`.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from daemon.config import Config
 from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
 from daemon.ingest import IngestResult, ingest_bytes
-from daemon.log import event
+from daemon.log import event, log
 from daemon.outbox import match_hook
 from daemon.render import Message
 from daemon.runtime import Runtime
@@ -104,7 +105,8 @@ class PollContext:
             now=self.now,
             on_change=match_hook(self.runtime) if self.notify else None,
         )
-        for paper in self.store.papers.by_ids(result.new):
+        papers = self.store.papers.by_ids(result.new) if log.isEnabledFor(logging.DEBUG) else ()
+        for paper in papers:
             event(
                 "new_paper", logging.DEBUG, source=source.name, id=paper["id"], title=paper["title"]
             )
@@ -195,6 +197,9 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
     sources = []
     for source in config.sources:
         state = store.sources.get(source.name) if store else _NEVER_RUN
+        details = json.loads(state.get("details") or "{}")
+        if source.kind.report is not None:
+            details = source.kind.report(source, details)
         sources.append(
             {
                 "name": source.name,
@@ -208,6 +213,9 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
                 "consecutive_failures": state["consecutive_failures"],
                 "retry_after": state.get("retry_after"),
                 "next_run_at": state.get("next_run_at"),
+                "watch_error": state.get("watch_error"),
+                "watch_failing_since": state.get("watch_failing_since"),
+                "details": details,
             }
         )
     return {

@@ -2,7 +2,7 @@
 
 A scheduler job per source, a delivery job for the outbox, a watcher thread for each
 source whose kind can watch (the inbox), live config reload (config.toml watched with
-watchfiles, or SIGHUP), a single-instance lock, and systemd notifications. Jobs and
+inotify, or SIGHUP), a single-instance lock, and systemd notifications. Jobs and
 watchers take the current runtime snapshot when they start; a reload swaps it whole.
 """
 
@@ -19,28 +19,32 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-import watchfiles
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from inotify_simple import INotify
+from inotify_simple import flags as F
 
 from daemon.backoff import backoff
 from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
-from daemon.log import event
+from daemon.log import Conditions, event
 from daemon.outbox import deliver_channel, release_orphaned_claims
-from daemon.poller import Outcome, PollContext, run_source
+from daemon.poller import Outcome, PollContext, admin_message, run_source
 from daemon.runtime import Current, Runtime
 from daemon.sources import Memory, Source
 from daemon.store import Store, StoreError
 from daemon.systemd import Notifier
 
+_CONFIG_EVENTS = F.CLOSE_WRITE | F.MOVED_TO | F.MOVED_FROM | F.DELETE | F.CREATE
 DELIVERY_EVERY = 10  # seconds between outbox passes
 RESTART_FIRST = timedelta(seconds=1)  # a failed watcher restarts after this, doubling
 RESTART_MAX = timedelta(minutes=5)
+WATCH_SETUP_WAIT = 5.0  # s a new watcher gets to set up before the daemon says it is ready
+DOWN_AFTER = 3  # failed restarts in a row after which a watcher counts as down
 
 
 def acquire_lock(state_dir: Path) -> IO[str]:
@@ -125,7 +129,8 @@ class Jobs:
 
 class Watcher(threading.Thread):
     """Runs a kind's `watch` for one source: poll on each wake-up, deliver what it found.
-    A watch that raises is logged and restarted with backoff; the thread never dies."""
+    A watch that raises is logged, reported through `health` and restarted with backoff;
+    the thread never dies."""
 
     def __init__(
         self,
@@ -133,34 +138,48 @@ class Watcher(threading.Thread):
         memory: Memory,
         poll: Callable[[], Outcome | None],
         deliver: Callable[[], None],
+        health: Callable[[Source, str | None], None],
     ) -> None:
         super().__init__(name=f"watch:{source.name}", daemon=True)
         self.source, self.memory, self.poll, self.deliver = source, memory, poll, deliver
+        self.health = health
         self.halt = threading.Event()
+        self.started = threading.Event()  # set up (what is dropped now is seen) or failed
+        self.failures = 0  # in a row: the watch has not come up since
+
+    @property
+    def down(self) -> bool:
+        """Failing for good: the systemd watchdog stops being fed, so systemd restarts us."""
+        return self.failures >= DOWN_AFTER or (not self.is_alive() and not self.halt.is_set())
 
     def run(self) -> None:
         watch = self.source.kind.watch
         assert watch is not None
-        failures = 0
         while not self.halt.is_set():
             try:
                 for _ in watch(self.source, self.memory, self.halt):
                     if self.halt.is_set():
                         return
+                    self.started.set()
+                    if self.failures:
+                        self.failures = 0
+                        self.health(self.source, None)
                     outcome = self.poll()
                     if outcome is not None and outcome.documents:
                         self.deliver()
-                    failures = 0
             except Exception as exc:
-                failures += 1
-                pause = backoff(RESTART_FIRST, failures, RESTART_MAX)
+                self.failures += 1
+                pause = backoff(RESTART_FIRST, self.failures, RESTART_MAX)
                 event(
                     "watcher_error",
                     logging.ERROR,
                     source=self.source.name,
                     error=repr(exc),
+                    failures=self.failures,
                     restart_in=f"{pause.total_seconds():g}s",
                 )
+                self.started.set()
+                self.health(self.source, repr(exc))
                 self.halt.wait(pause.total_seconds())
 
     def stop(self, timeout: float) -> None:
@@ -184,6 +203,10 @@ class Service:
         self.sighup = threading.Event()
         self.config_changed = threading.Event()
         self.watchers: dict[str, Watcher] = {}
+        self.conditions = Conditions()
+        self.config_watcher = threading.Thread(
+            target=self.watch_config, name="config-watch", daemon=True
+        )
         self.scheduler = BackgroundScheduler(
             timezone=config.tz,
             executors={"default": ThreadPoolExecutor(8)},
@@ -263,9 +286,59 @@ class Service:
                     self.jobs.memory.setdefault(name, {}),
                     functools.partial(self.jobs.poll, name, force=True),
                     self.jobs.deliver,
+                    self.watcher_health,
                 )
                 self.watchers[name] = watcher
                 watcher.start()
+        for watcher in self.watchers.values():  # READY means a file dropped now is seen
+            watcher.started.wait(WATCH_SETUP_WAIT)
+
+    # -- health ------------------------------------------------------------------------------
+
+    def watcher_health(self, source: Source, error: str | None) -> None:
+        """Record a watcher failing (or working again) for `status`; tell the admin once
+        per failing spell."""
+        config = self.current.get().config
+        now = iso(self.current.get().clock.now())
+        state: dict[str, Any] = {}
+        try:
+            with Store(config.db_path) as store:
+                state = store.sources.get(source.name)
+                store.sources.save(
+                    source.name,
+                    watch_error=error,
+                    watch_failing_since=error and (state.get("watch_failing_since") or now),
+                )
+        except Exception as exc:
+            event("job_error", logging.ERROR, job=f"watch:{source.name}", error=repr(exc))
+        if error is not None and state.get("watch_error") is None:
+            admin_message(
+                config,
+                f"paperwatch: watcher of {source.name} failed",
+                f"The watcher of source {source.name} failed and is being restarted: {error}. "
+                "Scheduled polls go on meanwhile.",
+            )
+        elif error is None and state.get("watch_error") is not None:
+            admin_message(
+                config,
+                f"paperwatch: watcher of {source.name} recovered",
+                f"The watcher of source {source.name} works again.",
+            )
+            event("watcher_recovered", source=source.name)
+
+    def feed_watchdog(self) -> None:
+        """Feed systemd's watchdog only while every component works: a watcher that stays
+        down makes systemd restart the daemon, which a restart in-process could not fix."""
+        down = sorted(name for name, w in self.watchers.items() if w.down)
+        if not self.config_watcher.is_alive():
+            down.append("config-watch")
+        if down:
+            self.conditions.start(
+                "watchdog", "watchdog_withheld", logging.ERROR, down=",".join(down)
+            )
+            return
+        self.conditions.end("watchdog")
+        self.notifier.watchdog()
 
     # -- reload ------------------------------------------------------------------------------
 
@@ -274,6 +347,13 @@ class Service:
         last good one running."""
         self.notifier.reloading()
         old = self.current.get()
+        if not self.config_path.exists():
+            self.conditions.start(
+                "config", "config_missing", path=self.config_path, keeping="last good configuration"
+            )
+            self.notifier.ready()
+            return
+        self.conditions.end("config", path=self.config_path)
         try:
             config = load_config(self.config_path)
             if config.state_dir.resolve() != old.config.state_dir.resolve():
@@ -305,21 +385,22 @@ class Service:
         self.notifier.ready()
 
     def watch_config(self) -> None:
-        """Wake the main loop when config.toml changes (editors that replace it included)."""
+        """Wake the main loop when config.toml changes (editors that replace it included).
+        The folder is watched, not the file: an editor's rename replaces the file."""
         path = self.config_path.absolute()
         failures = 0
         while not self.stop.is_set():
             try:
-                for _ in watchfiles.watch(
-                    path.parent,
-                    watch_filter=lambda _change, changed: Path(changed).name == path.name,
-                    stop_event=self.stop,
-                    debounce=200,
-                    recursive=False,
-                    raise_interrupt=False,
-                ):
-                    self.config_changed.set()
-                    self.wake.set()
+                with INotify() as notify:
+                    notify.add_watch(path.parent, _CONFIG_EVENTS)
+                    failures = 0
+                    while not self.stop.is_set():
+                        events = notify.read(timeout=1000, read_delay=200)
+                        if any(e.name == path.name for e in events):
+                            self.config_changed.set()
+                            self.wake.set()
+                        if any(e.mask & F.IGNORED for e in events):
+                            break  # the folder itself went: watch it again
             except Exception as exc:
                 failures += 1
                 event("config_watch_error", logging.WARNING, error=repr(exc))
@@ -350,7 +431,7 @@ class Service:
         )
         if self.notifier.watchdog_interval:
             self.scheduler.add_job(
-                self.notifier.watchdog,
+                self.feed_watchdog,
                 IntervalTrigger(seconds=self.notifier.watchdog_interval),
                 id="watchdog",
                 next_run_time=now,
@@ -358,7 +439,7 @@ class Service:
         self.schedule_sources()
         self.scheduler.start()
         self.sync_watchers()
-        threading.Thread(target=self.watch_config, name="config-watch", daemon=True).start()
+        self.config_watcher.start()
         config = self.current.get().config
         event(
             "started",

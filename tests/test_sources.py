@@ -317,7 +317,13 @@ def test_inbox_scan_moves_files(tmp_path):
     from daemon.sources import Source
 
     source = Source(
-        "inbox", "folder", timedelta(minutes=1), None, MappingProxyType({"path": inbox_dir})
+        "inbox",
+        "folder",
+        timedelta(minutes=1),
+        None,
+        MappingProxyType(
+            {"path": inbox_dir, "settle": timedelta(seconds=5), "max_file_bytes": 10**6}
+        ),
     )
     runtime = Runtime.build(cfg)
     outcome = run_source(PollContext(store, runtime, NOON), source)

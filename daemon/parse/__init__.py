@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from datetime import datetime
 
@@ -11,25 +12,33 @@ from daemon.parse.hf_html import parse_html
 from daemon.parse.hf_json import parse_json
 from daemon.parse.text_dump import parse_text
 
-__all__ = ["parse_document", "sniff", "decode"]
+__all__ = ["parse_document", "sniff", "check_text"]
 
 _JSON_ARRAY = re.compile(r'\[\s*([\[{"\]\d-]|true|false|null|$)')  # not "[Re] A title"
+_CHUNK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 text with any BOM removed; binary content is a ParseError."""
-    if not data.strip():
+def check_text(data: bytes, name: str) -> str:
+    """Raise ParseError unless `data` is UTF-8 text; return its head (BOM removed) to sniff.
+    Checked in chunks, so a large text dump is never held as bytes and text at once."""
+    if not data or data.isspace():
         raise ParseError(f"{name}: empty document")
     if b"\x00" in data:
         raise ParseError(f"{name}: binary content (NUL bytes), not a digest")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"{name}: not UTF-8 text (byte {exc.start}), not a digest") from None
-    if _CONTROL.search(text, 0, 4096):
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data), _CHUNK):
+        try:
+            decoder.decode(view[start : start + _CHUNK], final=start + _CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                f"{name}: not UTF-8 text (byte {start + exc.start}), not a digest"
+            ) from None
+    head = data[:4096].decode("utf-8-sig", "ignore")
+    if _CONTROL.search(head):
         raise ParseError(f"{name}: binary content (control characters), not a digest")
-    return text
+    return head
 
 
 def sniff(text: str) -> str:
@@ -51,10 +60,10 @@ def sniff(text: str) -> str:
 
 def parse_document(data: bytes, name: str, ref_time: datetime) -> Digest:
     """Parse one document. `ref_time` (file mtime or fetch time) resolves yearless days."""
-    text = decode(data, name)
-    kind = sniff(text)
+    kind = sniff(check_text(data, name))
+    if kind == "text":
+        return parse_text(data, name, ref_time)
+    text = data.decode("utf-8-sig")
     if kind == "json":
         return parse_json(text, name)
-    if kind == "html":
-        return parse_html(text, name, ref_time)
-    return parse_text(text, name, ref_time)
+    return parse_html(text, name, ref_time)

@@ -6,6 +6,9 @@ Blank lines are optional (the compact variant has none), so pairing is by non-em
 
 from __future__ import annotations
 
+import codecs
+import re
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from daemon.errors import ParseError
@@ -26,53 +29,71 @@ MAX_TITLE_CHARS = 400
 MIN_ABSTRACT_CHARS = 60
 
 
-def parse_text(text: str, name: str, ref_time: datetime) -> Digest:
-    lines = [clean_text(line) for line in text.splitlines()]
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line]
-    page_day, start, body = _strip_chrome(numbered, ref_time)
-    if not body:
-        raise ParseError(
-            f"{name}: no papers found (only page chrome)" if start else f"{name}: no papers found"
-        )
-    if len(body) % 2:
-        lineno, line = body[-1]
-        raise ParseError(
-            f"{name}: line {lineno}: title without an abstract (truncated dump?): {line[:60]!r}"
-        )
+NEWLINE = b"\n"
+_LINE = re.compile(rb"[^\r\n]+")
+
+
+def _lines(data: bytes) -> Iterator[tuple[int, str]]:
+    """Non-empty lines, whitespace collapsed, with their byte offsets, decoded one at a
+    time: a large dump is never held as bytes and as text at once. `data` is UTF-8
+    (checked by the caller)."""
+    for m in _LINE.finditer(data, len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0):
+        line = clean_text(m.group().decode())
+        if line:
+            yield m.start(), line
+
+
+def parse_text(data: bytes, name: str, ref_time: datetime) -> Digest:
+    def at(offset: int) -> str:
+        return f"{name}: line {data.count(NEWLINE, 0, offset) + 1}"
+
+    lines = _lines(data)
+    page_day, chrome, first = _strip_chrome(lines, ref_time)
     papers = []
-    for (tline, title), (aline, abstract) in zip(body[0::2], body[1::2], strict=True):
-        if len(title) > MAX_TITLE_CHARS:
+    title: tuple[int, str] | None = first
+    for item in lines if first is not None else ():
+        if title is None:
+            title = item
+            continue
+        (toffset, ttext), (aoffset, abstract) = title, item
+        title = None
+        if len(ttext) > MAX_TITLE_CHARS:
             raise ParseError(
-                f"{name}: line {tline}: expected a title, found {len(title)} "
+                f"{at(toffset)}: expected a title, found {len(ttext)} "
                 "characters of text (not a title/abstract dump)"
             )
-        if len(abstract) < MIN_ABSTRACT_CHARS or len(abstract) <= len(title):
+        if len(abstract) < MIN_ABSTRACT_CHARS or len(abstract) <= len(ttext):
             raise ParseError(
-                f"{name}: line {aline}: expected the abstract of {title[:60]!r}, "
+                f"{at(aoffset)}: expected the abstract of {ttext[:60]!r}, "
                 f"found {abstract[:60]!r} (not a title/abstract dump)"
             )
-        papers.append(Paper(title=title, abstract=abstract))
+        papers.append(Paper(title=ttext, abstract=abstract))
+    if title is not None:
+        raise ParseError(
+            f"{at(title[0])}: title without an abstract (truncated dump?): {title[1][:60]!r}"
+        )
+    if not papers:
+        raise ParseError(
+            f"{name}: no papers found (only page chrome)" if chrome else f"{name}: no papers found"
+        )
     return Digest("text", tuple(papers), page_day)
 
 
 def _strip_chrome(
-    numbered: list[tuple[int, str]], ref_time: datetime
-) -> tuple[date | None, int, list[tuple[int, str]]]:
-    """Drop the page's header lines; split a title glued to the Subscribe button."""
+    lines: Iterator[tuple[int, str]], ref_time: datetime
+) -> tuple[date | None, bool, tuple[int, str] | None]:
+    """Drop the page's header lines; split a title glued to the Subscribe button.
+    Returns the page day, whether there was chrome, and the first line of the body."""
     page_day = None
-    i = 0
-    while i < len(numbered):
-        lineno, line = numbered[i]
-        folded = line.casefold()
+    chrome = False
+    for offset, line in lines:
         day = parse_yearless(line, ref_time)
-        if folded in CHROME:
-            i += 1
+        if line.casefold() in CHROME:
+            chrome = True
         elif day is not None:
-            page_day = day
-            i += 1
+            page_day, chrome = day, True
         elif line.startswith(GLUED_PREFIX) and len(line) > len(GLUED_PREFIX):
-            rest = [(lineno, line[len(GLUED_PREFIX) :].strip())]
-            return page_day, i, rest + numbered[i + 1 :]
+            return page_day, True, (offset, line[len(GLUED_PREFIX) :].strip())
         else:
-            break
-    return page_day, i, numbered[i:]
+            return page_day, chrome, (offset, line)
+    return page_day, chrome, None

@@ -75,6 +75,8 @@ class SourceKind:
     describe: Callable[[Source], str]
     every: timedelta = timedelta(minutes=30)  # the default schedule
     watch: Watch | None = None  # yields whenever a poll is worth running now
+    # what `status` shows beyond the common fields, from the details its polls stored
+    report: Callable[[Source, dict[str, Any]], dict[str, Any]] | None = None
 
 
 _KINDS: dict[str, SourceKind] = {}

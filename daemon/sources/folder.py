@@ -1,12 +1,22 @@
 """`folder`: an inbox directory. Complete files are ingested, then moved to done/ or to
 failed/ with `<name>.error.txt`. Nothing is deleted; a symlink out of the inbox is refused.
 
-Its `watch` wakes the poll on inotify events, so a dropped file is ingested within about
-a second; the scheduled poll (`every`) is the safety net.
+A file is complete when its writer says so: inotify's IN_CLOSE_WRITE (closed after
+writing) or IN_MOVED_TO (renamed in; writing `x.part` and renaming it is the fastest
+way in). A file with no such event (there before the daemon started, or seen by a
+scheduled poll) is taken once its size and mtime have not changed for `settle`. If its
+writer was only pausing, the file is watched where it went and ingested again when it
+changes: identity makes a second ingest of the same papers safe.
+
+The watch uses inotify_simple, not watchfiles: watchfiles reports neither event and
+fails on file names that are not UTF-8. Lasting problems (an unreadable file, a folder
+dropped in) are logged once when they start and once when they end, and retried with
+backoff, so a stuck file costs neither log lines nor CPU.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -15,16 +25,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import watchfiles
+from inotify_simple import INotify
+from inotify_simple import flags as F
 
+from daemon.backoff import backoff
+from daemon.clock import iso
 from daemon.errors import PaperwatchError
 from daemon.ingest import is_digest_file
-from daemon.log import event
+from daemon.log import Conditions, event
 from daemon.poller import Outcome, PollContext
 from daemon.sources import Key, Memory, Source, SourceKind, register
 
-SETTLE_SECONDS = 0.5  # a file is complete once its size and mtime stop changing this long
+KEEP_WATCHING = 3600.0  # s: a file taken without a close event is watched this long for more
+RETRY_FIRST, RETRY_MAX = timedelta(seconds=1), timedelta(minutes=5)  # unreadable files
+_INBOX_EVENTS = (
+    F.CLOSE_WRITE | F.MOVED_TO | F.MODIFY | F.CREATE | F.ATTRIB | F.DELETE_SELF | F.MOVE_SELF
+)
+_TAKEN_EVENTS = F.MODIFY | F.CLOSE_WRITE  # in done/ and failed/: files taken while open
+Shape = tuple[int, int, int]  # size, mtime_ns, inode
 
 
 def shown(name: str) -> str:
@@ -50,77 +70,223 @@ def move(path: Path, folder: Path) -> Path:
     return target
 
 
+def _note(path: Path) -> Path:
+    return path.with_name(path.name + ".error.txt")
+
+
 def quarantine(path: Path, inbox: Path, reason: str) -> Path:
-    target = move(path, inbox / "failed")
-    note = target.with_name(target.name + ".error.txt")
-    note.write_text(reason + "\n", errors="backslashreplace")
+    """Move to failed/ (unless there already) with the reason beside it."""
+    target = path if path.parent == inbox / "failed" else move(path, inbox / "failed")
+    _note(target).write_text(reason + "\n", errors="backslashreplace")
     event("quarantined", file=shown(path.name), to=shown(str(target)), reason=reason)
     return target
 
 
+def _shape(st: os.stat_result) -> Shape:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass
+class Seen:
+    shape: Shape | None  # None: only an inotify event so far
+    since: float  # monotonic time of the last change seen
+
+
+@dataclass
+class Taken:
+    """A file taken without its writer's close event, watched where it went."""
+
+    shape: Shape
+    at: float
+
+
+@dataclass
+class Blocked:
+    attempts: int
+    retry_at: float
+
+
 @dataclass
 class Inbox:
-    """Remembers what each file looked like at the last scan, to tell complete files."""
+    """What the watch and the scans know about the inbox's files, keyed by path. The
+    watch thread records events; the poll decides what is complete."""
 
-    seen: dict[str, tuple[int, int]] = field(default_factory=dict)
+    settle: float = 5.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    seen: dict[str, Seen] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)  # the writer closed it or renamed it in
+    taken: dict[str, Taken] = field(default_factory=dict)
+    blocked: dict[str, Blocked] = field(default_factory=dict)
+    conditions: Conditions = field(default_factory=Conditions)
+    last_scan: float = 0.0  # monotonic start of the last scan: what was due then was looked at
 
-    def ready(self, path: Path, st: os.stat_result) -> bool:
-        shape = (st.st_size, st.st_mtime_ns)
-        before = self.seen.get(path.name)
-        self.seen[path.name] = shape
-        age = time.time() - st.st_mtime
-        return age >= SETTLE_SECONDS and (before == shape or age >= 2 * SETTLE_SECONDS)
+    # -- from the watch ----------------------------------------------------------------------
+
+    def on_event(self, folder: Path, name: str, mask: int, watched_inbox: bool) -> bool:
+        """Record one inotify event; True if a poll is worth running now."""
+        key = str(folder / name)
+        now = time.monotonic()
+        with self.lock:
+            if watched_inbox and not is_digest_file(Path(name)):
+                return False  # x.part: the rename that completes it is what counts
+            if not watched_inbox and key not in self.taken:
+                return False
+            if mask & (F.CLOSE_WRITE | F.MOVED_TO):
+                self.closed.add(key)
+                return True
+            if mask & (F.MODIFY | F.CREATE):
+                self.closed.discard(key)
+                seen = self.seen.setdefault(key, Seen(None, now))
+                seen.since = now
+                return False  # due once it settles (see `due_in`), not on every write
+            if mask & F.ATTRIB and key in self.blocked:  # e.g. chmod: try the file again now
+                self.blocked[key].retry_at = now
+                return True
+        return False
+
+    def due_in(self) -> float | None:
+        """Seconds until a file may be ready (settled, or retried); None if none waits."""
+        now = time.monotonic()
+        with self.lock:
+            times = [s.since + self.settle for k, s in self.seen.items() if k not in self.closed]
+            times += [b.retry_at for b in self.blocked.values()]
+        times = [t for t in times if t > self.last_scan]  # the rest waits for an event
+        return max(0.0, min(times) - now) if times else None
+
+    # -- from the poll -----------------------------------------------------------------------
+
+    def ready(self, key: str, st: os.stat_result) -> bool:
+        now = time.monotonic()
+        shape = _shape(st)
+        with self.lock:
+            if key in self.closed:
+                return True
+            seen = self.seen.get(key)
+            if seen is None:  # first look: complete if untouched for `settle` already
+                self.seen[key] = Seen(shape, now)
+                age = time.time() - st.st_mtime
+                return self.settle <= age  # an mtime in the future waits `settle` from now
+            if seen.shape != shape:
+                self.seen[key] = Seen(shape, now)
+                return False
+            return now - seen.since >= self.settle
+
+    def forget(self, key: str) -> None:
+        with self.lock:
+            self.seen.pop(key, None)
+            self.closed.discard(key)
+            self.blocked.pop(key, None)
 
     def scan(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
         inbox: Path = source.options["path"]
+        self.last_scan = time.monotonic()
         inbox.mkdir(parents=True, exist_ok=True)
         root = inbox.resolve()
-        names = set()
+        present = set()
         for path in sorted(inbox.iterdir()):
             if not is_digest_file(path):
                 continue
-            names.add(path.name)
-            if path.is_symlink():
-                target = path.resolve()
-                if root not in target.parents:
-                    quarantine(
-                        path,
-                        inbox,
-                        f"{shown(path.name)}: symlink to {shown(str(target))}, "
-                        "outside the inbox: refused",
-                    )
-                    continue
-            if not path.is_file():
+            key = str(path)
+            present.add(key)
+            if path.is_symlink() and root not in path.resolve().parents:
+                reason = (
+                    f"{shown(path.name)}: symlink to {shown(str(path.resolve()))}, "
+                    "outside the inbox: refused"
+                )
+                quarantine(path, inbox, reason)
+                self._count(ctx, source, path, ok=False)
                 continue
-            st = path.stat()
-            if self.ready(path, st):
-                self.ingest_file(ctx, source, path, st, outcome)
-        self.seen = {k: v for k, v in self.seen.items() if k in names}
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # gone, or a dangling link: nothing to take
+            if not path.is_file():
+                if path.name not in ("done", "failed"):
+                    what = "a folder" if path.is_dir() else "not a regular file"
+                    self.conditions.start(
+                        key, "inbox_not_a_file", file=shown(path.name), what=what, action="ignored"
+                    )
+                continue
+            blocked = self.blocked.get(key)
+            if blocked is not None and blocked.retry_at > time.monotonic():
+                continue
+            if not self.ready(key, st):
+                continue
+            self.take(ctx, source, path, st, outcome)
+        for key in list(self.conditions.active):
+            if key.startswith(str(inbox) + os.sep) and key not in present:
+                self.conditions.end(key, file=shown(Path(key).name), now="gone")
+        with self.lock:
+            for stale in [k for k in self.seen if k not in present and k not in self.taken]:
+                self.seen.pop(stale)
+                self.closed.discard(stale)
+            for stale in [k for k in self.blocked if k not in present]:
+                self.blocked.pop(stale)
+        self.recheck_taken(ctx, source, outcome)
 
-    def ingest_file(
+    def take(
         self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
     ) -> None:
         inbox: Path = source.options["path"]
+        key = str(path)
+        with self.lock:
+            closed = key in self.closed
+        limit: int = source.options["max_file_bytes"]
+        if st.st_size > limit:
+            reason = (
+                f"{shown(path.name)}: {st.st_size:,} bytes, over this inbox's max_file_bytes "
+                f"({limit:,}): not read (raise max_file_bytes in config.toml to ingest it)"
+            )
+            quarantine(path, inbox, reason)
+            self._count(ctx, source, path, ok=False)
+            outcome.notes.append(f"{shown(path.name)} too large")
+            self.forget(key)
+            return
+        done = self._ingest(ctx, source, path, st, outcome)
+        if done is None:
+            return
+        self.forget(key)
+        self.conditions.end(key, file=shown(path.name), now="ingested")
+        if not closed:  # its writer may only be pausing: watch where it went
+            with self.lock:
+                self.taken[str(done)] = Taken(_shape(done.stat()), time.monotonic())
+
+    def _ingest(
+        self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
+    ) -> Path | None:
+        """Ingest one file and move it to done/ or failed/; None if it could not be read."""
+        inbox: Path = source.options["path"]
+        key = str(path)
         try:
             data = path.read_bytes()
-            ref = datetime.fromtimestamp(st.st_mtime, UTC)
+        except OSError as exc:  # left where it is; tried again with backoff
+            with self.lock:
+                blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
+                blocked.attempts += 1
+                pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
+                blocked.retry_at = time.monotonic() + pause
+            self.conditions.start(
+                key, "inbox_unreadable", file=shown(path.name), error=exc.strerror, retrying="yes"
+            )
+            outcome.notes.append(f"{shown(path.name)}: {exc.strerror}")
+            return None
+        try:
             result = ctx.ingest(
                 outcome,
                 source,
                 data,
                 name=shown(path.name),
                 location=shown(str(path.resolve())),
-                ref_time=ref,
+                ref_time=datetime.fromtimestamp(st.st_mtime, UTC),
             )
         except PaperwatchError as exc:
-            quarantine(path, inbox, str(exc))
             outcome.notes.append(f"{shown(path.name)} failed")
-            return
-        except OSError as exc:  # left in the inbox: the next scan tries again
-            event("inbox_unreadable", logging.WARNING, file=shown(path.name), error=exc.strerror)
-            outcome.notes.append(f"{shown(path.name)}: {exc.strerror}")
-            return
-        done = move(path, inbox / "done")
+            self._count(ctx, source, path, ok=False)
+            return quarantine(path, inbox, str(exc))
+        target = path
+        if path.parent != inbox / "done":
+            target = move(path, inbox / "done")
+            _note(path).unlink(missing_ok=True)  # a file fixed in failed/ loses its note
         event(
             "ingested",
             source=source.name,
@@ -129,49 +295,144 @@ class Inbox:
             new=len(result.new),
             gained=len(result.gained),
             duplicate=result.duplicate,
-            moved_to=shown(str(done)),
+            moved_to=shown(str(target)),
         )
-        self.seen.pop(path.name, None)
+        self._count(ctx, source, path, ok=True)
+        return target
+
+    def recheck_taken(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
+        """Ingest again a taken file that changed since; stop watching it when its writer
+        closes it or after KEEP_WATCHING seconds without a change."""
+        now = time.monotonic()
+        with self.lock:
+            taken = list(self.taken.items())
+        for key, entry in taken:
+            path = Path(key)
+            try:
+                st = path.stat()
+            except OSError:
+                self._untrack(key)
+                continue
+            if _shape(st) == entry.shape:
+                if now - entry.at > KEEP_WATCHING or key in self.closed:
+                    self._untrack(key)
+                continue
+            if not self.ready(key, st):
+                continue
+            with self.lock:
+                closed = key in self.closed
+            event("changed_after_taken", source=source.name, file=shown(path.name))
+            target = self._ingest(ctx, source, path, st, outcome)
+            if target is None:
+                continue
+            self._untrack(key)
+            if not closed:
+                with self.lock:
+                    self.taken[str(target)] = Taken(_shape(target.stat()), time.monotonic())
+
+    def _untrack(self, key: str) -> None:
+        with self.lock:
+            self.taken.pop(key, None)
+            self.seen.pop(key, None)
+            self.closed.discard(key)
+
+    @staticmethod
+    def _count(ctx: PollContext, source: Source, path: Path, ok: bool) -> None:
+        """Per-source file counts and the last file, for `status`."""
+        details: dict[str, Any] = json.loads(ctx.state(source).get("details") or "{}")
+        counter = "files_ingested" if ok else "files_failed"
+        details[counter] = details.get(counter, 0) + 1
+        details["last_file"] = shown(path.name)
+        details["last_file_result"] = "ingested" if ok else "failed"
+        details["last_file_at"] = iso(ctx.now)
+        ctx.save_state(source, details=json.dumps(details))
 
 
-def _inbox(memory: Memory) -> Inbox:
+def _inbox(memory: Memory, source: Source) -> Inbox:
     found: Inbox = memory.setdefault("inbox", Inbox())
+    found.settle = source.options["settle"].total_seconds()
     return found
 
 
 def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
-    _inbox(ctx.memory).scan(ctx, source, outcome)
+    _inbox(ctx.memory, source).scan(ctx, source, outcome)
     return outcome
 
 
 def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[None]:
-    """Yield on every inotify event and, while files settle, every half second."""
+    """Yield when a file is complete or due for another look; a vanished inbox is logged
+    and made again."""
     path: Path = source.options["path"]
-    path.mkdir(parents=True, exist_ok=True)
-    first = True  # the first scan runs once inotify is set up: nothing dropped slips by
-    for changes in watchfiles.watch(
-        path,
-        stop_event=halt,
-        yield_on_timeout=True,
-        rust_timeout=500,
-        debounce=100,
-        recursive=False,
-        raise_interrupt=False,
-    ):
-        if first or changes or _inbox(memory).seen:
-            first = False
-            yield
+    inbox = _inbox(memory, source)
+    while not halt.is_set():
+        path.mkdir(parents=True, exist_ok=True)
+        with INotify() as notify:
+            folders = {notify.add_watch(path, _INBOX_EVENTS): path}
+            for sub in ("done", "failed"):
+                (path / sub).mkdir(exist_ok=True)
+                folders[notify.add_watch(path / sub, _TAKEN_EVENTS)] = path / sub
+            yield  # the first scan runs once inotify is set up: nothing dropped slips by
+            while not halt.is_set():
+                due = inbox.due_in()
+                timeout = 1.0 if due is None else min(due, 1.0)
+                wake = due is not None and due <= 1.0
+                vanished = False
+                for ev in notify.read(timeout=int(timeout * 1000) + 1):
+                    folder = folders.get(ev.wd)
+                    if ev.mask & (F.IGNORED | F.DELETE_SELF | F.MOVE_SELF):
+                        vanished = True
+                    elif folder is not None and ev.name:
+                        wake |= inbox.on_event(folder, ev.name, ev.mask, folder == path)
+                if vanished:
+                    if not path.is_dir():
+                        event("inbox_vanished", logging.WARNING, path=path, action="made again")
+                    break
+                if wake:
+                    yield
+
+
+def _report(source: Source, details: dict[str, Any]) -> dict[str, Any]:
+    """Stored counts, and what lies in the inbox and in failed/ now."""
+    path: Path = source.options["path"]
+
+    def count(folder: Path) -> int:
+        try:
+            return sum(1 for p in folder.iterdir() if p.is_file() and is_digest_file(p))
+        except OSError:
+            return 0
+
+    return {**details, "waiting": count(path), "in_failed": count(path / "failed")}
+
+
+def _positive(value: int) -> str | None:
+    return None if value > 0 else "must be a positive number of bytes"
 
 
 KIND = register(
     SourceKind(
         name="folder",
         summary="an inbox folder: files dropped into it are ingested within seconds",
-        keys=(Key("path", "path", "inbox", help="relative to config.toml; default state/inbox"),),
+        keys=(
+            Key("path", "path", "inbox", help="relative to config.toml; default state/inbox"),
+            Key(
+                "settle",
+                "duration",
+                timedelta(seconds=5),
+                help="a file with no close event is complete once unchanged this long",
+            ),
+            Key(
+                "max_file_bytes",
+                "int",
+                50_000_000,
+                _positive,
+                help="larger files are quarantined unread",
+            ),
+        ),
         poll=poll,
         describe=lambda source: str(source.options["path"]),
         every=timedelta(minutes=1),
         watch=watch,
+        report=_report,
     )
 )

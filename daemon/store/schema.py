@@ -118,6 +118,17 @@ def _claims(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0005_source_details_and_watch")
+def _source_details(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- what a source's kind records for `status` (JSON), e.g. an inbox's last file and counts
+    ALTER TABLE source_state ADD COLUMN details TEXT;
+    -- a source's watcher that keeps failing: the daemon's health, shown by `status`
+    ALTER TABLE source_state ADD COLUMN watch_error TEXT;
+    ALTER TABLE source_state ADD COLUMN watch_failing_since TEXT;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
