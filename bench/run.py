@@ -6,6 +6,7 @@ Every part runs in its own process so its peak RSS is its own.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FIXTURES = ROOT.parent / "shared" / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
 
 from bench.synth import papers as synth_papers  # noqa: E402
 from daemon.models import Digest  # noqa: E402
@@ -167,6 +169,58 @@ def part_match(n_papers: int, n_watchlists: int, n_subset: int) -> dict[str, flo
     }
 
 
+def write_dump(path: Path, size: int) -> int:
+    """A text dump of real arXiv titles and abstracts, just under `size` bytes."""
+    import gzip
+
+    written = 0
+    with gzip.open(CORPUS, "rt") as corpus, open(path, "w") as out:
+        out.write("Daily Papers\n\n")
+        for line in corpus:
+            paper = json.loads(line)
+            title, abstract = " ".join(paper["title"].split()), " ".join(paper["abstract"].split())
+            if len(abstract) < 2 * max(len(title), 60):
+                continue  # a dump holds real abstracts; skip withdrawn-paper stubs
+            entry = f"{title}\n\n{abstract}\n\n"
+            if written + len(entry) > size - 64:
+                break
+            out.write(entry)
+            written += len(entry)
+    return path.stat().st_size
+
+
+def part_inbox(dump: str) -> dict[str, float]:
+    """Peak RSS of the inbox ingesting one large dump, over the process's RSS before."""
+    import shutil
+
+    from daemon.config import load_config
+    from daemon.poller import PollContext, run_source
+    from daemon.runtime import Runtime
+    from daemon.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        config.write_text(
+            'state_dir = "state"\n[channels]\nc = "json://127.0.0.1:9/"\n'
+            '[[sources]]\nname = "inbox"\ntype = "folder"\n'
+            '[[watchlists]]\nname = "t"\nkeywords = ["tensor"]\nnotify = ["c"]\n'
+        )
+        cfg = load_config(config)
+        inbox = cfg.state_dir / "inbox"
+        inbox.mkdir(parents=True)
+        shutil.copy(dump, inbox / "dump.txt")
+        old = time.time() - 60
+        os.utime(inbox / "dump.txt", (old, old))
+        store, runtime = Store(cfg.db_path), Runtime.build(cfg)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.perf_counter()
+        outcome = run_source(PollContext(store, runtime, NOW), cfg.sources[0])
+        took = time.perf_counter() - t0
+        assert outcome is not None and outcome.documents == 1, outcome
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"before_mb": before, "papers": outcome.papers, "s": took, "peak_mb": peak}
+
+
 def run_part(name: str, *args: str) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, name, *args], capture_output=True, text=True, check=True
@@ -175,12 +229,12 @@ def run_part(name: str, *args: str) -> dict[str, float]:
 
 
 def child(name: str, args: list[str]) -> None:
-    result = PARTS[name](*[int(a) for a in args])
+    result = PARTS[name](*[int(a) if a.isdigit() else a for a in args])
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
-PARTS = {"html": part_html, "ingest": part_ingest, "match": part_match}
+PARTS = {"html": part_html, "ingest": part_ingest, "match": part_match, "inbox": part_inbox}
 
 
 def main() -> None:
@@ -205,6 +259,16 @@ def main() -> None:
         f"extrapolated) {m['baseline_extrapolated_s']:.0f} s   speedup {m['speedup']:.0f}x "
         f"(target >= 50x)   identical results on the subset ({m['subset_matches']} matches)"
         f"   peak RSS {m['peak_rss_mb']:.0f} MB"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = Path(tmp) / "dump.txt"
+        size = write_dump(dump, 50_000_000) / 1e6
+        box = run_part("inbox", str(dump))
+    grown = box["peak_mb"] - box["before_mb"]
+    print(
+        f"inbox {size:.1f} MB dump: {box['papers']} papers in {box['s']:.1f} s   "
+        f"peak RSS {box['peak_mb']:.0f} MB, {grown:.0f} MB over the {box['before_mb']:.0f} MB "
+        f"before it = {grown / size:.2f}x the file (target <= 3x)"
     )
 
 

@@ -150,7 +150,8 @@ class Watcher(threading.Thread):
     @property
     def down(self) -> bool:
         """Failing for good: the systemd watchdog stops being fed, so systemd restarts us."""
-        return self.failures >= DOWN_AFTER or (not self.is_alive() and not self.halt.is_set())
+        died = self.ident is not None and not self.is_alive() and not self.halt.is_set()
+        return died or self.failures >= DOWN_AFTER
 
     def run(self) -> None:
         watch = self.source.kind.watch
@@ -168,18 +169,19 @@ class Watcher(threading.Thread):
                     if outcome is not None and outcome.documents:
                         self.deliver()
             except Exception as exc:
+                error = str(exc) if isinstance(exc, PaperwatchError) else repr(exc)
                 self.failures += 1
                 pause = backoff(RESTART_FIRST, self.failures, RESTART_MAX)
                 event(
                     "watcher_error",
                     logging.ERROR,
                     source=self.source.name,
-                    error=repr(exc),
+                    error=error,
                     failures=self.failures,
                     restart_in=f"{pause.total_seconds():g}s",
                 )
                 self.started.set()
-                self.health(self.source, repr(exc))
+                self.health(self.source, error)
                 self.halt.wait(pause.total_seconds())
 
     def stop(self, timeout: float) -> None:
@@ -330,7 +332,7 @@ class Service:
         """Feed systemd's watchdog only while every component works: a watcher that stays
         down makes systemd restart the daemon, which a restart in-process could not fix."""
         down = sorted(name for name, w in self.watchers.items() if w.down)
-        if not self.config_watcher.is_alive():
+        if self.config_watcher.ident is not None and not self.config_watcher.is_alive():
             down.append("config-watch")
         if down:
             self.conditions.start(

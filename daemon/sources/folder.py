@@ -32,7 +32,7 @@ from inotify_simple import flags as F
 
 from daemon.backoff import backoff
 from daemon.clock import iso
-from daemon.errors import PaperwatchError
+from daemon.errors import FetchError, PaperwatchError
 from daemon.ingest import is_digest_file
 from daemon.log import Conditions, event
 from daemon.poller import Outcome, PollContext
@@ -180,7 +180,6 @@ class Inbox:
     def scan(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
         inbox: Path = source.options["path"]
         self.last_scan = time.monotonic()
-        inbox.mkdir(parents=True, exist_ok=True)
         root = inbox.resolve()
         present = set()
         for path in sorted(inbox.iterdir()):
@@ -354,8 +353,17 @@ def _inbox(memory: Memory, source: Source) -> Inbox:
     return found
 
 
+def _make(path: Path) -> None:
+    """The inbox folder, made if missing; a failure is the source's, with the reason."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FetchError(f"{path}: cannot use as the inbox folder ({exc.strerror})") from None
+
+
 def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
+    _make(source.options["path"])
     _inbox(ctx.memory, source).scan(ctx, source, outcome)
     return outcome
 
@@ -365,8 +373,12 @@ def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[Non
     and made again."""
     path: Path = source.options["path"]
     inbox = _inbox(memory, source)
+    first = True
     while not halt.is_set():
-        path.mkdir(parents=True, exist_ok=True)
+        if not first and not path.is_dir():
+            event("inbox_vanished", logging.WARNING, path=path, action="made again")
+        first = False
+        _make(path)
         with INotify() as notify:
             folders = {notify.add_watch(path, _INBOX_EVENTS): path}
             for sub in ("done", "failed"):
@@ -376,8 +388,7 @@ def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[Non
             while not halt.is_set():
                 due = inbox.due_in()
                 timeout = 1.0 if due is None else min(due, 1.0)
-                wake = due is not None and due <= 1.0
-                vanished = False
+                wake = vanished = False
                 for ev in notify.read(timeout=int(timeout * 1000) + 1):
                     folder = folders.get(ev.wd)
                     if ev.mask & (F.IGNORED | F.DELETE_SELF | F.MOVE_SELF):
@@ -385,9 +396,9 @@ def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[Non
                     elif folder is not None and ev.name:
                         wake |= inbox.on_event(folder, ev.name, ev.mask, folder == path)
                 if vanished:
-                    if not path.is_dir():
-                        event("inbox_vanished", logging.WARNING, path=path, action="made again")
                     break
+                due = inbox.due_in()
+                wake |= due is not None and due <= 0.005
                 if wake:
                     yield
 

@@ -1,0 +1,314 @@
+"""The inbox under the faults an operator meets: odd names, slow writers, unreadable and
+huge files, a watcher that dies, folders that vanish. Real daemon processes where the
+fault is about the process; the inbox's own watch and scan in-process where the test
+counts what it does."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pathlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon.config import load_config
+from daemon.poller import PollContext, run_source
+from daemon.runtime import Runtime
+from daemon.service import Watcher
+from daemon.store import Store
+from tests.conftest import TEXT
+from tests.daemon_proc import Daemon, NotifySocket, paperwatch, wait_for
+from tests.receivers import Webhook
+
+DUMP = TEXT / "002_dcd73f2e833c8373.txt"  # 62 papers
+
+
+def write_config(tmp_path: Path, hook: Webhook, folder: str = "", top: str = "") -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "state"\nadmin_channel = "hook"\n{top}\n'
+        f'[channels]\nhook = "json://127.0.0.1:{hook.port}/"\n'
+        f'[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1h"\n{folder}\n'
+    )
+    return config
+
+
+def papers(tmp_path: Path) -> list[tuple[str, str]]:
+    db = sqlite3.connect(tmp_path / "state" / "paperwatch.db")
+    try:
+        return db.execute("SELECT title, abstract FROM papers ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def dump_papers() -> list[tuple[str, str]]:
+    lines = [" ".join(line.split()) for line in DUMP.read_text().splitlines() if line.strip()]
+    body = lines[5:]  # after the page chrome: new, Get trending..., Subscribe, byAK, Apr 22
+    return list(zip(body[0::2], body[1::2], strict=True))
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    receiver = Webhook().start()
+    yield receiver
+    receiver.stop()
+
+
+def test_a_non_utf8_name_is_ingested_and_the_inbox_keeps_working(tmp_path, hook):
+    config = write_config(tmp_path, hook)
+    inbox = tmp_path / "state" / "inbox"
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        bad = os.fsencode(inbox) + b"/bad\xffname.txt"
+        with open(bad, "wb") as f:
+            f.write(DUMP.read_bytes())
+        assert wait_for(lambda: os.path.exists(os.fsencode(inbox) + b"/done/bad\xffname.txt"), 3)
+        (inbox / "after.txt").write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
+        assert wait_for(lambda: (inbox / "done" / "after.txt").exists(), 3), daemon.output()
+        assert "watcher_error" not in daemon.output()
+        assert "file=bad\\xffname.txt" in daemon.output()
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_dead_watcher_is_reported_withholds_the_watchdog_and_recovers(tmp_path, hook):
+    config = write_config(tmp_path, hook, folder='path = "box"')
+    box = tmp_path / "box"
+    box.write_text("a file where the inbox folder should be")  # the watch cannot start
+    sock = NotifySocket(tmp_path / "notify.sock")
+    daemon = Daemon(
+        config, tmp_path / "log", {"NOTIFY_SOCKET": str(sock.path), "WATCHDOG_USEC": "1000000"}
+    ).start()
+    try:
+        assert daemon.wait_log("watcher_error")
+        assert wait_for(lambda: any("watcher of inbox failed" in b["title"] for b in hook.bodies))
+        report = json.loads(paperwatch(config, "status", "--json").stdout)
+        [inbox] = report["sources"]
+        assert (
+            "cannot use as the inbox folder (File exists)" in inbox["watch_error"]
+            and inbox["watch_failing_since"]
+        )
+        assert "watcher failing since" in paperwatch(config, "status").stdout
+        # down after three failures in a row (1 s, 2 s apart): systemd gets no more pings
+        assert daemon.wait_log("watchdog_withheld", 10), daemon.output()
+        time.sleep(0.2)
+        fed = sock.messages.count("WATCHDOG=1")
+        time.sleep(1.5)
+        assert sock.messages.count("WATCHDOG=1") == fed
+        box.unlink()  # fixed: the next restart (4 s later) comes up
+        assert daemon.wait_log("watcher_recovered", 10), daemon.output()
+        assert wait_for(lambda: sock.messages.count("WATCHDOG=1") > fed + 1, 5)
+        assert "watchdog_withheld_ended" in daemon.output()
+        assert any("watcher of inbox recovered" in b["title"] for b in hook.bodies)
+        report = json.loads(paperwatch(config, "status", "--json").stdout)
+        assert report["sources"][0]["watch_error"] is None
+        (box / "late.txt").write_bytes(DUMP.read_bytes())
+        assert wait_for(lambda: (box / "done" / "late.txt").exists(), 3)
+    finally:
+        assert daemon.stop() == 0
+        sock.close()
+
+
+def write_slowly(path: Path, data: bytes, chunks: int, pause: float) -> None:
+    size = -(-len(data) // chunks)
+    with open(path, "wb") as f:
+        for i in range(0, len(data), size):
+            f.write(data[i : i + size])
+            f.flush()
+            time.sleep(pause)
+
+
+def test_a_slow_writer_is_read_when_it_closes_the_file(tmp_path, hook):
+    config = write_config(tmp_path, hook)
+    inbox = tmp_path / "state" / "inbox"
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        write_slowly(inbox / "slow.txt", DUMP.read_bytes(), chunks=8, pause=0.7)
+        assert wait_for(lambda: (inbox / "done" / "slow.txt").exists(), 3), daemon.output()
+        assert daemon.wait_log("ingested", 3)
+    finally:
+        assert daemon.stop() == 0
+    assert papers(tmp_path) == dump_papers()
+    assert daemon.output().count("ingested source=inbox") == 1
+
+
+def test_a_writer_pausing_past_the_settle_time_loses_nothing(tmp_path, hook):
+    config = write_config(tmp_path, hook, folder='settle = "1s"')
+    inbox = tmp_path / "state" / "inbox"
+    data = DUMP.read_bytes()
+    cut = data.index(b" ", len(data) // 2)  # mid-abstract, mid-sentence
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        with open(inbox / "paused.txt", "wb") as f:
+            f.write(data[:cut])
+            f.flush()
+            # the writer stalls: after `settle` the file is taken as it is
+            assert wait_for(lambda: (inbox / "done" / "paused.txt").exists(), 5), daemon.output()
+            f.write(data[cut:])  # ...and then finishes, into the file where it went
+        assert daemon.wait_log("changed_after_taken", 5), daemon.output()
+        assert wait_for(lambda: len(papers(tmp_path)) == 62, 5)
+    finally:
+        assert daemon.stop() == 0
+    assert papers(tmp_path) == dump_papers()  # the cut abstract completed, nothing doubled
+
+
+def test_folder_status_and_conditions_logged_once(tmp_path, hook):
+    config = write_config(tmp_path, hook)
+    inbox = tmp_path / "state" / "inbox"
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        (inbox / "folder.txt").mkdir()
+        (inbox / "a.txt").write_bytes(DUMP.read_bytes())
+        (inbox / "junk.json").write_bytes(b"{not json")
+        assert wait_for(lambda: (inbox / "failed" / "junk.json.error.txt").exists(), 3)
+        (inbox / "b.txt").write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
+        assert wait_for(lambda: (inbox / "done" / "b.txt").exists(), 3)
+        report = json.loads(paperwatch(config, "status", "--json").stdout)
+        details = report["sources"][0]["details"]
+        assert details["last_file"] == "b.txt" and details["last_file_result"] == "ingested"
+        assert (details["files_ingested"], details["files_failed"]) == (2, 1)
+        assert (details["in_failed"], details["waiting"]) == (1, 0)
+        text = paperwatch(config, "status").stdout
+        assert "last file b.txt" in text and "in failed 1" in text
+        # a vanished inbox is logged once and made again; drops keep working
+        for path in sorted(inbox.rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        inbox.rmdir()
+        assert daemon.wait_log("inbox_vanished")
+        assert wait_for(inbox.is_dir, 3)
+        (inbox / "c.txt").write_bytes(DUMP.read_bytes())
+        assert wait_for(lambda: (inbox / "done" / "c.txt").exists(), 3)
+        # a deleted config.toml: logged once, the last good one kept, back when restored
+        saved = config.read_text()
+        config.unlink()
+        assert daemon.wait_log("config_missing")
+        os.kill(daemon.proc.pid, 1)  # SIGHUP: still missing, still one line
+        time.sleep(1)
+        config.write_text(saved)
+        assert daemon.wait_log("config_missing_ended")
+        assert daemon.wait_log("config_reloaded")
+    finally:
+        assert daemon.stop() == 0
+    log = daemon.output()
+    assert log.count("inbox_not_a_file ") == 1, log  # the folder was seen by several scans
+    assert log.count("inbox_vanished") == 1 and log.count("config_missing ") == 1, log
+
+
+# -- in-process: the watch and the scan, counted ---------------------------------------------
+
+
+class Inbox:
+    """The folder source of a config, driven by the daemon's own Watcher thread."""
+
+    def __init__(self, tmp_path: Path, folder: str = "") -> None:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'state_dir = "state"\n[[sources]]\nname = "inbox"\ntype = "folder"\n{folder}\n'
+        )
+        self.config = load_config(config)
+        self.source = self.config.source("inbox")
+        self.path: Path = self.source.options["path"]
+        self.path.mkdir(parents=True)
+        self.polls = 0
+        self.memory: dict[str, object] = {}
+
+    def poll(self) -> None:
+        self.polls += 1
+        runtime = Runtime.build(self.config)
+        with Store(self.config.db_path) as store:
+            run_source(PollContext(store, runtime, runtime.clock.now(), self.memory), self.source)
+        runtime.http.close()
+
+    def watching(self) -> Watcher:
+        watcher = Watcher(self.source, self.memory, self.poll, lambda: None, lambda *_: None)
+        watcher.start()
+        assert watcher.started.wait(5)
+        return watcher
+
+
+@pytest.fixture
+def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Names whose read fails with EACCES (tests run as root, where chmod 000 would not)."""
+    names: set[str] = set()
+    real = pathlib.Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name in names:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    yield names
+
+
+def test_an_unreadable_file_is_logged_once_and_retried_with_backoff(tmp_path, unreadable, caplog):
+    caplog.set_level(logging.INFO, logger="paperwatch")
+    inbox = Inbox(tmp_path)
+    unreadable.add("locked.txt")
+    (inbox.path / "locked.txt").write_bytes(DUMP.read_bytes())
+    os.utime(inbox.path / "locked.txt", (time.time() - 60, time.time() - 60))  # settled
+    watcher = inbox.watching()
+    try:
+        time.sleep(4.0)  # tries at about 0, 1 and 3 s; a 2 Hz loop would poll 8 times
+        assert 2 <= inbox.polls <= 4, inbox.polls
+        assert caplog.text.count("inbox_unreadable ") == 1
+        unreadable.clear()
+        assert wait_for(lambda: (inbox.path / "done" / "locked.txt").exists(), 6)
+        assert caplog.text.count("inbox_unreadable_ended") == 1
+    finally:
+        watcher.stop(5)
+
+
+def test_a_future_mtime_settles_and_the_watch_goes_quiet(tmp_path):
+    inbox = Inbox(tmp_path, 'settle = "1s"')
+    future = inbox.path / "future.txt"
+    future.write_bytes(DUMP.read_bytes())
+    os.utime(future, (time.time() + 86400, time.time() + 86400))  # clock skew, a copy -p
+    watcher = inbox.watching()  # found by the first scan: taken once unchanged for `settle`
+    try:
+        assert wait_for(lambda: (inbox.path / "done" / "future.txt").exists(), 4)
+        polls = inbox.polls
+        time.sleep(2.5)
+        assert inbox.polls == polls  # idle: nothing to look at, no wake-ups
+    finally:
+        watcher.stop(5)
+
+
+def test_files_over_max_file_bytes_are_quarantined_unread(tmp_path, unreadable):
+    inbox = Inbox(tmp_path, "max_file_bytes = 20000")
+    data = DUMP.read_bytes()
+    assert len(data) > 20000
+    (inbox.path / "big.txt").write_bytes(data)
+    os.utime(inbox.path / "big.txt", (time.time() - 60, time.time() - 60))
+    unreadable.add("big.txt")  # proves it is never read
+    inbox.poll()
+    note = (inbox.path / "failed" / "big.txt.error.txt").read_text()
+    assert f"{len(data):,} bytes" in note and "max_file_bytes (20,000)" in note
+
+
+def test_a_bad_settle_or_max_file_bytes_is_a_config_error(tmp_path, cli, config_file):
+    for line, error in (
+        ("max_file_bytes = 0", "sources[0].max_file_bytes: must be a positive number of bytes"),
+        ('settle = "soon"', "sources[0].settle: expected a duration"),
+    ):
+        config_file.write_text(
+            f'state_dir = "s"\n[[sources]]\nname = "i"\ntype = "folder"\n{line}\n'
+        )
+        result = cli("check")
+        assert result.code != 0 and error in result.err, result.err
+
+
+def test_many_watch_threads_never_leak(tmp_path):
+    """Stopping a watcher closes its inotify descriptor (reloads start and stop them)."""
+    inbox = Inbox(tmp_path)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        inbox.watching().stop(5)
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
+    assert not any(t.name == "watch:inbox" for t in threading.enumerate())
