@@ -1,10 +1,13 @@
 """Match papers against many watchlists fast: an inverted index of each query's anchors.
 
-Every query has "anchor" words, at least one of which a matching paper must contain (for
+Every query has "anchor" forms, at least one of which a matching paper must contain (for
 OR: all children's anchors; for AND: the anchors of one child; NOT cannot anchor; a phrase
-anchors on its first two words as a pair). A paper
-is evaluated in full only against the watchlists one of its words anchors, so thousands of
-watchlists cost about as much as a handful.
+anchors on its first two parts as a pair, and on its joined form). A paper is cut into
+words once and evaluated in full only against the watchlists one of its forms anchors, so
+thousands of watchlists cost about as much as a handful.
+
+A paper missing its abstract is decided in three-valued logic (daemon.query.decide): a
+watchlist whose answer depends on the missing text is `undecided`, not alerted on a guess.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.query import Doc, Node, Not, Or, Term, evaluate
+from daemon.query import Doc, Node, Not, Or, Term, decide, evaluate
 
-Anchors = frozenset[tuple[str, str]]  # ("w", stem) or ("p", prefix)
+Anchors = frozenset[tuple[str, str]]  # ("w", form or "form form") or ("p", prefix)
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,34 @@ class Rule:
 class Hit:
     watchlist: str
     matched: tuple[tuple[str, str], ...]  # (term, field), each once, in query order
+    undecided: bool = False  # true with the missing fields treated as empty, not for sure
+
+
+def _term_anchors(term: Term) -> Anchors:
+    out: set[tuple[str, str]] = set()
+    variants = []
+    if term.fields - {"author"}:
+        variants.append((term.words, term.joined))
+    if "author" in term.fields:
+        variants.append((term.plain, term.joined_plain))
+    for words, joined in variants:
+        if len(words) == 1:
+            out.update(("p" if term.prefix else "w", w) for w in words[0])
+            if words is term.words:
+                out.update(("w", f"{a} {b}") for x, y in term.splits for a in x for b in y)
+            continue
+        out.update(("p" if term.prefix else "w", j) for j in joined)
+        if len(words) > 2 or not term.prefix:  # a pair of whole parts
+            out.update(("w", f"{a} {b}") for a in words[0] for b in words[1])
+        else:
+            out.update(("w", a) for a in words[0])
+    return frozenset(out)
 
 
 def anchors(node: Node) -> Anchors | None:
-    """Words one of which every matching paper contains; None if there are none."""
+    """Forms one of which every matching paper contains; None if there are none."""
     if isinstance(node, Term):
-        if len(node.words) == 1:
-            return frozenset({("p" if node.prefix else "w", node.words[0])})
-        whole = node.words[:-1] if node.prefix else node.words
-        if len(whole) >= 2:  # a phrase anchors on its first two words, as a pair
-            return frozenset({("w", f"{whole[0]} {whole[1]}")})
-        return frozenset({("w", whole[0])})
+        return _term_anchors(node)
     if isinstance(node, Not):
         return None
     if isinstance(node, Or):
@@ -75,20 +95,23 @@ class Matcher:
     def candidates(self, doc: Doc) -> set[int]:
         found = set(self.always)
         by_word, by_prefix = self.by_word, self.by_prefix
-        for stems in doc.stem_sets.values():
-            for stem in stems:
-                hit = by_word.get(stem)
+        for f in doc.fields.values():
+            for word in f.words:
+                hit = by_word.get(word)
                 if hit:
                     found.update(hit)
-        if self.has_pairs:
-            for seq in doc.stems.values():
-                for pair in set(zip(seq, seq[1:], strict=False)):
-                    hit = by_word.get(f"{pair[0]} {pair[1]}")
-                    if hit:
-                        found.update(hit)
-        if self.prefix_lengths:
-            for raw in doc.raw.values():
-                for word in set(raw):
+            if self.has_pairs:
+                forms = f.tokens.forms
+                for a, b in set(zip(forms, forms[1:], strict=False)):
+                    for x in a:
+                        for y in b:
+                            hit = by_word.get(f"{x} {y}")
+                            if hit:
+                                found.update(hit)
+            if self.prefix_lengths:
+                surfaces = set(f.tokens.surface)
+                surfaces.update(s for _, s, _, _ in f.tokens.joined)
+                for word in surfaces:
                     for n in self.prefix_lengths:
                         if n > len(word):
                             break
@@ -98,7 +121,9 @@ class Matcher:
         return found
 
     def match(self, title: str, abstract: str, authors: Iterable[str]) -> list[Hit]:
-        doc = Doc(title, abstract, " ; ".join(authors))
+        """Watchlists the paper matches for sure, then those it matches only while its
+        missing fields are taken as empty (undecided)."""
+        doc = Doc(title, abstract, list(authors))
         hits = []
         for i in sorted(self.candidates(doc)):
             rule = self.rules[i]
@@ -106,7 +131,8 @@ class Matcher:
                 continue
             terms: list[tuple[str, str]] = []
             evaluate(rule.query, doc, terms)
-            hits.append(Hit(rule.name, tuple(dict.fromkeys(terms))))
+            sure = decide(rule.query, doc) if doc.missing else True
+            hits.append(Hit(rule.name, tuple(dict.fromkeys(terms)), undecided=sure is None))
         return hits
 
     def match_row(self, row: dict[str, Any]) -> list[Hit]:

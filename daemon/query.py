@@ -3,37 +3,51 @@
 query   := or
 or      := and ("OR" and)*
 and     := not (["AND"] not)*          adjacent terms mean AND
-not     := "NOT" not | atom
+not     := ("NOT" | "-") not | atom    `tensor -survey` is tensor NOT survey
 atom    := [field ":"] (word | word* | "phrase" | "(" or ")")
-field   := title | abstract | author   (default: title and abstract)
+field   := title | abstract | author   (default: title and abstract; no field in a field)
+
+Words match by their forms (see daemon.text). A paper missing a field (no abstract yet)
+is evaluated in three-valued logic: a term that could only be true there is unknown,
+and so is any query whose answer depends on it.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 from daemon.errors import QueryError
-from daemon.text import singular, words
+from daemon.text import Tokens, forms, plain, tokenize
 
 FIELDS = ("title", "abstract", "author")
 DEFAULT_FIELDS = frozenset({"title", "abstract"})
+MAX_DEPTH = 100  # nesting of parentheses and NOTs
+MIN_SPLIT = 6  # a word this long also matches its two halves written apart
 _TOKEN = re.compile(
-    r'\s*(?:(?P<lp>\()|(?P<rp>\))|"(?P<phrase>[^"]*)(?P<close>"?)'
-    r'|(?P<field>[A-Za-z]+):|(?P<word>[^\s()"]+))'
+    r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<neg>-)(?=[^\s)-])|"(?P<phrase>[^"]*)(?P<close>"?)'
+    r"|(?P<field>[A-Za-z]+):|(?P<word>[^\s()\"]+))"
 )
+_OPERATORS = {"AND": "and", "OR": "or", "NOT": "not"}
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word (`words` of length 1) or a phrase; `prefix` makes the last word a prefix."""
+    """A word, a compound or a phrase: the forms of each part (and, for author:, the
+    parts only folded), the forms of the parts joined, and whether the last part is a
+    prefix (of a word as written)."""
 
-    words: tuple[str, ...]
+    words: tuple[tuple[str, ...], ...]
+    plain: tuple[tuple[str, ...], ...]
+    joined: tuple[str, ...]
+    joined_plain: tuple[str, ...]
     prefix: bool
     fields: frozenset[str]
     text: str  # as written (a phrase in quotes): how alerts name the term
+    splits: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    # a long word also written as two ("pretraining": pre training, "dataset": data set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +70,28 @@ Node = Union[Term, And, Or, Not]  # noqa: UP007 - recursive alias
 
 @dataclass(frozen=True, slots=True)
 class Tok:
-    kind: str  # lp rp phrase field word and or not
+    kind: str  # lp rp neg phrase field word and or not
     value: str
     column: int
 
 
-def tokenize(source: str) -> list[Tok]:
-    toks, pos = [], 0
-    while pos < len(source):
-        if source[pos:].strip() == "":
-            break
+def tokenize_query(source: str) -> list[Tok]:
+    """Tokens with 1-based columns, in one pass over the query."""
+    toks, pos, end = [], 0, len(source.rstrip())
+    while pos < end:
         m = _TOKEN.match(source, pos)
         assert m is not None  # the last alternative takes any run of non-space
-        column = pos + len(source[pos:]) - len(source[pos:].lstrip()) + 1
         kind = m.lastgroup or ""
         if m.group("phrase") is not None:
+            column = m.start("phrase")
             if not m.group("close"):
                 raise QueryError("unterminated phrase (missing closing quote)", column)
             toks.append(Tok("phrase", m.group("phrase"), column))
-        elif kind == "word" and m.group("word") in ("AND", "OR", "NOT"):
-            toks.append(Tok(m.group("word").lower(), m.group("word"), column))
         else:
-            toks.append(Tok(kind, m.group(kind) or "", column))
+            value = m.group(kind) or ""
+            if kind == "word" and value in _OPERATORS:
+                kind = _OPERATORS[value]
+            toks.append(Tok(kind, value, m.start(m.lastgroup or 0) + 1))
         pos = m.end()
     return toks
 
@@ -85,48 +99,67 @@ def tokenize(source: str) -> list[Tok]:
 class _Parser:
     def __init__(self, source: str, default_fields: frozenset[str]) -> None:
         self.source = source
-        self.toks = tokenize(source)
+        self.toks = tokenize_query(source)
         self.i = 0
+        self.depth = 0
         self.default_fields = default_fields
+        self.warnings: list[str] = []
 
-    def peek(self) -> Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
+    def peek(self, ahead: int = 0) -> Tok | None:
+        i = self.i + ahead
+        return self.toks[i] if i < len(self.toks) else None
 
     def end_column(self) -> int:
         return len(self.source.rstrip()) + 1
 
+    def deeper(self, tok: Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"nested deeper than {MAX_DEPTH} levels", tok.column)
+
     def parse(self) -> Node:
         if not self.toks:
             raise QueryError("empty query", 1)
-        node = self.parse_or(self.default_fields)
+        node = self.parse_or(self.default_fields, False)
         tok = self.peek()
         if tok is not None:
-            raise QueryError(f"unexpected {tok.value or tok.kind!r}", tok.column)
+            what = "closing parenthesis without an opening one" if tok.kind == "rp" else None
+            raise QueryError(what or f"unexpected {tok.value or tok.kind!r}", tok.column)
         return node
 
-    def parse_or(self, fields: frozenset[str]) -> Node:
-        parts = [self.parse_and(fields)]
+    def parse_or(self, fields: frozenset[str], scoped: bool) -> Node:
+        parts = [self.parse_and(fields, scoped)]
         while (tok := self.peek()) is not None and tok.kind == "or":
             self.i += 1
-            parts.append(self.parse_and(fields))
+            parts.append(self.parse_and(fields, scoped))
         return parts[0] if len(parts) == 1 else Or(tuple(parts))
 
-    def parse_and(self, fields: frozenset[str]) -> Node:
-        parts = [self.parse_not(fields)]
+    def parse_and(self, fields: frozenset[str], scoped: bool) -> Node:
+        parts = [self.parse_not(fields, scoped)]
         while (tok := self.peek()) is not None and tok.kind not in ("or", "rp"):
             if tok.kind == "and":
                 self.i += 1
-            parts.append(self.parse_not(fields))
+            elif tok.kind == "word" and tok.value in ("and", "or", "not"):
+                after = self.peek(1)
+                if after is not None and after.kind not in ("rp", "or", "and"):
+                    self.warnings.append(
+                        f"column {tok.column}: lower-case {tok.value!r} is searched as a "
+                        f"word; write {tok.value.upper()} for the operator"
+                    )
+            parts.append(self.parse_not(fields, scoped))
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
-    def parse_not(self, fields: frozenset[str]) -> Node:
+    def parse_not(self, fields: frozenset[str], scoped: bool) -> Node:
         tok = self.peek()
-        if tok is not None and tok.kind == "not":
+        if tok is not None and tok.kind in ("not", "neg"):
             self.i += 1
-            return Not(self.parse_not(fields))
-        return self.parse_atom(fields)
+            self.deeper(tok)
+            node = Not(self.parse_not(fields, scoped))
+            self.depth -= 1
+            return node
+        return self.parse_atom(fields, scoped)
 
-    def parse_atom(self, fields: frozenset[str]) -> Node:
+    def parse_atom(self, fields: frozenset[str], scoped: bool) -> Node:
         tok = self.peek()
         if tok is None:
             raise QueryError("expected a term at the end of the query", self.end_column())
@@ -137,37 +170,77 @@ class _Parser:
                 raise QueryError(
                     f"unknown field {tok.value!r} (use title:, abstract: or author:)", tok.column
                 )
-            return self.parse_atom(frozenset({name}))
+            if scoped:
+                raise QueryError(f"field {tok.value}: inside another field", tok.column)
+            node = self.parse_atom(frozenset({name}), True)
+            if name == "author" and isinstance(node, Term) and len(node.words) == 1:
+                self._name_hint(node)
+            return node
         if tok.kind == "lp":
-            node = self.parse_or(fields)
+            self.deeper(tok)
+            node = self.parse_or(fields, scoped)
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != "rp":
-                raise QueryError(
-                    "missing closing parenthesis", close.column if close else self.end_column()
-                )
+                raise QueryError("missing closing parenthesis for this one", tok.column)
             self.i += 1
             return node
         if tok.kind in ("word", "phrase"):
             return make_term(tok.value, fields, tok.column, quoted=tok.kind == "phrase")
-        raise QueryError(f"unexpected {tok.value!r}", tok.column)
+        if tok.kind == "rp":
+            raise QueryError("closing parenthesis without an opening one", tok.column)
+        raise QueryError(f"expected a term after {tok.value!r}", tok.column)
+
+    def _name_hint(self, term: Term) -> None:
+        """`author:Rafal Kocielnik` searches Kocielnik anywhere: say so."""
+        after = self.peek()
+        if after is not None and after.kind == "word" and after.value[:1].isupper():
+            self.warnings.append(
+                f"column {after.column}: {after.value!r} is searched on its own; did you mean "
+                f'author:"{term.text} {after.value}"?'
+            )
 
 
 def make_term(text: str, fields: frozenset[str], column: int = 1, quoted: bool = False) -> Term:
-    """A keyword as written ("neural operator", "tensor*") to a Term."""
-    prefix = text.endswith("*")
-    body = text.rstrip("*")
-    ws = words(body)
-    if not ws:
+    """A keyword as written ("neural operator", "tensor*", "GPT-4") to a Term."""
+    star = text.find("*")
+    if star != -1 and star != len(text) - 1:
+        raise QueryError(f"'*' only ends a word (prefix search), in {text!r}", column + star)
+    prefix = star != -1
+    body = text[:-1] if prefix else text
+    parts = tokenize(body)
+    author = tokenize(body, author=True)
+    if not parts.forms:
         raise QueryError(f"{text!r} has no letters or digits to match", column)
-    if prefix and len(ws[-1]) < 2:
+    if prefix and (body[-1:].isspace() or len(parts.surface[-1]) < 2):
         raise QueryError(f"prefix {text!r} is too short (2 characters at least)", column)
-    stems = tuple(singular(w) for w in ws[:-1]) + (ws[-1] if prefix else singular(ws[-1]),)
-    label = f'"{text}"' if quoted and len(ws) > 1 else text
-    return Term(stems, prefix, fields, label)
+    words = list(parts.forms)
+    folded = list(author.forms)
+    if prefix:  # the last part as written, not as a lemma
+        words[-1] = folded[-1] = (parts.surface[-1],)
+    joined: tuple[str, ...] = ()
+    joined_plain: tuple[str, ...] = ()
+    if len(words) > 1:
+        whole = "".join(parts.surface)
+        joined = (whole,) if prefix else forms(whole)
+        joined_plain = (whole,) if prefix else plain(whole)
+    label = f'"{text}"' if quoted and len(words) > 1 else text
+    splits: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    whole = parts.surface[0]
+    if len(words) == 1 and not prefix and len(whole) >= MIN_SPLIT and whole.isalpha():
+        splits = tuple((forms(whole[:i]), forms(whole[i:])) for i in range(2, len(whole) - 1))
+    return Term(tuple(words), tuple(folded), joined, joined_plain, prefix, fields, label, splits)
 
 
 def parse_query(source: str, default_fields: frozenset[str] = DEFAULT_FIELDS) -> Node:
     return _Parser(source, default_fields).parse()
+
+
+def query_warnings(source: str, default_fields: frozenset[str] = DEFAULT_FIELDS) -> list[str]:
+    """What in a valid query probably does not mean what it looks like."""
+    parser = _Parser(source, default_fields)
+    parser.parse()
+    return parser.warnings
 
 
 def keywords_query(
@@ -182,59 +255,130 @@ def keywords_query(
     return And((anyof, Not(Or(tuple(make_term(k, fields) for k in exclude)))))
 
 
+@dataclass
+class Field:
+    """One field of a paper, cut into parts, with the set of every form it holds."""
+
+    tokens: Tokens
+    author: bool = False
+    words: set[str] = field(default_factory=set)
+    _surfaces: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        for fs in self.tokens.forms:
+            self.words.update(fs)
+        for fs, _, _, _ in self.tokens.joined:
+            self.words.update(fs)
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether a word as written starts with `prefix` (binary search, on demand)."""
+        if self._surfaces is None:
+            found = set(self.tokens.surface)
+            found.update(s for _, s, _, _ in self.tokens.joined)
+            self._surfaces = sorted(found)
+        i = bisect_left(self._surfaces, prefix)
+        return i < len(self._surfaces) and self._surfaces[i].startswith(prefix)
+
+
 class Doc:
-    """A paper's fields as folded word lists, built once and shared by every watchlist."""
+    """A paper's fields, cut once and shared by every watchlist. `missing` holds the
+    field the paper lacks (no abstract yet): terms there are unknown, not false."""
 
-    __slots__ = ("stems", "raw", "stem_sets", "_sorted")
+    __slots__ = ("fields", "missing")
 
-    def __init__(self, title: str, abstract: str, authors: str) -> None:
-        self.raw: dict[str, list[str]] = {
-            "title": words(title),
-            "abstract": words(abstract),
-            "author": words(authors),
+    def __init__(self, title: str, abstract: str, authors: list[str] | tuple[str, ...]) -> None:
+        author_tokens = Tokens()
+        for i, name in enumerate(authors):
+            if i:
+                author_tokens.gap()  # a phrase never spans two authors
+            tokenize(name, author=True, into=author_tokens)
+        self.fields = {
+            "title": Field(tokenize(title)),
+            "abstract": Field(tokenize(abstract)),
+            "author": Field(author_tokens, author=True),
         }
-        self.stems = {f: [singular(w) for w in ws] for f, ws in self.raw.items()}
-        self.stem_sets = {f: set(ws) for f, ws in self.stems.items()}
-        self._sorted: dict[str, list[str]] = {}
-
-    def has_prefix(self, field: str, prefix: str) -> bool:
-        """Whether a word of `field` starts with `prefix` (binary search, built on demand)."""
-        ordered = self._sorted.get(field)
-        if ordered is None:
-            ordered = self._sorted[field] = sorted(set(self.raw[field]))
-        i = bisect_left(ordered, prefix)
-        return i < len(ordered) and ordered[i].startswith(prefix)
+        # only the abstract comes later (a title-only card); no authors is none known
+        self.missing = frozenset() if abstract else frozenset({"abstract"})
 
 
-def term_matches(term: Term, doc: Doc, field: str) -> bool:
-    n = len(term.words)
-    if n == 1:
+def _fits(part: tuple[str, ...], wanted: tuple[str, ...], prefix: bool, surface: str) -> bool:
+    if prefix:
+        return surface.startswith(wanted[0])
+    return any(w in wanted for w in part)
+
+
+def term_spans(term: Term, f: Field) -> list[tuple[int, int]]:
+    """Every (first part, last part) where `term` matches in `f`, for highlighting."""
+    words = term.plain if f.author else term.words
+    joined = term.joined_plain if f.author else term.joined
+    t = f.tokens
+    n, count = len(words), len(t.forms)
+    found = []
+    for i in range(count - n + 1):
+        if n > 1 and t.soft[i]:
+            continue  # a phrase does not start inside a chunk's glued parts
+        if all(
+            _fits(t.forms[i + k], words[k], term.prefix and k == n - 1, t.surface[i + k])
+            for k in range(n)
+        ):
+            if n > 1 and i + n < count and t.soft[i + n]:
+                continue  # nor end inside them: GPT-4 is not GPT-4o
+            found.append((i, i + n - 1))
+    if n > 1:  # the phrase written as one word: "pre training" finds "pretraining"
+        found += [
+            (i, i) for i in range(count) if _fits(t.forms[i], joined, term.prefix, t.surface[i])
+        ]
+    if n == 1 and not f.author:
+        found += [
+            (i, i + 1)
+            for first, second in term.splits
+            for i in range(count - 1)
+            if not t.soft[i]
+            and not t.soft[i + 1]
+            and not (i + 2 < count and t.soft[i + 2])
+            and any(w in first for w in t.forms[i])
+            and any(w in second for w in t.forms[i + 1])
+        ]
+    want = joined if n > 1 else words[0]
+    found += [
+        (first, last)
+        for fs, surface, first, last in t.joined
+        if _fits(fs, want, term.prefix, surface)
+    ]
+    return found
+
+
+def term_matches(term: Term, f: Field) -> bool:
+    words = term.plain if f.author else term.words
+    if len(words) == 1:
         if term.prefix:
-            return doc.has_prefix(field, term.words[0])
-        return term.words[0] in doc.stem_sets[field]
-    stems = doc.stems[field]
-    first, last = term.words[0], term.words[-1]
-    if first not in doc.stem_sets[field]:
-        return False
-    raw = doc.raw[field]
-    for i in range(len(stems) - n + 1):
-        if stems[i] == first and stems[i + 1 : i + n - 1] == list(term.words[1:-1]):
-            end = raw[i + n - 1] if term.prefix else stems[i + n - 1]
-            if end.startswith(last) if term.prefix else end == last:
-                return True
+            return f.has_prefix(words[0][0])
+        if not f.words.isdisjoint(words[0]):
+            return True
+        if f.author or not any(
+            not f.words.isdisjoint(a) and not f.words.isdisjoint(b) for a, b in term.splits
+        ):
+            return False
+        return bool(term_spans(term, f))
+    joined = term.joined_plain if f.author else term.joined
+    if f.has_prefix(joined[0]) if term.prefix else not f.words.isdisjoint(joined):
+        return True
+    if term.prefix or not f.words.isdisjoint(words[0]):
+        return bool(term_spans(term, f))
     return False
 
 
 def evaluate(node: Node, doc: Doc, hits: list[tuple[str, str]] | None = None) -> bool:
-    """True if `doc` matches; appends (term, field) for every positive term that matched."""
+    """True if `doc` matches (missing fields count as empty); appends (term, field) for
+    every positive term that matched."""
     if isinstance(node, Term):
-        if hits is None:
-            return any(term_matches(node, doc, f) for f in node.fields)
         matched = False
-        for field in FIELDS:
-            if field in node.fields and term_matches(node, doc, field):
+        for name in FIELDS:
+            if name in node.fields and term_matches(node, doc.fields[name]):
                 matched = True
-                hits.append((node.text, field))
+                if hits is None:
+                    return True
+                hits.append((node.text, name))
         return matched
     if isinstance(node, And):
         return all(evaluate(c, doc, hits) for c in node.children)
@@ -244,3 +388,24 @@ def evaluate(node: Node, doc: Doc, hits: list[tuple[str, str]] | None = None) ->
         results = [evaluate(c, doc, hits) for c in node.children]
         return any(results)
     return not evaluate(node.child, doc)
+
+
+def decide(node: Node, doc: Doc) -> bool | None:
+    """Three-valued: True or False whatever the missing fields could hold, else None."""
+    if not doc.missing:
+        return evaluate(node, doc)
+    if isinstance(node, Term):
+        if any(term_matches(node, doc.fields[n]) for n in node.fields if n not in doc.missing):
+            return True
+        return None if node.fields & doc.missing else False
+    if isinstance(node, Not):
+        inner = decide(node.child, doc)
+        return None if inner is None else not inner
+    results = [decide(c, doc) for c in node.children]
+    if isinstance(node, And):
+        if False in results:
+            return False
+        return None if None in results else True
+    if True in results:
+        return True
+    return None if None in results else False

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from apprise import NotifyFormat
 
-from daemon.query import DEFAULT_FIELDS, make_term
-from daemon.text import WORD, fold, singular
+from daemon.query import DEFAULT_FIELDS, Field, make_term, term_spans
+from daemon.text import tokenize
 
 if TYPE_CHECKING:
     from daemon.config import Watchlist
@@ -48,30 +48,36 @@ def md_escape(text: str) -> str:
 
 
 class Highlighter:
-    """Marks the words of `text` that a watchlist's matched terms matched."""
+    """Marks where a watchlist's matched terms matched: a phrase as the phrase, a
+    compound or a word form as the word it matched."""
 
     def __init__(self, terms: list[str]) -> None:
-        self.exact: set[str] = set()
-        self.prefixes: list[str] = []
-        for label in terms:  # labels of terms that matched, so they always parse
-            term = make_term(label.strip('"'), DEFAULT_FIELDS)
-            if term.prefix:
-                self.prefixes.append(term.words[-1])
-                self.exact.update(term.words[:-1])
-            else:
-                self.exact.update(term.words)
+        # labels of terms that matched, so they always parse
+        self.terms = [make_term(label.strip('"'), DEFAULT_FIELDS) for label in terms]
 
-    def hit(self, word: str) -> bool:
-        folded = fold(word)
-        return singular(folded) in self.exact or folded.startswith(tuple(self.prefixes))
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character ranges to mark, merged, in order."""
+        field = Field(tokenize(text))
+        at = field.tokens.spans
+        found = sorted(
+            (at[first][0], at[last][1])
+            for term in self.terms
+            for first, last in term_spans(term, field)
+        )
+        merged: list[tuple[int, int]] = []
+        for start, end in found:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
 
     def apply(self, text: str, escape: Callable[[str], str], mark: Callable[[str], str]) -> str:
         out, last = [], 0
-        for m in WORD.finditer(text):
-            if self.hit(m.group()):
-                out.append(escape(text[last : m.start()]))
-                out.append(mark(escape(m.group())))
-                last = m.end()
+        for start, end in self.spans(text):
+            out.append(escape(text[last:start]))
+            out.append(mark(escape(text[start:end])))
+            last = end
         out.append(escape(text[last:]))
         return "".join(out)
 
@@ -79,7 +85,8 @@ class Highlighter:
         """About SNIPPET_CHARS of `text`, starting near the first highlighted word."""
         if len(text) <= SNIPPET_CHARS:
             return text
-        first = next((m.start() for m in WORD.finditer(text) if self.hit(m.group())), 0)
+        spans = self.spans(text)
+        first = spans[0][0] if spans else 0
         start = max(0, text.rfind(". ", 0, first) + 2) if first > SNIPPET_CHARS // 2 else 0
         if first - start > SNIPPET_CHARS // 2:
             start = max(0, first - SNIPPET_CHARS // 3)

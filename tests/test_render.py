@@ -25,7 +25,7 @@ def test_html_is_escaped_and_highlighted():
     assert (
         '<a href="https://huggingface.co/papers/2101.00001"><mark><b>Tensor</b></mark>' in msg.html
     )
-    assert "<mark><b>neural</b></mark> <mark><b>operators</b></mark>" in msg.html
+    assert "<mark><b>neural operators</b></mark>" in msg.html
     assert "et al. (9 authors)" in msg.html and "0 upvotes" in msg.html
 
 
@@ -49,3 +49,22 @@ def test_subject_counts_papers():
         "paperwatch: 2 new papers for w"
     )
     assert render("w", None, [row()]).title == "paperwatch: 1 new paper for w"
+
+
+def test_highlights_follow_the_match():
+    def marked(terms: list[str], text: str) -> str:
+        return Highlighter(terms).apply(text, str, lambda s: f"[{s}]")
+
+    # a phrase is marked as the phrase: a lone "few" is not
+    assert marked(['"few-shot"'], "Few-shot learning with few examples") == (
+        "[Few-shot] learning with few examples"
+    )
+    assert marked(["few shot"], "few examples, one shot") == "few examples, one shot"
+    # word forms and compounds as matched
+    assert marked(["matrix"], "Two matrices and a matrix") == "Two [matrices] and a [matrix]"
+    assert marked(["pretraining"], "Pre-training, pre training") == (
+        "[Pre-training], [pre training]"
+    )
+    assert marked(["GPT-4"], "GPT-4o beats GPT-4 and GPT4") == "GPT-4o beats [GPT-4] and [GPT4]"
+    assert marked(["C++"], "C++ in Appendix C") == "[C++] in Appendix C"
+    assert marked(["tensor*"], "TensorNet and tensors") == "[TensorNet] and [tensors]"
