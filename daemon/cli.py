@@ -22,7 +22,7 @@ from daemon.log import setup_logging
 from daemon.match import Matcher, Rule
 from daemon.outbox import DeliveryReport, alerts, deliver, match_hook, retry_all
 from daemon.poller import PollContext, run_source, status
-from daemon.query import parse_query
+from daemon.query import parse_query, query_warnings
 from daemon.render import Message
 from daemon.runtime import Runtime
 from daemon.store import STATUSES, Store, StoreError, usable
@@ -38,6 +38,10 @@ def out(line: str = "") -> None:
 
 def err(line: str) -> None:
     print(f"error: {line}", file=sys.stderr, flush=True)
+
+
+def warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr, flush=True)
 
 
 def expand_paths(paths: Sequence[str]) -> Iterator[Path]:
@@ -158,6 +162,9 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     for w in config.watchlists:
         when = f"daily {w.deliver_at:%H:%M}" if w.deliver_at else "immediate"
         out(f"    {w.name}: {w.source}  -> {', '.join(w.notify)} ({when})")
+    for w in config.watchlists:
+        for warning in w.warnings:
+            warn(warning)
     return EXIT_OK
 
 
@@ -218,12 +225,16 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
             rule = Rule("--query", parse_query(args.query))
         except QueryError as exc:
             raise UsageError(f"--query: {exc}") from None
+        for column, what in query_warnings(args.query):
+            warn(f"--query: column {column}: {what}")
     elif args.watchlist:
         wl = config.watchlist(args.watchlist)
         if wl is None:
             known = ", ".join(w.name for w in config.watchlists) or "none configured"
             raise UsageError(f"unknown watchlist {args.watchlist!r} (watchlists: {known})")
         rule = Rule(wl.name, wl.query)
+        for warning in wl.warnings:
+            warn(warning)
     else:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)

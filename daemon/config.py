@@ -18,7 +18,15 @@ from tzlocal import get_localzone
 from daemon.channels import DEFAULT_TIMEOUT, Channel, load_channel
 from daemon.errors import ConfigError, QueryError
 from daemon.http import HttpSettings
-from daemon.query import DEFAULT_FIELDS, FIELDS, Node, keywords_query, parse_query
+from daemon.query import (
+    DEFAULT_FIELDS,
+    FIELDS,
+    Node,
+    keywords_query,
+    make_term,
+    parse_query,
+    query_warnings,
+)
 from daemon.secrets import Secrets
 from daemon.sources import REQUIRED, Key, Source
 from daemon.sources import kind as source_kind
@@ -93,6 +101,7 @@ class Watchlist:
     source: str  # the query or keywords as written, for messages and `check`
     notify: tuple[str, ...]
     deliver_at: time | None  # None: immediately; else daily at this local time
+    warnings: tuple[str, ...] = ()  # valid, but probably not what it looks like
 
 
 @dataclass(frozen=True)
@@ -138,10 +147,10 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
-    return build_config(data, path)
+    return build_config(data, path, raw.decode("utf-8-sig", "replace"))
 
 
-def build_config(data: dict[str, Any], path: Path) -> Config:
+def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     top = Table(data, "")
     base = path.parent
     state_dir = base / top.get("state_dir", str, "state")
@@ -157,7 +166,7 @@ def build_config(data: dict[str, Any], path: Path) -> Config:
     secrets = Secrets.load(base / secrets_file if secrets_file else None, "secrets_file")
     channels = _channels(top.get("channels", dict, {}), secrets)
     top.used.update(("watchlists", "sources"))
-    watchlists = _watchlists(data.get("watchlists", []), channels)
+    watchlists = _watchlists(data.get("watchlists", []), channels, _query_lines(text))
     sources = _sources(data.get("sources", []), base, state_dir, secrets)
     http = _http(Table(top.get("http", dict, {}), "http"))
     admin = top.get("admin_channel", str)
@@ -295,7 +304,61 @@ def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:
     return channels
 
 
-def _watchlists(data: Any, channels: dict[str, Channel]) -> tuple[Watchlist, ...]:
+# `query = "..."` or `query = '...'` on one line: where a query's columns are in the file
+_QUERY_LINE = re.compile(r"""^[ \t]*query[ \t]*=[ \t]*(?:"(?!"")|'(?!''))""", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class _QueryLine:
+    line: int  # 1-based
+    text: str
+    start: int  # index of the query's first character in `text`
+    basic: bool  # a "..." string, whose escapes take more than one character
+
+
+def _query_lines(text: str) -> list[_QueryLine]:
+    """Each one-line `query = ...` of the file, in order (one per watchlist with a query)."""
+    out = []
+    for m in _QUERY_LINE.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line = text[line_start : line_end if line_end != -1 else len(text)]
+        quote = text[m.end() - 1]
+        out.append(
+            _QueryLine(text.count("\n", 0, m.start()) + 1, line, m.end() - line_start, quote == '"')
+        )
+    return out
+
+
+def _take_line(lines: list[_QueryLine], query: str) -> _QueryLine | None:
+    """The first unclaimed line that holds exactly this query."""
+    for i, line in enumerate(lines):
+        try:
+            found = tomllib.loads(line.text.strip()).get("query")
+        except tomllib.TOMLDecodeError:
+            continue
+        if found == query:
+            return lines.pop(i)
+    return None
+
+
+def _position(where: _QueryLine | None, column: int) -> str:
+    """` (line L, column C)` in config.toml, counting characters as written there."""
+    if where is None:
+        return f" (column {column} of the query)"
+    i, n = where.start, 0
+    while n < column - 1 and i < len(where.text):
+        if where.basic and where.text[i] == "\\":
+            i += {"u": 6, "U": 10}.get(where.text[i + 1 : i + 2], 2)
+        else:
+            i += 1
+        n += 1
+    return f" (line {where.line}, column {i + 1})"
+
+
+def _watchlists(
+    data: Any, channels: dict[str, Channel], queries: list[_QueryLine]
+) -> tuple[Watchlist, ...]:
     if not isinstance(data, list):
         raise ConfigError("watchlists: expected an array of tables ([[watchlists]])")
     out: list[Watchlist] = []
@@ -322,16 +385,33 @@ def _watchlists(data: Any, channels: dict[str, Channel]) -> tuple[Watchlist, ...
         query_text = t.get("query", str)
         if query_text is not None and (keywords or exclude):
             raise ConfigError(f"{where}: give either query or keywords/exclude, not both")
-        try:
-            if query_text is not None:
+        warnings: tuple[str, ...] = ()
+        if query_text is not None:
+            where_query = _take_line(queries, query_text)
+            try:
                 query, source = parse_query(query_text, scope), query_text
-            elif keywords:
-                query, source = keywords_query(keywords, exclude, scope), ", ".join(keywords)
-            else:
-                raise ConfigError(f'{where}: needs keywords = [...] or query = "..."')
-        except QueryError as exc:
-            key = "query" if query_text is not None else "keywords"
-            raise ConfigError(f"{t.at(key)}: watchlist {name!r}: {exc}") from None
+                found = query_warnings(query_text, scope)
+            except QueryError as exc:
+                at = _position(where_query, exc.column)
+                raise ConfigError(
+                    f"{t.at('query')}{at}: watchlist {name!r}: {exc.reason}"
+                ) from None
+            warnings = tuple(
+                f"{t.at('query')}{_position(where_query, column)}: watchlist {name!r}: {what}"
+                for column, what in found
+            )
+        elif keywords:
+            for key, entries in (("keywords", keywords), ("exclude", exclude)):
+                for j, entry in enumerate(entries):
+                    try:
+                        make_term(entry, scope)
+                    except QueryError as exc:
+                        raise ConfigError(
+                            f"{t.at(key)}[{j}]: watchlist {name!r}: {exc.reason}"
+                        ) from None
+            query, source = keywords_query(keywords, exclude, scope), ", ".join(keywords)
+        else:
+            raise ConfigError(f'{where}: needs keywords = [...] or query = "..."')
         notify = t.str_list("notify")
         if not notify:
             raise ConfigError(f"{t.at('notify')}: missing (list the channels to alert)")
@@ -343,7 +423,7 @@ def _watchlists(data: Any, channels: dict[str, Channel]) -> tuple[Watchlist, ...
                 )
         deliver_at = _deliver(t.get("deliver", str, "immediate"), t.at("deliver"))
         t.finish()
-        out.append(Watchlist(name, query, source, notify, deliver_at))
+        out.append(Watchlist(name, query, source, notify, deliver_at, warnings))
     return tuple(out)
 
 

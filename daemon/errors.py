@@ -23,6 +23,7 @@ class QueryError(PaperwatchError):
     def __init__(self, message: str, column: int) -> None:
         super().__init__(f"column {column}: {message}")
         self.column = column
+        self.reason = message
 
 
 class UsageError(PaperwatchError):

@@ -103,7 +103,7 @@ class _Parser:
         self.i = 0
         self.depth = 0
         self.default_fields = default_fields
-        self.warnings: list[str] = []
+        self.warnings: list[tuple[int, str]] = []  # (column, what)
 
     def peek(self, ahead: int = 0) -> Tok | None:
         i = self.i + ahead
@@ -143,8 +143,11 @@ class _Parser:
                 after = self.peek(1)
                 if after is not None and after.kind not in ("rp", "or", "and"):
                     self.warnings.append(
-                        f"column {tok.column}: lower-case {tok.value!r} is searched as a "
-                        f"word; write {tok.value.upper()} for the operator"
+                        (
+                            tok.column,
+                            f"lower-case {tok.value!r} is searched as a word; "
+                            f"write {tok.value.upper()} for the operator",
+                        )
                     )
             parts.append(self.parse_not(fields, scoped))
         return parts[0] if len(parts) == 1 else And(tuple(parts))
@@ -196,8 +199,11 @@ class _Parser:
         after = self.peek()
         if after is not None and after.kind == "word" and after.value[:1].isupper():
             self.warnings.append(
-                f"column {after.column}: {after.value!r} is searched on its own; did you mean "
-                f'author:"{term.text} {after.value}"?'
+                (
+                    after.column,
+                    f"{after.value!r} is searched on its own; did you mean "
+                    f'author:"{term.text} {after.value}"?',
+                )
             )
 
 
@@ -236,8 +242,10 @@ def parse_query(source: str, default_fields: frozenset[str] = DEFAULT_FIELDS) ->
     return _Parser(source, default_fields).parse()
 
 
-def query_warnings(source: str, default_fields: frozenset[str] = DEFAULT_FIELDS) -> list[str]:
-    """What in a valid query probably does not mean what it looks like."""
+def query_warnings(
+    source: str, default_fields: frozenset[str] = DEFAULT_FIELDS
+) -> list[tuple[int, str]]:
+    """What in a valid query probably does not mean what it looks like: (column, what)."""
     parser = _Parser(source, default_fields)
     parser.parse()
     return parser.warnings

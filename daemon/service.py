@@ -29,7 +29,7 @@ from inotify_simple import flags as F
 
 from daemon.backoff import backoff
 from daemon.clock import SYSTEM, Clock, iso
-from daemon.config import load_config
+from daemon.config import Config, load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.log import Conditions, event
 from daemon.outbox import deliver_channel, release_orphaned_claims
@@ -68,6 +68,12 @@ def acquire_lock(state_dir: Path) -> IO[str]:
     handle.write(str(os.getpid()))
     handle.flush()
     return handle
+
+
+def _log_warnings(config: Config) -> None:
+    for watchlist in config.watchlists:
+        for warning in watchlist.warnings:
+            event("query_warning", logging.WARNING, watchlist=watchlist.name, warning=warning)
 
 
 class Jobs:
@@ -377,6 +383,7 @@ class Service:
                 self.sync_watchers()
             except Exception as exc:
                 event("reload_error", logging.ERROR, why=why, error=repr(exc))
+            _log_warnings(config)
             event(
                 "config_reloaded",
                 why=why,
@@ -450,6 +457,7 @@ class Service:
             sources=len(config.sources),
             watchlists=len(config.watchlists),
         )
+        _log_warnings(config)
         self.notifier.ready("watching")
         while not self.stop.is_set():
             self.wake.wait(1.0)

@@ -38,7 +38,7 @@ CHANNEL = '[channels]\nc = "console://"\n'
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
             'notify = ["c"]\n',
-            "watchlists[0].query: watchlist 'a': column 8:",
+            "watchlists[0].query (line 5, column 17): watchlist 'a': expected a term",
         ),
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
@@ -173,3 +173,52 @@ def test_sqlite_error_mid_command_is_one_line(cli, config_file):
     db.commit()
     result = cli("papers")
     assert result.code == 1 and result.err.startswith("error: database: no such table")
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        # columns count the characters of the line as written in config.toml
+        (
+            'query = "tensor or \\"neural net\\" (survey"',
+            "watchlists[0].query (line 5, column 35): watchlist 'w': missing closing parenthesis",
+        ),
+        (
+            "query = 'tensor (survey'",
+            "watchlists[0].query (line 5, column 17): watchlist 'w': missing closing parenthesis",
+        ),
+        ("query = 'te*sor'", "watchlists[0].query (line 5, column 12): watchlist 'w': '*' only"),
+        (
+            'keywords = ["a", "b", "c", "te*st"]',
+            "watchlists[0].keywords[3]: watchlist 'w': '*' only ends a word",
+        ),
+        (
+            'keywords = ["a"]\nexclude = ["*"]',
+            "watchlists[0].exclude[0]: watchlist 'w': '*' has no letters",
+        ),
+        (
+            'query = """\ntensor (x\n"""',
+            "watchlists[0].query (column 8 of the query): watchlist 'w': missing closing",
+        ),
+    ],
+)
+def test_query_errors_point_into_the_file(cli, config_file, body, error):
+    config_file.write_text(f'{CHANNEL}[[watchlists]]\nname = "w"\n{body}\nnotify = ["c"]\n')
+    result = cli("check")
+    assert result.code == 2 and error in result.err, result.err
+
+
+def test_check_warns_about_what_looks_like_an_operator(cli, config_file):
+    config_file.write_text(
+        f'{CHANNEL}[[watchlists]]\nname = "w"\nquery = "tensor or survey"\nnotify = ["c"]\n'
+        '[[watchlists]]\nname = "v"\nquery = "author:Rafal Kocielnik"\nnotify = ["c"]\n'
+    )
+    result = cli("check")
+    assert result.code == 0
+    assert (
+        "warning: watchlists[0].query (line 5, column 17): watchlist 'w': lower-case 'or' is "
+        "searched as a word; write OR for the operator"
+    ) in result.err
+    assert "watchlists[1].query (line 9, column 23)" in result.err
+    assert 'did you mean author:"Rafal Kocielnik"?' in result.err
+    assert "warning: watchlists[1]" in cli("preview", "v").err
