@@ -15,8 +15,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Union
 
-from daemon.errors import QueryError
 from bench.baseline.text import singular, words
+from daemon.errors import QueryError
 
 FIELDS = ("title", "abstract", "author")
 DEFAULT_FIELDS = frozenset({"title", "abstract"})
