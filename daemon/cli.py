@@ -20,7 +20,7 @@ from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, 
 from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
 from daemon.match import Matcher, Rule
-from daemon.outbox import DeliveryReport, alerts, deliver, match_hook, retry_all
+from daemon.outbox import DeliveryReport, alerts, decide_waiting, deliver, match_hook, retry_all
 from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query, query_warnings
 from daemon.render import Message
@@ -239,11 +239,18 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
     matcher = Matcher([rule])
-    ids = [row["id"] for row in store.papers.iterate() if matcher.match_row(row)]
+    ids, waiting = [], 0  # as alerts decide: a paper without abstract may wait
+    for row in store.papers.iterate():
+        hits = matcher.match_row(row)
+        if hits and hits[0].undecided:
+            waiting += 1
+        elif hits:
+            ids.append(row["id"])
     rows = store.papers.listing(ids=ids, limit=args.limit) if ids else []
     print_papers(rows, args.json)
     if not args.json:
-        out(f"{len(ids)} stored papers match")
+        more = f"; {waiting} more wait for their abstract" if waiting else ""
+        out(f"{len(ids)} stored papers match{more}")
     return EXIT_OK
 
 
@@ -281,6 +288,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
                 err(f"{source.name}: {store.sources.get(source.name)['last_error']}")
             else:
                 out(f"{source.name}: {outcome.summary()}")
+        decide_waiting(store, runtime, SYSTEM.now())
     finally:
         runtime.http.close()
     report_delivery(deliver(store, config, SYSTEM.now()))

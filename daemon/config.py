@@ -110,6 +110,7 @@ class Config:
     state_dir: Path
     timezone: ZoneInfo | None = None  # as configured; `tz` applies the default
     give_up_after: timedelta = timedelta(hours=48)
+    undecided_after: timedelta = timedelta(days=2)  # a paper without abstract waits this long
     channels: dict[str, Channel] = field(default_factory=dict)
     watchlists: tuple[Watchlist, ...] = ()
     sources: tuple[Source, ...] = ()
@@ -162,6 +163,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"timezone: unknown time zone {tz_name!r}") from None
     give_up_after = top.duration("give_up_after", timedelta(hours=48))
+    undecided_after = top.duration("undecided_after", timedelta(days=2), allow_zero=True)
     secrets_file = top.get("secrets_file", str)
     secrets = Secrets.load(base / secrets_file if secrets_file else None, "secrets_file")
     channels = _channels(top.get("channels", dict, {}), secrets)
@@ -181,6 +183,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         state_dir=state_dir,
         timezone=timezone,
         give_up_after=give_up_after,
+        undecided_after=undecided_after,
         channels=channels,
         watchlists=watchlists,
         sources=sources,

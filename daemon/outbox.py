@@ -47,24 +47,60 @@ def due_at(watchlist: Watchlist, now: datetime, config: Config) -> datetime:
 
 
 def match_hook(runtime: Runtime) -> ChangeHook:
-    """Record matches of changed papers, and their deliveries, in the ingest transaction."""
-    config, matcher = runtime.config, runtime.matcher
-    by_name = {w.name: w for w in config.watchlists}
+    """Record matches of changed papers, and their deliveries, in the ingest transaction
+    (one statement for each, whatever the number of hits). A paper that matches only if
+    its missing abstract allows is recorded as undecided instead."""
 
     def hook(store: Store, paper_ids: list[int], now: datetime) -> None:
-        stamp = iso(now)
+        sure: list[tuple[str, int, str, int]] = []
+        waiting: list[tuple[str, int]] = []
         for row in store.papers.by_ids(paper_ids):
-            for hit in matcher.match_row(row):
-                match_id = store.deliveries.add_match(
-                    hit.watchlist, row["id"], json.dumps(hit.matched), stamp
-                )
-                if match_id is None:
-                    continue  # this watchlist already alerted on this paper
-                wl = by_name[hit.watchlist]
-                due = iso(due_at(wl, now, config))
-                store.deliveries.add_deliveries(match_id, wl.notify, due, stamp)
+            for hit in runtime.matcher.match_row(row):
+                if hit.undecided:
+                    waiting.append((hit.watchlist, row["id"]))
+                else:
+                    sure.append((hit.watchlist, row["id"], json.dumps(hit.matched), 0))
+        store.deliveries.set_undecided(paper_ids, waiting, iso(now))
+        record_matches(store, runtime.config, sure, now)
 
     return hook
+
+
+def record_matches(
+    store: Store, config: Config, found: list[tuple[str, int, str, int]], now: datetime
+) -> None:
+    """Matches (watchlist, paper id, matched, title only) and their deliveries."""
+    stamp = iso(now)
+    by_name = {w.name: w for w in config.watchlists}
+    rows = []
+    for match_id, name in store.deliveries.add_matches(found, stamp):
+        watchlist = by_name[name]
+        due = iso(due_at(watchlist, now, config))
+        rows += [(match_id, channel, due) for channel in watchlist.notify]
+    store.deliveries.add_all_deliveries(rows, stamp)
+
+
+def decide_waiting(store: Store, runtime: Runtime, now: datetime) -> int:
+    """Papers undecided for `undecided_after` (their abstract never came) are decided on
+    what is known: a match then alerts marked title only. Returns how many were decided."""
+    config = runtime.config
+    with store.transaction():
+        due = store.deliveries.undecided_due(iso(now - config.undecided_after))
+        if not due:
+            return 0
+        rows = {r["id"]: r for r in store.papers.by_ids(sorted({pid for _, pid in due}))}
+        found = []
+        for name, pid in due:
+            row = rows.get(pid)
+            if row is None or config.watchlist(name) is None:
+                continue
+            for hit in runtime.matcher.match_row(row):
+                if hit.watchlist == name:
+                    found.append((name, pid, json.dumps(hit.matched), int(hit.undecided)))
+        record_matches(store, config, found, now)
+        store.deliveries.drop_undecided(due)
+    event("undecided_decided", papers=len(due), alerts=len(found))
+    return len(due)
 
 
 @dataclass

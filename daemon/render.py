@@ -184,6 +184,8 @@ def render(
             if x
         )
         why = ", ".join(f"{t} in {f}" for t, f in matched)
+        if row.get("title_only"):
+            why += " (title only: decided without the abstract, which never came)"
         snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
         for fmt, f in _FORMATS.items():
             shown = light.apply(row["title"], f.escape, f.mark)

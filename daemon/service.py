@@ -32,7 +32,7 @@ from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import Config, load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.log import Conditions, event
-from daemon.outbox import deliver_channel, release_orphaned_claims
+from daemon.outbox import decide_waiting, deliver_channel, release_orphaned_claims
 from daemon.poller import Outcome, PollContext, admin_message, run_source
 from daemon.runtime import Current, Runtime
 from daemon.sources import Memory, Source
@@ -107,6 +107,7 @@ class Jobs:
         runtime = self.current.get()
         with Store(runtime.config.db_path) as store:
             release_orphaned_claims(store)
+            decide_waiting(store, runtime, runtime.clock.now())
             names = set(runtime.config.channels) | set(store.deliveries.channels_with_work())
         for name in sorted(names):
             with self.guard:

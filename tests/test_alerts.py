@@ -7,9 +7,11 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from daemon.clock import iso
 from daemon.config import load_config
 from daemon.ingest import ingest_bytes
-from daemon.outbox import alerts, deliver, match_hook, release_orphaned_claims
+from daemon.outbox import alerts, decide_waiting, deliver, match_hook, release_orphaned_claims
+from daemon.render import render
 from daemon.runtime import Runtime
 from daemon.store import Store
 from tests.conftest import HF, TEXT
@@ -375,3 +377,73 @@ def test_claims_of_a_killed_process_are_released_at_once(config_file):
         claimed = store.deliveries.claim(owner, t0.isoformat(), until, "hook")
     assert claimed and release_orphaned_claims(store) == 1
     assert store.deliveries.claim_owners() == []
+
+
+def test_a_title_only_paper_is_not_alerted_on_a_guess(cli, config_file):
+    """The HTML fallback's title-only cards, then the same day's API with abstracts: an
+    `exclude` watchlist waits for the abstract, which says fine-tuning: nothing is sent,
+    and `preview` agrees with what was (not) sent."""
+    hook = Webhook().start()
+    try:
+        write_config(
+            config_file,
+            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            [
+                {
+                    "name": "align",
+                    "keywords": ["alignment"],
+                    "exclude": ["fine-tuning"],
+                    "notify": ["hook"],
+                },
+                {"name": "any", "keywords": ["alignment"], "notify": ["hook"]},
+            ],
+        )
+        assert cli("ingest", str(HF / "listing_dom_only_2026-08-03.html")).code == 0
+        assert (
+            "0 stored papers match; 1 more wait for their abstract" in cli("preview", "align").out
+        )
+        assert cli("ingest", str(HF / "api_daily_papers_2026-08-03.json")).code == 0
+        assert "0 stored papers match\n" in cli("preview", "align").out
+        assert "1 stored papers match\n" in cli("preview", "any").out
+        sent = [a["watchlist"] for a in cli("alerts", "--json").json()]
+        assert sent == ["any"]
+        assert all("fine-tuning" not in b["message"] or "any" in b["title"] for b in hook.bodies)
+        db = Store(config_file.parent / "state" / "paperwatch.db")
+        assert db.deliveries.undecided_count() == 0
+    finally:
+        hook.stop()
+
+
+def test_an_abstract_that_never_comes_is_decided_after_undecided_after(tmp_path):
+    config_path = tmp_path / "config.toml"
+    write_config(
+        config_path,
+        {"hook": "json://127.0.0.1:9/"},
+        [{"name": "align", "keywords": ["alignment"], "exclude": ["survey"], "notify": ["hook"]}],
+        extra='undecided_after = "1d"',
+    )
+    config = load_config(config_path)
+    runtime = Runtime.build(config)
+    store = Store(config.db_path)
+    now = datetime(2026, 8, 3, 12, tzinfo=UTC)
+    ingest_bytes(
+        store,
+        (HF / "listing_dom_only_2026-08-03.html").read_bytes(),
+        name="l",
+        source="t",
+        location="l",
+        ref_time=now,
+        now=now,
+        on_change=match_hook(runtime),
+    )
+    assert store.deliveries.undecided_count() == 1 and store.deliveries.match_count() == 0
+    assert decide_waiting(store, runtime, now + timedelta(hours=23)) == 0
+    assert decide_waiting(store, runtime, now + timedelta(days=1)) == 1
+    [alert] = alerts(store)
+    assert alert["watchlist"] == "align" and alert["title_only"] == 1
+    later = now + timedelta(days=1)
+    [row] = store.deliveries.claim("me", iso(later), iso(later + timedelta(hours=1)), "hook")
+    message = render("align", config.watchlist("align"), [row])
+    assert "title only: decided without the abstract" in message.text
+    assert decide_waiting(store, runtime, now + timedelta(days=5)) == 0  # once, ever
+    runtime.http.close()

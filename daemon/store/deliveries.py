@@ -3,36 +3,94 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from typing import Any
 
 STATUSES = ("pending", "failed", "sent", "dead")
 _DUE = (
-    "SELECT d.id, d.channel, d.attempts, d.created_at, m.watchlist, m.matched, "
+    "SELECT d.id, d.channel, d.attempts, d.created_at, m.watchlist, m.matched, m.title_only, "
     "p.title, p.abstract, p.authors, p.url, p.hf_day, p.upvotes, p.arxiv_id "
     "FROM deliveries d JOIN matches m ON m.id = d.match_id "
     "JOIN papers p ON p.id = m.paper_id "
 )
 
 
+_CHUNK = 500  # bound parameters per IN (...) list
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
 class DeliveryRepo:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def add_match(self, watchlist: str, paper_id: int, matched: str, stamp: str) -> int | None:
-        """The new match's id, or None when this watchlist already matched this paper."""
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO matches (watchlist, paper_id, matched, created_at) "
-            "VALUES (?, ?, ?, ?)",
-            (watchlist, paper_id, matched, stamp),
-        )
-        return cur.lastrowid if cur.rowcount else None
-
-    def add_deliveries(self, match_id: int, channels: Iterable[str], due: str, stamp: str) -> None:
+    def add_matches(
+        self, found: list[tuple[str, int, str, int]], stamp: str
+    ) -> list[tuple[int, str]]:
+        """Record (watchlist, paper id, matched, title only) in one statement; the (match
+        id, watchlist) of those recorded now (a watchlist matches a paper once, ever)."""
+        if not found:
+            return []
         self.conn.executemany(
-            "INSERT INTO deliveries (match_id, channel, due_at, created_at) VALUES (?, ?, ?, ?)",
-            [(match_id, ch, due, stamp) for ch in channels],
+            "INSERT OR IGNORE INTO matches (watchlist, paper_id, matched, title_only, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            [(w, pid, matched, title_only, stamp) for w, pid, matched, title_only in found],
         )
+        pairs = {(w, pid) for w, pid, _, _ in found}
+        new = []
+        for chunk in _chunks(sorted({pid for _, pid in pairs})):
+            rows = self.conn.execute(
+                f"SELECT id, watchlist, paper_id FROM matches WHERE created_at = ? "
+                f"AND paper_id IN ({','.join('?' * len(chunk))})",
+                [stamp, *chunk],
+            )
+            new += [(r[0], r[1]) for r in rows if (r[1], r[2]) in pairs]
+        return new
+
+    def add_all_deliveries(self, rows: list[tuple[int, str, str]], stamp: str) -> None:
+        """(match id, channel, due) each; one per match and channel, ever."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (match_id, channel, due_at, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(mid, ch, due, stamp) for mid, ch, due in rows],
+        )
+
+    def set_undecided(self, paper_ids: list[int], waiting: list[tuple[str, int]], now: str) -> None:
+        """The changed papers' undecided watchlists are now `waiting`: others are dropped
+        (decided), new ones start waiting now, and a matched paper never waits again."""
+        for chunk in _chunks(paper_ids):
+            self.conn.execute(
+                f"DELETE FROM undecided WHERE paper_id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO undecided (watchlist, paper_id, since) SELECT ?, ?, ? "
+            "WHERE NOT EXISTS (SELECT 1 FROM matches WHERE watchlist = ? AND paper_id = ?)",
+            [(w, pid, now, w, pid) for w, pid in waiting],
+        )
+
+    def undecided_since(self, paper_ids: list[int]) -> dict[tuple[str, int], str]:
+        out = {}
+        for chunk in _chunks(paper_ids):
+            rows = self.conn.execute(
+                "SELECT watchlist, paper_id, since FROM undecided "
+                f"WHERE paper_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({(r[0], r[1]): r[2] for r in rows})
+        return out
+
+    def undecided_due(self, before: str) -> list[tuple[str, int]]:
+        rows = self.conn.execute(
+            "SELECT watchlist, paper_id FROM undecided WHERE since <= ? ORDER BY since", (before,)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def drop_undecided(self, pairs: list[tuple[str, int]]) -> None:
+        self.conn.executemany("DELETE FROM undecided WHERE watchlist = ? AND paper_id = ?", pairs)
+
+    def undecided_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM undecided").fetchone()[0])
 
     def claim(
         self, owner: str, now: str, until: str, channel: str, ids: list[int] | None = None
@@ -120,7 +178,8 @@ class DeliveryRepo:
     def listing(self, status: str | None = None) -> list[dict[str, Any]]:
         sql = (
             "SELECT d.id, m.watchlist, m.paper_id, p.title, d.channel, d.status, d.attempts, "
-            "m.matched, m.created_at, d.sent_at, d.due_at, d.last_error FROM deliveries d "
+            "m.matched, m.title_only, m.created_at, d.sent_at, d.due_at, d.last_error "
+            "FROM deliveries d "
             "JOIN matches m ON m.id = d.match_id JOIN papers p ON p.id = m.paper_id"
         )
         args: tuple[str, ...] = ()

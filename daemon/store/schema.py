@@ -129,6 +129,22 @@ def _source_details(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0006_undecided_matches")
+def _undecided(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- a paper without its abstract that a watchlist matches only if the abstract allows:
+    -- decided when the abstract arrives, or after undecided_after on what is known
+    CREATE TABLE undecided (
+        watchlist TEXT NOT NULL,
+        paper_id INTEGER NOT NULL REFERENCES papers(id),
+        since TEXT NOT NULL,
+        PRIMARY KEY (watchlist, paper_id)
+    );
+    CREATE INDEX undecided_since ON undecided(since);
+    ALTER TABLE matches ADD COLUMN title_only INTEGER NOT NULL DEFAULT 0;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
