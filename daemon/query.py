@@ -271,12 +271,24 @@ class Field:
     author: bool = False
     words: set[str] = field(default_factory=set)
     _surfaces: list[str] | None = None
+    _positions: dict[str, list[int]] | None = None
 
     def __post_init__(self) -> None:
         for fs in self.tokens.forms:
             self.words.update(fs)
         for fs, _, _, _ in self.tokens.joined:
             self.words.update(fs)
+
+    def at(self, wanted: tuple[str, ...]) -> list[int]:
+        """Where parts with one of these forms are (an index built on first use)."""
+        if self._positions is None:
+            self._positions = {}
+            for i, fs in enumerate(self.tokens.forms):
+                for form in fs:
+                    self._positions.setdefault(form, []).append(i)
+        if len(wanted) == 1:
+            return self._positions.get(wanted[0], [])
+        return [i for w in wanted for i in self._positions.get(w, ())]
 
     def has_prefix(self, prefix: str) -> bool:
         """Whether a word as written starts with `prefix` (binary search, on demand)."""
@@ -289,24 +301,37 @@ class Field:
 
 
 class Doc:
-    """A paper's fields, cut once and shared by every watchlist. `missing` holds the
-    field the paper lacks (no abstract yet): terms there are unknown, not false."""
+    """A paper's fields, each cut on first use and shared by every watchlist. `missing`
+    holds the field the paper lacks (no abstract yet): terms there are unknown, not
+    false."""
 
-    __slots__ = ("fields", "missing")
+    __slots__ = ("texts", "authors", "_fields", "missing")
 
     def __init__(self, title: str, abstract: str, authors: list[str] | tuple[str, ...]) -> None:
-        author_tokens = Tokens()
-        for i, name in enumerate(authors):
-            if i:
-                author_tokens.gap()  # a phrase never spans two authors
-            tokenize(name, author=True, into=author_tokens)
-        self.fields = {
-            "title": Field(tokenize(title)),
-            "abstract": Field(tokenize(abstract)),
-            "author": Field(author_tokens, author=True),
-        }
+        self.texts = {"title": title, "abstract": abstract}
+        self.authors = authors
+        self._fields: dict[str, Field] = {}
         # only the abstract comes later (a title-only card); no authors is none known
         self.missing = frozenset() if abstract else frozenset({"abstract"})
+
+    @property
+    def fields(self) -> Doc:
+        return self  # doc.fields[name], as before: fields are made on demand
+
+    def __getitem__(self, name: str) -> Field:
+        found = self._fields.get(name)
+        if found is None:
+            if name == "author":
+                tokens = Tokens()
+                for i, author in enumerate(self.authors):
+                    if i:
+                        tokens.gap()  # a phrase never spans two authors
+                    tokenize(author, author=True, into=tokens)
+                found = Field(tokens, author=True)
+            else:
+                found = Field(tokenize(self.texts[name]))
+            self._fields[name] = found
+        return found
 
 
 def _fits(part: tuple[str, ...], wanted: tuple[str, ...], prefix: bool, surface: str) -> bool:
@@ -321,36 +346,39 @@ def term_spans(term: Term, f: Field) -> list[tuple[int, int]]:
     joined = term.joined_plain if f.author else term.joined
     t = f.tokens
     n, count = len(words), len(t.forms)
+    last = n - 1
     found = []
-    for i in range(count - n + 1):
-        if n > 1 and t.soft[i]:
+    starts = range(count) if n == 1 and term.prefix else f.at(words[0])
+    for i in starts:
+        if i + n > count or (n > 1 and t.soft[i]):
             continue  # a phrase does not start inside a chunk's glued parts
         if all(
-            _fits(t.forms[i + k], words[k], term.prefix and k == n - 1, t.surface[i + k])
+            _fits(t.forms[i + k], words[k], term.prefix and k == last, t.surface[i + k])
             for k in range(n)
         ):
             if n > 1 and i + n < count and t.soft[i + n]:
                 continue  # nor end inside them: GPT-4 is not GPT-4o
-            found.append((i, i + n - 1))
+            found.append((i, i + last))
     if n > 1:  # the phrase written as one word: "pre training" finds "pretraining"
-        found += [
-            (i, i) for i in range(count) if _fits(t.forms[i], joined, term.prefix, t.surface[i])
-        ]
-    if n == 1 and not f.author:
-        found += [
-            (i, i + 1)
-            for first, second in term.splits
-            for i in range(count - 1)
-            if not t.soft[i]
-            and not t.soft[i + 1]
-            and not (i + 2 < count and t.soft[i + 2])
-            and any(w in first for w in t.forms[i])
-            and any(w in second for w in t.forms[i + 1])
-        ]
+        if term.prefix:
+            found += [(i, i) for i in range(count) if t.surface[i].startswith(joined[0])]
+        else:
+            found += [(i, i) for i in f.at(joined)]
+    elif not f.author:  # a long word written as two: "pretraining" finds "pre training"
+        for first, second in term.splits:
+            for i in f.at(first):
+                if (
+                    i + 1 < count
+                    and not t.soft[i]
+                    and not t.soft[i + 1]
+                    and not (i + 2 < count and t.soft[i + 2])
+                    and any(w in second for w in t.forms[i + 1])
+                ):
+                    found.append((i, i + 1))
     want = joined if n > 1 else words[0]
     found += [
-        (first, last)
-        for fs, surface, first, last in t.joined
+        (first, end)
+        for fs, surface, first, end in t.joined
         if _fits(fs, want, term.prefix, surface)
     ]
     return found
@@ -371,9 +399,10 @@ def term_matches(term: Term, f: Field) -> bool:
     joined = term.joined_plain if f.author else term.joined
     if f.has_prefix(joined[0]) if term.prefix else not f.words.isdisjoint(joined):
         return True
-    if term.prefix or not f.words.isdisjoint(words[0]):
-        return bool(term_spans(term, f))
-    return False
+    whole = words[:-1] if term.prefix else words
+    if any(f.words.isdisjoint(w) for w in whole):
+        return False  # a part is missing: no phrase
+    return bool(term_spans(term, f))
 
 
 def evaluate(node: Node, doc: Doc, hits: list[tuple[str, str]] | None = None) -> bool:

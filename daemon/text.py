@@ -22,6 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import lemminflect
 from breame.spelling import get_american_spelling
@@ -125,36 +126,120 @@ class Tokens:
         self.spans.append((0, 0))
 
 
+@lru_cache(maxsize=500_000)
+def _cut(chunk: str, author: bool) -> tuple[Any, ...]:
+    """One chunk's parts: forms, surfaces, soft flags, offsets in the chunk, and its
+    joined word (forms, surface) if it has several parts."""
+    form_of = plain if author else forms
+    if chunk.isalpha() or chunk.isdigit() or chunk[-1] in "+#":
+        return ((form_of(chunk),), (fold(chunk),), (False,), ((0, len(chunk)),), None)
+    parts, surfaces, soft, spans = [], [], [], []
+    offset = 0
+    for part in _HYPHEN.split(chunk):
+        for i, run in enumerate(_RUN.finditer(part)):
+            piece = run.group()
+            parts.append(form_of(piece))
+            surfaces.append(fold(piece))
+            soft.append(i > 0)
+            spans.append((offset + run.start(), offset + run.end()))
+        offset += len(part) + 1
+    joined = None
+    if len(parts) > 1:
+        whole = "".join(chunk[a:b] for a, b in spans)
+        joined = (form_of(whole), fold(whole))
+    return (tuple(parts), tuple(surfaces), tuple(soft), tuple(spans), joined)
+
+
 def tokenize(text: str, author: bool = False, into: Tokens | None = None) -> Tokens:
     out = into if into is not None else Tokens()
-    form_of = plain if author else forms
     for m in _CHUNK.finditer(text):
-        chunk = m.group()
+        parts, surfaces, soft, spans, joined = _cut(m.group(), author)
         start = m.start()
-        if chunk.isalpha() or chunk.isdigit() or chunk[-1] in "+#":
-            out.forms.append(form_of(chunk))
-            out.surface.append(fold(chunk))
-            out.soft.append(False)
-            out.spans.append((start, m.end()))
-            continue
         first = len(out.forms)
-        pieces = []
-        offset = 0
-        for part in _HYPHEN.split(chunk):
-            for i, run in enumerate(_RUN.finditer(part)):
-                piece = run.group()
-                pieces.append(piece)
-                out.forms.append(form_of(piece))
-                out.surface.append(fold(piece))
-                out.soft.append(i > 0)
-                out.spans.append((start + offset + run.start(), start + offset + run.end()))
-            offset += len(part) + 1
-        if len(pieces) > 1:
-            whole = "".join(pieces)
-            out.joined.append((form_of(whole), fold(whole), first, len(out.forms) - 1))
+        out.forms.extend(parts)
+        out.surface.extend(surfaces)
+        out.soft.extend(soft)
+        out.spans.extend((start + a, start + b) for a, b in spans)
+        if joined is not None:
+            out.joined.append((joined[0], joined[1], first, len(out.forms) - 1))
     return out
 
 
 def words(text: str) -> list[str]:
     """The preferred form of each part of `text`, in order."""
     return [f[0] for f in tokenize(text).forms]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """What one chunk contributes to a field's vocabulary: every form of its parts and of
+    its joined word, and their surfaces (for prefixes)."""
+
+    forms: frozenset[str]
+    surfaces: frozenset[str]
+    first: tuple[str, ...]  # forms of its first part and of its last (adjacent to the
+    last: tuple[str, ...]  # chunks before and after it)
+    inner: frozenset[tuple[str, ...]]  # adjacent parts inside it (see `pair_key`)
+    last_soft: bool  # its last part is glued: no phrase starts there
+    second_soft: bool  # its second part is glued: no phrase ends at its first
+    special: bool  # any of the above, or several forms at an end
+
+
+def pair_key(x: str, y: str, exact: bool) -> tuple[str, ...]:
+    """Two adjacent parts: (x, y) where a two-word phrase x y matches (`exact`), else
+    (x, y, "~") where only longer phrases may (they start or end inside a glued chunk)."""
+    return (x, y) if exact else (x, y, "~")
+
+
+class _Chunks(dict[str, Chunk]):
+    """Chunk -> Chunk, filled on first sight; looked up with map() at C speed."""
+
+    def __init__(self, author: bool) -> None:
+        super().__init__()
+        self.author = author
+
+    def __missing__(self, text: str) -> Chunk:
+        found = self[text] = chunk(text, self.author)
+        return found
+
+
+CHUNKS = {False: _Chunks(False), True: _Chunks(True)}
+
+
+def chunk(text: str, author: bool = False) -> Chunk:
+    cut = tokenize(text, author=author)
+    found = {f for fs in cut.forms for f in fs}
+    found.update(f for fs, _, _, _ in cut.joined for f in fs)
+    surfaces = set(cut.surface)
+    surfaces.update(s for _, s, _, _ in cut.joined)
+    n, soft = len(cut.forms), cut.soft
+    inner = {
+        # parts j, j+1: a two-word phrase needs j not glued and no glued part after j+1
+        pair_key(x, y, not soft[j] and not (j + 2 < n and soft[j + 2]))
+        for j in range(n - 1)
+        for x in cut.forms[j]
+        for y in cut.forms[j + 1]
+    }
+    first, last = (cut.forms[0], cut.forms[-1]) if n else ((), ())
+    last_soft, second_soft = n > 1 and soft[-1], n > 1 and soft[1]
+    special = last_soft or second_soft or len(first) != 1 or len(last) != 1
+    return Chunk(
+        frozenset(found),
+        frozenset(surfaces),
+        first,
+        last,
+        frozenset(inner),
+        last_soft,
+        second_soft,
+        special,
+    )
+
+
+def chunk_list(text: str) -> list[str]:
+    """The chunks of `text` in order, found at C speed."""
+    return _CHUNK.findall(text)
+
+
+def chunks(text: str) -> set[str]:
+    """The distinct chunks of `text`, found at C speed."""
+    return set(_CHUNK.findall(text))

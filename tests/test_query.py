@@ -252,12 +252,12 @@ def test_warnings_for_what_looks_like_something_else():
 
 
 def test_anchors():
-    assert anchors(parse_query("ab OR bb*")) == {("w", "ab"), ("p", "bb")}
-    assert anchors(parse_query("a1")) == {("w", "a1"), ("w", "a 1")}  # joined, and as parts
+    assert anchors(parse_query("ab OR bb*")) == {"ab", "\0bb"}
+    assert anchors(parse_query("a1")) == {"a1", "a"}  # the joined word, the first part
     assert anchors(parse_query("NOT x")) is None
     assert anchors(parse_query('"graph neural network" AND NOT survey')) == {
-        ("w", "graph neural"),
-        ("w", "graphneuralnetwork"),
+        "graphneuralnetwork",
+        "graph",
     }
 
 
