@@ -240,8 +240,7 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     matcher = Matcher([rule])
     ids, waiting = [], 0  # as alerts decide: a paper without abstract may wait
-    for row in store.papers.iterate():
-        hits = matcher.match_row(row)
+    for row, hits in matcher.match_rows(store.papers.iterate()):
         if hits and hits[0].undecided:
             waiting += 1
         elif hits:

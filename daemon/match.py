@@ -24,7 +24,7 @@ from operator import and_, not_
 from typing import Any
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
-from daemon.text import CHUNKS, Chunk, chunk_list, pair_key
+from daemon.text import CHUNKS, Chunk, pair_key, pieces
 
 BATCH = 8192  # papers evaluated together (bits per integer)
 PREFIX = "\0"  # a key "\0tens": some word of the field starts with "tens"
@@ -133,34 +133,40 @@ class Matcher:
                 self.by_key.setdefault(key, []).append(i)
         self.prefixes = {k[1:] for k in self.vocab if k.startswith(PREFIX)}
         self.prefix_lengths = sorted({len(p) for p in self.prefixes})
-        self._prefix_keys: dict[str, tuple[str, ...]] = {}
+        self._relevant: dict[Chunk, tuple[Any, ...]] = {}
 
     def keys(self, text: str, author: bool = False) -> set[Any]:
         """The keys of one field that some watchlist reads: forms, prefixes (PREFIX +
-        prefix) and adjacent pairs of forms (tuples)."""
-        seq = list(map(CHUNKS[author].__getitem__, chunk_list(text)))
+        prefix) and adjacent parts (`pair_key`)."""
+        seq = [c for c in map(CHUNKS[author].__getitem__, pieces(text)) if c.first]
         infos = set(seq)
-        found: set[Any] = set().union(*(info.forms for info in infos)) & self.vocab
-        if self.prefixes:
-            for surface in set().union(*(info.surfaces for info in infos)):
-                keys = self._prefix_keys.get(surface)
-                if keys is None:
-                    keys = self._prefix_keys[surface] = tuple(
-                        PREFIX + surface[:n]
-                        for n in self.prefix_lengths
-                        if n <= len(surface) and surface[:n] in self.prefixes
-                    )
-                found.update(keys)
-        if self.pairs and seq:
-            found |= self._pairs(seq, infos) & self.pairs
+        relevant = self._relevant
+        found: set[Any] = set()
+        for info in infos:
+            keys = relevant.get(info)
+            if keys is None:
+                keys = self._relevant_keys(info)
+            found.update(keys)
+        if self.pairs and len(seq) > 1:
+            found |= self._pairs(seq) & self.pairs
+        return found
+
+    def _relevant_keys(self, info: Chunk) -> tuple[Any, ...]:
+        """A chunk's forms, prefixes and inner pairs that some watchlist reads."""
+        keys: set[Any] = set(info.forms & self.vocab) | (info.inner & self.pairs)
+        for surface in info.surfaces:
+            keys.update(
+                PREFIX + surface[:n]
+                for n in self.prefix_lengths
+                if n <= len(surface) and surface[:n] in self.prefixes
+            )
+        found = self._relevant[info] = tuple(keys)
         return found
 
     @staticmethod
-    def _pairs(seq: list[Chunk], infos: set[Chunk]) -> set[tuple[str, ...]]:
-        """Adjacent parts of a field, as `pair_key`s."""
+    def _pairs(seq: list[Chunk]) -> set[tuple[str, ...]]:
+        """Adjacent parts of two chunks in a row, as `pair_key`s."""
         pairs: set[tuple[str, ...]] = set()
-        for info in infos:
-            pairs |= info.inner
         plain = [not c.special for c in seq]
         both = list(map(and_, plain[:-1], plain[1:]))
         lasts, firsts = [c.last[0] for c in seq[:-1]], [c.first[0] for c in seq[1:]]
@@ -197,9 +203,6 @@ class Matcher:
         )
         for i, row in enumerate(rows):
             yield row, result.hits(i)
-
-    def match_row(self, row: dict[str, Any]) -> list[Hit]:
-        return self.match(row["title"], row["abstract"], json.loads(row["authors"]))
 
 
 class Batch:

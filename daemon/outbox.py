@@ -54,8 +54,8 @@ def match_hook(runtime: Runtime) -> ChangeHook:
     def hook(store: Store, paper_ids: list[int], now: datetime) -> None:
         sure: list[tuple[str, int, str, int]] = []
         waiting: list[tuple[str, int]] = []
-        for row in store.papers.by_ids(paper_ids):
-            for hit in runtime.matcher.match_row(row):
+        for row, hits in runtime.matcher.match_rows(store.papers.by_ids(paper_ids)):
+            for hit in hits:
                 if hit.undecided:
                     waiting.append((hit.watchlist, row["id"]))
                 else:
@@ -88,15 +88,15 @@ def decide_waiting(store: Store, runtime: Runtime, now: datetime) -> int:
         due = store.deliveries.undecided_due(iso(now - config.undecided_after))
         if not due:
             return 0
-        rows = {r["id"]: r for r in store.papers.by_ids(sorted({pid for _, pid in due}))}
+        waiting = set(due)
         found = []
-        for name, pid in due:
-            row = rows.get(pid)
-            if row is None or config.watchlist(name) is None:
-                continue
-            for hit in runtime.matcher.match_row(row):
-                if hit.watchlist == name:
-                    found.append((name, pid, json.dumps(hit.matched), int(hit.undecided)))
+        ids = sorted({pid for _, pid in due})
+        for row, hits in runtime.matcher.match_rows(store.papers.by_ids(ids)):
+            for hit in hits:
+                if (hit.watchlist, row["id"]) in waiting:
+                    found.append(
+                        (hit.watchlist, row["id"], json.dumps(hit.matched), int(hit.undecided))
+                    )
         record_matches(store, config, found, now)
         store.deliveries.drop_undecided(due)
     event("undecided_decided", papers=len(due), alerts=len(found))

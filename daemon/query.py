@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from daemon.errors import QueryError
-from daemon.text import Tokens, forms, plain, tokenize
+from daemon.text import Tokens, forms, parts, plain, tokenize
 
 FIELDS = ("title", "abstract", "author")
 DEFAULT_FIELDS = frozenset({"title", "abstract"})
@@ -326,10 +326,10 @@ class Doc:
                 for i, author in enumerate(self.authors):
                     if i:
                         tokens.gap()  # a phrase never spans two authors
-                    tokenize(author, author=True, into=tokens)
+                    parts(author, author=True, into=tokens)
                 found = Field(tokens, author=True)
             else:
-                found = Field(tokenize(self.texts[name]))
+                found = Field(parts(self.texts[name]))
             self._fields[name] = found
         return found
 

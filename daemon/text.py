@@ -150,6 +150,35 @@ def _cut(chunk: str, author: bool) -> tuple[Any, ...]:
     return (tuple(parts), tuple(surfaces), tuple(soft), tuple(spans), joined)
 
 
+def parts(text: str, author: bool = False, into: Tokens | None = None) -> Tokens:
+    """Like `tokenize` without offsets (what matching needs), from cached pieces."""
+    out = into if into is not None else Tokens()
+    cut = _PIECES[author]
+    for piece in pieces(text):
+        forms, surfaces, soft, joined = cut[piece]
+        if joined:
+            base = len(out.forms)
+            out.joined.extend((fs, s, base + a, base + b) for fs, s, a, b in joined)
+        out.forms.extend(forms)
+        out.surface.extend(surfaces)
+        out.soft.extend(soft)
+    return out
+
+
+class _Cuts(dict[str, tuple[Any, ...]]):
+    def __init__(self, author: bool) -> None:
+        super().__init__()
+        self.author = author
+
+    def __missing__(self, piece: str) -> tuple[Any, ...]:
+        t = tokenize(piece, self.author)
+        found = self[piece] = (tuple(t.forms), tuple(t.surface), tuple(t.soft), tuple(t.joined))
+        return found
+
+
+_PIECES = {False: _Cuts(False), True: _Cuts(True)}
+
+
 def tokenize(text: str, author: bool = False, into: Tokens | None = None) -> Tokens:
     out = into if into is not None else Tokens()
     for m in _CHUNK.finditer(text):
@@ -170,7 +199,7 @@ def words(text: str) -> list[str]:
     return [f[0] for f in tokenize(text).forms]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # one instance per chunk: hashed by identity
 class Chunk:
     """What one chunk contributes to a field's vocabulary: every form of its parts and of
     its joined word, and their surfaces (for prefixes)."""
@@ -235,9 +264,17 @@ def chunk(text: str, author: bool = False) -> Chunk:
     )
 
 
-def chunk_list(text: str) -> list[str]:
-    """The chunks of `text` in order, found at C speed."""
-    return _CHUNK.findall(text)
+# ASCII characters that never belong to a chunk: a space, so str.split() cuts there
+_APART = str.maketrans(
+    {chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "-+#")}
+)
+
+
+def pieces(text: str) -> list[str]:
+    """`text` cut at spaces and ASCII punctuation, at C speed. Each piece holds whole
+    chunks (maybe none, maybe several): cutting it with `tokenize` gives the same parts
+    as cutting the whole text, so pieces can be cut once and cached."""
+    return text.translate(_APART).split()
 
 
 def chunks(text: str) -> set[str]:
