@@ -24,9 +24,9 @@ from operator import and_, not_
 from typing import Any
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
-from daemon.text import CHUNKS, Chunk, pair_key, pieces
+from daemon.text import CACHED, CHUNKS, Chunk, pair_key, pieces
 
-BATCH = 8192  # papers evaluated together (bits per integer)
+BATCH = 2048  # papers evaluated together (bits per integer; memory grows with it)
 PREFIX = "\0"  # a key "\0tens": some word of the field starts with "tens"
 Paper = tuple[str, str, Sequence[str]]  # title, abstract, authors
 
@@ -153,6 +153,8 @@ class Matcher:
 
     def _relevant_keys(self, info: Chunk) -> tuple[Any, ...]:
         """A chunk's forms, prefixes and inner pairs that some watchlist reads."""
+        if len(self._relevant) >= CACHED:
+            self._relevant.clear()
         keys: set[Any] = set(info.forms & self.vocab) | (info.inner & self.pairs)
         for surface in info.surfaces:
             keys.update(

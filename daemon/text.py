@@ -30,6 +30,7 @@ from breame.spelling import get_american_spelling
 _CHUNK = re.compile(r"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![\w#+])|[^\W_]+(?:[-\u2010\u2011][^\W_]+)*")
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
 _RUN = re.compile(r"\d+|[^\W\d_]+")
+CACHED = 100_000  # words and pieces kept cut; past it a cache starts afresh (bounded memory)
 _ACRONYM_PLURAL = re.compile(r"^[A-Z][A-Z0-9]+s$")
 # Letters that Unicode does not decompose into a base letter and an accent.
 _UNDECOMPOSABLE = str.maketrans(
@@ -87,7 +88,7 @@ def _lemmas(word: str) -> tuple[str, ...] | None:
     return found.get("NOUN") or (word,)
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=CACHED)
 def forms(raw: str) -> tuple[str, ...]:
     """Every form one part stands for, the preferred first: "Matrices" -> ("matrix",)."""
     word = fold(raw)
@@ -100,7 +101,7 @@ def forms(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(get_american_spelling(lemma) for lemma in lemmas))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=CACHED)
 def plain(raw: str) -> tuple[str, ...]:
     """An author name's part: folded, nothing more."""
     return (fold(raw),)
@@ -126,7 +127,7 @@ class Tokens:
         self.spans.append((0, 0))
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=CACHED)
 def _cut(chunk: str, author: bool) -> tuple[Any, ...]:
     """One chunk's parts: forms, surfaces, soft flags, offsets in the chunk, and its
     joined word (forms, surface) if it has several parts."""
@@ -171,6 +172,8 @@ class _Cuts(dict[str, tuple[Any, ...]]):
         self.author = author
 
     def __missing__(self, piece: str) -> tuple[Any, ...]:
+        if len(self) >= CACHED:
+            self.clear()
         t = tokenize(piece, self.author)
         found = self[piece] = (tuple(t.forms), tuple(t.surface), tuple(t.soft), tuple(t.joined))
         return found
@@ -221,13 +224,15 @@ def pair_key(x: str, y: str, exact: bool) -> tuple[str, ...]:
 
 
 class _Chunks(dict[str, Chunk]):
-    """Chunk -> Chunk, filled on first sight; looked up with map() at C speed."""
+    """Piece -> Chunk, filled on first sight; looked up with map() at C speed."""
 
     def __init__(self, author: bool) -> None:
         super().__init__()
         self.author = author
 
     def __missing__(self, text: str) -> Chunk:
+        if len(self) >= CACHED:
+            self.clear()
         found = self[text] = chunk(text, self.author)
         return found
 
