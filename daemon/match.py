@@ -24,7 +24,7 @@ from operator import and_, not_
 from typing import Any
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
-from daemon.text import CACHED, CHUNKS, Chunk, pair_key, pieces
+from daemon.text import CHUNKS, Cache, Chunk, pair_key, pieces
 
 BATCH = 2048  # papers evaluated together (bits per integer; memory grows with it)
 PREFIX = "\0"  # a key "\0tens": some word of the field starts with "tens"
@@ -133,19 +133,14 @@ class Matcher:
                 self.by_key.setdefault(key, []).append(i)
         self.prefixes = {k[1:] for k in self.vocab if k.startswith(PREFIX)}
         self.prefix_lengths = sorted({len(p) for p in self.prefixes})
-        self._relevant: dict[Chunk, tuple[Any, ...]] = {}
+        self._relevant = Cache(self._relevant_keys)
 
     def keys(self, text: str, author: bool = False) -> set[Any]:
         """The keys of one field that some watchlist reads: forms, prefixes (PREFIX +
         prefix) and adjacent parts (`pair_key`)."""
         seq = [c for c in map(CHUNKS[author].__getitem__, pieces(text)) if c.first]
-        infos = set(seq)
-        relevant = self._relevant
         found: set[Any] = set()
-        for info in infos:
-            keys = relevant.get(info)
-            if keys is None:
-                keys = self._relevant_keys(info)
+        for keys in map(self._relevant.__getitem__, set(seq)):
             found.update(keys)
         if self.pairs and len(seq) > 1:
             found |= self._pairs(seq) & self.pairs
@@ -153,17 +148,15 @@ class Matcher:
 
     def _relevant_keys(self, info: Chunk) -> tuple[Any, ...]:
         """A chunk's forms, prefixes and inner pairs that some watchlist reads."""
-        if len(self._relevant) >= CACHED:
-            self._relevant.clear()
-        keys: set[Any] = set(info.forms & self.vocab) | (info.inner & self.pairs)
+        keys: set[Any] = self.vocab.intersection(info.forms)
+        keys.update(self.pairs.intersection(info.inner))
         for surface in info.surfaces:
             keys.update(
                 PREFIX + surface[:n]
                 for n in self.prefix_lengths
                 if n <= len(surface) and surface[:n] in self.prefixes
             )
-        found = self._relevant[info] = tuple(keys)
-        return found
+        return tuple(keys)
 
     @staticmethod
     def _pairs(seq: list[Chunk]) -> set[tuple[str, ...]]:
@@ -189,7 +182,11 @@ class Matcher:
     def match_rows(
         self, rows: Iterable[dict[str, Any]]
     ) -> Iterator[tuple[dict[str, Any], list[Hit]]]:
-        """Each stored paper row with its hits, matched in batches."""
+        """Each stored paper row with its hits, matched in batches (none cut when there
+        is no watchlist)."""
+        if not self.rules:
+            yield from ((row, []) for row in rows)
+            return
         batch: list[dict[str, Any]] = []
         for row in rows:
             batch.append(row)

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, TypeVar
 
 import lemminflect
 from breame.spelling import get_american_spelling
@@ -30,7 +31,9 @@ from breame.spelling import get_american_spelling
 _CHUNK = re.compile(r"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![\w#+])|[^\W_]+(?:[-\u2010\u2011][^\W_]+)*")
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
 _RUN = re.compile(r"\d+|[^\W\d_]+")
-CACHED = 100_000  # words and pieces kept cut; past it a cache starts afresh (bounded memory)
+CACHED = 20_000  # words and pieces kept cut per cache generation (bounded memory)
+K = TypeVar("K")
+V = TypeVar("V")
 _ACRONYM_PLURAL = re.compile(r"^[A-Z][A-Z0-9]+s$")
 # Letters that Unicode does not decompose into a base letter and an accent.
 _UNDECOMPOSABLE = str.maketrans(
@@ -166,26 +169,42 @@ def parts(text: str, author: bool = False, into: Tokens | None = None) -> Tokens
     return out
 
 
-class _Cuts(dict[str, tuple[Any, ...]]):
-    def __init__(self, author: bool) -> None:
-        super().__init__()
-        self.author = author
+class Cache(dict[K, V]):
+    """A dict filled on first sight by `make`, looked up at C speed (`map(c.__getitem__,
+    ...)`), and bounded: when full it becomes the old generation and a new one starts;
+    what is found in the old one moves back, so frequent words stay cut."""
 
-    def __missing__(self, piece: str) -> tuple[Any, ...]:
-        if len(self) >= CACHED:
+    def __init__(self, make: Callable[[K], V], size: int = CACHED) -> None:
+        super().__init__()
+        self.make, self.size = make, size
+        self.old: dict[K, V] = {}
+
+    def __missing__(self, key: K) -> V:
+        found = self.old[key] if key in self.old else self.make(key)
+        if len(self) >= self.size:
+            self.old = dict(self)
             self.clear()
-        t = tokenize(piece, self.author)
-        found = self[piece] = (tuple(t.forms), tuple(t.surface), tuple(t.soft), tuple(t.joined))
+        self[key] = found
         return found
 
 
-_PIECES = {False: _Cuts(False), True: _Cuts(True)}
+def _cut_piece(piece: str, author: bool) -> tuple[Any, ...]:
+    t = tokenize(piece, author, cached=False)
+    return (tuple(t.forms), tuple(t.surface), tuple(t.soft), tuple(t.joined))
 
 
-def tokenize(text: str, author: bool = False, into: Tokens | None = None) -> Tokens:
+_PIECES = {a: Cache(partial(_cut_piece, author=a)) for a in (False, True)}
+
+
+def tokenize(
+    text: str, author: bool = False, into: Tokens | None = None, cached: bool = True
+) -> Tokens:
+    """`text` cut into parts; `cached=False` for callers that cache the result themselves
+    (so a chunk is not held twice)."""
     out = into if into is not None else Tokens()
+    cut = _cut if cached else _cut.__wrapped__
     for m in _CHUNK.finditer(text):
-        parts, surfaces, soft, spans, joined = _cut(m.group(), author)
+        parts, surfaces, soft, spans, joined = cut(m.group(), author)
         start = m.start()
         first = len(out.forms)
         out.forms.extend(parts)
@@ -205,13 +224,14 @@ def words(text: str) -> list[str]:
 @dataclass(frozen=True, slots=True, eq=False)  # one instance per chunk: hashed by identity
 class Chunk:
     """What one chunk contributes to a field's vocabulary: every form of its parts and of
-    its joined word, and their surfaces (for prefixes)."""
+    its joined word, and their surfaces (for prefixes). Tuples, not sets: a cache holds
+    tens of thousands of chunks, most of one word, and a 1-tuple is a fifth of a set."""
 
-    forms: frozenset[str]
-    surfaces: frozenset[str]
+    forms: tuple[str, ...]
+    surfaces: tuple[str, ...]
     first: tuple[str, ...]  # forms of its first part and of its last (adjacent to the
     last: tuple[str, ...]  # chunks before and after it)
-    inner: frozenset[tuple[str, ...]]  # adjacent parts inside it (see `pair_key`)
+    inner: tuple[tuple[str, ...], ...]  # adjacent parts inside it (see `pair_key`)
     last_soft: bool  # its last part is glued: no phrase starts there
     second_soft: bool  # its second part is glued: no phrase ends at its first
     special: bool  # any of the above, or several forms at an end
@@ -223,51 +243,31 @@ def pair_key(x: str, y: str, exact: bool) -> tuple[str, ...]:
     return (x, y) if exact else (x, y, "~")
 
 
-class _Chunks(dict[str, Chunk]):
-    """Piece -> Chunk, filled on first sight; looked up with map() at C speed."""
-
-    def __init__(self, author: bool) -> None:
-        super().__init__()
-        self.author = author
-
-    def __missing__(self, text: str) -> Chunk:
-        if len(self) >= CACHED:
-            self.clear()
-        found = self[text] = chunk(text, self.author)
-        return found
-
-
-CHUNKS = {False: _Chunks(False), True: _Chunks(True)}
-
-
 def chunk(text: str, author: bool = False) -> Chunk:
-    cut = tokenize(text, author=author)
-    found = {f for fs in cut.forms for f in fs}
-    found.update(f for fs, _, _, _ in cut.joined for f in fs)
-    surfaces = set(cut.surface)
-    surfaces.update(s for _, s, _, _ in cut.joined)
+    cut = tokenize(text, author, cached=False)
     n, soft = len(cut.forms), cut.soft
+    first, last = (cut.forms[0], cut.forms[-1]) if n else ((), ())
+    if n == 1:  # most chunks: one word, its forms shared with the forms cache
+        return Chunk(first, (cut.surface[0],), first, first, (), False, False, len(first) != 1)
+    found = {f: None for fs in cut.forms for f in fs}
+    found.update((f, None) for fs, _, _, _ in cut.joined for f in fs)
+    surfaces = dict.fromkeys(cut.surface)
+    surfaces.update((s, None) for _, s, _, _ in cut.joined)
     inner = {
         # parts j, j+1: a two-word phrase needs j not glued and no glued part after j+1
-        pair_key(x, y, not soft[j] and not (j + 2 < n and soft[j + 2]))
+        pair_key(x, y, not soft[j] and not (j + 2 < n and soft[j + 2])): None
         for j in range(n - 1)
         for x in cut.forms[j]
         for y in cut.forms[j + 1]
     }
-    first, last = (cut.forms[0], cut.forms[-1]) if n else ((), ())
     last_soft, second_soft = n > 1 and soft[-1], n > 1 and soft[1]
     special = last_soft or second_soft or len(first) != 1 or len(last) != 1
     return Chunk(
-        frozenset(found),
-        frozenset(surfaces),
-        first,
-        last,
-        frozenset(inner),
-        last_soft,
-        second_soft,
-        special,
+        tuple(found), tuple(surfaces), first, last, tuple(inner), last_soft, second_soft, special
     )
 
+
+CHUNKS = {a: Cache(partial(chunk, author=a)) for a in (False, True)}  # piece -> Chunk
 
 # ASCII characters that never belong to a chunk: a space, so str.split() cuts there
 _APART = str.maketrans(

@@ -4,12 +4,15 @@ the indexed matcher, which must agree."""
 from __future__ import annotations
 
 import random
+from functools import partial
 
 import pytest
 
+from daemon import text
 from daemon.errors import QueryError
 from daemon.match import Matcher, Rule, anchors
 from daemon.query import Doc, decide, evaluate, keywords_query, parse_query, query_warnings
+from daemon.text import Cache
 
 ALERT, WAIT, NO = "alert", "wait", "no"  # matched for sure; only if the abstract allows; not
 FILLER = "zzqx"  # an abstract that matches nothing: the row's text is the title
@@ -289,7 +292,37 @@ VOCAB = [
 
 
 def test_indexed_matcher_equals_direct_evaluation():
-    rng = random.Random(3)
+    _matcher_against_direct_evaluation(random.Random(3))
+
+
+def test_tiny_caches_change_no_result(monkeypatch):
+    """Caches that start a new generation every few words (as a huge file makes them
+    do) give the same matches."""
+    for author in (False, True):
+        monkeypatch.setitem(text.CHUNKS, author, Cache(partial(text.chunk, author=author), 7))
+    _matcher_against_direct_evaluation(random.Random(4), relevant_size=5)
+
+
+def test_cache_is_bounded_and_keeps_what_is_used():
+    made: list[int] = []
+    cache = Cache(lambda k: made.append(k) or k * 2, size=3)
+    assert [cache[k] for k in (1, 2, 3, 4)] == [2, 4, 6, 8]
+    assert len(cache) + len(cache.old) <= 6 and len(cache) <= 3
+    assert cache[1] == 2 and made == [1, 2, 3, 4]  # found in the old generation, not remade
+    for k in range(100):
+        cache[k]
+    assert len(cache) <= 3 and len(cache.old) <= 3
+
+
+def test_no_watchlist_cuts_nothing(monkeypatch):
+    cut: list[str] = []
+    monkeypatch.setitem(text.CHUNKS, False, Cache(lambda p: cut.append(p) or text.chunk(p)))
+    rows = [{"title": "Tensor networks", "abstract": "We study", "authors": "[]"}]
+    assert list(Matcher([]).match_rows(rows)) == [(rows[0], [])]
+    assert cut == []
+
+
+def _matcher_against_direct_evaluation(rng: random.Random, relevant_size: int = 0) -> None:
     queries = []
     for _ in range(400):
         parts = []
@@ -306,6 +339,8 @@ def test_indexed_matcher_equals_direct_evaluation():
         queries.append(rng.choice([" AND ", " OR ", " "]).join(parts))
     rules = [Rule(str(i), parse_query(q)) for i, q in enumerate(queries)]
     matcher = Matcher(rules)
+    if relevant_size:
+        matcher._relevant = Cache(matcher._relevant_keys, relevant_size)
     for _ in range(300):
         title = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(2, 8)))
         abstract = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(0, 30)))
