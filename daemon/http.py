@@ -7,6 +7,7 @@ conditional requests left to the caller's headers.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,18 +96,25 @@ class HttpClient:
         self.client.close()
 
     def get(
-        self, url: str, headers: dict[str, str] | None = None, token: str | None = None
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+        pace: tuple[str, float] | None = None,
     ) -> Response:
         """GET `url`, one request at a time per host; 2xx and 304 return, others raise.
-        `token` is sent as a Bearer header (callers pass it only to its own service)."""
-        host = urlsplit(url).netloc
+        `token` is sent as a Bearer header (callers pass it only to its own service).
+        `pace` = (group, seconds) paces a group of hosts as one, at least that far apart
+        (arXiv asks for one request every 3 s across all its hosts)."""
+        host, interval = pace or (urlsplit(url).netloc, 0.0)
+        interval = max(interval, self.settings.min_interval)
         send = dict(headers or {})
         if token:
             send["Authorization"] = f"Bearer {token}"
         attempt = 0
         while True:
             attempt += 1
-            with self.pacer.turn(host, self.settings.min_interval):
+            with self.pacer.turn(host, interval):
                 try:
                     response: Response | None = self._fetch(url, send)
                 except httpx.TimeoutException:
@@ -124,7 +132,7 @@ class HttpClient:
                     delay = _pause(attempt + 1, 30)
                 if delay > self.settings.max_retry_after:
                     raise FetchError(f"{url}: HTTP {response.status}, Retry-After {delay:.0f}s")
-                self.clock.sleep(delay)
+                self.clock.sleep(delay * random.uniform(1.0, 1.1))  # jitter: no stampede
                 continue
             if response.status == 304 or 200 <= response.status < 300:
                 return response
@@ -148,7 +156,10 @@ class HttpClient:
 
 
 def _pause(attempt: int, cap: float) -> float:
-    return backoff(timedelta(seconds=1), attempt, timedelta(seconds=cap)).total_seconds()
+    """Exponential backoff with up to 25% jitter, so clients that failed together do not
+    come back together."""
+    pause = backoff(timedelta(seconds=1), attempt, timedelta(seconds=cap)).total_seconds()
+    return pause * random.uniform(1.0, 1.25)
 
 
 def retry_after(value: str | None, clock: Clock = SYSTEM) -> float | None:

@@ -24,10 +24,16 @@ class Merged:
     ids: list[int] = field(default_factory=list)
     new: list[int] = field(default_factory=list)
     gained: list[int] = field(default_factory=list)
+    quiet: list[int] = field(default_factory=list)  # stored, but new only as a version
 
 
-def store_papers(repo: PaperRepo, papers: list[Paper], stamp: str) -> Merged:
-    """Insert new papers and fill what stored ones lack; the caller holds the transaction."""
+def store_papers(
+    repo: PaperRepo, papers: list[Paper], stamp: str, alert_replacements: bool = False
+) -> Merged:
+    """Insert new papers and fill what stored ones lack; the caller holds the transaction.
+
+    A paper first seen as a new version of itself (arXiv's `replace`) is stored but not
+    new, unless `alert_replacements`: a fresh install must not alert on old papers."""
     keys = [p.key for p in papers]
     hashes = {k: key_hash(k) for k in keys}
     wanted = set(keys)
@@ -68,7 +74,9 @@ def store_papers(repo: PaperRepo, papers: list[Paper], stamp: str) -> Merged:
         merged.ids.append(row["id"])
     repo.insert(list(fresh.values()), hashes, stamp)
     repo.update(changed.values(), stamp)
-    merged.new = sorted(fresh)
+    quiet = set() if alert_replacements else {i for i in fresh if fresh[i]["quiet"]}
+    merged.new = sorted(fresh.keys() - quiet)
+    merged.quiet = sorted(quiet)
     return merged
 
 
@@ -83,6 +91,9 @@ def _row(pid: int, paper: Paper, key: str) -> dict[str, Any]:
         "url": paper.url,
         "hf_day": paper.hf_day.isoformat() if paper.hf_day else None,
         "upvotes": paper.upvotes,
+        "version": paper.version,
+        "announced": paper.announced.isoformat() if paper.announced else None,
+        "quiet": paper.replacement,
     }
 
 
@@ -99,6 +110,17 @@ def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
     makes a stored paper worth matching again.
     """
     changed = gained = False
+    if paper.version and paper.version > (row["version"] or 0):
+        changed = True
+        if row["version"]:  # a newer version's text replaces the older one's; not new
+            row["title"], row["title_key"] = paper.title, paper.key
+            row["abstract"] = paper.abstract or row["abstract"]
+            if paper.authors:
+                row["authors"] = _to_json(list(paper.authors))
+        row["version"] = paper.version
+    if paper.announced and not row["announced"]:
+        row["announced"] = paper.announced.isoformat()
+        changed = True
     if paper.arxiv_id and not row["arxiv_id"]:
         row["arxiv_id"], row["url"] = paper.arxiv_id, paper.url
         changed = True

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from daemon.clock import iso
 from daemon.errors import ParseError
 from daemon.identity import store_papers
-from daemon.models import Digest
+from daemon.models import Digest, Paper
 from daemon.parse import parse_document
 from daemon.store import Store
 
@@ -57,9 +57,11 @@ def ingest_bytes(
     ref_time: datetime,
     now: datetime,
     on_change: ChangeHook | None = None,
+    select: Callable[[Paper], Paper | None] | None = None,
+    alert_replacements: bool = False,
 ) -> IngestResult:
-    """Parse and store one document. A ParseError is recorded and re-raised; nothing else
-    is written for a document that fails."""
+    """Parse and store one document (each paper as `select` keeps or changes it). A
+    ParseError is recorded and re-raised; nothing else is written for a document that fails."""
     digest_hash = content_hash(data)
     earlier = _earlier(store, digest_hash)
     if earlier is not None:
@@ -76,6 +78,8 @@ def ingest_bytes(
                 error=str(exc),
             )
         raise
+    if select is not None:
+        digest = replace(digest, papers=tuple(p for p in map(select, digest.papers) if p))
     return ingest_digest(
         store,
         digest,
@@ -84,6 +88,7 @@ def ingest_bytes(
         content_hash=digest_hash,
         now=now,
         on_change=on_change,
+        alert_replacements=alert_replacements,
     )
 
 
@@ -96,6 +101,7 @@ def ingest_digest(
     content_hash: str,
     now: datetime,
     on_change: ChangeHook | None = None,
+    alert_replacements: bool = False,
 ) -> IngestResult:
     """Store one parsed document in one transaction; the same content twice changes nothing."""
     with store.transaction():
@@ -113,7 +119,7 @@ def ingest_digest(
             page_day=day or None,
             papers=len(digest.papers),
         )
-        merged = store_papers(store.papers, list(digest.papers), stamp)
+        merged = store_papers(store.papers, list(digest.papers), stamp, alert_replacements)
         store.papers.add_sightings(
             source=source,
             location=location,

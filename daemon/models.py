@@ -55,6 +55,17 @@ class Paper:
     hf_day: date | None = None
     upvotes: int | None = None
     url: str | None = None
+    # arXiv's own listings say more: the version, what the announcement was ("new",
+    # "cross", "replace", "replace-cross"), the categories and the announcement day
+    version: int | None = None
+    announce: str = ""
+    categories: tuple[str, ...] = ()
+    announced: date | None = None
+
+    @property
+    def replacement(self) -> bool:
+        """A new version of an older paper, not a new paper."""
+        return self.announce in ("replace", "replace-cross")
 
     @property
     def key(self) -> str:
@@ -65,6 +76,6 @@ class Paper:
 class Digest:
     """A parsed document: its papers, the day the page showed, and which format it was."""
 
-    kind: str  # "hf_json" | "hf_html" | "text"
+    kind: str  # "hf_json" | "hf_html" | "text" | "arxiv_rss" | "arxiv_rdf" | "arxiv_api" | ...
     papers: tuple[Paper, ...]
     page_day: date | None = None

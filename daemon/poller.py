@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
 from daemon.ingest import IngestResult, ingest_bytes
 from daemon.log import event, log
+from daemon.models import Paper
 from daemon.outbox import match_hook
 from daemon.render import Message
 from daemon.runtime import Runtime
@@ -94,6 +96,8 @@ class PollContext:
         name: str,
         location: str,
         ref_time: datetime,
+        select: Callable[[Paper], Paper | None] | None = None,
+        alert_replacements: bool = False,
     ) -> IngestResult:
         result = ingest_bytes(
             self.store,
@@ -104,6 +108,8 @@ class PollContext:
             ref_time=ref_time,
             now=self.now,
             on_change=match_hook(self.runtime) if self.notify else None,
+            select=select,
+            alert_replacements=alert_replacements,
         )
         papers = self.store.papers.by_ids(result.new) if log.isEnabledFor(logging.DEBUG) else ()
         for paper in papers:

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 TEXT = FIXTURES / "text"
 HF = FIXTURES / "hf"
+ARXIV = FIXTURES / "arxiv"
 
 
 @dataclass

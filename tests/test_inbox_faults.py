@@ -149,10 +149,11 @@ def test_a_writer_pausing_past_the_settle_time_loses_nothing(tmp_path, hook):
             f.write(data[:cut])
             f.flush()
             # the writer stalls: after `settle` the file is taken as it is
-            assert wait_for(lambda: (inbox / "done" / "paused.txt").exists(), 5), daemon.output()
+            # (generous limits: a loaded 2-core CI machine; passing runs take ~2 s)
+            assert wait_for(lambda: (inbox / "done" / "paused.txt").exists(), 15), daemon.output()
             f.write(data[cut:])  # ...and then finishes, into the file where it went
-        assert daemon.wait_log("changed_after_taken", 5), daemon.output()
-        assert wait_for(lambda: len(papers(tmp_path)) == 62, 5)
+        assert daemon.wait_log("changed_after_taken", 15), daemon.output()
+        assert wait_for(lambda: len(papers(tmp_path)) == 62, 15), daemon.output()
     finally:
         assert daemon.stop() == 0
     assert papers(tmp_path) == dump_papers()  # the cut abstract completed, nothing doubled

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from daemon.errors import ParseError
 from daemon.models import Digest
+from daemon.parse.arxiv_xml import is_arxiv_xml, parse_arxiv
 from daemon.parse.hf_html import parse_html
 from daemon.parse.hf_json import parse_json
 from daemon.parse.text_dump import parse_text
@@ -42,7 +43,9 @@ def check_text(data: bytes, name: str) -> str:
 
 
 def sniff(text: str) -> str:
-    """'json', 'html' or 'text', from the first meaningful characters."""
+    """'json', 'arxiv', 'html' or 'text', from the first meaningful characters."""
+    if is_arxiv_xml(text[:1024]):
+        return "arxiv"
     head = text.lstrip()[:512].lower()
     if head[:1] == "{" or _JSON_ARRAY.match(head):
         return "json"
@@ -63,6 +66,8 @@ def parse_document(data: bytes, name: str, ref_time: datetime) -> Digest:
     kind = sniff(check_text(data, name))
     if kind == "text":
         return parse_text(data, name, ref_time)
+    if kind == "arxiv":
+        return parse_arxiv(data, name)
     text = data.decode("utf-8-sig")
     if kind == "json":
         return parse_json(text, name)

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+from daemon.models import key_hash
+
 COLUMNS = (
     "id",
     "arxiv_id",
@@ -17,9 +19,22 @@ COLUMNS = (
     "url",
     "hf_day",
     "upvotes",
+    "version",
+    "announced",
 )
 _SELECT = ", ".join(COLUMNS)
-_UPDATED = ("arxiv_id", "abstract", "authors", "url", "hf_day", "upvotes")
+_UPDATED = (
+    "arxiv_id",
+    "title",
+    "title_key",
+    "abstract",
+    "authors",
+    "url",
+    "hf_day",
+    "upvotes",
+    "version",
+    "announced",
+)
 _CHUNK = 500  # bound parameters per IN (...) list
 
 
@@ -96,11 +111,58 @@ class PaperRepo:
         )
 
     def update(self, rows: Iterable[dict[str, Any]], stamp: str) -> None:
+        """Write changed rows back (a new version may change the title, so its hash)."""
         sets = ", ".join(f"{c} = ?" for c in _UPDATED)
         self.conn.executemany(
-            f"UPDATE papers SET {sets}, updated_at = ? WHERE id = ?",
-            [(*(r[c] for c in _UPDATED), stamp, r["id"]) for r in rows],
+            f"UPDATE papers SET {sets}, title_hash = ?, updated_at = ? WHERE id = ?",
+            [(*(r[c] for c in _UPDATED), key_hash(r["title_key"]), stamp, r["id"]) for r in rows],
         )
+
+    def without_id(self, now: str, limit: int) -> list[dict[str, Any]]:
+        """Titles of papers with no arXiv id never looked up, or whose failed look-up is
+        due again, oldest first: (title, title_key, attempts so far)."""
+        return [
+            dict(r)
+            for r in self.conn.execute(
+                "SELECT p.title, p.title_key, coalesce(l.attempts, 0) AS attempts "
+                "FROM papers p LEFT JOIN title_lookups l ON l.title_key = p.title_key "
+                "WHERE p.arxiv_id IS NULL AND (l.title_key IS NULL OR "
+                "(l.status = 'failed' AND l.next_try_at <= ?)) "
+                "GROUP BY p.title_key ORDER BY min(p.id) LIMIT ?",
+                (now, limit),
+            )
+        ]
+
+    def record_lookup(
+        self, title_key: str, status: str, arxiv_id: str | None, stamp: str, retry_at: str | None
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO title_lookups (title_key, status, arxiv_id, attempts, tried_at, "
+            "next_try_at) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (title_key) DO UPDATE SET "
+            "status = excluded.status, arxiv_id = excluded.arxiv_id, "
+            "attempts = attempts + 1, tried_at = excluded.tried_at, "
+            "next_try_at = excluded.next_try_at",
+            (title_key, status, arxiv_id, stamp, retry_at),
+        )
+
+    def attach_id(self, title_key: str, arxiv_id: str, url: str, stamp: str) -> list[int]:
+        """Give papers of this title that have no id the id found for it, unless another
+        stored paper already has that id. Returns the ids of the papers changed."""
+        taken = self.conn.execute("SELECT 1 FROM papers WHERE arxiv_id = ?", (arxiv_id,)).fetchone()
+        if taken:
+            return []
+        ids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM papers WHERE title_key = ? AND arxiv_id IS NULL ORDER BY id",
+                (title_key,),
+            )
+        ][:1]  # the UNIQUE id goes to one row: the first stored of that title
+        self.conn.executemany(
+            "UPDATE papers SET arxiv_id = ?, url = ?, updated_at = ? WHERE id = ?",
+            [(arxiv_id, url, stamp, pid) for pid in ids],
+        )
+        return ids
 
     def add_sightings(
         self,

@@ -145,6 +145,25 @@ def _undecided(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0007_arxiv_versions_and_title_lookups")
+def _arxiv(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- arXiv's version of the stored text, and the day arXiv announced the paper
+    ALTER TABLE papers ADD COLUMN version INTEGER;
+    ALTER TABLE papers ADD COLUMN announced TEXT;
+    -- papers without an id looked up by exact title in the arXiv API: once per title
+    -- when it answers ('found' or 'none'), retried with backoff while it fails
+    CREATE TABLE title_lookups (
+        title_key TEXT PRIMARY KEY,
+        status TEXT NOT NULL,          -- 'found' | 'none' | 'failed'
+        arxiv_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        tried_at TEXT NOT NULL,
+        next_try_at TEXT
+    );
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""

@@ -1,0 +1,301 @@
+"""`arxiv`: every paper announced in some arXiv categories, from the daily feed.
+
+One request per poll reads the feed of all the source's categories
+(`<base_url>/rss/cs.CL+cs.LG`), conditionally (ETag, Last-Modified). arXiv rebuilds the
+feeds once a day around 04:00 UTC; a poll before the next rebuild asks nothing, so the
+hourly default costs about one request a day. `new` and `cross` items are new papers;
+`replace` items are new versions (the stored text is updated, nobody is alerted).
+
+Missed days: when the feed's day is more than one weekday after the last feed read, the
+days between are fetched through OAI-PMH (`ListRecords`, `metadataPrefix=arXiv`, one `set`
+per archive, `from` the last feed's day, following `resumptionToken`). OAI-PMH rather than
+the API's date-range search: it is arXiv's documented interface for bulk metadata, it
+pages with a token instead of offsets that shift while a query runs, and it carries the
+categories and creation date that tell a new paper from a replacement.
+
+Politeness (arXiv's terms): all arXiv hosts of all arXiv sources share one pacer, one
+request at a time and at least 3 s apart; 429/503 with Retry-After are waited out with
+jitter (daemon.http); the User-Agent names the `contact` from config.
+
+Papers stored without an id (text dumps) are looked up by exact title in the API, once
+per title, a few per poll; a found id is attached and gives the paper its abstract link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from daemon.arxiv_categories import CATEGORIES, covers, oai_set
+from daemon.backoff import backoff
+from daemon.clock import iso
+from daemon.errors import FetchError, ParseError
+from daemon.http import USER_AGENT, Response
+from daemon.log import event
+from daemon.models import Paper
+from daemon.parse.arxiv_xml import ABS, parse_arxiv, resumption_token
+from daemon.poller import Outcome, PollContext
+from daemon.sources import Key, Source, SourceKind, register
+
+PACE = ("arxiv", 3.0)  # one pacer for every arXiv host: a request every 3 s at most
+REBUILT_AT = time(4, 0, tzinfo=UTC)  # the feeds' daily rebuild
+MAX_OAI_PAGES = 50
+LOOKUPS_PER_POLL = 40
+LOOKUP_BATCH = 10  # titles per API request
+LOOKUP_RETRY = timedelta(hours=1)
+LOOKUP_RETRY_MAX = timedelta(days=7)
+CROSS = ("cross", "replace-cross")
+
+
+def _headers(source: Source) -> dict[str, str]:
+    contact = source.options["contact"]
+    agent = USER_AGENT[:-1] + f"; mailto:{contact})" if contact else USER_AGENT
+    return {"User-Agent": agent}
+
+
+def _get(
+    ctx: PollContext, source: Source, url: str, headers: dict[str, str] | None = None
+) -> Response:
+    ctx.check_time(source)
+    return ctx.http.get(url, {**_headers(source), **(headers or {})}, pace=PACE)
+
+
+def feed_url(source: Source) -> str:
+    base = str(source.options["base_url"]).rstrip("/")
+    return f"{base}/rss/{'+'.join(source.options['categories'])}"
+
+
+def _details(ctx: PollContext, source: Source) -> dict[str, Any]:
+    return dict(json.loads(ctx.state(source).get("details") or "{}"))
+
+
+def next_rebuild(feed_day: date) -> datetime:
+    """When the feed after the one of `feed_day` should be out."""
+    return datetime.combine(feed_day + timedelta(days=1), REBUILT_AT)
+
+
+def weekdays_between(first: date, last: date) -> list[date]:
+    """Weekdays strictly between two days: announcement days a feed could have had."""
+    days = (first + timedelta(days=i) for i in range(1, (last - first).days))
+    return [d for d in days if d.weekday() < 5]
+
+
+def poll(ctx: PollContext, source: Source) -> Outcome:
+    outcome = Outcome()
+    details = _details(ctx, source)
+    last_day = date.fromisoformat(details["feed_day"]) if details.get("feed_day") else None
+    if last_day and ctx.now < next_rebuild(last_day):
+        outcome.notes.append(f"feed of {last_day} read; next one after {next_rebuild(last_day)}")
+    else:
+        _read_feed(ctx, source, outcome, details, last_day)
+    if source.options["resolve_ids"]:
+        resolve_ids(ctx, source, outcome)
+    return outcome
+
+
+def _read_feed(
+    ctx: PollContext,
+    source: Source,
+    outcome: Outcome,
+    details: dict[str, Any],
+    last_day: date | None,
+) -> None:
+    url = feed_url(source)
+    state = ctx.state(source)
+    conditional = {}
+    if state.get("etag"):
+        conditional["If-None-Match"] = state["etag"]
+    if state.get("last_modified"):
+        conditional["If-Modified-Since"] = state["last_modified"]
+    response = _get(ctx, source, url, conditional)
+    if response.status == 304:
+        outcome.notes.append("feed not modified")
+        return
+    digest = parse_arxiv(response.body, url)
+    day = digest.page_day
+    if day is None:
+        raise ParseError(f"{url}: a feed without its announcement day")
+    ids = sorted(p.arxiv_id or p.title for p in digest.papers if not p.replacement)
+    if last_day and day > last_day and weekdays_between(last_day, day):
+        start = max(last_day, day - timedelta(days=source.options["catch_up_days"]))
+        catch_up(ctx, source, outcome, start, day)
+    fingerprint = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] if ids else ""
+    if ids and last_day and day > last_day and fingerprint == details.get("feed_ids"):
+        event("arxiv_feed_stale", logging.WARNING, source=source.name, day=day, same_as=last_day)
+        outcome.notes.append(f"stale feed: {day} lists the same papers as {last_day}")
+        details["stale"] = {"day": day.isoformat(), "same_as": last_day.isoformat()}
+    elif ids:
+        details.pop("stale", None)
+    ctx.ingest(
+        outcome,
+        source,
+        response.body,
+        name=url,
+        location=url,
+        ref_time=ctx.now,
+        select=_keep(source),
+        alert_replacements=source.options["alert_on_replacements"],
+    )
+    if ids:  # an empty (weekend) feed is no announcement: the last one stays the reference
+        details.update(feed_day=day.isoformat(), feed_ids=fingerprint, feed_papers=len(ids))
+    ctx.save_state(
+        source,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        details=json.dumps(details),
+    )
+
+
+def _keep(source: Source) -> Callable[[Paper], Paper | None]:
+    cross = source.options["include_cross_lists"]
+    return lambda paper: paper if cross or paper.announce not in CROSS else None
+
+
+def catch_up(ctx: PollContext, source: Source, outcome: Outcome, start: date, day: date) -> None:
+    """Every record of the source's categories changed since `start`, through OAI-PMH. A
+    paper created since then is new whatever its version; an older one is a replacement."""
+    watched = source.options["categories"]
+    cross = source.options["include_cross_lists"]
+    oldest_new = start - timedelta(days=3)  # submitted before its announcement day
+
+    def select(paper: Paper) -> Paper | None:
+        primary, *others = paper.categories or ("",)
+        if any(covers(w, primary) for w in watched):
+            announce = "new"
+        elif cross and any(covers(w, c) for w in watched for c in others):
+            announce = "cross"
+        else:
+            return None
+        if paper.announced is None or paper.announced < oldest_new:
+            announce = "replace" if announce == "new" else "replace-cross"
+        return replace(paper, announce=announce)
+
+    base = str(source.options["oai_url"])
+    for oai in sorted({oai_set(c) for c in watched}):
+        params = {
+            "verb": "ListRecords",
+            "metadataPrefix": "arXiv",
+            "set": oai,
+            "from": start.isoformat(),
+            "until": day.isoformat(),
+        }
+        for _ in range(MAX_OAI_PAGES):
+            url = f"{base}?{urlencode(params)}"
+            body = _get(ctx, source, url).body
+            ctx.ingest(
+                outcome,
+                source,
+                body,
+                name=url,
+                location=url,
+                ref_time=ctx.now,
+                select=select,
+                alert_replacements=source.options["alert_on_replacements"],
+            )
+            token = resumption_token(body)
+            if not token:
+                break
+            params = {"verb": "ListRecords", "resumptionToken": token}
+    event("arxiv_catch_up", source=source.name, start=start, until=day)
+    outcome.notes.append(f"caught up {start}..{day} through OAI-PMH")
+
+
+def resolve_ids(ctx: PollContext, source: Source, outcome: Outcome) -> None:
+    """Give papers that have no arXiv id the id the API lists for their exact title."""
+    papers = ctx.store.papers
+    rows = papers.without_id(iso(ctx.now), LOOKUPS_PER_POLL)
+    attached = 0
+    for i in range(0, len(rows), LOOKUP_BATCH):
+        batch = rows[i : i + LOOKUP_BATCH]
+        query = " OR ".join(f'ti:"{r["title_key"]}"' for r in batch)
+        url = f"{source.options['api_url']}?" + urlencode(
+            {"search_query": query, "start": 0, "max_results": 5 * len(batch)}
+        )
+        try:
+            found = {p.key: p for p in parse_arxiv(_get(ctx, source, url).body, url).papers}
+        except (FetchError, ParseError) as exc:
+            with ctx.store.transaction():
+                for r in batch:
+                    retry = ctx.now + backoff(LOOKUP_RETRY, r["attempts"] + 1, LOOKUP_RETRY_MAX)
+                    papers.record_lookup(r["title_key"], "failed", None, iso(ctx.now), iso(retry))
+            event(
+                "title_lookup", logging.WARNING, source=source.name, result="failed", error=str(exc)
+            )
+            continue
+        with ctx.store.transaction():
+            for r in batch:
+                hit = found.get(r["title_key"])
+                if hit is not None and hit.arxiv_id:
+                    changed = papers.attach_id(
+                        r["title_key"], hit.arxiv_id, ABS + hit.arxiv_id, iso(ctx.now)
+                    )
+                    attached += len(changed)
+                papers.record_lookup(
+                    r["title_key"],
+                    "found" if hit else "none",
+                    hit.arxiv_id if hit else None,
+                    iso(ctx.now),
+                    None,
+                )
+    if rows:
+        event("title_lookup", source=source.name, titles=len(rows), attached=attached)
+        outcome.notes.append(f"looked up {len(rows)} titles, {attached} ids attached")
+
+
+def _categories(value: list[str]) -> str | None:
+    if not value:
+        return 'name at least one category, e.g. ["cs.CL"]'
+    unknown = [c for c in value if c not in CATEGORIES]
+    if unknown:
+        return (
+            f"unknown arXiv categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}"
+            " (see https://arxiv.org/category_taxonomy)"
+        )
+    return None
+
+
+def _days(value: int) -> str | None:
+    return None if 1 <= value <= 60 else "must be between 1 and 60"
+
+
+def _report(source: Source, details: dict[str, Any]) -> dict[str, Any]:
+    return {"feed": feed_url(source), **details}
+
+
+KIND = register(
+    SourceKind(
+        name="arxiv",
+        summary="arXiv's daily feed of some categories; missed days through OAI-PMH",
+        keys=(
+            Key("categories", "str_list", check=_categories, help='e.g. ["cs.CL", "cs.LG"]'),
+            Key(
+                "include_cross_lists",
+                "bool",
+                True,
+                help="papers of other categories cross-listed here",
+            ),
+            Key(
+                "alert_on_replacements",
+                "bool",
+                False,
+                help="alert on new versions of papers never seen",
+            ),
+            Key("contact", "str", "", help="an e-mail address for arXiv's operators (User-Agent)"),
+            Key("catch_up_days", "int", 14, _days, "how far back missed days are fetched"),
+            Key("resolve_ids", "bool", True, help="look up ids of papers stored without one"),
+            Key("base_url", "url", "https://rss.arxiv.org", help="the feeds (tests: a local one)"),
+            Key("api_url", "url", "https://export.arxiv.org/api/query", help="the API"),
+            Key("oai_url", "url", "https://oaipmh.arxiv.org/oai", help="OAI-PMH"),
+        ),
+        poll=poll,
+        describe=feed_url,
+        every=timedelta(hours=1),
+        report=_report,
+    )
+)
