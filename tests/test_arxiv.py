@@ -235,7 +235,7 @@ def test_a_stale_feed_is_reported(tmp_path):
         outcome = poll(cfg, store, "cl", THU + timedelta(days=1))
         assert outcome is not None and any("stale" in n for n in outcome.notes)
         details = status(store, cfg)["sources"][0]["details"]
-        assert details["stale"] == {"day": "2026-08-21", "same_as": "2026-08-20"}
+        assert details["stale"] == "the feed of 2026-08-21 repeats 2026-08-20"
         arxiv.feed, arxiv.etag = redate(DAY2, "Mon, 24 Aug 2026"), '"d2"'
         arxiv.oai_pages = [oai_page([], None)]
         poll(cfg, store, "cl", THU + timedelta(days=4))
@@ -447,5 +447,37 @@ def test_a_text_dump_paper_gets_its_id_and_the_next_alert_links_to_arxiv(tmp_pat
             deliver(store, cfg, THU + timedelta(days=1))
         sent = json.dumps(hook.bodies)
         assert f"https://arxiv.org/abs/{known.arxiv_id}" in sent
+    finally:
+        hook.stop()
+
+
+def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path):
+    """`paperwatch run` with an arXiv source: the first poll alerts, `status` shows it."""
+    from tests.daemon_proc import Daemon, paperwatch, wait_for
+    from tests.receivers import Webhook
+
+    hook = Webhook().start()
+    try:
+        with FakeArxiv() as arxiv:
+            arxiv.feed = redate(DAY1, datetime.now(UTC).strftime("%a, %d %b %Y"))
+            config = tmp_path / "config.toml"
+            config.write_text(
+                f'state_dir = "state"\n[channels]\nw = "json://127.0.0.1:{hook.port}/"\n'
+                '[[sources]]\nname = "cl"\ntype = "arxiv"\ncategories = ["cs.CL"]\n'
+                f'base_url = "{arxiv.base}"\napi_url = "{arxiv.base}/api/query"\n'
+                f'oai_url = "{arxiv.base}/oai"\n'
+                '[[watchlists]]\nname = "halluc"\nkeywords = ["hallucination"]\n'
+                'notify = ["w"]\n'
+            )
+            daemon = Daemon(config, tmp_path / "log").start()
+            try:
+                assert wait_for(lambda: hook.bodies, 20), daemon.output()
+            finally:
+                assert daemon.stop() == 0
+            report = json.loads(paperwatch(config, "status", "--json").stdout)
+        sent = json.dumps(hook.bodies)
+        assert "LongNovel" in sent and "https://arxiv.org/abs/2608.18082" in sent
+        details = report["sources"][0]["details"]
+        assert details["papers_in_last_feed"] == 99 and report["sources"][0]["last_error"] is None
     finally:
         hook.stop()

@@ -265,7 +265,14 @@ def _days(value: int) -> str | None:
 
 
 def _report(source: Source, details: dict[str, Any]) -> dict[str, Any]:
-    return {"feed": feed_url(source), **details}
+    shown = {"feed": feed_url(source)}
+    if details.get("feed_day"):
+        shown["last_feed_day"] = details["feed_day"]
+        shown["papers_in_last_feed"] = details["feed_papers"]
+    if details.get("stale"):
+        stale = details["stale"]
+        shown["stale"] = f"the feed of {stale['day']} repeats {stale['same_as']}"
+    return shown
 
 
 KIND = register(
