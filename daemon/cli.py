@@ -6,8 +6,10 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,11 +21,11 @@ from daemon.config import Config, config_path, human, load_config
 from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
 from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
-from daemon.match import Matcher, Rule
+from daemon.match import Matcher, Rule, search
 from daemon.outbox import DeliveryReport, alerts, decide_waiting, deliver, match_hook, retry_all
 from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query, query_warnings
-from daemon.render import Message
+from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.store import STATUSES, Store, StoreError, usable
 
@@ -110,19 +112,6 @@ def report_delivery(report: DeliveryReport) -> None:
         )
 
 
-def paper_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "arxiv_id": row["arxiv_id"],
-        "title": row["title"],
-        "abstract": row["abstract"],
-        "authors": json.loads(row["authors"]),
-        "url": row["url"],
-        "first_seen": row["first_seen"],
-        "sightings": row["sightings"],
-    }
-
-
 def print_papers(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         out(json.dumps([paper_json(r) for r in rows], indent=2, ensure_ascii=False))
@@ -156,6 +145,11 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     out(f"  sources: {len(config.sources)}")
     for src in config.sources:
         out(f"    {src.name}: {src.type} {src.describe()} ({src.schedule()})")
+    web = config.web
+    if web.listen:
+        out(f"  web: http://{web.listen}/" + (" (token required)" if web.token else ""))
+    else:
+        out("  web: off")
     if config.admin_channel:
         out(f"  admin_channel: {config.admin_channel} after {config.alert_after_failures} failures")
     out(f"  watchlists: {len(config.watchlists)}")
@@ -238,13 +232,7 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
     else:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
-    matcher = Matcher([rule])
-    ids, waiting = [], 0  # as alerts decide: a paper without abstract may wait
-    for row, hits in matcher.match_rows(store.papers.iterate()):
-        if hits and hits[0].undecided:
-            waiting += 1
-        elif hits:
-            ids.append(row["id"])
+    ids, waiting = search(Matcher([rule]), store.papers.iterate())
     rows = store.papers.listing(ids=ids, limit=args.limit) if ids else []
     print_papers(rows, args.json)
     if not args.json:
@@ -338,6 +326,29 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     os._exit(EXIT_OK)
 
 
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    """The web interface alone, reading the state directory another daemon writes."""
+    from daemon.web import WebServer
+
+    if config.web.address is None:
+        raise UsageError('web.listen is "": the web interface is off in this configuration')
+    Store(config.db_path).close()  # the schema, if no daemon made it yet
+    web = WebServer(lambda: config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        web.start()
+    except OSError as exc:
+        raise UsageError(
+            f"web.listen: cannot listen on {config.web.listen} ({exc.strerror})"
+        ) from None
+    out(f"serving http://{config.web.listen.rsplit(':', 1)[0]}:{web.port}/ (Ctrl-C stops)")
+    stop.wait()
+    web.stop()
+    return EXIT_OK
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -405,6 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
         "delivery, live config reload (SIGHUP reloads, SIGTERM stops)",
     )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "serve", help="serve the web interface (feeds, API, page) alone, without the daemon"
+    )
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("poll", help="run one cycle now: fetch, ingest, match, deliver")
     p.add_argument("--source", metavar="NAME", help="only this source")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -105,6 +106,21 @@ class Watchlist:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """`[web]`: the read-only HTTP interface (feeds, API, page). `listen = ""`: off."""
+
+    listen: str = "127.0.0.1:8790"
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     state_dir: Path
@@ -115,6 +131,7 @@ class Config:
     watchlists: tuple[Watchlist, ...] = ()
     sources: tuple[Source, ...] = ()
     http: HttpSettings = field(default_factory=HttpSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     admin_channel: str | None = None
     alert_after_failures: int = 3
 
@@ -171,6 +188,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     watchlists = _watchlists(data.get("watchlists", []), channels, _query_lines(text))
     sources = _sources(data.get("sources", []), base, state_dir, secrets)
     http = _http(Table(top.get("http", dict, {}), "http"))
+    web = _web(Table(top.get("web", dict, {}), "web"), secrets)
     admin = top.get("admin_channel", str)
     if admin is not None and admin not in channels:
         raise ConfigError(f"admin_channel: unknown channel {admin!r}")
@@ -188,6 +206,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         watchlists=watchlists,
         sources=sources,
         http=http,
+        web=web,
         admin_channel=admin,
         alert_after_failures=alert_after,
     )
@@ -254,6 +273,33 @@ def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[
         t.finish()
         out.append(Source(name, type_name, every, cron, MappingProxyType(options)))
     return tuple(out)
+
+
+def _web(t: Table, secrets: Secrets) -> WebSettings:
+    listen = t.get("listen", str, WebSettings.listen).strip()
+    token = t.get("token", str)
+    if token is not None:
+        token = secrets.expand(token, t.at("token"))
+    if listen:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ConfigError(f"{t.at('listen')}: expected host:port, got {listen!r}")
+        if not _loopback(host.strip("[]")) and not token:
+            raise ConfigError(
+                f"{t.at('token')}: required when listening beyond this machine ({listen}); "
+                'e.g. token = "${PAPERWATCH_WEB_TOKEN}"'
+            )
+    t.finish()
+    return WebSettings(listen, token or None)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _option(t: Table, key: Key, base: Path, state_dir: Path, secrets: Secrets) -> Any:

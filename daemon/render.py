@@ -90,10 +90,26 @@ class Highlighter:
         start = max(0, text.rfind(". ", 0, first) + 2) if first > SNIPPET_CHARS // 2 else 0
         if first - start > SNIPPET_CHARS // 2:
             start = max(0, first - SNIPPET_CHARS // 3)
+            space = text.find(" ", start, first)  # start at a word, not inside one
+            start = space + 1 if space != -1 else start
         end = start + SNIPPET_CHARS
         cut = text.rfind(" ", start, end)
         body = text[start : cut if cut > start else end]
         return ("… " if start else "") + body + " …"
+
+
+def paper_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored paper as `papers --json` and the web API show it."""
+    return {
+        "id": row["id"],
+        "arxiv_id": row["arxiv_id"],
+        "title": row["title"],
+        "abstract": row["abstract"],
+        "authors": json.loads(row["authors"]),
+        "url": row["url"],
+        "first_seen": row["first_seen"],
+        "sightings": row["sightings"],
+    }
 
 
 def _authors(raw: str) -> str:

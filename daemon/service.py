@@ -38,6 +38,7 @@ from daemon.runtime import Current, Runtime
 from daemon.sources import Memory, Source
 from daemon.store import Store, StoreError
 from daemon.systemd import Notifier
+from daemon.web import WebServer
 
 _CONFIG_EVENTS = F.CLOSE_WRITE | F.MOVED_TO | F.MOVED_FROM | F.DELETE | F.CREATE
 DELIVERY_EVERY = 10  # seconds between outbox passes
@@ -222,6 +223,7 @@ class Service:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.scheduler.add_listener(self.job_done, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
+        self.web = WebServer(lambda: self.current.get().config)
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -382,6 +384,7 @@ class Service:
             try:
                 self.schedule_sources()
                 self.sync_watchers()
+                self.follow_web()
             except Exception as exc:
                 event("reload_error", logging.ERROR, why=why, error=repr(exc))
             _log_warnings(config)
@@ -393,6 +396,14 @@ class Service:
                 channels=len(config.channels),
             )
         self.notifier.ready()
+
+    def follow_web(self) -> None:
+        """Serve the web interface where the configuration says. A port that cannot be
+        bound is logged; alerts go on without the page."""
+        try:
+            self.web.follow()
+        except OSError as exc:
+            event("web_failed", logging.ERROR, listen=self.web.listen, error=exc.strerror)
 
     def watch_config(self) -> None:
         """Wake the main loop when config.toml changes (editors that replace it included).
@@ -449,6 +460,7 @@ class Service:
         self.schedule_sources()
         self.scheduler.start()
         self.sync_watchers()
+        self.follow_web()
         self.config_watcher.start()
         config = self.current.get().config
         event(
@@ -483,6 +495,7 @@ class Service:
         for watcher in self.watchers.values():
             watcher.halt.set()
         self.scheduler.shutdown(wait=False)
+        self.web.stop()
         for watcher in self.watchers.values():
             watcher.join(timeout=2)
         self.lock.close()

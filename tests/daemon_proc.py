@@ -56,7 +56,9 @@ class Daemon:
         return self
 
     def output(self) -> str:
-        return self.log.read_text()[self.offset :] if self.log.exists() else ""
+        if not self.log.exists():
+            return ""
+        return self.log.read_bytes()[self.offset :].decode(errors="replace")  # offset in bytes
 
     def wait_log(self, text: str, timeout: float = 10.0) -> bool:
         return wait_for(lambda: text in self.output(), timeout)

@@ -27,8 +27,13 @@ class StoreError(PaperwatchError):
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        """`readonly`: a reader (the web interface) that never writes, not even a
+        migration; the database must exist."""
         self.path = path
+        if readonly:
+            self._open_readonly(path)
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -51,6 +56,20 @@ class Store:
         except sqlite3.Error as exc:
             self.conn.close()
             raise StoreError(f"{path}: cannot use the database ({exc})") from None
+        self.papers = PaperRepo(self.conn)
+        self.deliveries = DeliveryRepo(self.conn)
+        self.sources = SourceStateRepo(self.db)
+
+    def _open_readonly(self, path: Path) -> None:
+        try:
+            self.conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
+            )
+            self.conn.row_factory = sqlite3.Row
+            self.db = sqlite_utils.Database(self.conn)
+            self.conn.execute("SELECT 1 FROM papers LIMIT 1")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot read the database ({exc})") from None
         self.papers = PaperRepo(self.conn)
         self.deliveries = DeliveryRepo(self.conn)
         self.sources = SourceStateRepo(self.db)

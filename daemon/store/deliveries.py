@@ -188,6 +188,41 @@ class DeliveryRepo:
             args = (status,)
         return [dict(r) for r in self.conn.execute(sql + " ORDER BY d.id", args)]
 
+    def recent_matches(
+        self, watchlists: list[str], since: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """Matches of these watchlists with their papers, newest first."""
+        marks = ",".join("?" * len(watchlists))
+        args: list[object] = list(watchlists)
+        where = f"m.watchlist IN ({marks})"
+        if since:
+            where += " AND m.created_at >= ?"
+            args.append(since)
+        return [
+            dict(r)
+            for r in self.conn.execute(
+                "SELECT m.id AS match_id, m.watchlist, m.matched, m.title_only, m.created_at "
+                "AS matched_at, p.id, p.arxiv_id, p.title_key, p.title, p.abstract, p.authors, "
+                "p.url, p.hf_day, p.announced, p.first_seen, p.updated_at, "
+                "(SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) AS sightings "
+                f"FROM matches m JOIN papers p ON p.id = m.paper_id WHERE {where} "
+                "ORDER BY m.id DESC LIMIT ?",
+                (*args, limit),
+            )
+        ]
+
+    def matches_version(self, watchlists: list[str]) -> tuple[int, int, str]:
+        """(newest match id, matches, latest change of a matched paper): what a feed of
+        these watchlists shows changes only when one of them does."""
+        marks = ",".join("?" * len(watchlists))
+        row = self.conn.execute(
+            "SELECT coalesce(max(m.id), 0), count(*), "
+            "coalesce(max(max(m.created_at, p.updated_at)), '') "
+            f"FROM matches m JOIN papers p ON p.id = m.paper_id WHERE m.watchlist IN ({marks})",
+            watchlists,
+        ).fetchone()
+        return int(row[0]), int(row[1]), str(row[2])
+
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
         for status, n in self.conn.execute(

@@ -1,0 +1,446 @@
+"""The read-only web interface: an Atom feed per watchlist, a JSON API, a small page.
+
+The standard library's `ThreadingHTTPServer`: a handful of read-only endpoints for one
+lab on loopback need no framework, and a thread per request never holds up the scheduler,
+the inbox or delivery. Pages are Jinja2 templates with autoescaping (every title and
+abstract is escaped; the highlighter escapes before it marks); feeds are built with
+ElementTree, so they are well-formed whatever a title holds. Every request opens the
+database read-only. Beyond loopback, `[web] token` is required and checked on every
+request (`Authorization: Bearer <token>` or `?token=<token>` for feed readers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import groupby
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from daemon import __version__
+from daemon.config import Config
+from daemon.errors import QueryError
+from daemon.log import event
+from daemon.match import Matcher, Rule, search
+from daemon.models import key_hash
+from daemon.poller import status
+from daemon.query import parse_query
+from daemon.render import Highlighter, paper_json
+from daemon.store import Store, StoreError
+
+FEED_ENTRIES = 200
+PAGE_MATCHES = 50  # per watchlist on the page
+MAX_LIMIT = 1000
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ET.register_namespace("", ATOM_NS)
+
+_TEMPLATES = Environment(
+    loader=PackageLoader("daemon", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class BadRequest(Exception):
+    """A request the API cannot answer: 400 with the reason."""
+
+
+def abs_link(row: dict[str, Any]) -> str | None:
+    """Where a paper is read: its stored link, else its arXiv abstract page."""
+    if row.get("url"):
+        return str(row["url"])
+    return f"https://arxiv.org/abs/{row['arxiv_id']}" if row.get("arxiv_id") else None
+
+
+def entry_id(row: dict[str, Any]) -> str:
+    """A stable id from the paper's identity: its arXiv id, else its normalised title."""
+    if row.get("arxiv_id"):
+        return f"tag:paperwatch,2026:arxiv:{row['arxiv_id']}"
+    return f"tag:paperwatch,2026:title:{key_hash(row['title_key']):x}"
+
+
+def _matched(row: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"term": t, "field": f} for t, f in json.loads(row["matched"])]
+
+
+def _why(row: dict[str, Any]) -> str:
+    why = ", ".join(f"{m['term']} in {m['field']}" for m in _matched(row))
+    return why + (" (title only: the abstract never came)" if row.get("title_only") else "")
+
+
+def _marked(row: dict[str, Any], terms: list[str]) -> tuple[Markup, Markup]:
+    """Title and abstract snippet, escaped, these terms in <mark>."""
+    light = Highlighter(terms)
+    mark = "<mark>{}</mark>".format
+    title = Markup(light.apply(row["title"], lambda s: str(escape(s)), mark))
+    snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
+    return title, Markup(light.apply(snippet, lambda s: str(escape(s)), mark))
+
+
+def _coins(row: dict[str, Any]) -> str:
+    """OpenURL COinS (Z39.88) for the Zotero Connector and other reference managers."""
+    fields = [
+        ("ctx_ver", "Z39.88-2004"),
+        ("rft_val_fmt", "info:ofi/fmt:kev:mtx:journal"),
+        ("rft.genre", "preprint"),
+        ("rft.atitle", row["title"]),
+        ("rft.jtitle", "arXiv" if row.get("arxiv_id") else "preprint"),
+    ]
+    fields += [("rft.au", a) for a in json.loads(row["authors"])]
+    if row.get("announced") or row.get("hf_day"):
+        fields.append(("rft.date", row.get("announced") or row["hf_day"]))
+    if abs_link(row):
+        fields.append(("rft_id", str(abs_link(row))))
+    return urlencode(fields, quote_via=quote)
+
+
+def _card(row: dict[str, Any], terms: list[str], why: str) -> dict[str, Any]:
+    title, snippet = _marked(row, terms)
+    authors = json.loads(row["authors"])
+    return {
+        "title": title,
+        "plain_title": row["title"],
+        "snippet": snippet,
+        "why": why,
+        "link": abs_link(row),
+        "authors": ", ".join(authors[:6]) + (" et al." if len(authors) > 6 else ""),
+        "arxiv_id": row.get("arxiv_id"),
+        "coins": _coins(row),
+    }
+
+
+# -- feeds ------------------------------------------------------------------------------
+
+
+def feed_version(store: Store, names: list[str]) -> tuple[str, datetime | None]:
+    """(ETag, Last-Modified) of a feed, from three numbers: no feed is built for a 304."""
+    newest, count, changed = store.deliveries.matches_version(names)
+    digest = hashlib.sha256(f"{names}|{newest}|{count}|{changed}".encode()).hexdigest()[:20]
+    return f'"{digest}"', datetime.fromisoformat(changed) if changed else None
+
+
+def atom(store: Store, config: Config, name: str, names: list[str], base: str) -> bytes:
+    """RFC 4287 Atom: one entry per paper, newest match first, the last FEED_ENTRIES."""
+    rows = store.deliveries.recent_matches(names, limit=FEED_ENTRIES * max(1, len(names)))
+    by_paper: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_paper.setdefault(row["id"], []).append(row)
+    papers = list(by_paper.values())[:FEED_ENTRIES]
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    sub = ET.SubElement
+    sub(feed, f"{{{ATOM_NS}}}id").text = f"tag:paperwatch,2026:feed:{name}"
+    sub(feed, f"{{{ATOM_NS}}}title").text = (
+        "paperwatch: all watchlists" if name == "all" else f"paperwatch: {name}"
+    )
+    newest = max((r[0]["matched_at"] for r in papers), default="1970-01-01T00:00:00+00:00")
+    sub(feed, f"{{{ATOM_NS}}}updated").text = newest
+    sub(feed, f"{{{ATOM_NS}}}link", rel="self", href=f"{base}/feeds/{quote(name)}.atom")
+    sub(feed, f"{{{ATOM_NS}}}link", rel="alternate", href=f"{base}/")
+    sub(sub(feed, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name").text = "paperwatch"
+    sub(feed, f"{{{ATOM_NS}}}generator", version=__version__).text = "paperwatch"
+    for group in papers:
+        row = group[0]
+        entry = sub(feed, f"{{{ATOM_NS}}}entry")
+        sub(entry, f"{{{ATOM_NS}}}id").text = entry_id(row)
+        sub(entry, f"{{{ATOM_NS}}}title").text = row["title"]
+        sub(entry, f"{{{ATOM_NS}}}updated").text = row["matched_at"]
+        sub(entry, f"{{{ATOM_NS}}}published").text = row["first_seen"]
+        if abs_link(row):
+            sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=str(abs_link(row)))
+        for author in json.loads(row["authors"]):
+            sub(sub(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name").text = author
+        for r in group:
+            sub(entry, f"{{{ATOM_NS}}}category", term=r["watchlist"], label=_why(r))
+        why = "; ".join(f"{r['watchlist']}: {_why(r)}" for r in group)
+        day = row.get("announced") or row.get("hf_day") or row["first_seen"][:10]
+        body = (
+            f"<p><b>{escape(why)}</b> · {escape(day)}</p>"
+            f"<p>{Markup(light_all(row['abstract'], group))}</p>"
+        )
+        sub(entry, f"{{{ATOM_NS}}}content", type="html").text = body
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+
+
+def light_all(text: str, group: list[dict[str, Any]]) -> str:
+    """The whole abstract, escaped, with every watchlist's matched terms marked."""
+    terms = [t for r in group for t in _terms(r)]
+    return Highlighter(terms).apply(text, lambda s: str(escape(s)), "<mark>{}</mark>".format)
+
+
+# -- the API ----------------------------------------------------------------------------
+
+
+def _limit(query: dict[str, str], default: int) -> int:
+    raw = query.get("limit", str(default))
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit: expected a number from 1 to {MAX_LIMIT}, got {raw!r}")
+    return int(raw)
+
+
+def _since(query: dict[str, str]) -> str | None:
+    raw = query.get("since")
+    if not raw:
+        return None
+    try:
+        return (
+            date.fromisoformat(raw).isoformat()
+            if len(raw) == 10
+            else datetime.fromisoformat(raw).isoformat()
+        )
+    except ValueError:
+        raise BadRequest(f"since: expected a day (2026-08-20) or a time, got {raw!r}") from None
+
+
+def match_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "match_id": row["match_id"],
+        "watchlist": row["watchlist"],
+        "matched": _matched(row),
+        "matched_at": row["matched_at"],
+        "title_only": bool(row["title_only"]),
+        "paper": paper_json(row),
+    }
+
+
+def api_matches(store: Store, config: Config, query: dict[str, str]) -> list[dict[str, Any]]:
+    names = [w.name for w in config.watchlists]
+    if query.get("watchlist"):
+        if query["watchlist"] not in names:
+            raise BadRequest(f"watchlist: unknown {query['watchlist']!r} (known: {names})")
+        names = [query["watchlist"]]
+    if not names:
+        return []
+    rows = store.deliveries.recent_matches(names, _since(query), _limit(query, 100))
+    return [match_json(r) for r in rows]
+
+
+def find_papers(store: Store, query: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
+    """Stored papers, newest first; with `q`, those the query language matches (and how
+    many more wait for their abstract)."""
+    limit, since = _limit(query, 100), _since(query)
+    day = date.fromisoformat(since[:10]) if since else None
+    if not query.get("q"):
+        return store.papers.listing(since=day, limit=limit), 0
+    try:
+        rule = Rule("q", parse_query(query["q"]))
+    except QueryError as exc:
+        raise BadRequest(f"q: {exc}") from None
+    ids, waiting = search(Matcher([rule]), store.papers.iterate())
+    rows = store.papers.listing(ids=ids, since=day, limit=limit) if ids else []
+    return rows, waiting
+
+
+# -- the page ---------------------------------------------------------------------------
+
+
+def home(store: Store, config: Config, now: datetime) -> str:
+    groups = []
+    for watchlist in config.watchlists:
+        rows = store.deliveries.recent_matches([watchlist.name], limit=PAGE_MATCHES)
+        days = [
+            {"day": day, "cards": [_card(r, _terms(r), _why(r)) for r in day_rows]}
+            for day, day_rows in groupby(rows, key=lambda r: r["matched_at"][:10])
+        ]
+        groups.append({"name": watchlist.name, "query": watchlist.source, "days": days})
+    report = status(store, config)
+    failing = store.deliveries.listing("dead") + store.deliveries.listing("failed")
+    return _TEMPLATES.get_template("home.html").render(
+        groups=groups,
+        sources=report["sources"],
+        deliveries=report["deliveries"],
+        failing=failing[-20:],
+        papers=report["papers"],
+        now=now.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def papers_page(store: Store, query: dict[str, str]) -> str:
+    error, rows, waiting = None, list[dict[str, Any]](), 0
+    try:
+        rows, waiting = find_papers(store, query)
+    except BadRequest as exc:
+        error = str(exc)
+    q = query.get("q", "")
+    terms = _plain_terms(q)
+    cards = [_card(row, terms, "") for row in rows]
+    return _TEMPLATES.get_template("papers.html").render(
+        q=q, cards=cards, error=error, waiting=waiting
+    )
+
+
+def _terms(row: dict[str, Any]) -> list[str]:
+    return [m["term"] for m in _matched(row)]
+
+
+def _plain_terms(q: str) -> list[str]:
+    """The words of a search, for highlighting (operators and fields left out)."""
+    words = []
+    for word in q.replace("(", " ").replace(")", " ").replace('"', " ").split():
+        word = word.split(":", 1)[-1].strip("-")
+        if word and word not in ("AND", "OR", "NOT") and "*" not in word:
+            words.append(word)
+    return words
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+class WebServer:
+    """Serves the interface for whatever configuration `config()` returns now (the daemon
+    passes its current runtime's, so a reload applies to the next request)."""
+
+    def __init__(self, config: Callable[[], Config]) -> None:
+        self.config = config
+        self.server: ThreadingHTTPServer | None = None
+        self.thread: threading.Thread | None = None
+        self.listen: str | None = None  # where it listens (None: not started)
+
+    def start(self) -> None:
+        settings = self.config().web
+        address = settings.address
+        if address is None:
+            self.listen = ""
+            return
+        self.server = ThreadingHTTPServer(address, _handler(self))
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name="web", kwargs={"poll_interval": 0.2}
+        )
+        self.thread.daemon = True
+        self.thread.start()
+        self.listen = settings.listen
+        event("web_listening", url=f"http://{settings.listen.rsplit(':', 1)[0]}:{self.port}/")
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.server_address[1])
+
+    def follow(self) -> None:
+        """At start and after a reload: listen where the configuration now says."""
+        if self.config().web.listen != self.listen:
+            self.stop()
+            self.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        self.listen = None
+
+
+def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = f"paperwatch/{__version__}"
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            config = web.config()
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            if config.web.token and not self._authorized(config.web.token, query):
+                self._send(401, b"token required\n", "text/plain", {"WWW-Authenticate": "Bearer"})
+                return
+            try:
+                self._route(config, parts.path, query)
+            except BadRequest as exc:
+                self._json(400, {"error": str(exc)})
+            except StoreError as exc:
+                self._json(503, {"error": str(exc)})
+            except BrokenPipeError:
+                pass
+            except Exception as exc:
+                event("web_error", logging.ERROR, path=parts.path, error=repr(exc))
+                self._json(500, {"error": "internal error (logged)"})
+
+        def _authorized(self, token: str, query: dict[str, str]) -> bool:
+            given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            given = given or query.pop("token", "")
+            return hmac.compare_digest(given.encode(), token.encode())
+
+        def _route(self, config: Config, path: str, query: dict[str, str]) -> None:
+            now = datetime.now(UTC)
+            if path.startswith("/feeds/") and path.endswith(".atom"):
+                return self._feed(config, path[len("/feeds/") : -len(".atom")])
+            if path in ("/", "/papers", "/api/matches", "/api/papers", "/api/status"):
+                with Store(config.db_path, readonly=True) as store:
+                    if path == "/":
+                        return self._html(home(store, config, now))
+                    if path == "/papers":
+                        return self._html(papers_page(store, query))
+                    if path == "/api/matches":
+                        return self._json(200, api_matches(store, config, query))
+                    if path == "/api/papers":
+                        rows, _ = find_papers(store, query)
+                        return self._json(200, [paper_json(r) for r in rows])
+                    return self._json(200, status(store, config))
+            self._send(404, b"not found\n", "text/plain")
+
+        def _feed(self, config: Config, name: str) -> None:
+            names = [w.name for w in config.watchlists]
+            if name != "all" and name not in names:
+                return self._send(404, b"no such watchlist\n", "text/plain")
+            wanted = names if name == "all" else [name]
+            with Store(config.db_path, readonly=True) as store:
+                etag, modified = feed_version(store, wanted or [""])
+                headers = {"ETag": etag, "Cache-Control": "no-cache"}
+                if modified is not None:
+                    headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), True)
+                if self._fresh(etag, modified):
+                    return self._send(304, b"", None, headers)
+                host = self.headers.get("Host") or f"127.0.0.1:{web.port}"
+                body = atom(store, config, name, wanted or [""], f"http://{host}")
+            self._send(200, body, "application/atom+xml; charset=utf-8", headers)
+
+        def _fresh(self, etag: str, modified: datetime | None) -> bool:
+            match = self.headers.get("If-None-Match")
+            if match is not None:
+                return etag in [t.strip() for t in match.split(",")] or match.strip() == "*"
+            since = self.headers.get("If-Modified-Since")
+            if since and modified is not None:
+                try:
+                    return modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+                except (TypeError, ValueError):
+                    return False
+            return False
+
+        def _html(self, page: str) -> None:
+            self._send(200, page.encode(), "text/html; charset=utf-8")
+
+        def _json(self, code: int, data: Any) -> None:
+            # "<" and ">" as JSON escapes: the same data, and no markup a browser could run
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+            body = text.replace("<", "\\u003c").replace(">", "\\u003e").encode()
+            self._send(code, body, "application/json; charset=utf-8")
+
+        def _send(
+            self, code: int, body: bytes, ctype: str | None, headers: dict[str, str] | None = None
+        ) -> None:
+            self.send_response(code)
+            if ctype:
+                self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            if code != 304:
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            event("web_request", logging.DEBUG, line=str(format) % args)
+
+    return Handler

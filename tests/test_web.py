@@ -1,0 +1,302 @@
+"""The web interface: Atom feeds, the JSON API and the page, served in-process and by a
+real daemon, read by feedparser and by headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+
+from daemon.config import load_config
+from daemon.ingest import ingest_bytes
+from daemon.outbox import match_hook
+from daemon.runtime import Runtime
+from daemon.store import Store
+from daemon.web import WebServer
+from tests.clock import ManualClock
+from tests.conftest import HF
+from tests.daemon_proc import Daemon, paperwatch, wait_for
+from tests.receivers import free_port
+
+NOW = datetime(2026, 8, 3, 12, tzinfo=UTC)
+SCRIPT_TITLE = "Attention <script>alert(1)</script> for Tensor Networks"
+WATCH = (
+    '[[watchlists]]\nname = "agents"\nkeywords = ["agent", "agents"]\nnotify = ["c"]\n'
+    '[[watchlists]]\nname = "tensors"\nkeywords = ["tensor"]\nnotify = ["c"]\n'
+)
+
+
+def hf_paper(pid: str, title: str, abstract: str) -> dict:
+    return {"paper": {"id": pid, "title": title, "summary": abstract, "authors": [{"name": "A B"}]}}
+
+
+def make_config(tmp_path: Path, listen: str = "127.0.0.1:0", extra: str = "") -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "state"\n[web]\nlisten = "{listen}"\n{extra}\n'
+        '[channels]\nc = "console://"\n'
+        '[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1m"\n' + WATCH
+    )
+    return config
+
+
+def ingest(cfg, store: Store, name: str, data: bytes) -> None:
+    runtime = Runtime.build(cfg, clock=ManualClock(NOW))
+    ingest_bytes(
+        store,
+        data,
+        name=name,
+        source="inbox",
+        location=name,
+        ref_time=NOW,
+        now=NOW,
+        on_change=match_hook(runtime),
+    )
+
+
+@pytest.fixture
+def served(tmp_path):
+    cfg = load_config(make_config(tmp_path))
+    store = Store(cfg.db_path)
+    ingest(cfg, store, "hf.json", (HF / "api_daily_papers_2026-06-12.json").read_bytes())
+    script = [hf_paper("2608.00001", SCRIPT_TITLE, "We study tensor <b>networks</b> & more.")]
+    ingest(cfg, store, "script.json", json.dumps(script).encode())
+    web = WebServer(lambda: cfg)
+    web.start()
+    base = f"http://127.0.0.1:{web.port}"
+    try:
+        yield cfg, store, base
+    finally:
+        web.stop()
+        store.close()
+
+
+def matched(store: Store, watchlist: str) -> set[str]:
+    return {
+        r[0]
+        for r in store.conn.execute(
+            "SELECT p.title FROM matches m JOIN papers p ON p.id = m.paper_id "
+            "WHERE m.watchlist = ?",
+            (watchlist,),
+        )
+    }
+
+
+def test_atom_feed_per_watchlist_parses_and_answers_304(served):
+    cfg, store, base = served
+    r = httpx.get(f"{base}/feeds/agents.atom")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(r.content)
+    assert not feed.bozo, feed.bozo_exception
+    assert {e.title for e in feed.entries} == matched(store, "agents") != set()
+    entry = feed.entries[0]
+    assert entry.id.startswith("tag:paperwatch,2026:arxiv:")
+    assert entry.link.startswith("https://huggingface.co/papers/")
+    assert entry.authors and entry.updated and "agent" in entry.content[0].value.lower()
+    assert b"&lt;mark&gt;agent" in r.content  # highlights (feedparser's sanitizer drops <mark>)
+    again = httpx.get(f"{base}/feeds/agents.atom", headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    since = httpx.get(
+        f"{base}/feeds/agents.atom", headers={"If-Modified-Since": r.headers["Last-Modified"]}
+    )
+    assert since.status_code == 304
+    everything = feedparser.parse(httpx.get(f"{base}/feeds/all.atom").content)
+    assert {e.title for e in everything.entries} == matched(store, "agents") | matched(
+        store, "tensors"
+    )
+    assert len({e.id for e in everything.entries}) == len(everything.entries)
+    assert httpx.get(f"{base}/feeds/nosuch.atom").status_code == 404
+    # a new match changes the feed
+    new = [hf_paper("2608.00002", "Agents That Plan", "An agent plans its work.")]
+    ingest(cfg, store, "new.json", json.dumps(new).encode())
+    changed = httpx.get(f"{base}/feeds/agents.atom", headers={"If-None-Match": r.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != r.headers["ETag"]
+    assert feedparser.parse(changed.content).entries[0].title == "Agents That Plan"
+
+
+def test_a_script_in_a_title_is_escaped_on_the_page_in_the_feed_and_in_the_api(served):
+    cfg, store, base = served
+    page = httpx.get(f"{base}/").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
+    feed = httpx.get(f"{base}/feeds/tensors.atom")
+    assert b"<script>" not in feed.content
+    assert SCRIPT_TITLE in {e.title for e in feedparser.parse(feed.content).entries}
+    for path in ("/api/matches", "/api/papers", "/api/papers?q=tensor"):
+        api = httpx.get(base + path)
+        assert b"<script>" not in api.content and b"<b>" not in api.content
+        assert SCRIPT_TITLE in json.dumps([*(m.get("paper", m) for m in api.json())])
+
+
+def test_api_shapes(served):
+    cfg, store, base = served
+    matches = httpx.get(f"{base}/api/matches?watchlist=tensors&limit=5").json()
+    assert matches and len(matches) <= 5 and {m["watchlist"] for m in matches} == {"tensors"}
+    first = matches[0]
+    assert set(first) == {"match_id", "watchlist", "matched", "matched_at", "title_only", "paper"}
+    assert set(first["paper"]) == {
+        "id",
+        "arxiv_id",
+        "title",
+        "abstract",
+        "authors",
+        "url",
+        "first_seen",
+        "sightings",
+    }
+    assert first["matched"][0]["term"] == "tensor"
+    assert httpx.get(f"{base}/api/matches?since=2099-01-01").json() == []
+    found = httpx.get(f"{base}/api/papers", params={"q": 'title:tensor AND NOT "no such"'}).json()
+    assert {p["title"] for p in found} == {
+        t for t in matched(store, "tensors") if "tensor" in t.lower()
+    }
+    assert len(httpx.get(f"{base}/api/papers?limit=3").json()) == 3
+    bad = httpx.get(f"{base}/api/papers", params={"q": "(tensor"})
+    assert bad.status_code == 400 and "missing closing parenthesis" in bad.json()["error"]
+    assert httpx.get(f"{base}/api/matches?limit=0").status_code == 400
+    assert httpx.get(f"{base}/api/matches?watchlist=nope").status_code == 400
+    assert httpx.get(f"{base}/api/status").json() == json.loads(
+        paperwatch(cfg.path, "status", "--json").stdout
+    )
+
+
+def test_search_page_highlights_and_explains_errors(served):
+    cfg, store, base = served
+    page = httpx.get(f"{base}/papers", params={"q": "tensor"}).text
+    assert "<mark>" in page and "papers match" in page
+    assert "Z3988" in page and "rft.atitle=" in page  # COinS for the Zotero Connector
+    broken = httpx.get(f"{base}/papers", params={"q": "title:author:x"}).text
+    assert 'class="bad"' in broken
+
+
+def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch):
+    config = make_config(tmp_path, listen="0.0.0.0:8790")
+    result = paperwatch(config, "check")
+    assert result.returncode == 2 and "web.token" in result.stderr
+    monkeypatch.setenv("PAPERWATCH_WEB_TOKEN", "s3cret-t0ken")
+    config = make_config(tmp_path, listen="0.0.0.0:0", extra='token = "${PAPERWATCH_WEB_TOKEN}"')
+    cfg = load_config(config)
+    Store(cfg.db_path).close()
+    web = WebServer(lambda: cfg)
+    web.start()
+    try:
+        base = f"http://127.0.0.1:{web.port}"
+        assert httpx.get(f"{base}/").status_code == 401
+        assert httpx.get(f"{base}/feeds/all.atom?token=wrong").status_code == 401
+        assert (
+            httpx.get(
+                f"{base}/api/status", headers={"Authorization": "Bearer s3cret-t0ken"}
+            ).status_code
+            == 200
+        )
+        assert httpx.get(f"{base}/feeds/all.atom?token=s3cret-t0ken").status_code == 200
+    finally:
+        web.stop()
+
+
+# -- a real daemon ----------------------------------------------------------------------
+
+
+def drop(inbox: Path, name: str, data: bytes) -> None:
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / f"{name}.part").write_bytes(data)
+    os.replace(inbox / f"{name}.part", inbox / name)
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is needed (make test installs it)"
+    return found
+
+
+def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
+    port = free_port()
+    config = make_config(tmp_path, listen=f"127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{port}"
+    inbox = tmp_path / "state" / "inbox"
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        assert daemon.wait_log("web_listening"), daemon.output()
+        drop(inbox, "day.json", (HF / "api_daily_papers_2026-06-12.json").read_bytes())
+        assert wait_for(lambda: (inbox / "done" / "day.json").exists(), 10)
+        first = httpx.get(f"{base}/feeds/all.atom")
+        ids = [e.id for e in feedparser.parse(first.content).entries]
+        assert ids and not feedparser.parse(first.content).bozo
+        # headless Chromium reads the page
+        profile = tmp_path / "chromium-profile"
+        flags = [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+        ]
+        dom = subprocess.run(
+            [*flags, "--dump-dom", f"{base}/"], capture_output=True, text=True, timeout=90
+        ).stdout
+        assert "<mark>" in dom and "why:" in dom
+        text = html.unescape(re.sub(r"<[^>]+>", "", dom))
+        titles = [e.title for e in feedparser.parse(first.content).entries]
+        assert all(t in text for t in titles), [t for t in titles if t not in text]
+        shot = tmp_path / "page.png"
+        subprocess.run(
+            [*flags, f"--screenshot={shot}", "--window-size=900,1400", f"{base}/"],
+            capture_output=True,
+            timeout=90,
+        )
+        assert shot.exists() and shot.stat().st_size > 10_000
+    finally:
+        assert daemon.stop() == 0
+    # ids are stable across a restart; an unchanged feed is a 304
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        assert daemon.wait_log("web_listening"), daemon.output()
+        again = httpx.get(f"{base}/feeds/all.atom")
+        assert [e.id for e in feedparser.parse(again.content).entries] == ids
+        etag = again.headers["ETag"]
+        assert (
+            httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag}).status_code == 304
+        )
+        # while a feed reader polls every 100 ms, a drop still alerts within 2 s
+        polls, stop = [0], threading.Event()
+
+        def reader() -> None:
+            with httpx.Client() as client:
+                while not stop.is_set():
+                    client.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag})
+                    polls[0] += 1
+                    time.sleep(0.1)
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        try:
+            time.sleep(0.5)
+            new = [hf_paper("2608.00003", "Tensor Sketches for Agents", "A tensor sketch.")]
+            t0 = time.monotonic()
+            drop(inbox, "new.json", json.dumps(new).encode())
+            assert wait_for(lambda: "Tensor Sketches for Agents" in daemon.output(), 5)
+            assert time.monotonic() - t0 < 2.0
+        finally:
+            stop.set()
+            thread.join()
+        assert polls[0] >= 5  # the reader really polled throughout
+        changed = httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag})
+        assert changed.status_code == 200
+        assert feedparser.parse(changed.content).entries[0].title == "Tensor Sketches for Agents"
+    finally:
+        assert daemon.stop() == 0
