@@ -232,6 +232,11 @@ def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
         first = httpx.get(f"{base}/feeds/all.atom")
         ids = [e.id for e in feedparser.parse(first.content).entries]
         assert ids and not feedparser.parse(first.content).bozo
+        api = httpx.get(f"{base}/api/matches").json()
+        assert {m["paper"]["title"] for m in api} == {
+            e.title for e in feedparser.parse(first.content).entries
+        }
+        assert httpx.get(f"{base}/api/status").json()["sources"][0]["name"] == "inbox"
         # headless Chromium reads the page
         profile = tmp_path / "chromium-profile"
         flags = [
