@@ -17,7 +17,7 @@ from typing import Any
 
 from daemon import __version__
 from daemon.clock import SYSTEM
-from daemon.config import Config, config_path, human, load_config
+from daemon.config import Config, Watchlist, config_path, human, load_config
 from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
 from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
@@ -27,6 +27,7 @@ from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query, query_warnings
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
+from daemon.similar_job import examples_of
 from daemon.store import STATUSES, Store, StoreError, usable
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -60,7 +61,8 @@ def expand_paths(paths: Sequence[str]) -> Iterator[Path]:
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     files = list(expand_paths(args.paths))
-    hook = None if args.no_notify else match_hook(Runtime.build(config))
+    runtime = Runtime.build(config, check_examples=False)  # the examples may come now
+    hook = None if args.no_notify else match_hook(runtime)
     failed = total_new = total_gained = total_papers = 0
     for path in files:
         now = SYSTEM.now()
@@ -100,6 +102,10 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         f"{total_gained} gained text, {failed} failed; {stored} papers stored"
     )
     if not args.no_notify:
+        try:
+            runtime.similar.run(store, config, SYSTEM.now())
+        except ConfigError as exc:
+            warn(f"similar watchlists not scored: {exc}")
         report_delivery(deliver(store, config, SYSTEM.now()))
     return EXIT_FAILURE if failed else EXIT_OK
 
@@ -159,6 +165,9 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     for w in config.watchlists:
         for warning in w.warnings:
             warn(warning)
+    if any(w.similar for w in config.watchlists):
+        with Store(config.db_path) as store:
+            examples_of(store, config)  # every example is a stored paper
     return EXIT_OK
 
 
@@ -226,9 +235,12 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         if wl is None:
             known = ", ".join(w.name for w in config.watchlists) or "none configured"
             raise UsageError(f"unknown watchlist {args.watchlist!r} (watchlists: {known})")
-        rule = Rule(wl.name, wl.query)
         for warning in wl.warnings:
             warn(warning)
+        if wl.similar is not None:
+            return preview_similar(args, config, wl)
+        assert wl.query is not None
+        rule = Rule(wl.name, wl.query)
     else:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
@@ -238,6 +250,38 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
     if not args.json:
         more = f"; {waiting} more wait for their abstract" if waiting else ""
         out(f"{len(ids)} stored papers match{more}")
+    return EXIT_OK
+
+
+def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> int:
+    """The stored papers a similar-watchlist scores highest, with why, and where its
+    threshold lies (what would alert at its sensitivity)."""
+    from daemon.similar_job import SimilarEngine
+
+    store = Store(config.db_path)
+    engine = SimilarEngine(config.state_dir)
+    ranked = engine.ranked(store, config, wl, args.limit or 20)
+    rows = {r["id"]: r for r in store.papers.listing(ids=[pid for pid, *_ in ranked])}
+    if args.json:
+        found = [
+            {**paper_json(rows[pid]), **facts, "terms": terms} for pid, _, facts, terms in ranked
+        ]
+        out(json.dumps(found, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    threshold = engine.models[wl.name].threshold
+    for pid, score, facts, terms in ranked:
+        r = rows[pid]
+        mark = "*" if score >= threshold else " "
+        out(
+            f"{mark} {score:6.2f}  top {100 * (1 - facts['percentile']):5.2f}%  "
+            f"{r['arxiv_id'] or '-':<12} {r['title']}"
+        )
+        out(f"      words that weighed most: {', '.join(terms)}")
+    out(
+        f"* = above the threshold {threshold:.2f} (sensitivity {wl.similar.sensitivity}: "  # type: ignore[union-attr]
+        f"the top {100 * (1 - wl.similar.sensitivity):g}% of recent papers); new papers "  # type: ignore[union-attr]
+        "scoring above it alert"
+    )
     return EXIT_OK
 
 
@@ -276,6 +320,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
             else:
                 out(f"{source.name}: {outcome.summary()}")
         decide_waiting(store, runtime, SYSTEM.now())
+        runtime.similar.run(store, config, SYSTEM.now())
     finally:
         runtime.http.close()
     report_delivery(deliver(store, config, SYSTEM.now()))

@@ -96,13 +96,29 @@ def parse_duration(value: str, where: str, allow_zero: bool = False) -> timedelt
 
 
 @dataclass(frozen=True)
+class Similar:
+    """`similar_to`: papers (arXiv ids or titles of stored papers) to find more like."""
+
+    examples: tuple[str, ...]
+    where: str  # the TOML path of similar_to, for errors naming an entry
+    sensitivity: float  # the share of recent papers scoring below the threshold
+    either: bool  # with a query: alert on either (True) or only on both (False)
+
+
+@dataclass(frozen=True)
 class Watchlist:
     name: str
-    query: Node
+    query: Node | None  # None: a similar-only watchlist
     source: str  # the query or keywords as written, for messages and `check`
     notify: tuple[str, ...]
     deliver_at: time | None  # None: immediately; else daily at this local time
     warnings: tuple[str, ...] = ()  # valid, but probably not what it looks like
+    similar: Similar | None = None
+
+    @property
+    def keyword_alerts(self) -> bool:
+        """Its query alerts at ingest by itself (no examples, or either may alert)."""
+        return self.query is not None and (self.similar is None or self.similar.either)
 
 
 @dataclass(frozen=True)
@@ -435,6 +451,9 @@ def _watchlists(
         if query_text is not None and (keywords or exclude):
             raise ConfigError(f"{where}: give either query or keywords/exclude, not both")
         warnings: tuple[str, ...] = ()
+        similar = _similar(t)
+        query: Node | None = None
+        source = ""
         if query_text is not None:
             where_query = _take_line(queries, query_text)
             try:
@@ -459,8 +478,14 @@ def _watchlists(
                             f"{t.at(key)}[{j}]: watchlist {name!r}: {exc.reason}"
                         ) from None
             query, source = keywords_query(keywords, exclude, scope), ", ".join(keywords)
-        else:
-            raise ConfigError(f'{where}: needs keywords = [...] or query = "..."')
+        elif similar is None:
+            raise ConfigError(
+                f'{where}: needs keywords = [...], query = "..." or similar_to = [...]'
+            )
+        if similar is not None:
+            shown = f"similar to {len(similar.examples)} papers"
+            joint = "or" if similar.either else "and"
+            source = f"{source} ({joint} {shown})" if source else shown
         notify = t.str_list("notify")
         if not notify:
             raise ConfigError(f"{t.at('notify')}: missing (list the channels to alert)")
@@ -472,8 +497,28 @@ def _watchlists(
                 )
         deliver_at = _deliver(t.get("deliver", str, "immediate"), t.at("deliver"))
         t.finish()
-        out.append(Watchlist(name, query, source, notify, deliver_at, warnings))
+        out.append(Watchlist(name, query, source, notify, deliver_at, warnings, similar))
     return tuple(out)
+
+
+def _similar(t: Table) -> Similar | None:
+    examples = t.str_list("similar_to")
+    mode = t.get("mode", str)
+    sensitivity = t.get("sensitivity", (float, int))
+    if not examples:
+        for key, value in (("mode", mode), ("sensitivity", sensitivity)):
+            if value is not None:
+                raise ConfigError(f"{t.at(key)}: only for a watchlist with similar_to")
+        return None
+    if mode not in (None, "both", "either"):
+        raise ConfigError(f'{t.at("mode")}: "both" or "either", got {mode!r}')
+    level = 0.99 if sensitivity is None else float(sensitivity)
+    if not 0.5 <= level < 1:
+        raise ConfigError(
+            f"{t.at('sensitivity')}: from 0.5 to below 1 (0.99: the top 1% of recent "
+            f"papers would alert), got {sensitivity!r}"
+        )
+    return Similar(examples, t.at("similar_to"), level, mode == "either")
 
 
 def _deliver(value: str, where: str) -> time | None:

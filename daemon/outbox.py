@@ -25,6 +25,7 @@ from daemon.config import Config, Watchlist
 from daemon.log import event
 from daemon.render import render
 from daemon.store import Store
+from daemon.store.deliveries import Found
 
 if TYPE_CHECKING:
     from daemon.ingest import ChangeHook
@@ -52,24 +53,22 @@ def match_hook(runtime: Runtime) -> ChangeHook:
     its missing abstract allows is recorded as undecided instead."""
 
     def hook(store: Store, paper_ids: list[int], now: datetime) -> None:
-        sure: list[tuple[str, int, str, int]] = []
+        sure: list[Found] = []
         waiting: list[tuple[str, int]] = []
         for row, hits in runtime.matcher.match_rows(store.papers.by_ids(paper_ids)):
             for hit in hits:
                 if hit.undecided:
                     waiting.append((hit.watchlist, row["id"]))
                 else:
-                    sure.append((hit.watchlist, row["id"], json.dumps(hit.matched), 0))
+                    sure.append((hit.watchlist, row["id"], json.dumps(hit.matched), 0, None, None))
         store.deliveries.set_undecided(paper_ids, waiting, iso(now))
         record_matches(store, runtime.config, sure, now)
 
     return hook
 
 
-def record_matches(
-    store: Store, config: Config, found: list[tuple[str, int, str, int]], now: datetime
-) -> None:
-    """Matches (watchlist, paper id, matched, title only) and their deliveries."""
+def record_matches(store: Store, config: Config, found: list[Found], now: datetime) -> None:
+    """Matches and their deliveries."""
     stamp = iso(now)
     by_name = {w.name: w for w in config.watchlists}
     rows = []
@@ -89,14 +88,14 @@ def decide_waiting(store: Store, runtime: Runtime, now: datetime) -> int:
         if not due:
             return 0
         waiting = set(due)
-        found = []
+        found: list[Found] = []
         ids = sorted({pid for _, pid in due})
         for row, hits in runtime.matcher.match_rows(store.papers.by_ids(ids)):
             for hit in hits:
                 if (hit.watchlist, row["id"]) in waiting:
-                    found.append(
-                        (hit.watchlist, row["id"], json.dumps(hit.matched), int(hit.undecided))
-                    )
+                    matched = json.dumps(hit.matched)
+                    title_only = int(hit.undecided)
+                    found.append((hit.watchlist, row["id"], matched, title_only, None, None))
         record_matches(store, config, found, now)
         store.deliveries.drop_undecided(due)
     event("undecided_decided", papers=len(due), alerts=len(found))

@@ -112,6 +112,24 @@ def paper_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def why_line(matched: list[tuple[str, str]], explain: str | None, title_only: bool) -> str:
+    """Why a paper matched: its terms and fields; for a match by similarity the score, how
+    it ranks among recent papers, and the words that weighed most."""
+    parts = [f"{t} in {f}" for t, f in matched if f != "similar"]
+    if explain:
+        facts = json.loads(explain)
+        words = ", ".join(t for t, f in matched if f == "similar")
+        parts.append(
+            f"similar to the examples: score {facts['score']:.2f} (top "
+            f"{100 * (1 - facts['percentile']):.2g}% of recent papers); "
+            f"words that weighed most: {words}"
+        )
+    why = ", ".join(parts)
+    if title_only:
+        why += " (title only: decided without the abstract, which never came)"
+    return why
+
+
 def _authors(raw: str) -> str:
     names: list[str] = json.loads(raw)
     shown = ", ".join(names[:MAX_AUTHORS])
@@ -199,9 +217,7 @@ def render(
             )
             if x
         )
-        why = ", ".join(f"{t} in {f}" for t, f in matched)
-        if row.get("title_only"):
-            why += " (title only: decided without the abstract, which never came)"
+        why = why_line(matched, row.get("explain"), bool(row.get("title_only")))
         snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
         for fmt, f in _FORMATS.items():
             shown = light.apply(row["title"], f.escape, f.mark)

@@ -16,6 +16,8 @@ from daemon.clock import SYSTEM, Clock
 from daemon.config import Config
 from daemon.http import HostPacer, HttpClient
 from daemon.match import Matcher, Rule
+from daemon.similar_job import SimilarEngine, examples_of
+from daemon.store import Store
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Runtime:
     matcher: Matcher
     http: HttpClient
     clock: Clock
+    similar: SimilarEngine
 
     @classmethod
     def build(
@@ -33,16 +36,27 @@ class Runtime:
         previous: Runtime | None = None,
         clock: Clock = SYSTEM,
         transport: httpx.BaseTransport | None = None,
+        check_examples: bool = True,
     ) -> Runtime:
         """Compile `config`. The HTTP client is kept from `previous` when its settings did
-        not change; a new one still shares the per-host pacer (politeness survives reloads)."""
-        matcher = Matcher(Rule(w.name, w.query) for w in config.watchlists)
+        not change; a new one still shares the per-host pacer (politeness survives reloads).
+        A similar-watchlist's examples must be stored papers (`check_examples=False`: the
+        caller is about to ingest them)."""
+        matcher = Matcher(
+            Rule(w.name, w.query)
+            for w in config.watchlists
+            if w.query is not None and w.keyword_alerts
+        )
+        if check_examples and any(w.similar for w in config.watchlists):
+            with Store(config.db_path) as store:
+                examples_of(store, config)
         if previous is not None and previous.http.settings == config.http:
             http = previous.http
         else:
             pacer = previous.http.pacer if previous is not None else HostPacer(clock)
             http = HttpClient(config.http, pacer=pacer, clock=clock, transport=transport)
-        return cls(config, matcher, http, clock)
+        similar = previous.similar if previous is not None else SimilarEngine(config.state_dir)
+        return cls(config, matcher, http, clock, similar)
 
 
 class Current:

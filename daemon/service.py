@@ -42,6 +42,7 @@ from daemon.web import WebServer
 
 _CONFIG_EVENTS = F.CLOSE_WRITE | F.MOVED_TO | F.MOVED_FROM | F.DELETE | F.CREATE
 DELIVERY_EVERY = 10  # seconds between outbox passes
+SIMILAR_EVERY = 15  # seconds between scoring new papers for similar-watchlists
 RESTART_FIRST = timedelta(seconds=1)  # a failed watcher restarts after this, doubling
 RESTART_MAX = timedelta(minutes=5)
 WATCH_SETUP_WAIT = 5.0  # s a new watcher gets to set up before the daemon says it is ready
@@ -101,6 +102,14 @@ class Jobs:
             memory = self.memory.setdefault(name, {})
             ctx = PollContext(store, runtime, runtime.clock.now(), memory)
             return run_source(ctx, source, force=force)
+
+    def similar(self) -> None:
+        """Train stale similar-watchlists and score new papers: in a scheduler thread of
+        its own, so ingest and delivery never wait for a model."""
+        runtime = self.current.get()
+        if any(w.similar for w in runtime.config.watchlists):
+            with Store(runtime.config.db_path) as store:
+                runtime.similar.run(store, runtime.config, runtime.clock.now())
 
     def deliver(self) -> None:
         """Start a delivery pass for each channel not already in one, and return: a hung
@@ -448,6 +457,12 @@ class Service:
             self.jobs.deliver,
             IntervalTrigger(seconds=DELIVERY_EVERY),
             id="deliver",
+            next_run_time=now,
+        )
+        self.scheduler.add_job(
+            self.jobs.similar,
+            IntervalTrigger(seconds=SIMILAR_EVERY),
+            id="similar",
             next_run_time=now,
         )
         if self.notifier.watchdog_interval:

@@ -36,7 +36,7 @@ from daemon.match import Matcher, Rule, search
 from daemon.models import key_hash
 from daemon.poller import status
 from daemon.query import parse_query
-from daemon.render import Highlighter, paper_json
+from daemon.render import Highlighter, paper_json, why_line
 from daemon.store import Store, StoreError
 
 FEED_ENTRIES = 200
@@ -76,8 +76,8 @@ def _matched(row: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _why(row: dict[str, Any]) -> str:
-    why = ", ".join(f"{m['term']} in {m['field']}" for m in _matched(row))
-    return why + (" (title only: the abstract never came)" if row.get("title_only") else "")
+    matched = [(m["term"], m["field"]) for m in _matched(row)]
+    return why_line(matched, row.get("explain"), bool(row.get("title_only")))
 
 
 def _marked(row: dict[str, Any], terms: list[str]) -> tuple[Markup, Markup]:
@@ -210,6 +210,7 @@ def match_json(row: dict[str, Any]) -> dict[str, Any]:
         "matched": _matched(row),
         "matched_at": row["matched_at"],
         "title_only": bool(row["title_only"]),
+        "similarity": json.loads(row["explain"]) if row.get("explain") else None,
         "paper": paper_json(row),
     }
 

@@ -224,6 +224,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0005_source_details_and_watch",
             "0006_undecided_matches",
             "0007_arxiv_versions_and_title_lookups",
+            "0008_similar_watchlists",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables

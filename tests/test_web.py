@@ -143,7 +143,9 @@ def test_api_shapes(served):
     matches = httpx.get(f"{base}/api/matches?watchlist=tensors&limit=5").json()
     assert matches and len(matches) <= 5 and {m["watchlist"] for m in matches} == {"tensors"}
     first = matches[0]
-    assert set(first) == {"match_id", "watchlist", "matched", "matched_at", "title_only", "paper"}
+    assert set(first) == {
+        "match_id", "watchlist", "matched", "matched_at", "title_only", "similarity", "paper"
+    }
     assert set(first["paper"]) == {
         "id",
         "arxiv_id",

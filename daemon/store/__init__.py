@@ -14,7 +14,7 @@ import sqlite_utils
 
 from daemon.errors import PaperwatchError
 from daemon.store import schema
-from daemon.store.deliveries import STATUSES, DeliveryRepo
+from daemon.store.deliveries import STATUSES, DeliveryRepo, SimilarRepo
 from daemon.store.papers import PaperRepo
 from daemon.store.source_state import SourceStateRepo
 
@@ -59,6 +59,7 @@ class Store:
         self.papers = PaperRepo(self.conn)
         self.deliveries = DeliveryRepo(self.conn)
         self.sources = SourceStateRepo(self.db)
+        self.similar = SimilarRepo(self.conn)
 
     def _open_readonly(self, path: Path) -> None:
         try:
@@ -73,6 +74,7 @@ class Store:
         self.papers = PaperRepo(self.conn)
         self.deliveries = DeliveryRepo(self.conn)
         self.sources = SourceStateRepo(self.db)
+        self.similar = SimilarRepo(self.conn)
 
     def close(self) -> None:
         self.conn.close()

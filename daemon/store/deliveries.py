@@ -8,6 +8,7 @@ from typing import Any
 STATUSES = ("pending", "failed", "sent", "dead")
 _DUE = (
     "SELECT d.id, d.channel, d.attempts, d.created_at, m.watchlist, m.matched, m.title_only, "
+    "m.score, m.explain, "
     "p.title, p.abstract, p.authors, p.url, p.hf_day, p.upvotes, p.arxiv_id "
     "FROM deliveries d JOIN matches m ON m.id = d.match_id "
     "JOIN papers p ON p.id = m.paper_id "
@@ -15,6 +16,9 @@ _DUE = (
 
 
 _CHUNK = 500  # bound parameters per IN (...) list
+# a match to record: watchlist, paper id, matched terms (JSON), title only, and for a match
+# by similarity its score and explanation (JSON), else None
+Found = tuple[str, int, str, int, float | None, str | None]
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:
@@ -25,19 +29,17 @@ class DeliveryRepo:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def add_matches(
-        self, found: list[tuple[str, int, str, int]], stamp: str
-    ) -> list[tuple[int, str]]:
-        """Record (watchlist, paper id, matched, title only) in one statement; the (match
-        id, watchlist) of those recorded now (a watchlist matches a paper once, ever)."""
+    def add_matches(self, found: list[Found], stamp: str) -> list[tuple[int, str]]:
+        """Record matches in one statement; the (match id, watchlist) of those recorded
+        now (a watchlist matches a paper once, ever)."""
         if not found:
             return []
         self.conn.executemany(
-            "INSERT OR IGNORE INTO matches (watchlist, paper_id, matched, title_only, "
-            "created_at) VALUES (?, ?, ?, ?, ?)",
-            [(w, pid, matched, title_only, stamp) for w, pid, matched, title_only in found],
+            "INSERT OR IGNORE INTO matches (watchlist, paper_id, matched, title_only, score, "
+            "explain, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*f, stamp) for f in found],
         )
-        pairs = {(w, pid) for w, pid, _, _ in found}
+        pairs = {(f[0], f[1]) for f in found}
         new = []
         for chunk in _chunks(sorted({pid for _, pid in pairs})):
             rows = self.conn.execute(
@@ -201,7 +203,8 @@ class DeliveryRepo:
         return [
             dict(r)
             for r in self.conn.execute(
-                "SELECT m.id AS match_id, m.watchlist, m.matched, m.title_only, m.created_at "
+                "SELECT m.id AS match_id, m.watchlist, m.matched, m.title_only, m.score, "
+                "m.explain, m.created_at "
                 "AS matched_at, p.id, p.arxiv_id, p.title_key, p.title, p.abstract, p.authors, "
                 "p.url, p.hf_day, p.announced, p.first_seen, p.updated_at, "
                 "(SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) AS sightings "
@@ -233,3 +236,23 @@ class DeliveryRepo:
 
     def match_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM matches").fetchone()[0])
+
+
+class SimilarRepo:
+    """How far each similar-watchlist has scored the stored papers."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def scored_up_to(self, watchlist: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT scored_up_to FROM similar_state WHERE watchlist = ?", (watchlist,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def set_scored_up_to(self, watchlist: str, paper_id: int) -> None:
+        self.conn.execute(
+            "INSERT INTO similar_state VALUES (?, ?) ON CONFLICT (watchlist) "
+            "DO UPDATE SET scored_up_to = excluded.scored_up_to",
+            (watchlist, paper_id),
+        )

@@ -118,6 +118,50 @@ class PaperRepo:
             [(*(r[c] for c in _UPDATED), key_hash(r["title_key"]), stamp, r["id"]) for r in rows],
         )
 
+    def find(self, arxiv_id: str | None, title_key: str) -> int | None:
+        """The stored paper with this arXiv id, or else with this normalised title."""
+        if arxiv_id:
+            row = self.conn.execute(
+                "SELECT id FROM papers WHERE arxiv_id = ?", (arxiv_id,)
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT id FROM papers WHERE title_hash = ? AND title_key = ? ORDER BY id",
+                (key_hash(title_key), title_key),
+            ).fetchone()
+        return int(row[0]) if row else None
+
+    def texts(
+        self, ids: list[int] | None = None, since_id: int = 0, recent: int = 0
+    ) -> Iterator[tuple[int, str, str]]:
+        """(id, title, abstract) of these papers; or of those after `since_id`; or the
+        `recent` newest ones; or of all, oldest first."""
+        if ids is not None:
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                yield from map(
+                    tuple,
+                    self.conn.execute(
+                        f"SELECT id, title, abstract FROM papers WHERE id IN ({marks}) ORDER BY id",
+                        chunk,
+                    ),
+                )
+        elif recent:
+            yield from map(
+                tuple,
+                self.conn.execute(
+                    "SELECT id, title, abstract FROM papers ORDER BY id DESC LIMIT ?", (recent,)
+                ),
+            )
+        else:
+            yield from map(
+                tuple,
+                self.conn.execute(
+                    "SELECT id, title, abstract FROM papers WHERE id > ? ORDER BY id",
+                    (since_id,),
+                ),
+            )
+
     def without_id(self, now: str, limit: int) -> list[dict[str, Any]]:
         """Titles of papers with no arXiv id never looked up, or whose failed look-up is
         due again, oldest first: (title, title_key, attempts so far)."""

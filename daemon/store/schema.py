@@ -164,6 +164,20 @@ def _arxiv(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0008_similar_watchlists")
+def _similar(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- a match by similarity to examples: its score and why (percentile, threshold)
+    ALTER TABLE matches ADD COLUMN score REAL;
+    ALTER TABLE matches ADD COLUMN explain TEXT;
+    -- per similar-watchlist: the papers up to this id have been scored (new papers only)
+    CREATE TABLE similar_state (
+        watchlist TEXT PRIMARY KEY,
+        scored_up_to INTEGER NOT NULL
+    );
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""

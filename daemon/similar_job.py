@@ -1,0 +1,234 @@
+"""Similar-watchlists at work: train in the background, score new papers, record matches.
+
+The daemon runs `SimilarEngine.run` as a scheduler job: it (re)trains what is stale (a
+watchlist new or changed, the store grown by RETRAIN_GROWTH since the space was fitted),
+then scores the papers stored since each watchlist last scored, in one transaction with
+the matches and deliveries it writes. Ingest and delivery never wait for it. A watchlist
+starts with the papers stored after it was added (`preview` shows the older ones).
+Models are kept in `state_dir/similar.pickle`, so a restart or a CLI command does not
+train again what did not change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from daemon.config import Config, Watchlist
+from daemon.log import event
+from daemon.match import Matcher, Rule
+from daemon.outbox import record_matches
+from daemon.store import Store
+from daemon.store.deliveries import Found
+
+if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlist needs it
+    from daemon.similar import Model, Space
+
+SCORE_BATCH = 5_000
+
+
+def examples_of(store: Store, config: Config) -> dict[str, list[int]]:
+    """Each similar-watchlist's example papers; an unknown entry is a ConfigError."""
+    from daemon.similar import resolve_examples
+
+    return {
+        w.name: resolve_examples(w.similar.examples, w.similar.where, store.papers.find)
+        for w in config.watchlists
+        if w.similar is not None
+    }
+
+
+class SimilarEngine:
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "similar.pickle"
+        self.lock = threading.Lock()  # one trainer or scorer at a time
+        self.space: Space | None = None
+        self.models: dict[str, Model] = {}
+        self.loaded = False
+
+    def _load(self) -> None:
+        """The models saved by an earlier run, once, when first needed."""
+        if self.loaded:
+            return
+        self.loaded = True
+        try:
+            with open(self.path, "rb") as f:
+                self.space, self.models = pickle.load(f)  # noqa: S301 (our own state file)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # an unreadable file: train again
+            event("similar_state_unreadable", logging.WARNING, path=self.path, error=repr(exc))
+
+    def _save(self) -> None:
+        part = self.path.with_suffix(".part")
+        with open(part, "wb") as f:
+            pickle.dump((self.space, self.models), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(part, self.path)
+
+    def run(self, store: Store, config: Config, now: datetime) -> int:
+        """Train what is stale, then score new papers; returns the matches recorded."""
+        if not any(w.similar for w in config.watchlists):
+            return 0
+        with self.lock:
+            self.refresh(store, config)
+            return self.score_new(store, config, now)
+
+    def refresh(self, store: Store, config: Config, force: bool = False) -> bool:
+        """(Re)train the space and the models that are stale; True if anything was."""
+        from daemon.similar import BACKGROUND, RETRAIN_GROWTH, Space, model_key, text_of, train
+
+        self._load()
+        examples = examples_of(store, config)
+        stored = store.papers.counts()["papers"]
+        refit = force or self.space is None or stored > self.space.papers * (1 + RETRAIN_GROWTH)
+        keys = {
+            w.name: model_key(examples[w.name], w.similar.sensitivity)
+            for w in config.watchlists
+            if w.similar is not None
+        }
+        stale = [
+            n for n, k in keys.items() if refit or n not in self.models or self.models[n].key != k
+        ]
+        gone = set(self.models) - set(keys)
+        if not stale and not gone:
+            return False
+        started = time.perf_counter()
+        event("similar_training", watchlists=len(stale), refit=refit, papers=stored)
+        if refit or self.space is None:
+            self.space = Space.fit(text_of(t, a) for _, t, a in store.papers.texts())
+        space = self.space
+        recent = list(store.papers.texts(recent=BACKGROUND + 50))
+        by_name = {w.name: w for w in config.watchlists}
+        for name in stale:
+            ids = examples[name]
+            chosen = set(ids)
+            background = [(t, a) for pid, t, a in recent if pid not in chosen][:BACKGROUND]
+            sensitivity = by_name[name].similar.sensitivity  # type: ignore[union-attr]
+            self.models[name] = train(
+                space,
+                name,
+                ids,
+                space.vectors([text_of(t, a) for _, t, a in store.papers.texts(ids=ids)]),
+                space.vectors([text_of(t, a) for t, a in background]),
+                sensitivity,
+            )
+        for name in gone:
+            del self.models[name]
+        self._save()
+        event(
+            "similar_trained",
+            watchlists=len(stale),
+            papers=space.papers,
+            refit=refit,
+            seconds=round(time.perf_counter() - started, 1),
+        )
+        return True
+
+    def score_new(self, store: Store, config: Config, now: datetime) -> int:
+        """Score each similar-watchlist's unscored papers; record those above threshold."""
+        self._load()
+        recorded = 0
+        newest = store.papers.max_id()
+        for watchlist in config.watchlists:
+            model = self.models.get(watchlist.name)
+            if watchlist.similar is None or model is None or self.space is None:
+                continue
+            with store.transaction():
+                done = store.similar.scored_up_to(watchlist.name)
+                if done is None:  # a new watchlist: from the papers stored from now on
+                    store.similar.set_scored_up_to(watchlist.name, newest)
+                    continue
+                rows = list(store.papers.texts(since_id=done))[:SCORE_BATCH]
+                if not rows:
+                    continue
+                found = self.matches(store, watchlist, model, rows)
+                record_matches(store, config, found, now)
+                store.similar.set_scored_up_to(watchlist.name, rows[-1][0])
+            recorded += len(found)
+        if recorded:
+            event("similar_matched", matches=recorded)
+        return recorded
+
+    def matches(
+        self, store: Store, watchlist: Watchlist, model: Model, rows: list[tuple[int, str, str]]
+    ) -> list[Found]:
+        """The rows above the watchlist's threshold (and, in mode "both", its query)."""
+        from daemon.similar import describe, label, text_of
+
+        assert self.space is not None and watchlist.similar is not None
+        texts = [text_of(t, a) for _, t, a in rows]
+        vectors = self.space.vectors(texts)
+        scores = model.scores(vectors)
+        above = [int(i) for i in (scores >= model.threshold).nonzero()[0]]
+        keyword: dict[int, list[Any]] | None = None
+        if watchlist.query is not None and not watchlist.similar.either and above:
+            matcher = Matcher([Rule(watchlist.name, watchlist.query)])
+            keyword = {
+                row["id"]: list(hits[0].matched)
+                for row, hits in matcher.match_rows(
+                    store.papers.by_ids([rows[i][0] for i in above])
+                )
+                if hits and not hits[0].undecided
+            }
+        found: list[Found] = []
+        for i in above:
+            pid = rows[i][0]
+            matched: list[Any] = []
+            if keyword is not None:
+                if pid not in keyword:
+                    continue
+                matched = keyword[pid]
+            terms = model.explain(vectors[i], texts[i])
+            matched += [[label(t), "similar"] for t in terms]
+            explain = json.dumps(describe(model, float(scores[i])))
+            found.append((watchlist.name, pid, json.dumps(matched), 0, float(scores[i]), explain))
+        return found
+
+    def ranked(
+        self, store: Store, config: Config, watchlist: Watchlist, limit: int
+    ) -> list[tuple[int, float, dict[str, Any], list[str]]]:
+        """The stored papers the watchlist would pick, best first (for `preview`):
+        (paper id, score, description, terms that weighed most)."""
+        from daemon.similar import describe
+
+        with self.lock:
+            self.refresh(store, config)
+        model = self.models[watchlist.name]
+        assert self.space is not None
+        best: list[tuple[float, int, str]] = []
+        batch: list[tuple[int, str, str]] = []
+        for row in store.papers.texts():
+            batch.append(row)
+            if len(batch) == SCORE_BATCH:
+                best = self._best(model, batch, best, limit)
+                batch = []
+        best = self._best(model, batch, best, limit)
+        out = []
+        for score, pid, text in best:
+            terms = model.explain(self.space.vectors([text]), text)
+            out.append((pid, score, describe(model, score), terms))
+        return out
+
+    def _best(
+        self,
+        model: Model,
+        rows: list[tuple[int, str, str]],
+        best: list[tuple[float, int, str]],
+        limit: int,
+    ) -> list[tuple[float, int, str]]:
+        from daemon.similar import text_of
+
+        if not rows:
+            return best
+        assert self.space is not None
+        texts = [text_of(t, a) for _, t, a in rows]
+        scores = model.scores(self.space.vectors(texts))
+        merged = best + [(float(s), rows[i][0], texts[i]) for i, s in enumerate(scores)]
+        return sorted(merged, key=lambda x: -x[0])[:limit]

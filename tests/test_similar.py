@@ -1,0 +1,229 @@
+"""'More like these' watchlists: examples from the fixtures, real corpus papers as the
+stored background, trained and scored as the daemon does."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from daemon.config import load_config
+from daemon.errors import ConfigError
+from daemon.ingest import ingest_bytes
+from daemon.outbox import deliver, match_hook
+from daemon.runtime import Runtime
+from daemon.similar_job import SimilarEngine
+from daemon.store import Store
+from tests.clock import ManualClock
+from tests.conftest import ARXIV, ROOT
+from tests.daemon_proc import Daemon, paperwatch, wait_for
+from tests.receivers import Webhook
+
+NOW = datetime(2026, 8, 21, 9, tzinfo=UTC)
+CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
+# hallucination papers of the real cs.CL feed of 2026-08-20 (the last one a replacement)
+EXAMPLES = ["2608.18082", "2608.18115", "2608.18816", "2608.19075", "2607.10476"]
+SAME_TOPIC = {  # no "hallucination" in it: the same topic in other words
+    "id": "2608.99001",
+    "title": "Spotting Fabricated Claims in Long Model-Written Summaries",
+    "summary": (
+        "Large language models often produce summaries that contain fabricated or "
+        "unsupported statements that contradict the source document. We present a "
+        "token-level detection benchmark for unfaithful content in long-context "
+        "summarization, with fine-grained annotations of unsupported spans, and show that "
+        "current detectors miss most fabricated claims in long documents."
+    ),
+}
+OTHER_TOPIC = {
+    "id": "2608.99002",
+    "title": "Grasp Planning for Soft Robotic Hands Under Contact Uncertainty",
+    "summary": (
+        "We propose a grasp planner for soft robotic hands that models contact uncertainty "
+        "with a learned tactile prior, and evaluate it on a physical gripper picking "
+        "deformable household objects."
+    ),
+}
+
+
+def corpus_json(n: int, skip: int = 0) -> bytes:
+    entries = []
+    with gzip.open(CORPUS, "rt") as f:
+        for i, line in enumerate(f):
+            if i < skip:
+                continue
+            p = json.loads(line)
+            entries.append(
+                {
+                    "paper": {
+                        "id": p["id"],
+                        "title": p["title"],
+                        "summary": p["abstract"],
+                        "authors": [{"name": a} for a in p["authors"][:3]],
+                    }
+                }
+            )
+            if len(entries) == n:
+                break
+    return json.dumps(entries).encode()
+
+
+def hf(*papers: dict) -> bytes:
+    return json.dumps([{"paper": {**p, "authors": [{"name": "A B"}]}} for p in papers]).encode()
+
+
+def write_config(tmp_path: Path, watch: str, channels: str = "") -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "state"\n[web]\nlisten = ""\n[channels]\nc = "console://"\n{channels}'
+        '[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1m"\n' + watch
+    )
+    return config
+
+
+SIMILAR = (
+    '[[watchlists]]\nname = "halluc"\nsimilar_to = ' + json.dumps(EXAMPLES) + '\nnotify = ["c"]\n'
+)
+
+
+def ingest(cfg, store: Store, name: str, data: bytes, notify: bool = True) -> None:
+    hook = match_hook(Runtime.build(cfg, clock=ManualClock(NOW))) if notify else None
+    ingest_bytes(
+        store, data, name=name, source="inbox", location=name, ref_time=NOW, now=NOW, on_change=hook
+    )
+
+
+@pytest.fixture
+def background(tmp_path):
+    """A store of 3,000 real corpus papers and the cs.CL feed the examples come from."""
+    cfg = load_config(write_config(tmp_path, ""))
+    store = Store(cfg.db_path)
+    ingest(cfg, store, "corpus.json", corpus_json(3000), notify=False)
+    ingest(cfg, store, "feed.xml", (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes(), False)
+    return store
+
+
+def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background, cli):
+    watch = SIMILAR.replace('"2607.10476"', '"Not A Stored Title"')
+    cfg = load_config(write_config(tmp_path, watch))
+    with pytest.raises(ConfigError, match=r"watchlists\[0\]\.similar_to\[4\]: no stored paper"):
+        Runtime.build(cfg)
+    result = paperwatch(cfg.path, "check")
+    assert result.returncode == 2 and "similar_to[4]" in result.stderr
+    bad = write_config(tmp_path, SIMILAR.replace("notify", "sensitivity = 1.5\nnotify"))
+    with pytest.raises(ConfigError, match=r"watchlists\[0\]\.sensitivity"):
+        load_config(bad)
+
+
+def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path, background):
+    hook = Webhook().start()
+    try:
+        watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+        config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
+        cfg = load_config(config)
+        store = background
+        engine = SimilarEngine(cfg.state_dir)
+        assert engine.run(store, cfg, NOW) == 0  # trained; stored papers are not "new"
+        ingest(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC))
+        assert engine.run(store, cfg, NOW) == 1
+        row = store.conn.execute(
+            "SELECT p.arxiv_id, m.matched, m.score, m.explain FROM matches m "
+            "JOIN papers p ON p.id = m.paper_id WHERE m.watchlist = 'halluc'"
+        ).fetchone()
+        assert row["arxiv_id"] == SAME_TOPIC["id"]
+        facts = json.loads(row["explain"])
+        assert facts["percentile"] >= 0.99 and row["score"] >= facts["threshold"]
+        words = [t for t, f in json.loads(row["matched"]) if f == "similar"]
+        text = (SAME_TOPIC["title"] + " " + SAME_TOPIC["summary"]).lower()
+        assert words and all(part in text for w in words for part in w.strip('"').split())
+        deliver(store, cfg, NOW)
+        message = json.dumps(hook.bodies)
+        assert "Spotting Fabricated Claims" in message and "similar to the examples" in message
+        # once, ever: scoring again, or after retraining, alerts nobody again
+        assert engine.run(store, cfg, NOW) == 0
+        assert engine.refresh(store, cfg, force=True)
+        store.similar.set_scored_up_to("halluc", 0)
+        engine.run(store, cfg, NOW)
+        count = store.conn.execute(
+            "SELECT count(*) FROM matches m JOIN papers p ON p.id = m.paper_id "
+            "WHERE p.arxiv_id = ?",
+            (SAME_TOPIC["id"],),
+        ).fetchone()[0]
+        assert count == 1
+    finally:
+        hook.stop()
+
+
+def test_both_and_either_with_keywords(tmp_path, background):
+    both = SIMILAR.replace("notify", 'keywords = ["robotic"]\nnotify')
+    cfg = load_config(write_config(tmp_path, both))
+    engine = SimilarEngine(cfg.state_dir)
+    engine.run(background, cfg, NOW)
+    ingest(cfg, background, "new.json", hf(SAME_TOPIC, OTHER_TOPIC))
+    assert engine.run(background, cfg, NOW) == 0  # similar, but not about robots: both fail
+    either = SIMILAR.replace("notify", 'keywords = ["robotic"]\nmode = "either"\nnotify')
+    cfg = load_config(write_config(tmp_path, either))
+    store = background
+    store.similar.set_scored_up_to("halluc", store.papers.max_id() - 2)
+    ingest(
+        cfg,
+        store,
+        "again.json",
+        hf({**OTHER_TOPIC, "id": "2608.99003", "title": OTHER_TOPIC["title"] + " II"}),
+    )
+    engine.run(store, cfg, NOW)
+    matched = {
+        r[0]
+        for r in store.conn.execute(
+            "SELECT p.arxiv_id FROM matches m JOIN papers p ON p.id = m.paper_id"
+        )
+    }
+    assert {SAME_TOPIC["id"], "2608.99003"} <= matched  # by similarity, and by keyword
+
+
+def test_preview_shows_the_top_papers_with_scores(tmp_path, background):
+    config = write_config(tmp_path, SIMILAR)
+    result = paperwatch(config, "preview", "halluc", "--limit", "8")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "words that weighed most" in result.stdout and "threshold" in lines[-1]
+    assert sum("allucinat" in line for line in lines[:16:2]) >= 5  # the examples' kind first
+    found = json.loads(paperwatch(config, "preview", "halluc", "--json", "--limit", "3").stdout)
+    assert len(found) == 3 and {"score", "percentile", "terms"} <= set(found[0])
+
+
+def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path):
+    hook = Webhook().start()
+    try:
+        watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
+        config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
+        corpus = tmp_path / "corpus.json"
+        corpus.write_bytes(corpus_json(30_000))
+        feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
+        assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
+        daemon = Daemon(config, tmp_path / "log").start()
+        inbox = tmp_path / "state" / "inbox"
+        try:
+            assert daemon.wait_log("similar_training", 20), daemon.output()
+            new = hf(
+                {
+                    "id": "2608.99009",
+                    "title": "Zebrafish Larvae Tracking",
+                    "summary": "We track zebrafish.",
+                }
+            )
+            (inbox / "z.json.part").write_bytes(new)
+            t0 = time.monotonic()
+            (inbox / "z.json.part").rename(inbox / "z.json")
+            assert wait_for(lambda: "Zebrafish" in json.dumps(hook.bodies), 5), daemon.output()
+            took = time.monotonic() - t0
+            assert "similar_trained" not in daemon.output()  # the model was still training
+            assert took < 2.0, took
+            assert daemon.wait_log("similar_trained", 60), daemon.output()
+        finally:
+            assert daemon.stop() == 0
+    finally:
+        hook.stop()
