@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test bench check clean browser
+.PHONY: install run test bench eval check clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# "more like these" watchlists on the real corpus: precision against a centroid baseline
+eval: $(STAMP)
+	$(BIN)/python bench/similar_eval.py
 
 check: $(STAMP)
 	$(BIN)/ruff check daemon tests bench

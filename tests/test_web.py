@@ -144,7 +144,13 @@ def test_api_shapes(served):
     assert matches and len(matches) <= 5 and {m["watchlist"] for m in matches} == {"tensors"}
     first = matches[0]
     assert set(first) == {
-        "match_id", "watchlist", "matched", "matched_at", "title_only", "similarity", "paper"
+        "match_id",
+        "watchlist",
+        "matched",
+        "matched_at",
+        "title_only",
+        "similarity",
+        "paper",
     }
     assert set(first["paper"]) == {
         "id",
