@@ -120,8 +120,8 @@ def why_line(matched: list[tuple[str, str]], explain: str | None, title_only: bo
         facts = json.loads(explain)
         words = ", ".join(t for t, f in matched if f == "similar")
         parts.append(
-            f"similar to the examples: score {facts['score']:.2f} (top "
-            f"{100 * (1 - facts['percentile']):.2g}% of recent papers); "
+            f"similar to the examples: top {100 * (1 - facts['percentile']):.2g}% of recent "
+            f"papers (score {facts['score']:.2f}, alerting from {facts['threshold']:.2f}); "
             f"words that weighed most: {words}"
         )
     why = ", ".join(parts)

@@ -223,6 +223,12 @@ def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path):
             assert "similar_trained" not in daemon.output()  # the model was still training
             assert took < 2.0, took
             assert daemon.wait_log("similar_trained", 60), daemon.output()
+            # trained: a new paper on the examples' topic, in other words, alerts once
+            (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
+            (inbox / "s.json.part").rename(inbox / "s.json")
+            assert wait_for(lambda: "Spotting Fabricated" in daemon.output(), 40)  # console
+            assert "similar to the examples" in daemon.output()
+            assert "Grasp Planning" not in daemon.output()
         finally:
             assert daemon.stop() == 0
     finally:
