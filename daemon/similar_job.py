@@ -194,8 +194,8 @@ class SimilarEngine:
     def ranked(
         self, store: Store, config: Config, watchlist: Watchlist, limit: int
     ) -> list[tuple[int, float, dict[str, Any], list[str]]]:
-        """The stored papers the watchlist would pick, best first (for `preview`):
-        (paper id, score, description, terms that weighed most)."""
+        """The stored papers the watchlist would pick, best first, its examples left out
+        (for `preview`): (paper id, score, description, terms that weighed most)."""
         from daemon.similar import describe
 
         with self.lock:
@@ -204,7 +204,10 @@ class SimilarEngine:
         assert self.space is not None
         best: list[tuple[float, int, str]] = []
         batch: list[tuple[int, str, str]] = []
+        examples = set(model.examples)
         for row in store.papers.texts():
+            if row[0] in examples:
+                continue
             batch.append(row)
             if len(batch) == SCORE_BATCH:
                 best = self._best(model, batch, best, limit)
