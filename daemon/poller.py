@@ -76,6 +76,16 @@ class PollContext:
     def state(self, source: Source) -> dict[str, Any]:
         return self.store.sources.get(source.name)
 
+    def conditional(self, source: Source) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since from the source's last answer."""
+        state = self.state(source)
+        headers = {}
+        if state.get("etag"):
+            headers["If-None-Match"] = state["etag"]
+        if state.get("last_modified"):
+            headers["If-Modified-Since"] = state["last_modified"]
+        return headers
+
     def save_state(self, source: Source, **values: Any) -> None:
         self.store.sources.save(source.name, **values)
 

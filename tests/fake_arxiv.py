@@ -1,20 +1,17 @@
-"""A local server on 127.0.0.1 that plays arXiv (feeds, API, OAI-PMH) for source tests.
-
-Request times are read from the test's clock, so politeness (3 s apart, one at a time)
-is checked without waiting for it."""
+"""A local server on 127.0.0.1 that plays arXiv (feeds, API, OAI-PMH) for source tests."""
 
 from __future__ import annotations
 
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from tests.clock import ManualClock
 from tests.conftest import ARXIV
+from tests.fake_server import FakeServer
 
 DAY1 = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
 DAY2 = (ARXIV / "rss_cs.CL_2026-08-21.xml").read_bytes()
@@ -81,80 +78,41 @@ def api_feed(entries: list[dict[str, Any]]) -> bytes:
     ).encode()
 
 
-class FakeArxiv:
+class FakeArxiv(FakeServer):
+    """Request times come from the test's clock when given, so politeness (3 s apart, one
+    at a time) is checked without waiting for it."""
+
     def __init__(self, clock: ManualClock | None = None) -> None:
-        self.clock = clock
+        super().__init__(clock.monotonic if clock else time.monotonic, pause=0.02)
         self.feed = DAY1
         self.etag = '"d1"'
         self.oai_pages: list[bytes] = []
         self.api_papers: list[dict[str, Any]] = []  # answered by title
         self.api_status = 200
         self.throttle = 0  # answer this many requests with 429 + Retry-After first
-        self.requests: list[tuple[float, str, dict[str, str]]] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802
-                with owner.lock:
-                    owner.in_flight += 1
-                    owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
-                    at = owner.clock.monotonic() if owner.clock else time.monotonic()
-                    owner.requests.append((at, self.path, dict(self.headers)))
-                try:
-                    time.sleep(0.02)  # overlapping requests would show
-                    owner.handle(self)
-                finally:
-                    with owner.lock:
-                        owner.in_flight -= 1
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> FakeArxiv:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def paths(self) -> list[str]:
-        return [p for _, p, _ in self.requests]
-
-    def send(self, h: BaseHTTPRequestHandler, status: int, body: bytes, **headers: str) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", "application/xml")
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in headers.items():
-            h.send_header(k.replace("_", "-"), v)
-        h.end_headers()
-        h.wfile.write(body)
+    def reply(self, h: BaseHTTPRequestHandler, status: int, body: bytes, **headers: str) -> None:
+        self.send(
+            h, status, body, {k.replace("_", "-"): v for k, v in headers.items()}, "application/xml"
+        )
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if self.throttle:
             self.throttle -= 1
-            return self.send(h, 429, b"slow down", Retry_After="7")
+            return self.reply(h, 429, b"slow down", Retry_After="7")
         if parts.path.startswith("/rss/"):
             if h.headers.get("If-None-Match") == self.etag:
-                return self.send(h, 304, b"")
-            return self.send(h, 200, self.feed, ETag=self.etag)
+                return self.reply(h, 304, b"")
+            return self.reply(h, 200, self.feed, ETag=self.etag)
         if parts.path == "/oai":
             page = int(query["resumptionToken"]) if "resumptionToken" in query else 0
-            return self.send(h, 200, self.oai_pages[page])
+            return self.reply(h, 200, self.oai_pages[page])
         if parts.path == "/api/query":
             if self.api_status != 200:
-                return self.send(h, self.api_status, b"unavailable")
+                return self.reply(h, self.api_status, b"unavailable")
             wanted = set(re.findall(r'ti:"([^"]+)"', query.get("search_query", "")))
             hits = [p for p in self.api_papers if p["key"] in wanted]
-            return self.send(h, 200, api_feed(hits))
-        return self.send(h, 404, b"not found")
+            return self.reply(h, 200, api_feed(hits))
+        return self.reply(h, 404, b"not found")

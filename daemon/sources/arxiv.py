@@ -107,13 +107,7 @@ def _read_feed(
     last_day: date | None,
 ) -> None:
     url = feed_url(source)
-    state = ctx.state(source)
-    conditional = {}
-    if state.get("etag"):
-        conditional["If-None-Match"] = state["etag"]
-    if state.get("last_modified"):
-        conditional["If-Modified-Since"] = state["last_modified"]
-    response = _get(ctx, source, url, conditional)
+    response = _get(ctx, source, url, ctx.conditional(source))
     if response.status == 304:
         outcome.notes.append("feed not modified")
         return

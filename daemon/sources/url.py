@@ -11,13 +11,7 @@ from daemon.sources import Key, Source, SourceKind, register
 def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
     url = source.options["url"]
-    state = ctx.state(source)
-    headers = {}
-    if state.get("etag"):
-        headers["If-None-Match"] = state["etag"]
-    if state.get("last_modified"):
-        headers["If-Modified-Since"] = state["last_modified"]
-    response = ctx.http.get(url, headers)
+    response = ctx.http.get(url, ctx.conditional(source))
     if response.status == 304:
         outcome.notes.append("not modified")
         return outcome

@@ -23,18 +23,7 @@ COLUMNS = (
     "announced",
 )
 _SELECT = ", ".join(COLUMNS)
-_UPDATED = (
-    "arxiv_id",
-    "title",
-    "title_key",
-    "abstract",
-    "authors",
-    "url",
-    "hf_day",
-    "upvotes",
-    "version",
-    "announced",
-)
+_UPDATED = COLUMNS[1:]  # all but the id: what identity may change (a new version, its title too)
 _CHUNK = 500  # bound parameters per IN (...) list
 
 
