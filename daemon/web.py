@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -51,6 +52,9 @@ _TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+_TOKEN_IN_URL = re.compile(r"([?&])token=[^&\s\"]*")
 
 
 class BadRequest(Exception):
@@ -442,6 +446,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            event("web_request", logging.DEBUG, line=str(format) % args)
+            line = _TOKEN_IN_URL.sub(r"\1token=****", str(format) % args)  # never log it
+            event("web_request", logging.DEBUG, line=line)
 
     return Handler

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -179,7 +180,8 @@ def test_search_page_highlights_and_explains_errors(served):
     assert 'class="bad"' in broken
 
 
-def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch):
+def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
     config = make_config(tmp_path, listen="0.0.0.0:8790")
     result = paperwatch(config, "check")
     assert result.returncode == 2 and "web.token" in result.stderr
@@ -202,6 +204,8 @@ def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch):
         assert httpx.get(f"{base}/feeds/all.atom?token=s3cret-t0ken").status_code == 200
     finally:
         web.stop()
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("paperwatch"))
+    assert "token=****" in ours and "s3cret-t0ken" not in ours
 
 
 # -- a real daemon ----------------------------------------------------------------------
