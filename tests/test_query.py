@@ -347,3 +347,18 @@ def _matcher_against_direct_evaluation(rng: random.Random, relevant_size: int = 
         doc = Doc(title, abstract, [])
         brute = {r.name for r in rules if evaluate(r.query, doc)}
         assert {h.watchlist for h in matcher.match(title, abstract, [])} == brute
+
+
+def test_dictionary_lookup_equals_lemminflects_public_call():
+    """text._lookup reads lemminflect's dictionaries without its deep copy: the answers
+    must stay those of lemminflect.getAllLemmas, for every word of the real fixtures."""
+    import re
+
+    import lemminflect
+
+    from tests.conftest import ARXIV, TEXT
+
+    raw = " ".join(p.read_text() for p in [*TEXT.glob("*.txt"), ARXIV / "rss_cs.CL_2026-08-20.xml"])
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", raw)}
+    assert len(words) > 3000
+    assert [w for w in words if text._lookup(w) != lemminflect.getAllLemmas(w)] == []
