@@ -36,7 +36,7 @@ class IngestResult:
     page_day: str | None = None  # the day the document showed, as stored
 
 
-def content_hash(data: bytes) -> str:
+def content_hash(data: bytes | bytearray) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -49,7 +49,7 @@ def _earlier(store: Store, digest_hash: str) -> IngestResult | None:
 
 def ingest_bytes(
     store: Store,
-    data: bytes,
+    data: bytes | bytearray,
     *,
     name: str,
     source: str,
@@ -61,7 +61,8 @@ def ingest_bytes(
     alert_replacements: bool = False,
 ) -> IngestResult:
     """Parse and store one document (each paper as `select` keeps or changes it). A
-    ParseError is recorded and re-raised; nothing else is written for a document that fails."""
+    ParseError is recorded and re-raised; nothing else is written for a document that fails.
+    A `bytearray` is consumed: emptied once parsed, its memory freed before storing."""
     digest_hash = content_hash(data)
     earlier = _earlier(store, digest_hash)
     if earlier is not None:
@@ -69,6 +70,8 @@ def ingest_bytes(
     try:
         digest = parse_document(data, name, ref_time)
     except ParseError as exc:
+        if isinstance(data, bytearray):
+            data.clear()
         with store.transaction():
             store.papers.add_document(
                 source=source,
@@ -78,6 +81,8 @@ def ingest_bytes(
                 error=str(exc),
             )
         raise
+    if isinstance(data, bytearray):
+        data.clear()
     if select is not None:
         digest = replace(digest, papers=tuple(p for p in map(select, digest.papers) if p))
     return ingest_digest(

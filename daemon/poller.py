@@ -101,7 +101,7 @@ class PollContext:
         self,
         outcome: Outcome,
         source: Source,
-        data: bytes,
+        data: bytes | bytearray,  # a bytearray is emptied once parsed (see ingest_bytes)
         *,
         name: str,
         location: str,

@@ -32,7 +32,7 @@ from lemminflect.core.Lemmatizer import Lemmatizer
 _CHUNK = re.compile(r"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![\w#+])|[^\W_]+(?:[-\u2010\u2011][^\W_]+)*")
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
 _RUN = re.compile(r"\d+|[^\W\d_]+")
-CACHED = 20_000  # words and pieces kept cut per cache generation (bounded memory)
+CACHED = 40_000  # words and pieces kept cut per cache generation (bounded memory)
 K = TypeVar("K")
 V = TypeVar("V")
 _ACRONYM_PLURAL = re.compile(r"^[A-Z][A-Z0-9]+s$")

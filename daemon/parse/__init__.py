@@ -20,7 +20,7 @@ _CHUNK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
-def check_text(data: bytes, name: str) -> str:
+def check_text(data: bytes | bytearray, name: str) -> str:
     """Raise ParseError unless `data` is UTF-8 text; return its head (BOM removed) to sniff.
     Checked in chunks, so a large text dump is never held as bytes and text at once."""
     if not data or data.isspace():
@@ -61,7 +61,7 @@ def sniff(text: str) -> str:
     return "text"
 
 
-def parse_document(data: bytes, name: str, ref_time: datetime) -> Digest:
+def parse_document(data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
     """Parse one document. `ref_time` (file mtime or fetch time) resolves yearless days."""
     kind = sniff(check_text(data, name))
     if kind == "text":

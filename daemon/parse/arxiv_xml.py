@@ -58,7 +58,7 @@ def is_arxiv_xml(head: str) -> bool:
     )
 
 
-def parse_arxiv(data: bytes, name: str) -> Digest:
+def parse_arxiv(data: bytes | bytearray, name: str) -> Digest:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:

@@ -33,7 +33,7 @@ NEWLINE = b"\n"
 _LINE = re.compile(rb"[^\r\n]+")
 
 
-def _lines(data: bytes) -> Iterator[tuple[int, str]]:
+def _lines(data: bytes | bytearray) -> Iterator[tuple[int, str]]:
     """Non-empty lines, whitespace collapsed, with their byte offsets, decoded one at a
     time: a large dump is never held as bytes and as text at once. `data` is UTF-8
     (checked by the caller)."""
@@ -43,7 +43,7 @@ def _lines(data: bytes) -> Iterator[tuple[int, str]]:
             yield m.start(), line
 
 
-def parse_text(data: bytes, name: str, ref_time: datetime) -> Digest:
+def parse_text(data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
     def at(offset: int) -> str:
         return f"{name}: line {data.count(NEWLINE, 0, offset) + 1}"
 

@@ -257,7 +257,7 @@ class Inbox:
         inbox: Path = source.options["path"]
         key = str(path)
         try:
-            data = path.read_bytes()
+            data = read_consumable(path)
         except OSError as exc:  # left where it is; tried again with backoff
             with self.lock:
                 blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
@@ -345,6 +345,16 @@ class Inbox:
         details["last_file_result"] = "ingested" if ok else "failed"
         details["last_file_at"] = iso(ctx.now)
         ctx.save_state(source, details=json.dumps(details))
+
+
+def read_consumable(path: Path) -> bytearray:
+    """The file in a buffer that ingest empties once parsed, so a large file is not held
+    as raw bytes and as papers at once (peak memory stays under 3x the file)."""
+    with open(path, "rb") as f:
+        data = bytearray(os.fstat(f.fileno()).st_size)
+        data[f.readinto(data) :] = b""
+        data += f.read()  # what a writer appended meanwhile
+    return data
 
 
 def _inbox(memory: Memory, source: Source) -> Inbox:
