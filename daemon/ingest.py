@@ -6,6 +6,7 @@ writes (matches and their deliveries) commit together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -70,8 +71,7 @@ def ingest_bytes(
     try:
         digest = parse_document(data, name, ref_time)
     except ParseError as exc:
-        if isinstance(data, bytearray):
-            data.clear()
+        _free(data)
         with store.transaction():
             store.papers.add_document(
                 source=source,
@@ -81,8 +81,7 @@ def ingest_bytes(
                 error=str(exc),
             )
         raise
-    if isinstance(data, bytearray):
-        data.clear()
+    _free(data)
     if select is not None:
         digest = replace(digest, papers=tuple(p for p in map(select, digest.papers) if p))
     return ingest_digest(
@@ -95,6 +94,14 @@ def ingest_bytes(
         on_change=on_change,
         alert_replacements=alert_replacements,
     )
+
+
+def _free(data: bytes | bytearray) -> None:
+    """Empty a consumable buffer now that it is parsed. A failed parse's traceback may
+    still view it; then it is freed with the error instead."""
+    if isinstance(data, bytearray):
+        with contextlib.suppress(BufferError):
+            data.clear()
 
 
 def ingest_digest(

@@ -333,7 +333,8 @@ def test_an_inbox_file_is_read_into_a_buffer_that_ingest_frees(tmp_path):
         store, data, name="a.txt", source="inbox", location="a.txt", ref_time=now, now=now
     )
     assert result.papers == 62 and data == bytearray()
-    junk = bytearray(b"{not json")
-    with pytest.raises(ParseError):
-        ingest_bytes(store, junk, name="j", source="inbox", location="j", ref_time=now, now=now)
-    assert junk == bytearray()
+    cut = DUMP.read_bytes()[:300] + b"\n\nA Title Alone\n"  # a dump that breaks off
+    for bad in (b"{not json", b"ab\xfe\xff not UTF-8", b"\x00binary", cut):
+        junk = bytearray(bad)
+        with pytest.raises(ParseError):  # a ParseError, never a BufferError
+            ingest_bytes(store, junk, name="j", source="inbox", location="j", ref_time=now, now=now)

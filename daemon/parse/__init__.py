@@ -28,10 +28,9 @@ def check_text(data: bytes | bytearray, name: str) -> str:
     if b"\x00" in data:
         raise ParseError(f"{name}: binary content (NUL bytes), not a digest")
     decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(data)
-    for start in range(0, len(data), _CHUNK):
-        try:
-            decoder.decode(view[start : start + _CHUNK], final=start + _CHUNK >= len(data))
+    for start in range(0, len(data), _CHUNK):  # copies of 1 MB, no views: a bytearray
+        try:  # must stay resizable, ingest frees it (a view kept by the error would not)
+            decoder.decode(data[start : start + _CHUNK], final=start + _CHUNK >= len(data))
         except UnicodeDecodeError as exc:
             raise ParseError(
                 f"{name}: not UTF-8 text (byte {start + exc.start}), not a digest"
