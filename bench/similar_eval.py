@@ -66,7 +66,7 @@ def main() -> None:
         for _ in range(TRIALS):
             examples = rng.sample(members, EXAMPLES)
             background = [b for b in rng.sample(recent, BACKGROUND) if b not in examples]
-            model = train(space, cat, examples, x_stored[examples], x_stored[background], 0.99)
+            model = train(cat, examples, x_stored[examples], x_stored[background], 0.99)
             centroid = np.asarray(x_stored[examples].mean(axis=0)).ravel()
             for name, scores in (("model", model.scores(x_new)), ("centroid", x_new @ centroid)):
                 order = np.argsort(-scores)
@@ -102,7 +102,7 @@ def costs() -> None:
     space = Space.fit(text_of(r["title"], r["abstract"]) for r in rows)
     recent = space.vectors([text_of(r["title"], r["abstract"]) for r in rows[-BACKGROUND:]])
     examples = space.vectors([text_of(r["title"], r["abstract"]) for r in rows[:5]])
-    model = train(space, "w", [0, 1, 2, 3, 4], examples, recent, 0.99)
+    model = train("w", [0, 1, 2, 3, 4], examples, recent, 0.99)
     fit_s = time.perf_counter() - t0
     peak = peak_mb()
     models = []
@@ -110,7 +110,6 @@ def costs() -> None:
         picks = random.Random(w).sample(range(len(rows) - BACKGROUND), 5)
         models.append(
             train(
-                space,
                 f"w{w}",
                 picks,
                 space.vectors([text_of(rows[p]["title"], rows[p]["abstract"]) for p in picks]),

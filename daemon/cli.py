@@ -141,6 +141,9 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     if problem:
         err(problem)
         return EXIT_FAILURE
+    if any(w.similar for w in config.watchlists):
+        with Store(config.db_path) as store:
+            examples_of(store, config)  # every example is a stored paper, before "ok"
     out(f"{config.path}: ok")
     out(f"  state_dir: {config.state_dir}")
     zone = f"{config.timezone}" if config.timezone else f"{config.tz} (system)"
@@ -165,9 +168,6 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     for w in config.watchlists:
         for warning in w.warnings:
             warn(warning)
-    if any(w.similar for w in config.watchlists):
-        with Store(config.db_path) as store:
-            examples_of(store, config)  # every example is a stored paper
     return EXIT_OK
 
 

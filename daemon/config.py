@@ -483,7 +483,8 @@ def _watchlists(
                 f'{where}: needs keywords = [...], query = "..." or similar_to = [...]'
             )
         if similar is not None:
-            shown = f"similar to {len(similar.examples)} papers"
+            n = len(similar.examples)
+            shown = f"similar to {n} paper{'s' if n > 1 else ''}"
             joint = "or" if similar.either else "and"
             source = f"{source} ({joint} {shown})" if source else shown
         notify = t.str_list("notify")

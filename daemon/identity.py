@@ -24,7 +24,6 @@ class Merged:
     ids: list[int] = field(default_factory=list)
     new: list[int] = field(default_factory=list)
     gained: list[int] = field(default_factory=list)
-    quiet: list[int] = field(default_factory=list)  # stored, but new only as a version
 
 
 def store_papers(
@@ -75,8 +74,7 @@ def store_papers(
     repo.insert(list(fresh.values()), hashes, stamp)
     repo.update(changed.values(), stamp)
     quiet = set() if alert_replacements else {i for i in fresh if fresh[i]["quiet"]}
-    merged.new = sorted(fresh.keys() - quiet)
-    merged.quiet = sorted(quiet)
+    merged.new = sorted(fresh.keys() - quiet)  # the quiet ones are stored, not new
     return merged
 
 

@@ -44,6 +44,11 @@ def paper_url(arxiv: str) -> str:
     return f"{HF_BASE}/papers/{arxiv}"
 
 
+def abs_url(arxiv: str) -> str:
+    """The paper's abstract page on arXiv."""
+    return f"https://arxiv.org/abs/{arxiv}"
+
+
 @dataclass(frozen=True, slots=True)
 class Paper:
     """One paper as one document shows it; missing facts are empty, never guessed."""

@@ -130,7 +130,8 @@ def why_line(matched: list[tuple[str, str]], explain: str | None, title_only: bo
     return why
 
 
-def _authors(raw: str) -> str:
+def authors_line(raw: str) -> str:
+    """The first MAX_AUTHORS names of a stored author list (JSON), then "et al."."""
     names: list[str] = json.loads(raw)
     shown = ", ".join(names[:MAX_AUTHORS])
     return shown + (f" et al. ({len(names)} authors)" if len(names) > MAX_AUTHORS else "")
@@ -211,7 +212,7 @@ def render(
         facts = " · ".join(
             x
             for x in (
-                _authors(row["authors"]) if row["authors"] != "[]" else "",
+                authors_line(row["authors"]) if row["authors"] != "[]" else "",
                 f"day {row['hf_day']}" if row.get("hf_day") else "",
                 f"{row['upvotes']} upvotes" if row.get("upvotes") is not None else "",
             )

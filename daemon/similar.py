@@ -14,7 +14,6 @@ the words that weighed most for this paper.
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -114,7 +113,7 @@ class Model:
 
     def percentile(self, score: float) -> float:
         """The share of recent papers scoring lower: 0.995 = the top half percent."""
-        return bisect.bisect_left(self.background.tolist(), score) / max(1, len(self.background))
+        return int(np.searchsorted(self.background, score)) / max(1, len(self.background))
 
     def explain(self, vector: sparse.csr_matrix, text: str) -> list[str]:
         """The words (and word pairs) of this paper that weighed most for it."""
@@ -154,7 +153,6 @@ def model_key(examples: Sequence[int], sensitivity: float) -> str:
 
 
 def train(
-    space: Space,
     watchlist: str,
     examples: list[int],
     example_vectors: sparse.csr_matrix,

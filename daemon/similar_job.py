@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import pickle
+import tempfile
 import threading
 import time
 from datetime import datetime
@@ -67,10 +68,15 @@ class SimilarEngine:
             event("similar_state_unreadable", logging.WARNING, path=self.path, error=repr(exc))
 
     def _save(self) -> None:
-        part = self.path.with_suffix(".part")
-        with open(part, "wb") as f:
-            pickle.dump((self.space, self.models), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(part, self.path)
+        """Atomically, under a name of its own: a CLI `preview` may save beside the daemon."""
+        fd, part = tempfile.mkstemp(prefix=".similar-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((self.space, self.models), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(part, self.path)
+        except BaseException:
+            os.unlink(part)
+            raise
 
     def run(self, store: Store, config: Config, now: datetime) -> int:
         """Train what is stale, then score new papers; returns the matches recorded."""
@@ -82,6 +88,8 @@ class SimilarEngine:
 
     def refresh(self, store: Store, config: Config, force: bool = False) -> bool:
         """(Re)train the space and the models that are stale; True if anything was."""
+        import numpy as np
+
         from daemon.similar import BACKGROUND, RETRAIN_GROWTH, Space, model_key, text_of, train
 
         self._load()
@@ -104,19 +112,19 @@ class SimilarEngine:
         if refit or self.space is None:
             self.space = Space.fit(text_of(t, a) for _, t, a in store.papers.texts())
         space = self.space
-        recent = list(store.papers.texts(recent=BACKGROUND + 50))
+        recent = list(store.papers.texts(recent=BACKGROUND))  # vectorized once for all
+        recent_ids = np.array([pid for pid, _, _ in recent])
+        recent_vectors = space.vectors([text_of(t, a) for _, t, a in recent])
         by_name = {w.name: w for w in config.watchlists}
         for name in stale:
             ids = examples[name]
-            chosen = set(ids)
-            background = [(t, a) for pid, t, a in recent if pid not in chosen][:BACKGROUND]
+            background = recent_vectors[~np.isin(recent_ids, ids)]  # examples are no background
             sensitivity = by_name[name].similar.sensitivity  # type: ignore[union-attr]
             self.models[name] = train(
-                space,
                 name,
                 ids,
                 space.vectors([text_of(t, a) for _, t, a in store.papers.texts(ids=ids)]),
-                space.vectors([text_of(t, a) for t, a in background]),
+                background,
                 sensitivity,
             )
         for name in gone:
@@ -132,41 +140,68 @@ class SimilarEngine:
         return True
 
     def score_new(self, store: Store, config: Config, now: datetime) -> int:
-        """Score each similar-watchlist's unscored papers; record those above threshold."""
+        """Score the papers each similar-watchlist has not scored; record those above its
+        threshold. The papers of a batch are vectorized once for all watchlists."""
+        import numpy as np
+
+        from daemon.similar import text_of
+
         self._load()
+        ready = [
+            w
+            for w in config.watchlists
+            if w.similar is not None and w.name in self.models and self.space is not None
+        ]
+        if not ready or self.space is None:
+            return 0
         recorded = 0
-        newest = store.papers.max_id()
-        for watchlist in config.watchlists:
-            model = self.models.get(watchlist.name)
-            if watchlist.similar is None or model is None or self.space is None:
-                continue
-            with store.transaction():
-                done = store.similar.scored_up_to(watchlist.name)
-                if done is None:  # a new watchlist: from the papers stored from now on
-                    store.similar.set_scored_up_to(watchlist.name, newest)
+        with store.transaction():
+            newest = store.papers.max_id()
+            done: dict[str, int] = {}
+            for w in ready:
+                up_to = store.similar.scored_up_to(w.name)
+                if up_to is None:  # a new watchlist: from the papers stored from now on
+                    store.similar.set_scored_up_to(w.name, newest)
+                else:
+                    done[w.name] = up_to
+            if not done:
+                return 0
+            rows = list(store.papers.texts(since_id=min(done.values()), limit=SCORE_BATCH))
+            if not rows:
+                return 0
+            ids = np.array([pid for pid, _, _ in rows])
+            texts = [text_of(t, a) for _, t, a in rows]
+            vectors = self.space.vectors(texts)
+            for w in ready:
+                if w.name not in done:
                     continue
-                rows = list(store.papers.texts(since_id=done))[:SCORE_BATCH]
-                if not rows:
-                    continue
-                found = self.matches(store, watchlist, model, rows)
+                unseen = (ids > done[w.name]).nonzero()[0]
+                found = self.matches(store, w, self.models[w.name], rows, texts, vectors, unseen)
                 record_matches(store, config, found, now)
-                store.similar.set_scored_up_to(watchlist.name, rows[-1][0])
-            recorded += len(found)
+                store.similar.set_scored_up_to(w.name, int(ids[-1]))
+                recorded += len(found)
         if recorded:
             event("similar_matched", matches=recorded)
         return recorded
 
+    @staticmethod
     def matches(
-        self, store: Store, watchlist: Watchlist, model: Model, rows: list[tuple[int, str, str]]
+        store: Store,
+        watchlist: Watchlist,
+        model: Model,
+        rows: list[tuple[int, str, str]],
+        texts: list[str],
+        vectors: Any,
+        among: Any,
     ) -> list[Found]:
-        """The rows above the watchlist's threshold (and, in mode "both", its query)."""
-        from daemon.similar import describe, label, text_of
+        """The rows (of the indexes `among`) above the watchlist's threshold (and, in mode
+        "both", matching its query)."""
+        from daemon.similar import describe, label
 
-        assert self.space is not None and watchlist.similar is not None
-        texts = [text_of(t, a) for _, t, a in rows]
-        vectors = self.space.vectors(texts)
-        scores = model.scores(vectors)
-        above = [int(i) for i in (scores >= model.threshold).nonzero()[0]]
+        assert watchlist.similar is not None
+        scores = model.scores(vectors[among])
+        above = [int(among[i]) for i in (scores >= model.threshold).nonzero()[0]]
+        scores_of = dict(zip(among.tolist(), scores.tolist(), strict=True))
         keyword: dict[int, list[Any]] | None = None
         if watchlist.query is not None and not watchlist.similar.either and above:
             matcher = Matcher([Rule(watchlist.name, watchlist.query)])
@@ -187,8 +222,9 @@ class SimilarEngine:
                 matched = keyword[pid]
             terms = model.explain(vectors[i], texts[i])
             matched += [[label(t), "similar"] for t in terms]
-            explain = json.dumps(describe(model, float(scores[i])))
-            found.append((watchlist.name, pid, json.dumps(matched), 0, float(scores[i]), explain))
+            score = scores_of[i]
+            explain = json.dumps(describe(model, score))
+            found.append((watchlist.name, pid, json.dumps(matched), 0, score, explain))
         return found
 
     def ranked(

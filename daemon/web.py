@@ -34,10 +34,10 @@ from daemon.config import Config
 from daemon.errors import QueryError
 from daemon.log import event
 from daemon.match import Matcher, Rule, search
-from daemon.models import key_hash
+from daemon.models import abs_url, key_hash
 from daemon.poller import status
 from daemon.query import parse_query
-from daemon.render import Highlighter, paper_json, why_line
+from daemon.render import Highlighter, authors_line, paper_json, why_line
 from daemon.store import Store, StoreError
 
 FEED_ENTRIES = 200
@@ -65,7 +65,7 @@ def abs_link(row: dict[str, Any]) -> str | None:
     """Where a paper is read: its stored link, else its arXiv abstract page."""
     if row.get("url"):
         return str(row["url"])
-    return f"https://arxiv.org/abs/{row['arxiv_id']}" if row.get("arxiv_id") else None
+    return abs_url(row["arxiv_id"]) if row.get("arxiv_id") else None
 
 
 def entry_id(row: dict[str, Any]) -> str:
@@ -84,13 +84,16 @@ def _why(row: dict[str, Any]) -> str:
     return why_line(matched, row.get("explain"), bool(row.get("title_only")))
 
 
+def _html(light: Highlighter, text: str) -> Markup:
+    """`text` escaped, what the highlighter finds in <mark>."""
+    return Markup(light.apply(text, lambda s: str(escape(s)), "<mark>{}</mark>".format))
+
+
 def _marked(row: dict[str, Any], terms: list[str]) -> tuple[Markup, Markup]:
-    """Title and abstract snippet, escaped, these terms in <mark>."""
+    """Title and abstract snippet, escaped, these terms marked."""
     light = Highlighter(terms)
-    mark = "<mark>{}</mark>".format
-    title = Markup(light.apply(row["title"], lambda s: str(escape(s)), mark))
     snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
-    return title, Markup(light.apply(snippet, lambda s: str(escape(s)), mark))
+    return _html(light, row["title"]), _html(light, snippet)
 
 
 def _coins(row: dict[str, Any]) -> str:
@@ -112,14 +115,12 @@ def _coins(row: dict[str, Any]) -> str:
 
 def _card(row: dict[str, Any], terms: list[str], why: str) -> dict[str, Any]:
     title, snippet = _marked(row, terms)
-    authors = json.loads(row["authors"])
     return {
         "title": title,
-        "plain_title": row["title"],
         "snippet": snippet,
         "why": why,
         "link": abs_link(row),
-        "authors": ", ".join(authors[:6]) + (" et al." if len(authors) > 6 else ""),
+        "authors": authors_line(row["authors"]),
         "arxiv_id": row.get("arxiv_id"),
         "coins": _coins(row),
     }
@@ -171,16 +172,10 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
         day = row.get("announced") or row.get("hf_day") or row["first_seen"][:10]
         body = (
             f"<p><b>{escape(why)}</b> · {escape(day)}</p>"
-            f"<p>{Markup(light_all(row['abstract'], group))}</p>"
+            f"<p>{_html(Highlighter([t for r in group for t in _terms(r)]), row['abstract'])}</p>"
         )
         sub(entry, f"{{{ATOM_NS}}}content", type="html").text = body
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
-
-
-def light_all(text: str, group: list[dict[str, Any]]) -> str:
-    """The whole abstract, escaped, with every watchlist's matched terms marked."""
-    terms = [t for r in group for t in _terms(r)]
-    return Highlighter(terms).apply(text, lambda s: str(escape(s)), "<mark>{}</mark>".format)
 
 
 # -- the API ----------------------------------------------------------------------------

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from daemon.cli import main
+from daemon.config import Config
+from daemon.ingest import IngestResult, ingest_bytes
+from daemon.outbox import match_hook
+from daemon.poller import Outcome, PollContext, run_source
+from daemon.runtime import Runtime
+from daemon.store import Store
+from tests.clock import ManualClock
+from tests.receivers import Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -29,6 +38,45 @@ class Result:
 
 
 Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    """A json:// receiver on 127.0.0.1 for the test's alerts."""
+    receiver = Webhook().start()
+    yield receiver
+    receiver.stop()
+
+
+def ingest_alerting(
+    config: Config, store: Store, name: str, data: bytes, now: datetime, notify: bool = True
+) -> IngestResult:
+    """A document ingested as the inbox does, matched and its alerts written (`notify`)."""
+    runtime = Runtime.build(config, clock=ManualClock(now), check_examples=False)
+    return ingest_bytes(
+        store,
+        data,
+        name=name,
+        source="inbox",
+        location=name,
+        ref_time=now,
+        now=now,
+        on_change=match_hook(runtime) if notify else None,
+    )
+
+
+def poll_once(
+    config: Config, store: Store, name: str, now: datetime, clock: ManualClock | None = None
+) -> Outcome | None:
+    """One poll of source `name` on a clock that sleeps instantly (min_interval,
+    Retry-After, backoff)."""
+    runtime = Runtime.build(config, clock=clock or ManualClock(now))
+    try:
+        source = config.source(name)
+        assert source is not None, name
+        return run_source(PollContext(store, runtime, now), source)
+    finally:
+        runtime.http.close()
 
 
 @pytest.fixture

@@ -13,15 +13,15 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ConfigError, ParseError
-from daemon.ingest import ingest_bytes
-from daemon.outbox import deliver, match_hook
+from daemon.outbox import deliver
 from daemon.parse import parse_document
 from daemon.poller import PollContext, run_source, status
 from daemon.runtime import Runtime
 from daemon.sources.arxiv import weekdays_between
 from daemon.store import Store
 from tests.clock import ManualClock
-from tests.conftest import ARXIV, ROOT
+from tests.conftest import ARXIV, ROOT, ingest_alerting
+from tests.conftest import poll_once as poll
 from tests.fake_arxiv import DAY1, DAY2, WEEKEND, FakeArxiv, items, oai_page, redate
 
 THU = datetime(2026, 8, 20, 9, tzinfo=UTC)  # after the 04:00 UTC rebuild of the 20th
@@ -42,14 +42,6 @@ def setup(
     )
     cfg = load_config(config)
     return cfg, Store(cfg.db_path)
-
-
-def poll(cfg, store, name, now, clock=None):
-    runtime = Runtime.build(cfg, clock=clock or ManualClock(now))
-    try:
-        return run_source(PollContext(store, runtime, now), cfg.source(name))
-    finally:
-        runtime.http.close()
 
 
 def new_ids(store: Store) -> set[str]:
@@ -359,17 +351,7 @@ def test_a_paper_on_hugging_face_and_on_arxiv_is_one_paper_alerted_once(tmp_path
                 }
             }
         ]
-        runtime = Runtime.build(cfg, clock=ManualClock(THU))
-        ingest_bytes(
-            store,
-            json.dumps(hf).encode(),
-            name="hf.json",
-            source="inbox",
-            location="hf.json",
-            ref_time=THU,
-            now=THU,
-            on_change=match_hook(runtime),
-        )
+        ingest_alerting(cfg, store, "hf.json", json.dumps(hf).encode(), THU)
         poll(cfg, store, "cl", THU)
         rows = store.conn.execute(
             "SELECT id FROM papers WHERE arxiv_id = ?", (paper.arxiv_id,)
@@ -385,99 +367,76 @@ def test_a_paper_on_hugging_face_and_on_arxiv_is_one_paper_alerted_once(tmp_path
 # -- ids for papers that lack them ------------------------------------------------------
 
 
-def test_a_text_dump_paper_gets_its_id_and_the_next_alert_links_to_arxiv(tmp_path):
-    from tests.receivers import Webhook
-
-    hook = Webhook().start()
-    try:
-        with FakeArxiv() as arxiv:
-            cfg, store = setup(
-                tmp_path,
-                arxiv.base,
-                watch='[[watchlists]]\nname = "hook"\nkeywords = ["testing"]\nnotify = ["w"]\n',
-                channels=f'w = "json://127.0.0.1:{hook.port}/"\n',
-            )
-            api = parse_document((ARXIV / "api_query_testing_100.xml").read_bytes(), "api", THU)
-            known = api.papers[3]
-            unknown = (
-                "An Unknown Paper on Testing\n\nWe study how regression testing of large "
-                "software systems can be scheduled so that failing tests run first, and we "
-                "measure the gain on twelve open-source projects over several years.\n"
-            )
-            dump = f"{known.title}\n\n{known.abstract}\n\n{unknown}"
-            runtime = Runtime.build(cfg, clock=ManualClock(THU))
-            ingest_bytes(
-                store,
-                dump.encode(),
-                name="dump.txt",
-                source="inbox",
-                location="dump.txt",
-                ref_time=THU,
-                now=THU,
-                on_change=match_hook(runtime),
-            )
-            arxiv.api_papers = [
-                {
-                    "key": known.key,
-                    "id": known.arxiv_id,
-                    "title": known.title,
-                    "abstract": known.abstract,
-                }
-            ]
-            arxiv.api_status = 503
-            poll(cfg, store, "cl", THU)  # the lookup fails: nothing changes, retried later
-            assert (
-                store.conn.execute("SELECT count(*) FROM papers WHERE arxiv_id IS NULL").fetchone()[
-                    0
-                ]
-                == 2
-            )
-            arxiv.api_status = 200
-            looked = len([p for p in arxiv.paths() if p.startswith("/api")])
-            poll(cfg, store, "cl", THU + timedelta(hours=3))
-            row = store.conn.execute(
-                "SELECT arxiv_id, url FROM papers WHERE title = ?", (known.title,)
-            ).fetchone()
-            assert row["arxiv_id"] == known.arxiv_id
-            assert row["url"] == f"https://arxiv.org/abs/{known.arxiv_id}"
-            asked = len([p for p in arxiv.paths() if p.startswith("/api")])
-            assert asked > looked
-            poll(cfg, store, "cl", THU + timedelta(days=1))  # never twice for a title
-            assert len([p for p in arxiv.paths() if p.startswith("/api")]) == asked
-            deliver(store, cfg, THU + timedelta(days=1))
-        sent = json.dumps(hook.bodies)
-        assert f"https://arxiv.org/abs/{known.arxiv_id}" in sent
-    finally:
-        hook.stop()
+def test_a_text_dump_paper_gets_its_id_and_the_next_alert_links_to_arxiv(tmp_path, hook):
+    with FakeArxiv() as arxiv:
+        cfg, store = setup(
+            tmp_path,
+            arxiv.base,
+            watch='[[watchlists]]\nname = "hook"\nkeywords = ["testing"]\nnotify = ["w"]\n',
+            channels=f'w = "json://127.0.0.1:{hook.port}/"\n',
+        )
+        api = parse_document((ARXIV / "api_query_testing_100.xml").read_bytes(), "api", THU)
+        known = api.papers[3]
+        unknown = (
+            "An Unknown Paper on Testing\n\nWe study how regression testing of large "
+            "software systems can be scheduled so that failing tests run first, and we "
+            "measure the gain on twelve open-source projects over several years.\n"
+        )
+        dump = f"{known.title}\n\n{known.abstract}\n\n{unknown}"
+        ingest_alerting(cfg, store, "dump.txt", dump.encode(), THU)
+        arxiv.api_papers = [
+            {
+                "key": known.key,
+                "id": known.arxiv_id,
+                "title": known.title,
+                "abstract": known.abstract,
+            }
+        ]
+        arxiv.api_status = 503
+        poll(cfg, store, "cl", THU)  # the lookup fails: nothing changes, retried later
+        assert (
+            store.conn.execute("SELECT count(*) FROM papers WHERE arxiv_id IS NULL").fetchone()[0]
+            == 2
+        )
+        arxiv.api_status = 200
+        looked = len([p for p in arxiv.paths() if p.startswith("/api")])
+        poll(cfg, store, "cl", THU + timedelta(hours=3))
+        row = store.conn.execute(
+            "SELECT arxiv_id, url FROM papers WHERE title = ?", (known.title,)
+        ).fetchone()
+        assert row["arxiv_id"] == known.arxiv_id
+        assert row["url"] == f"https://arxiv.org/abs/{known.arxiv_id}"
+        asked = len([p for p in arxiv.paths() if p.startswith("/api")])
+        assert asked > looked
+        poll(cfg, store, "cl", THU + timedelta(days=1))  # never twice for a title
+        assert len([p for p in arxiv.paths() if p.startswith("/api")]) == asked
+        deliver(store, cfg, THU + timedelta(days=1))
+    sent = json.dumps(hook.bodies)
+    assert f"https://arxiv.org/abs/{known.arxiv_id}" in sent
 
 
-def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path):
+def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path, hook):
     """`paperwatch run` with an arXiv source: the first poll alerts, `status` shows it."""
     from tests.daemon_proc import Daemon, paperwatch, wait_for
-    from tests.receivers import Webhook
 
-    hook = Webhook().start()
-    try:
-        with FakeArxiv() as arxiv:
-            arxiv.feed = redate(DAY1, datetime.now(UTC).strftime("%a, %d %b %Y"))
-            config = tmp_path / "config.toml"
-            config.write_text(
-                f'state_dir = "state"\n[channels]\nw = "json://127.0.0.1:{hook.port}/"\n'
-                '[[sources]]\nname = "cl"\ntype = "arxiv"\ncategories = ["cs.CL"]\n'
-                f'base_url = "{arxiv.base}"\napi_url = "{arxiv.base}/api/query"\n'
-                f'oai_url = "{arxiv.base}/oai"\n'
-                '[[watchlists]]\nname = "halluc"\nkeywords = ["hallucination"]\n'
-                'notify = ["w"]\n'
-            )
-            daemon = Daemon(config, tmp_path / "log").start()
-            try:
-                assert wait_for(lambda: hook.bodies, 20), daemon.output()
-            finally:
-                assert daemon.stop() == 0
-            report = json.loads(paperwatch(config, "status", "--json").stdout)
-        sent = json.dumps(hook.bodies)
-        assert "LongNovel" in sent and "https://arxiv.org/abs/2608.18082" in sent
-        details = report["sources"][0]["details"]
-        assert details["papers_in_last_feed"] == 99 and report["sources"][0]["last_error"] is None
-    finally:
-        hook.stop()
+    with FakeArxiv() as arxiv:
+        arxiv.feed = redate(DAY1, datetime.now(UTC).strftime("%a, %d %b %Y"))
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'state_dir = "state"\n[channels]\nw = "json://127.0.0.1:{hook.port}/"\n'
+            '[[sources]]\nname = "cl"\ntype = "arxiv"\ncategories = ["cs.CL"]\n'
+            f'base_url = "{arxiv.base}"\napi_url = "{arxiv.base}/api/query"\n'
+            f'oai_url = "{arxiv.base}/oai"\n'
+            '[[watchlists]]\nname = "halluc"\nkeywords = ["hallucination"]\n'
+            'notify = ["w"]\n'
+        )
+        daemon = Daemon(config, tmp_path / "log").start()
+        try:
+            assert wait_for(lambda: hook.bodies, 20), daemon.output()
+        finally:
+            assert daemon.stop() == 0
+        report = json.loads(paperwatch(config, "status", "--json").stdout)
+    sent = json.dumps(hook.bodies)
+    assert "LongNovel" in sent and "https://arxiv.org/abs/2608.18082" in sent
+    details = report["sources"][0]["details"]
+    assert details["papers_in_last_feed"] == 99 and report["sources"][0]["last_error"] is None

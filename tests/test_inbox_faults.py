@@ -54,13 +54,6 @@ def dump_papers() -> list[tuple[str, str]]:
     return list(zip(body[0::2], body[1::2], strict=True))
 
 
-@pytest.fixture
-def hook() -> Iterator[Webhook]:
-    receiver = Webhook().start()
-    yield receiver
-    receiver.stop()
-
-
 def test_a_non_utf8_name_is_ingested_and_the_inbox_keeps_working(tmp_path, hook):
     config = write_config(tmp_path, hook)
     inbox = tmp_path / "state" / "inbox"

@@ -13,15 +13,12 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ConfigError
-from daemon.ingest import ingest_bytes
-from daemon.outbox import deliver, match_hook
+from daemon.outbox import deliver
 from daemon.runtime import Runtime
 from daemon.similar_job import SimilarEngine
 from daemon.store import Store
-from tests.clock import ManualClock
-from tests.conftest import ARXIV, ROOT
+from tests.conftest import ARXIV, ROOT, ingest_alerting
 from tests.daemon_proc import Daemon, paperwatch, wait_for
-from tests.receivers import Webhook
 
 NOW = datetime(2026, 8, 21, 9, tzinfo=UTC)
 CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
@@ -89,20 +86,14 @@ SIMILAR = (
 )
 
 
-def ingest(cfg, store: Store, name: str, data: bytes, notify: bool = True) -> None:
-    hook = match_hook(Runtime.build(cfg, clock=ManualClock(NOW))) if notify else None
-    ingest_bytes(
-        store, data, name=name, source="inbox", location=name, ref_time=NOW, now=NOW, on_change=hook
-    )
-
-
 @pytest.fixture
 def background(tmp_path):
     """A store of 3,000 real corpus papers and the cs.CL feed the examples come from."""
     cfg = load_config(write_config(tmp_path, ""))
     store = Store(cfg.db_path)
-    ingest(cfg, store, "corpus.json", corpus_json(3000), notify=False)
-    ingest(cfg, store, "feed.xml", (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes(), False)
+    ingest_alerting(cfg, store, "corpus.json", corpus_json(3000), NOW, notify=False)
+    feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
+    ingest_alerting(cfg, store, "feed.xml", feed, NOW, notify=False)
     return store
 
 
@@ -118,43 +109,38 @@ def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background
         load_config(bad)
 
 
-def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path, background):
-    hook = Webhook().start()
-    try:
-        watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
-        config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
-        cfg = load_config(config)
-        store = background
-        engine = SimilarEngine(cfg.state_dir)
-        assert engine.run(store, cfg, NOW) == 0  # trained; stored papers are not "new"
-        ingest(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC))
-        assert engine.run(store, cfg, NOW) == 1
-        row = store.conn.execute(
-            "SELECT p.arxiv_id, m.matched, m.score, m.explain FROM matches m "
-            "JOIN papers p ON p.id = m.paper_id WHERE m.watchlist = 'halluc'"
-        ).fetchone()
-        assert row["arxiv_id"] == SAME_TOPIC["id"]
-        facts = json.loads(row["explain"])
-        assert facts["percentile"] >= 0.99 and row["score"] >= facts["threshold"]
-        words = [t for t, f in json.loads(row["matched"]) if f == "similar"]
-        text = (SAME_TOPIC["title"] + " " + SAME_TOPIC["summary"]).lower()
-        assert words and all(part in text for w in words for part in w.strip('"').split())
-        deliver(store, cfg, NOW)
-        message = json.dumps(hook.bodies)
-        assert "Spotting Fabricated Claims" in message and "similar to the examples" in message
-        # once, ever: scoring again, or after retraining, alerts nobody again
-        assert engine.run(store, cfg, NOW) == 0
-        assert engine.refresh(store, cfg, force=True)
-        store.similar.set_scored_up_to("halluc", 0)
-        engine.run(store, cfg, NOW)
-        count = store.conn.execute(
-            "SELECT count(*) FROM matches m JOIN papers p ON p.id = m.paper_id "
-            "WHERE p.arxiv_id = ?",
-            (SAME_TOPIC["id"],),
-        ).fetchone()[0]
-        assert count == 1
-    finally:
-        hook.stop()
+def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path, background, hook):
+    watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+    config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
+    cfg = load_config(config)
+    store = background
+    engine = SimilarEngine(cfg.state_dir)
+    assert engine.run(store, cfg, NOW) == 0  # trained; stored papers are not "new"
+    ingest_alerting(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
+    assert engine.run(store, cfg, NOW) == 1
+    row = store.conn.execute(
+        "SELECT p.arxiv_id, m.matched, m.score, m.explain FROM matches m "
+        "JOIN papers p ON p.id = m.paper_id WHERE m.watchlist = 'halluc'"
+    ).fetchone()
+    assert row["arxiv_id"] == SAME_TOPIC["id"]
+    facts = json.loads(row["explain"])
+    assert facts["percentile"] >= 0.99 and row["score"] >= facts["threshold"]
+    words = [t for t, f in json.loads(row["matched"]) if f == "similar"]
+    text = (SAME_TOPIC["title"] + " " + SAME_TOPIC["summary"]).lower()
+    assert words and all(part in text for w in words for part in w.strip('"').split())
+    deliver(store, cfg, NOW)
+    message = json.dumps(hook.bodies)
+    assert "Spotting Fabricated Claims" in message and "similar to the examples" in message
+    # once, ever: scoring again, or after retraining, alerts nobody again
+    assert engine.run(store, cfg, NOW) == 0
+    assert engine.refresh(store, cfg, force=True)
+    store.similar.set_scored_up_to("halluc", 0)
+    engine.run(store, cfg, NOW)
+    count = store.conn.execute(
+        "SELECT count(*) FROM matches m JOIN papers p ON p.id = m.paper_id WHERE p.arxiv_id = ?",
+        (SAME_TOPIC["id"],),
+    ).fetchone()[0]
+    assert count == 1
 
 
 def test_both_and_either_with_keywords(tmp_path, background):
@@ -162,17 +148,18 @@ def test_both_and_either_with_keywords(tmp_path, background):
     cfg = load_config(write_config(tmp_path, both))
     engine = SimilarEngine(cfg.state_dir)
     engine.run(background, cfg, NOW)
-    ingest(cfg, background, "new.json", hf(SAME_TOPIC, OTHER_TOPIC))
+    ingest_alerting(cfg, background, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
     assert engine.run(background, cfg, NOW) == 0  # similar, but not about robots: both fail
     either = SIMILAR.replace("notify", 'keywords = ["robotic"]\nmode = "either"\nnotify')
     cfg = load_config(write_config(tmp_path, either))
     store = background
     store.similar.set_scored_up_to("halluc", store.papers.max_id() - 2)
-    ingest(
+    ingest_alerting(
         cfg,
         store,
         "again.json",
         hf({**OTHER_TOPIC, "id": "2608.99003", "title": OTHER_TOPIC["title"] + " II"}),
+        NOW,
     )
     engine.run(store, cfg, NOW)
     matched = {
@@ -195,41 +182,37 @@ def test_preview_shows_the_top_papers_with_scores(tmp_path, background):
     assert len(found) == 3 and {"score", "percentile", "terms"} <= set(found[0])
 
 
-def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path):
-    hook = Webhook().start()
+def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
+    watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
+    config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
+    corpus = tmp_path / "corpus.json"
+    corpus.write_bytes(corpus_json(30_000))
+    feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
+    assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
+    daemon = Daemon(config, tmp_path / "log").start()
+    inbox = tmp_path / "state" / "inbox"
     try:
-        watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
-        config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
-        corpus = tmp_path / "corpus.json"
-        corpus.write_bytes(corpus_json(30_000))
-        feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
-        assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
-        daemon = Daemon(config, tmp_path / "log").start()
-        inbox = tmp_path / "state" / "inbox"
-        try:
-            assert daemon.wait_log("similar_training", 20), daemon.output()
-            new = hf(
-                {
-                    "id": "2608.99009",
-                    "title": "Zebrafish Larvae Tracking",
-                    "summary": "We track zebrafish.",
-                }
-            )
-            (inbox / "z.json.part").write_bytes(new)
-            t0 = time.monotonic()
-            (inbox / "z.json.part").rename(inbox / "z.json")
-            assert wait_for(lambda: "Zebrafish" in json.dumps(hook.bodies), 5), daemon.output()
-            took = time.monotonic() - t0
-            assert "similar_trained" not in daemon.output()  # the model was still training
-            assert took < 2.0, took
-            assert daemon.wait_log("similar_trained", 60), daemon.output()
-            # trained: a new paper on the examples' topic, in other words, alerts once
-            (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
-            (inbox / "s.json.part").rename(inbox / "s.json")
-            assert wait_for(lambda: "Spotting Fabricated" in daemon.output(), 40)  # console
-            assert "similar to the examples" in daemon.output()
-            assert "Grasp Planning" not in daemon.output()
-        finally:
-            assert daemon.stop() == 0
+        assert daemon.wait_log("similar_training", 20), daemon.output()
+        new = hf(
+            {
+                "id": "2608.99009",
+                "title": "Zebrafish Larvae Tracking",
+                "summary": "We track zebrafish.",
+            }
+        )
+        (inbox / "z.json.part").write_bytes(new)
+        t0 = time.monotonic()
+        (inbox / "z.json.part").rename(inbox / "z.json")
+        assert wait_for(lambda: "Zebrafish" in json.dumps(hook.bodies), 5), daemon.output()
+        took = time.monotonic() - t0
+        assert "similar_trained" not in daemon.output()  # the model was still training
+        assert took < 2.0, took
+        assert daemon.wait_log("similar_trained", 60), daemon.output()
+        # trained: a new paper on the examples' topic, in other words, alerts once
+        (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
+        (inbox / "s.json.part").rename(inbox / "s.json")
+        assert wait_for(lambda: "Spotting Fabricated" in daemon.output(), 40)  # console
+        assert "similar to the examples" in daemon.output()
+        assert "Grasp Planning" not in daemon.output()
     finally:
-        hook.stop()
+        assert daemon.stop() == 0

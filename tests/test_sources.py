@@ -21,6 +21,7 @@ from daemon.sources.hf_daily import days_to_poll
 from daemon.store import Store
 from tests.clock import ManualClock
 from tests.conftest import HF, TEXT
+from tests.conftest import poll_once as poll
 from tests.fake_hf import FakeHF, api_entries
 
 DAY = date(2026, 6, 12)
@@ -43,15 +44,6 @@ def setup(tmp_path: Path, base: str, extra: str = "", watch: bool = False, chann
     config.write_text(text)
     cfg = load_config(config)
     return cfg, Store(cfg.db_path)
-
-
-def poll(cfg, store, name, now, clock=None):
-    """One poll on a clock that sleeps instantly (min_interval, Retry-After, backoff)."""
-    runtime = Runtime.build(cfg, clock=clock or ManualClock(now))
-    try:
-        return run_source(PollContext(store, runtime, now), cfg.source(name))
-    finally:
-        runtime.http.close()
 
 
 def test_days_to_poll():
@@ -186,27 +178,21 @@ def test_three_day_downtime_catches_up_and_alerts_once(tmp_path):
     assert len(ids) == len(set(ids))
 
 
-def test_admin_alerted_after_failures_and_on_recovery(tmp_path):
-    from tests.receivers import Webhook
-
-    admin = Webhook().start()
-    try:
-        with FakeHF() as hf:
-            cfg, store = setup(
-                tmp_path,
-                hf.base,
-                extra='admin_channel = "admin"\nalert_after_failures = 2',
-                channels=f'admin = "json://127.0.0.1:{admin.port}/"\n',
-            )
-            hf.modes["/api/daily_papers"] = "500"
-            for i in range(3):
-                poll(cfg, store, "hf", NOON + timedelta(hours=i))
-            assert len(admin.bodies) == 1 and "hf" in admin.bodies[0]["title"]
-            hf.modes.clear()
-            assert poll(cfg, store, "hf", NOON + timedelta(hours=5)) is not None
-            assert len(admin.bodies) == 2 and "recovered" in admin.bodies[1]["title"]
-    finally:
-        admin.stop()
+def test_admin_alerted_after_failures_and_on_recovery(tmp_path, hook):
+    with FakeHF() as hf:
+        cfg, store = setup(
+            tmp_path,
+            hf.base,
+            extra='admin_channel = "hook"\nalert_after_failures = 2',
+            channels=f'hook = "json://127.0.0.1:{hook.port}/"\n',
+        )
+        hf.modes["/api/daily_papers"] = "500"
+        for i in range(3):
+            poll(cfg, store, "hf", NOON + timedelta(hours=i))
+        assert len(hook.bodies) == 1 and "hf" in hook.bodies[0]["title"]
+        hf.modes.clear()
+        assert poll(cfg, store, "hf", NOON + timedelta(hours=5)) is not None
+        assert len(hook.bodies) == 2 and "recovered" in hook.bodies[1]["title"]
 
 
 def test_one_request_at_a_time_per_host_with_min_interval():

@@ -20,14 +20,10 @@ import httpx
 import pytest
 
 from daemon.config import load_config
-from daemon.ingest import ingest_bytes
-from daemon.outbox import match_hook
 from daemon.render import paper_json
-from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web import WebServer
-from tests.clock import ManualClock
-from tests.conftest import HF
+from tests.conftest import HF, ingest_alerting
 from tests.daemon_proc import Daemon, paperwatch, wait_for
 from tests.receivers import free_port
 
@@ -53,27 +49,15 @@ def make_config(tmp_path: Path, listen: str = "127.0.0.1:0", extra: str = "") ->
     return config
 
 
-def ingest(cfg, store: Store, name: str, data: bytes) -> None:
-    runtime = Runtime.build(cfg, clock=ManualClock(NOW))
-    ingest_bytes(
-        store,
-        data,
-        name=name,
-        source="inbox",
-        location=name,
-        ref_time=NOW,
-        now=NOW,
-        on_change=match_hook(runtime),
-    )
-
-
 @pytest.fixture
 def served(tmp_path):
     cfg = load_config(make_config(tmp_path))
     store = Store(cfg.db_path)
-    ingest(cfg, store, "hf.json", (HF / "api_daily_papers_2026-06-12.json").read_bytes())
+    ingest_alerting(
+        cfg, store, "hf.json", (HF / "api_daily_papers_2026-06-12.json").read_bytes(), NOW
+    )
     script = [hf_paper("2608.00001", SCRIPT_TITLE, "We study tensor <b>networks</b> & more.")]
-    ingest(cfg, store, "script.json", json.dumps(script).encode())
+    ingest_alerting(cfg, store, "script.json", json.dumps(script).encode(), NOW)
     web = WebServer(lambda: cfg)
     web.start()
     base = f"http://127.0.0.1:{web.port}"
@@ -121,7 +105,7 @@ def test_atom_feed_per_watchlist_parses_and_answers_304(served):
     assert httpx.get(f"{base}/feeds/nosuch.atom").status_code == 404
     # a new match changes the feed
     new = [hf_paper("2608.00002", "Agents That Plan", "An agent plans its work.")]
-    ingest(cfg, store, "new.json", json.dumps(new).encode())
+    ingest_alerting(cfg, store, "new.json", json.dumps(new).encode(), NOW)
     changed = httpx.get(f"{base}/feeds/agents.atom", headers={"If-None-Match": r.headers["ETag"]})
     assert changed.status_code == 200 and changed.headers["ETag"] != r.headers["ETag"]
     assert feedparser.parse(changed.content).entries[0].title == "Agents That Plan"

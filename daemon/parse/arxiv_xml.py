@@ -18,11 +18,13 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 
 from daemon.errors import ParseError
-from daemon.models import Digest, Paper, arxiv_id, clean_text
+from daemon.models import Digest, Paper, abs_url, arxiv_id, clean_text
 
-assert pyexpat.version_info >= (2, 4, 1), "expat without entity-amplification protection"
+if pyexpat.version_info < (2, 4, 1):
+    raise ImportError(
+        f"expat {pyexpat.EXPAT_VERSION} lacks entity-amplification protection (2.4.1 or later)"
+    )
 
-ABS = "https://arxiv.org/abs/"
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -40,9 +42,6 @@ _LEGACY_TITLE = re.compile(
 _FEED_CATEGORY = re.compile(r"^(\S+) updates on arXiv\.org")
 _TAG = re.compile(r"<[^>]+>")
 _TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
-
-KINDS = ("arxiv_rss", "arxiv_rdf", "arxiv_api", "arxiv_oai")
-REPLACEMENTS = ("replace", "replace-cross")
 
 
 def is_arxiv_xml(head: str) -> bool:
@@ -114,7 +113,7 @@ def _paper(
         abstract=abstract,
         authors=authors,
         arxiv_id=ident,
-        url=ABS + ident if ident else None,
+        url=abs_url(ident) if ident else None,
         version=version,
         announce=announce,
         categories=categories,

@@ -38,8 +38,8 @@ from daemon.clock import iso
 from daemon.errors import FetchError, ParseError
 from daemon.http import USER_AGENT, Response
 from daemon.log import event
-from daemon.models import Paper
-from daemon.parse.arxiv_xml import ABS, parse_arxiv, resumption_token
+from daemon.models import Paper, abs_url
+from daemon.parse.arxiv_xml import parse_arxiv, resumption_token
 from daemon.poller import Outcome, PollContext
 from daemon.sources import Key, Source, SourceKind, register
 
@@ -227,7 +227,7 @@ def resolve_ids(ctx: PollContext, source: Source, outcome: Outcome) -> None:
                 hit = found.get(r["title_key"])
                 if hit is not None and hit.arxiv_id:
                     changed = papers.attach_id(
-                        r["title_key"], hit.arxiv_id, ABS + hit.arxiv_id, iso(ctx.now)
+                        r["title_key"], hit.arxiv_id, abs_url(hit.arxiv_id), iso(ctx.now)
                     )
                     attached += len(changed)
                 papers.record_lookup(

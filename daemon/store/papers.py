@@ -121,10 +121,10 @@ class PaperRepo:
         return int(row[0]) if row else None
 
     def texts(
-        self, ids: list[int] | None = None, since_id: int = 0, recent: int = 0
+        self, ids: list[int] | None = None, since_id: int = 0, recent: int = 0, limit: int = -1
     ) -> Iterator[tuple[int, str, str]]:
-        """(id, title, abstract) of these papers; or of those after `since_id`; or the
-        `recent` newest ones; or of all, oldest first."""
+        """(id, title, abstract) of these papers; or of the `recent` newest ones; or of
+        those after `since_id` (at most `limit`), oldest first."""
         if ids is not None:
             for chunk in _chunks(ids):
                 marks = ",".join("?" * len(chunk))
@@ -146,8 +146,8 @@ class PaperRepo:
             yield from map(
                 tuple,
                 self.conn.execute(
-                    "SELECT id, title, abstract FROM papers WHERE id > ? ORDER BY id",
-                    (since_id,),
+                    "SELECT id, title, abstract FROM papers WHERE id > ? ORDER BY id LIMIT ?",
+                    (since_id, limit),
                 ),
             )
 
