@@ -1,3 +1,4 @@
 from daemon.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a spawned training process imports this module too
+    raise SystemExit(main())

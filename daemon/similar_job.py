@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import pickle
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,30 @@ def examples_of(store: Store, config: Config) -> dict[str, list[int]]:
         for w in config.watchlists
         if w.similar is not None
     }
+
+
+def train_models(
+    db_path: Path, jobs: dict[str, tuple[list[int], float]], space: Space | None
+) -> tuple[Space, dict[str, Model]]:
+    """Fit the space (unless given) on the stored papers and train each watchlist's model
+    on (its example ids, its sensitivity), the newest papers as background. Runs in a
+    child process, reading the database read-only."""
+    import numpy as np
+
+    from daemon.similar import BACKGROUND, Space, text_of, train
+
+    with Store(db_path, readonly=True) as store:
+        if space is None:
+            space = Space.fit(text_of(t, a) for _, t, a in store.papers.texts())
+        recent = list(store.papers.texts(recent=BACKGROUND))  # vectorized once for all
+        recent_ids = np.array([pid for pid, _, _ in recent])
+        recent_vectors = space.vectors([text_of(t, a) for _, t, a in recent])
+        models = {}
+        for name, (ids, sensitivity) in jobs.items():
+            examples = [text_of(t, a) for _, t, a in store.papers.texts(ids=ids)]
+            background = recent_vectors[~np.isin(recent_ids, ids)]  # examples are not
+            models[name] = train(name, ids, space.vectors(examples), background, sensitivity)
+    return space, models
 
 
 class SimilarEngine:
@@ -87,46 +113,37 @@ class SimilarEngine:
             return self.score_new(store, config, now)
 
     def refresh(self, store: Store, config: Config, force: bool = False) -> bool:
-        """(Re)train the space and the models that are stale; True if anything was."""
-        import numpy as np
-
-        from daemon.similar import BACKGROUND, RETRAIN_GROWTH, Space, model_key, text_of, train
+        """(Re)train the space and the models that are stale; True if anything was. The
+        training runs in a process of its own: it is pure CPU, and in this process it
+        would hold the interpreter lock that the inbox and delivery threads need."""
+        from daemon.similar import RETRAIN_GROWTH, model_key
 
         self._load()
         examples = examples_of(store, config)
         stored = store.papers.counts()["papers"]
         refit = force or self.space is None or stored > self.space.papers * (1 + RETRAIN_GROWTH)
-        keys = {
-            w.name: model_key(examples[w.name], w.similar.sensitivity)
+        jobs = {
+            w.name: (examples[w.name], w.similar.sensitivity)
             for w in config.watchlists
             if w.similar is not None
         }
-        stale = [
-            n for n, k in keys.items() if refit or n not in self.models or self.models[n].key != k
-        ]
-        gone = set(self.models) - set(keys)
+        stale = {
+            n: job
+            for n, job in jobs.items()
+            if refit or n not in self.models or self.models[n].key != model_key(*job)
+        }
+        gone = set(self.models) - set(jobs)
         if not stale and not gone:
             return False
         started = time.perf_counter()
         event("similar_training", watchlists=len(stale), refit=refit, papers=stored)
-        if refit or self.space is None:
-            self.space = Space.fit(text_of(t, a) for _, t, a in store.papers.texts())
-        space = self.space
-        recent = list(store.papers.texts(recent=BACKGROUND))  # vectorized once for all
-        recent_ids = np.array([pid for pid, _, _ in recent])
-        recent_vectors = space.vectors([text_of(t, a) for _, t, a in recent])
-        by_name = {w.name: w for w in config.watchlists}
-        for name in stale:
-            ids = examples[name]
-            background = recent_vectors[~np.isin(recent_ids, ids)]  # examples are no background
-            sensitivity = by_name[name].similar.sensitivity  # type: ignore[union-attr]
-            self.models[name] = train(
-                name,
-                ids,
-                space.vectors([text_of(t, a) for _, t, a in store.papers.texts(ids=ids)]),
-                background,
-                sensitivity,
-            )
+        spawn = multiprocessing.get_context("spawn")  # no fork of a threaded daemon
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            space, trained = pool.submit(
+                train_models, store.path, stale, None if refit else self.space
+            ).result()
+        self.space = space
+        self.models.update(trained)
         for name in gone:
             del self.models[name]
         self._save()
