@@ -1,11 +1,16 @@
-"""Match a batch of papers against many watchlists at once, on bitsets.
+"""Match a batch of papers against many watchlists at once, on integer ids and bitsets.
 
-Each paper's fields are cut into chunks once; a chunk's word forms are looked up in a
-cache (a few hundred thousand distinct chunks cover all of arXiv), so a paper costs a
-regex pass and some set unions. For a batch, every form any watchlist uses gets a bitset
-of the papers that hold it; each watchlist is then evaluated once for the whole batch
-with integer AND/OR/NOT. What bitsets cannot settle exactly (a phrase's order, a long
-word written as two) is verified on the few papers that hold all its parts, with the
+A paper's field is cut into pieces at C speed (`daemon.text.pieces`); each distinct piece
+is looked up once in this matcher's cache, which gives a small integer: 0 for the pieces
+no watchlist reads (most of them), else the id of what the piece holds that watchlists
+read: its forms and prefixes as key ids, and its parts (the words phrases are made of,
+with the forms phrases use and whether the part is glued to the one before). A batch of
+papers becomes one array of part ids per field, and numpy turns it into (key, paper)
+pairs: the pieces' own keys, and two or three adjacent parts where a phrase may start
+and end as pair and triple keys. So words, compounds, word forms and phrases of up to
+three words are settled on keys alone; each watchlist is evaluated once for the whole
+batch with integer AND/OR/NOT on bitsets of papers. Only longer phrases and phrases
+ending in a prefix are verified, on the papers that hold every adjacent pair, with the
 same code as direct evaluation (daemon.query), so results are identical to evaluating
 every query on every paper. Which terms matched (the per-hit work) is worked out only
 for the papers that matched.
@@ -17,18 +22,30 @@ watchlist whose answer depends on the missing text is `undecided`, not alerted o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import compress
-from operator import and_, not_
+from functools import partial
+from itertools import product
 from typing import Any
 
-from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
-from daemon.text import CHUNKS, Cache, Chunk, pair_key, pieces
+import numpy as np
 
-BATCH = 2048  # papers evaluated together (bits per integer; memory grows with it)
+from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
+from daemon.text import Cache, cut_piece, pieces
+
+BATCH = 4096  # papers evaluated together (bits per integer; memory grows with it)
+PIECES = 150_000  # pieces kept per cache generation: a day of arXiv in a few thousand
 PREFIX = "\0"  # a key "\0tens": some word of the field starts with "tens"
+EMPTY, NONE = -1, 0  # a piece with no words (dropped: it parts nothing); one nobody reads
+EXACT, GLUED = 0, 1  # two adjacent parts where a two-word phrase may start and end; where
+# only a longer one may (a part glued to its neighbour: "GPT-4o" holds no "GPT 4")
+_TAG = {EXACT: "2", GLUED: "~"}
+HASHED = 22  # bits of the filter of adjacent parts some phrase reads
+DENSE = 64  # a key in more papers than this gets its bitset from numpy
+Array = np.ndarray[Any, Any]
 Paper = tuple[str, str, Sequence[str]]  # title, abstract, authors
+Program = tuple[int, Any]
+TERM, NOT, AND, OR = range(4)
 
 
 @dataclass(frozen=True)
@@ -56,49 +73,34 @@ def _terms(node: Node, positive: bool = True) -> Iterator[tuple[Term, bool]]:
             yield from _terms(child, positive)
 
 
-def _pairs(term: Term) -> set[tuple[str, ...]]:
-    """Adjacent forms one of which a phrase (or a word written as two) needs."""
-    out: set[tuple[str, ...]] = set()
-    for words in (term.words, term.plain):
-        whole = words[:-1] if term.prefix else words
-        for first, second in zip(whole, whole[1:], strict=False):  # each two adjacent parts
-            for a in first:
-                for b in second:
-                    out.update((pair_key(a, b, True), pair_key(a, b, False)))
-    for first, second in term.splits:
-        out.update(pair_key(a, b, True) for a in first for b in second)
-    return out
-
-
-def _keys(term: Term) -> tuple[set[str], set[str]]:
-    """The keys whose bitsets settle `term` (its anchors), and every key it reads."""
-    anchors: set[str] = set()
-    reads: set[str] = set()
-    variants = []
+def _variants(term: Term) -> Iterator[tuple[bool, tuple[tuple[str, ...], ...], tuple[str, ...]]]:
+    """(author?, the parts' forms, the joined word's forms) for each kind of field."""
     if term.fields - {"author"}:
-        variants.append((term.words, term.joined))
+        yield False, term.words, term.joined
     if "author" in term.fields:
-        variants.append((term.plain, term.joined_plain))
-    for words, joined in variants:
+        yield True, term.plain, term.joined_plain
+
+
+def _keys(term: Term) -> set[str]:
+    """Keys one of which every paper `term` matches holds (its anchors)."""
+    anchors: set[str] = set()
+    for _, words, joined in _variants(term):
         if term.prefix:
             anchors.add(PREFIX + (joined[0] if joined else words[0][0]))
         else:
             anchors.update(joined or words[0])
-        if len(words) > 1:  # a phrase: its first part anchors too, all parts are read
+        if len(words) > 1:  # a phrase: its first part anchors too
             anchors.update(words[0])
-            for part in words[:-1] if term.prefix else words:
-                reads.update(part)
         if words is term.words:
-            for first, second in term.splits:
+            for first, _ in term.splits:
                 anchors.update(first)
-                reads.update(first + second)
-    return anchors, anchors | reads
+    return anchors
 
 
 def anchors(node: Node) -> frozenset[str] | None:
     """Keys one of which every matching paper holds; None if there are none (NOT x)."""
     if isinstance(node, Term):
-        return frozenset(_keys(node)[0])
+        return frozenset(_keys(node))
     if isinstance(node, Not):
         return None
     found = [anchors(c) for c in node.children]
@@ -110,68 +112,387 @@ def anchors(node: Node) -> frozenset[str] | None:
     return min(options, key=len) if options else None
 
 
+def _any(bits: dict[int, int], keys: tuple[int, ...]) -> int:
+    out = 0
+    for key in keys:
+        out |= bits.get(key, 0)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How a batch settles one term in one kind of field, on key ids: `sure` are keys
+    that mean a match; a term that needs verifying (`verify`) may match where every
+    `needs` entry has a key present."""
+
+    sure: tuple[int, ...]
+    verify: bool = False
+    needs: tuple[tuple[int, ...], ...] = ()
+
+
 class Matcher:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = list(rules)
-        self.by_key: dict[str, list[int]] = {}
+        self.key_ids: dict[Hashable, int] = {}
+        self.positive: list[list[int]] = []  # per rule: its terms not under a NOT
         self.always: list[int] = []
-        self.vocab: set[str] = set()
+        self.by_key: dict[int, list[int]] = {}
+        self.vocab: set[str] = set()  # forms some term reads
         self.prefixes: set[str] = set()
-        self.positive: list[list[Term]] = []
-        self.pairs: set[tuple[str, ...]] = set()
+        self.part_ids: dict[str, int] = {}  # forms that are parts of phrases, from 1
+        self.term_index: dict[Term, int] = {}
+        for rule in self.rules:
+            found = list(_terms(rule.query))
+            for term, _ in found:
+                self.term_index.setdefault(term, len(self.term_index))
+            self.positive.append(
+                list(dict.fromkeys(self.term_index[t] for t, positive in found if positive))
+            )
+        self.terms = list(self.term_index)
+        self.programs = [self._compile(rule.query) for rule in self.rules]
+        for term in self.terms:
+            self._read(term)
+        self.prefix_lengths = sorted({len(p) for p in self.prefixes})
+        self.form_ids = {f: self._id(f) for f in self.vocab}
+        self.prefix_ids = {p: self._id(PREFIX + p) for p in self.prefixes}
+        self.width = len(self.part_ids) + 1
+        self.triples_fit = self.width**3 < 2**62
+        self._codes: dict[int, dict[int, int]] = {2: {}, 3: {}}
+        plans = {
+            (term, author): self._plan(term, author, words, joined)
+            for term in self.terms
+            for author, words, joined in _variants(term)
+        }
+        self.plans = [  # per term: (field, plan) for each field it searches
+            tuple((name, plans[(term, name == "author")]) for name in FIELDS if name in term.fields)
+            for term in self.terms
+        ]
+        self.pair_codes, self.pair_keys = _sorted(self._codes[2])
+        self.triple_codes, self.triple_keys = _sorted(self._codes[3])
+        # a filter of the adjacent parts some pair or triple holds: most adjacent words
+        # in a text are not the start of any watched phrase
+        w, w2 = self.width, self.width**2
+        adjacent = [self.pair_codes // 2, self.triple_codes // w, self.triple_codes % w2]
+        self.watched = np.zeros(1 << HASHED, dtype=bool)
+        self.watched[_hashed(np.concatenate(adjacent))] = True
         for i, rule in enumerate(self.rules):
-            terms = list(_terms(rule.query))
-            self.positive.append(list(dict.fromkeys(t for t, positive in terms if positive)))
-            for term, _ in terms:
-                self.vocab |= _keys(term)[1]
-                self.pairs |= _pairs(term)
-            found = anchors(rule.query)
-            if found is None:
+            found_anchors = anchors(rule.query)
+            if found_anchors is None:
                 self.always.append(i)
                 continue
-            for key in found:
-                self.by_key.setdefault(key, []).append(i)
-        self.prefixes = {k[1:] for k in self.vocab if k.startswith(PREFIX)}
-        self.prefix_lengths = sorted({len(p) for p in self.prefixes})
-        self._relevant = Cache(self._relevant_keys)
+            for key in found_anchors:
+                self.by_key.setdefault(self._id(key), []).append(i)
+        self._pieces_seen: dict[tuple[Any, ...], int] = {}
+        self._piece_table: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        self._parts_seen: dict[tuple[Any, ...], int] = {}
+        self._part_table: list[tuple[int, int, tuple[int, ...] | None, bool]] = []
+        self._intern_part(0, 0, None, False)  # a part no phrase reads
+        self._intern_piece((), (0,))  # NONE: one such part
+        self._arrays: dict[str, Array] = {}
+        self._done = (0, 0)  # pieces and parts of the tables in the arrays
+        self._pieces = {a: Cache(partial(self._piece, author=a), PIECES) for a in (False, True)}
+        self._powers: list[int] = []
 
-    def keys(self, text: str, author: bool = False) -> set[Any]:
-        """The keys of one field that some watchlist reads: forms, prefixes (PREFIX +
-        prefix) and adjacent parts (`pair_key`)."""
-        seq = [c for c in map(CHUNKS[author].__getitem__, pieces(text)) if c.first]
-        found: set[Any] = set()
-        for keys in map(self._relevant.__getitem__, set(seq)):
-            found.update(keys)
-        if self.pairs and len(seq) > 1:
-            found |= self._pairs(seq) & self.pairs
+    def _compile(self, node: Node) -> Program:
+        """A query as nested tuples on term indices: (TERM, i), (NOT, program), (AND or
+        OR, programs)."""
+        if isinstance(node, Term):
+            return (TERM, self.term_index[node])
+        if isinstance(node, Not):
+            return (NOT, self._compile(node.child))
+        return (AND if isinstance(node, And) else OR, tuple(map(self._compile, node.children)))
+
+    def _id(self, key: Hashable) -> int:
+        found = self.key_ids.get(key)
+        if found is None:
+            found = self.key_ids[key] = len(self.key_ids) + 1
         return found
 
-    def _relevant_keys(self, info: Chunk) -> tuple[Any, ...]:
-        """A chunk's forms, prefixes and inner pairs that some watchlist reads."""
-        keys: set[Any] = self.vocab.intersection(info.forms)
-        keys.update(self.pairs.intersection(info.inner))
-        for surface in info.surfaces:
-            keys.update(
-                PREFIX + surface[:n]
-                for n in self.prefix_lengths
-                if n <= len(surface) and surface[:n] in self.prefixes
-            )
-        return tuple(keys)
+    def _ids(self, found: Iterable[Hashable]) -> tuple[int, ...]:
+        return tuple(self._id(f) for f in found)
 
-    @staticmethod
-    def _pairs(seq: list[Chunk]) -> set[tuple[str, ...]]:
-        """Adjacent parts of two chunks in a row, as `pair_key`s."""
-        pairs: set[tuple[str, ...]] = set()
-        plain = [not c.special for c in seq]
-        both = list(map(and_, plain[:-1], plain[1:]))
-        lasts, firsts = [c.last[0] for c in seq[:-1]], [c.first[0] for c in seq[1:]]
-        pairs.update(compress(zip(lasts, firsts, strict=True), both))
-        if not all(both):
-            for k in compress(range(len(both)), map(not_, both)):
-                a, b = seq[k], seq[k + 1]
-                exact = not a.last_soft and not b.second_soft
-                pairs.update(pair_key(x, y, exact) for x in a.last for y in b.first)
-        return pairs
+    def _read(self, term: Term) -> None:
+        """Note the forms, prefixes and phrase parts `term` reads."""
+        for _, words, joined in _variants(term):
+            if term.prefix:
+                self.prefixes.add(joined[0] if joined else words[0][0])
+                words = words[:-1]
+            else:
+                self.vocab.update(joined)
+            for part in words:
+                self.vocab.update(part)
+            if len(words) > 1:
+                self._parts(words)
+        for first, second in term.splits:
+            self.vocab.update(first + second)
+            self._parts((first, second))
+
+    def _parts(self, words: Iterable[tuple[str, ...]]) -> None:
+        for part in words:
+            for form in part:
+                self.part_ids.setdefault(form, len(self.part_ids) + 1)
+
+    def _adjacent(self, words: Sequence[tuple[str, ...]], kinds: Iterable[int]) -> tuple[int, ...]:
+        """Key ids of the parts `words` in a row (two or three), where a phrase may start
+        and end (EXACT) or not (GLUED, pairs only); their codes noted for the batches."""
+        ids, width = [], self.width
+        for kind in kinds:
+            for combo in product(*words):
+                code = 0
+                for form in combo:
+                    code = code * width + self.part_ids[form]
+                if len(words) == 2:
+                    code = code * 2 + kind
+                    key = self._id((_TAG[kind], *combo))
+                else:
+                    key = self._id(("3", *combo))
+                self._codes[len(words)][code] = key
+                ids.append(key)
+        return tuple(ids)
+
+    def _plan(
+        self, term: Term, author: bool, words: tuple[tuple[str, ...], ...], joined: tuple[str, ...]
+    ) -> Plan:
+        both = (EXACT, GLUED)
+        if term.prefix:
+            anchor = self._id(PREFIX + (joined[0] if joined else words[0][0]))
+            if len(words) == 1:
+                return Plan((anchor,))
+            head = words[:-1]
+            pairs = [self._adjacent(p, both) for p in zip(head, head[1:], strict=False)]
+            return Plan((anchor,), True, (*pairs, *map(self._ids, head)))
+        if len(words) == 1:
+            sure = self._ids(words[0])
+            if author:
+                return Plan(sure)
+            # a long word written as two: alphabetic halves, so never glued to each other
+            halves = (self._adjacent(split, (EXACT,)) for split in term.splits)
+            return Plan(sure + tuple(k for h in halves for k in h))
+        sure = self._ids(joined)
+        if len(words) == 2:
+            return Plan(sure + self._adjacent(words, (EXACT,)))
+        if len(words) == 3 and self.triples_fit:
+            return Plan(sure + self._adjacent(words, (EXACT,)))
+        pairs = [self._adjacent(p, both) for p in zip(words, words[1:], strict=False)]
+        return Plan(sure, True, tuple(pairs))
+
+    def _intern_part(self, *info: Any) -> int:
+        found = self._parts_seen.get(info)
+        if found is None:
+            found = self._parts_seen[info] = len(self._part_table)
+            self._part_table.append(info)
+        return found
+
+    def _intern_piece(self, keys: tuple[int, ...], parts: tuple[int, ...]) -> int:
+        found = self._pieces_seen.get((keys, parts))
+        if found is None:
+            found = self._pieces_seen[(keys, parts)] = len(self._piece_table)
+            self._piece_table.append((keys, parts))
+        return found
+
+    def _piece(self, piece: str, author: bool) -> int:
+        """What one piece of text holds that some watchlist reads, as an id: its keys
+        and its parts."""
+        parts, surfaces, soft, joined = cut_piece(piece, author)
+        if not parts:
+            return EMPTY
+        ids, part_ids = self.form_ids, self.part_ids
+        if len(parts) == 1 and len(parts[0]) == 1:  # one word of one form: most pieces
+            form = parts[0][0]
+            key, part = ids.get(form), part_ids.get(form)
+            prefixes = self._prefixes(surfaces[0]) if self.prefixes else []
+            if key is None and part is None and not prefixes:
+                return NONE
+            keys = prefixes if key is None else [key, *prefixes]
+            return self._intern_piece(tuple(keys), (self._intern_part(part or 0, 0, None, False),))
+        keys = []
+        found: list[tuple[int, int, tuple[int, ...] | None, bool]] = []
+        for fs, glued in zip(parts, soft, strict=True):
+            if len(fs) == 1:
+                key, part = ids.get(fs[0]), part_ids.get(fs[0])
+                if key is not None:
+                    keys.append(key)
+                found.append((part or 0, 0, None, glued))
+            else:
+                keys += [ids[f] for f in fs if f in ids]
+                ps = tuple(part_ids[f] for f in fs if f in part_ids)
+                options = (ps[0] if ps else 0, ps[1] if len(ps) > 1 else 0)
+                found.append((*options, ps if len(ps) > 2 else None, glued))
+        for fs, surface, _, _ in joined:
+            keys += [ids[f] for f in fs if f in ids]
+            surfaces += (surface,)
+        if self.prefixes:
+            for surface in surfaces:
+                keys += self._prefixes(surface)
+        if any(part[0] for part in found):
+            pieces = tuple(self._intern_part(*part) for part in found)
+        elif keys:
+            pieces = (0,)
+        else:
+            return NONE
+        return self._intern_piece(tuple(sorted(set(keys))), pieces)
+
+    def _prefixes(self, surface: str) -> list[int]:
+        """Key ids of the watched prefixes `surface` starts with."""
+        found = []
+        for n in self.prefix_lengths:
+            if n > len(surface):
+                break
+            if surface[:n] in self.prefixes:
+                found.append(self.prefix_ids[surface[:n]])
+        return found
+
+    def arrays(self) -> dict[str, Array]:
+        """The piece and part tables as numpy arrays, extended by what was added since."""
+        t = self._arrays
+        pieces_done, parts_done = self._done
+        new_pieces, new_parts = self._piece_table[pieces_done:], self._part_table[parts_done:]
+        columns: dict[str, tuple[list[Any], Any]] = {}
+        if new_pieces:
+            for name, i in (("keys", 0), ("parts", 1)):
+                counts = [len(info[i]) for info in new_pieces]
+                start = int(t[name + "_start"][-1] + t[name + "_count"][-1]) if t else 0
+                columns[name + "_count"] = (counts, np.int64)
+                columns[name + "_start"] = (np.cumsum([start, *counts[:-1]]).tolist(), np.int64)
+                columns[name] = ([k for info in new_pieces for k in info[i]], np.int64)
+        if new_parts:
+            columns["first"] = ([p[0] for p in new_parts], np.int64)
+            columns["second"] = ([p[1] for p in new_parts], np.int64)
+            columns["many"] = ([p[2] is not None for p in new_parts], bool)
+            columns["soft"] = ([p[3] for p in new_parts], bool)
+        for name, (values, dtype) in columns.items():
+            added = np.array(values, dtype=dtype)
+            t[name] = np.concatenate([t[name], added]) if name in t else added
+        self._done = (len(self._piece_table), len(self._part_table))
+        return t
+
+    def powers(self, n: int) -> list[int]:
+        while len(self._powers) < n:
+            self._powers.append(1 << len(self._powers))
+        return self._powers
+
+    def index(self, texts: Iterable[Sequence[str]], author: bool, n: int) -> dict[int, int]:
+        """Key id -> bitset of the papers holding it, for one field of `n` papers (each
+        given as its strings: a title, or the authors, walled apart)."""
+        get = self._pieces[author].__getitem__
+        flat: list[int] = []
+        lengths = []
+        for strings in texts:
+            before = len(flat)
+            for text in strings:
+                flat.extend(map(get, pieces(text)))
+                flat.append(NONE)  # no phrase crosses into the next author or paper
+            lengths.append(len(flat) - before)
+        ids = np.array(flat, dtype=np.int64)
+        paper = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        kept = ids != EMPTY
+        if not kept.all():
+            ids, paper = ids[kept], paper[kept]
+        t = self.arrays()
+        keys: list[Array] = []
+        papers: list[Array] = []
+        has = np.flatnonzero(t["keys_count"][ids])
+        if has.size:  # each piece's own keys
+            found, owner = _expand(t, "keys", ids[has])
+            keys.append(found)
+            papers.append(paper[has][owner])
+        if self.pair_codes.size:
+            parts, owner = _expand(t, "parts", ids)
+            self._phrases(t, parts, paper[owner], keys, papers)
+        if not keys:
+            return {}
+        both = np.sort(np.concatenate(keys) * n + np.concatenate(papers))
+        both = both[np.diff(both, prepend=-1) != 0]  # np.unique, without its slow hashing
+        key_of, paper_of = both // n, both % n
+        starts = np.flatnonzero(np.diff(key_of, prepend=-1))
+        bounds = [*starts.tolist(), len(both)]
+        members = paper_of.tolist()
+        powers = self.powers(n)
+        bits = {}
+        for key, lo, hi in zip(key_of[starts].tolist(), bounds, bounds[1:], strict=False):
+            if hi - lo <= DENSE:
+                bits[key] = sum(map(powers.__getitem__, members[lo:hi]))
+            else:
+                row = np.zeros(n, dtype=bool)
+                row[paper_of[lo:hi]] = True
+                bits[key] = int.from_bytes(np.packbits(row, bitorder="little").tobytes(), "little")
+        return bits
+
+    def _phrases(
+        self,
+        t: dict[str, Array],
+        parts: Array,
+        paper: Array,
+        keys: list[Array],
+        papers: list[Array],
+    ) -> None:
+        """Pair and triple keys of the parts in a row where phrases read them."""
+        first, second, soft = t["first"][parts], t["second"][parts], t["soft"][parts]
+        width = self.width
+        starts = ~soft  # a phrase starts at a part not glued to the one before,
+        ends = np.append(starts[1:], True)  # and ends before a part not glued to it
+        at = np.flatnonzero((first[:-1] > 0) & (first[1:] > 0))  # two phrase parts in a row
+        other = second > 0  # parts with a second phrase form
+        rare = at[other[at] | other[at + 1]]
+        rare3 = at[:-1][at[1:] == at[:-1] + 1]  # three in a row
+        rare3 = rare3[other[rare3] | other[rare3 + 1] | other[rare3 + 2]]
+        at = at[self.watched[_hashed(first[at] * width + first[at + 1])]]  # most are not
+        options = (first, second)
+        for a, b in product(options, options):
+            sub = at if a is first and b is first else rare[(a[rare] > 0) & (b[rare + 1] > 0)]
+            kind = np.where(starts[sub] & ends[sub + 1], EXACT, GLUED)
+            codes = (a[sub] * width + b[sub + 1]) * 2 + kind
+            _found(self.pair_codes, self.pair_keys, codes, paper[sub], keys, papers)
+        if self.triple_codes.size:
+            three = at[:-1][at[1:] == at[:-1] + 1]  # both pairs watched
+            for a, b, c in product(options, options, options):
+                sub = three if a is b is c is first else rare3
+                sub = sub[(a[sub] > 0) & (b[sub + 1] > 0) & (c[sub + 2] > 0)]
+                sub = sub[starts[sub] & ends[sub + 2]]
+                codes = (a[sub] * width + b[sub + 1]) * width + c[sub + 2]
+                _found(self.triple_codes, self.triple_keys, codes, paper[sub], keys, papers)
+        many = np.flatnonzero(t["many"][parts])
+        if many.size:  # parts with three phrase forms or more: rare, in Python
+            self._many(many.tolist(), parts, starts, ends, paper, keys, papers)
+
+    def _many(
+        self,
+        at: list[int],
+        parts: Array,
+        starts: Array,
+        ends: Array,
+        paper: Array,
+        keys: list[Array],
+        papers: list[Array],
+    ) -> None:
+        table, width = self._part_table, self.width
+        lookup = {2: (self.pair_codes, self.pair_keys), 3: (self.triple_codes, self.triple_keys)}
+        found: set[tuple[int, int]] = set()
+        for i in at:
+            for n in (2, 3):
+                for s in range(i - n + 1, i + 1):
+                    if s < 0 or s + n > parts.size:
+                        continue
+                    options = []
+                    for j in range(s, s + n):
+                        info = table[int(parts[j])]
+                        options.append(info[2] or tuple(f for f in info[:2] if f))
+                    exact = bool(starts[s] and ends[s + n - 1])
+                    if n == 3 and not exact:
+                        continue
+                    codes, values = lookup[n]
+                    for combo in product(*options):
+                        code = 0
+                        for form in combo:
+                            code = code * width + form
+                        if n == 2:
+                            code = code * 2 + (EXACT if exact else GLUED)
+                        k = int(np.searchsorted(codes, code))
+                        if k < codes.size and codes[k] == code:
+                            found.add((int(values[k]), int(paper[s])))
+        if found:
+            keys.append(np.array([k for k, _ in found], dtype=np.int64))
+            papers.append(np.array([p for _, p in found], dtype=np.int64))
 
     def match_batch(self, papers: Sequence[Paper]) -> Batch:
         return Batch(self, papers)
@@ -204,6 +525,41 @@ class Matcher:
             yield row, result.hits(i)
 
 
+def _expand(t: dict[str, Array], name: str, ids: Array) -> tuple[Array, Array]:
+    """The entries of table column `name` for each of `ids`, and whose each one is."""
+    count = t[name + "_count"][ids]
+    ends = np.cumsum(count)
+    total = int(ends[-1]) if ends.size else 0
+    offsets = np.arange(total) + np.repeat(t[name + "_start"][ids] - ends + count, count)
+    return t[name][offsets], np.repeat(np.arange(ids.size), count)
+
+
+def _hashed(pairs: Array) -> Array:
+    """Two part ids (a * width + b) hashed to an index of `Matcher.watched`."""
+    return (pairs.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - HASHED)
+
+
+def _sorted(codes: dict[int, int]) -> tuple[Array, Array]:
+    order = sorted(codes)
+    return np.array(order, dtype=np.int64), np.array([codes[c] for c in order], dtype=np.int64)
+
+
+def _found(
+    codes: Array,
+    values: Array,
+    wanted: Array,
+    paper: Array,
+    keys: list[Array],
+    papers: list[Array],
+) -> None:
+    """Append the keys of the `wanted` codes found in `codes`, with their papers."""
+    at = np.searchsorted(codes, wanted)
+    at[at == codes.size] = 0
+    hit = codes[at] == wanted
+    keys.append(values[at[hit]])
+    papers.append(paper[hit])
+
+
 def search(matcher: Matcher, rows: Iterable[dict[str, Any]]) -> tuple[list[int], int]:
     """Ids of the stored papers a matcher matches for sure, and how many more wait for
     their abstract (as alerts decide: such a paper is not shown as a match yet)."""
@@ -222,49 +578,27 @@ class Batch:
     def __init__(self, matcher: Matcher, papers: Sequence[Paper]) -> None:
         self.matcher = matcher
         self.papers = papers
-        self.everyone = (1 << len(papers)) - 1
-        self.postings: dict[str, dict[Any, list[int]]] = {f: {} for f in FIELDS}
-        present: set[Any] = set()
-        for i, (title, abstract, authors) in enumerate(papers):
-            for name, keys in (
-                ("title", matcher.keys(title)),
-                ("abstract", matcher.keys(abstract)),
-                ("author", set().union(*(matcher.keys(a, author=True) for a in authors))),
-            ):
-                posting = self.postings[name]
-                for key in keys:
-                    posting.setdefault(key, []).append(i)
-                present |= keys
-        self._bits: dict[tuple[str, Any], int] = {}
-        self._terms: dict[Term, dict[str, int]] = {}
+        n = len(papers)
+        self.everyone = (1 << n) - 1
+        self.bits = {
+            "title": matcher.index(((p[0],) for p in papers), False, n),
+            "abstract": matcher.index(((p[1],) for p in papers), False, n),
+            "author": matcher.index((p[2] for p in papers), True, n),
+        }
+        self._fields: list[dict[str, int] | None] = [None] * len(matcher.terms)
+        self._values: list[int | None] = [None] * len(matcher.terms)
         self._docs: dict[int, Doc] = {}
+        self._by_paper: dict[int, list[int]] | None = None
         candidates = set(matcher.always)
-        for key in present:
-            candidates.update(matcher.by_key.get(key, ()))
+        by_key = matcher.by_key
+        for bits in self.bits.values():
+            for key in bits.keys() & by_key.keys():
+                candidates.update(by_key[key])
         self.results: dict[int, int] = {}  # rule index -> bitset of the papers it matches
         for r in sorted(candidates):
-            bits = self.evaluate(matcher.rules[r].query)
-            if bits:
-                self.results[r] = bits
-
-    def bits(self, name: str, key: Any) -> int:
-        found = self._bits.get((name, key))
-        if found is None:
-            found = 0
-            for i in self.postings[name].get(key, ()):
-                found |= 1 << i
-            self._bits[(name, key)] = found
-        return found
-
-    def any_of(self, name: str, keys: Iterable[Any]) -> int:
-        out = 0
-        for key in keys:
-            out |= self.bits(name, key)
-        return out
-
-    def adjacent(self, name: str, first: tuple[str, ...], second: tuple[str, ...]) -> int:
-        """Papers where a part of `first` comes right before one of `second`."""
-        return self.any_of(name, [(a, b, *t) for a in first for b in second for t in ((), ("~",))])
+            found = self.evaluate(matcher.programs[r])
+            if found:
+                self.results[r] = found
 
     def doc(self, i: int) -> Doc:
         found = self._docs.get(i)
@@ -278,72 +612,51 @@ class Batch:
         out = 0
         while maybe:
             low = maybe & -maybe
-            i = low.bit_length() - 1
-            if term_matches(term, self.doc(i).fields[name]):
+            if term_matches(term, self.doc(low.bit_length() - 1).fields[name]):
                 out |= low
             maybe ^= low
         return out
 
-    def term(self, term: Term) -> dict[str, int]:
-        """Per field, the papers `term` matches there."""
-        found = self._terms.get(term)
+    def term(self, i: int) -> dict[str, int]:
+        """Per field, the papers term `i` matches there."""
+        found = self._fields[i]
         if found is not None:
             return found
         found = {}
-        for name in FIELDS:
-            if name not in term.fields:
-                continue
-            author = name == "author"
-            words = term.plain if author else term.words
-            joined = term.joined_plain if author else term.joined
-            if term.prefix:
-                sure = self.bits(name, PREFIX + (joined[0] if joined else words[0][0]))
-                if len(words) > 1:
-                    maybe = self.everyone & ~sure
-                    for first, second in zip(words[:-1], words[1:-1], strict=False):
-                        maybe &= self.adjacent(name, first, second)
-                    for part in words[:-1]:
-                        maybe &= self.any_of(name, part)
-                    sure |= self.verify(term, name, maybe)
-            elif len(words) == 1:
-                sure = self.any_of(name, words[0])
-                if term.splits and not author:
-                    maybe = 0
-                    for first, second in term.splits:
-                        maybe |= self.any_of(name, [(a, b) for a in first for b in second])
-                    sure |= self.verify(term, name, maybe & ~sure)
-            else:
-                sure = self.any_of(name, joined)
-                exact = self.any_of(name, [(a, b) for a in words[0] for b in words[1]])
-                if len(words) == 2:  # adjacent at phrase boundaries: exactly the phrase
-                    sure |= exact
-                else:
-                    maybe = self.everyone & ~sure
-                    for first, second in zip(words, words[1:], strict=False):
-                        maybe &= self.adjacent(name, first, second)
-                    sure |= self.verify(term, name, maybe)
+        for name, plan in self.matcher.plans[i]:
+            bits = self.bits[name]
+            sure = _any(bits, plan.sure)
+            if plan.verify:
+                maybe = self.everyone & ~sure
+                for keys in plan.needs:
+                    maybe &= _any(bits, keys)
+                if maybe:
+                    sure |= self.verify(self.matcher.terms[i], name, maybe)
             found[name] = sure
-        self._terms[term] = found
+        self._fields[i] = found
         return found
 
-    def evaluate(self, node: Node) -> int:
-        if isinstance(node, Term):
-            out = 0
-            for bits in self.term(node).values():
-                out |= bits
-            return out
-        if isinstance(node, Not):
-            return self.everyone & ~self.evaluate(node.child)
-        if isinstance(node, And):
+    def evaluate(self, program: Program) -> int:
+        op, arg = program
+        if op == TERM:
+            value = self._values[arg]
+            if value is None:
+                value = 0
+                for bits in self.term(arg).values():
+                    value |= bits
+                self._values[arg] = value
+            return value
+        if op == NOT:
+            return self.everyone & ~self.evaluate(arg)
+        if op == AND:
             out = self.everyone
-            for child in node.children:
+            for child in arg:
                 out &= self.evaluate(child)
                 if not out:
                     break
             return out
-        assert isinstance(node, Or)
         out = 0
-        for child in node.children:
+        for child in arg:
             out |= self.evaluate(child)
         return out
 
@@ -352,15 +665,21 @@ class Batch:
 
     def hits(self, i: int) -> list[Hit]:
         """The watchlists paper `i` matches, with the terms that matched where."""
+        if self._by_paper is None:
+            self._by_paper = {}
+            for r, bits in self.results.items():
+                while bits:
+                    low = bits & -bits
+                    self._by_paper.setdefault(low.bit_length() - 1, []).append(r)
+                    bits ^= low
         bit = 1 << i
         out = []
-        for r, bits in self.results.items():
-            if not bits & bit:
-                continue
+        for r in self._by_paper.get(i, ()):
+            terms = self.matcher.terms
             matched = tuple(
-                (term.text, name)
-                for term in self.matcher.positive[r]
-                for name, found in self.term(term).items()
+                (terms[t].text, name)
+                for t in self.matcher.positive[r]
+                for name, found in self.term(t).items()
                 if found & bit
             )
             rule = self.matcher.rules[r]

@@ -83,18 +83,6 @@ def _fallback(raw: str, word: str) -> str:
     return word[:-1]
 
 
-def _lookup(word: str) -> dict[str, tuple[str, ...]]:
-    """lemminflect.getAllLemmas for a folded (lower-case) word, without the deep copy it
-    makes of every answer (7% of matching time on real text); the public call if this
-    lemminflect keeps its dictionaries elsewhere."""
-    tables = _dictionaries()
-    if tables is None:
-        return dict(lemminflect.getAllLemmas(word))
-    found = dict(tables[0].get(word, ()))
-    found.update(tables[1].get(word, ()))
-    return {pos: tuple(x.lower() for x in lemmas) for pos, lemmas in found.items()}
-
-
 @lru_cache(maxsize=1)
 def _dictionaries() -> tuple[dict[str, Any], dict[str, Any]] | None:
     """lemminflect's lemma and override tables, loaded on first use."""
@@ -107,11 +95,19 @@ def _dictionaries() -> tuple[dict[str, Any], dict[str, Any]] | None:
 
 def _lemmas(word: str) -> tuple[str, ...] | None:
     """Noun lemmas from the dictionary; the word itself if known but not as a noun; None
-    if the dictionary does not know it."""
-    found = _lookup(word)
-    if not found:
+    if the dictionary does not know it. lemminflect.getAllLemmas, read from its tables
+    without the deep copy it makes of every answer (7% of matching time on real text);
+    its public call if this lemminflect keeps its tables elsewhere."""
+    tables = _dictionaries()
+    if tables is None:
+        found = lemminflect.getAllLemmas(word)
+        base, override = (found, None) if found else (None, None)
+    else:
+        base, override = tables[0].get(word), tables[1].get(word)
+    if not base and not override:
         return None
-    return found.get("NOUN") or (word,)
+    nouns = override["NOUN"] if override and "NOUN" in override else (base or {}).get("NOUN")
+    return tuple(x.lower() for x in nouns) if nouns else (word,)
 
 
 @lru_cache(maxsize=CACHED)
@@ -124,6 +120,8 @@ def forms(raw: str) -> tuple[str, ...]:
     lemmas = _lemmas(word) or (_lemmas(american) if american != word else None)
     if lemmas is None:
         return (get_american_spelling(_fallback(raw, american)),)
+    if len(lemmas) == 1:
+        return (get_american_spelling(lemmas[0]),)
     return tuple(dict.fromkeys(get_american_spelling(lemma) for lemma in lemmas))
 
 
@@ -211,12 +209,34 @@ class Cache(dict[K, V]):
         return found
 
 
-def _cut_piece(piece: str, author: bool) -> tuple[Any, ...]:
+Cut = tuple[
+    tuple[tuple[str, ...], ...],  # forms of each part
+    tuple[str, ...],  # surfaces
+    tuple[bool, ...],  # soft
+    tuple[tuple[tuple[str, ...], str, int, int], ...],  # joined words (as Tokens.joined)
+]
+
+
+def cut_piece(piece: str, author: bool = False) -> Cut:
+    """One piece (see `pieces`) cut as `tokenize` cuts it, by shortcuts for a word and for
+    words joined by hyphens (most pieces), which skip the regular expressions."""
+    form_of = plain if author else forms
+    if piece.isalpha() or piece.isdigit():
+        return ((form_of(piece),), (fold(piece),), (False,), ())
+    words = piece.split("-")
+    if len(words) > 1 and all(map(str.isalpha, words)):
+        whole = "".join(words)
+        return (
+            tuple(map(form_of, words)),
+            tuple(map(fold, words)),
+            (False,) * len(words),
+            ((form_of(whole), fold(whole), 0, len(words) - 1),),
+        )
     t = tokenize(piece, author, cached=False)
     return (tuple(t.forms), tuple(t.surface), tuple(t.soft), tuple(t.joined))
 
 
-_PIECES = {a: Cache(partial(_cut_piece, author=a)) for a in (False, True)}
+_PIECES = {a: Cache(partial(cut_piece, author=a)) for a in (False, True)}
 
 
 def tokenize(
@@ -244,54 +264,6 @@ def words(text: str) -> list[str]:
     return [f[0] for f in tokenize(text).forms]
 
 
-@dataclass(frozen=True, slots=True, eq=False)  # one instance per chunk: hashed by identity
-class Chunk:
-    """What one chunk contributes to a field's vocabulary: every form of its parts and of
-    its joined word, and their surfaces (for prefixes). Tuples, not sets: a cache holds
-    tens of thousands of chunks, most of one word, and a 1-tuple is a fifth of a set."""
-
-    forms: tuple[str, ...]
-    surfaces: tuple[str, ...]
-    first: tuple[str, ...]  # forms of its first part and of its last (adjacent to the
-    last: tuple[str, ...]  # chunks before and after it)
-    inner: tuple[tuple[str, ...], ...]  # adjacent parts inside it (see `pair_key`)
-    last_soft: bool  # its last part is glued: no phrase starts there
-    second_soft: bool  # its second part is glued: no phrase ends at its first
-    special: bool  # any of the above, or several forms at an end
-
-
-def pair_key(x: str, y: str, exact: bool) -> tuple[str, ...]:
-    """Two adjacent parts: (x, y) where a two-word phrase x y matches (`exact`), else
-    (x, y, "~") where only longer phrases may (they start or end inside a glued chunk)."""
-    return (x, y) if exact else (x, y, "~")
-
-
-def chunk(text: str, author: bool = False) -> Chunk:
-    cut = tokenize(text, author, cached=False)
-    n, soft = len(cut.forms), cut.soft
-    first, last = (cut.forms[0], cut.forms[-1]) if n else ((), ())
-    if n == 1:  # most chunks: one word, its forms shared with the forms cache
-        return Chunk(first, (cut.surface[0],), first, first, (), False, False, len(first) != 1)
-    found = {f: None for fs in cut.forms for f in fs}
-    found.update((f, None) for fs, _, _, _ in cut.joined for f in fs)
-    surfaces = dict.fromkeys(cut.surface)
-    surfaces.update((s, None) for _, s, _, _ in cut.joined)
-    inner = {
-        # parts j, j+1: a two-word phrase needs j not glued and no glued part after j+1
-        pair_key(x, y, not soft[j] and not (j + 2 < n and soft[j + 2])): None
-        for j in range(n - 1)
-        for x in cut.forms[j]
-        for y in cut.forms[j + 1]
-    }
-    last_soft, second_soft = n > 1 and soft[-1], n > 1 and soft[1]
-    special = last_soft or second_soft or len(first) != 1 or len(last) != 1
-    return Chunk(
-        tuple(found), tuple(surfaces), first, last, tuple(inner), last_soft, second_soft, special
-    )
-
-
-CHUNKS = {a: Cache(partial(chunk, author=a)) for a in (False, True)}  # piece -> Chunk
-
 # ASCII characters that never belong to a chunk: a space, so str.split() cuts there
 _APART = str.maketrans(
     {chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "-+#")}
@@ -303,8 +275,3 @@ def pieces(text: str) -> list[str]:
     chunks (maybe none, maybe several): cutting it with `tokenize` gives the same parts
     as cutting the whole text, so pieces can be cut once and cached."""
     return text.translate(_APART).split()
-
-
-def chunks(text: str) -> set[str]:
-    """The distinct chunks of `text`, found at C speed."""
-    return set(_CHUNK.findall(text))

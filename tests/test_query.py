@@ -4,6 +4,7 @@ the indexed matcher, which must agree."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from functools import partial
 
 import pytest
@@ -286,6 +287,9 @@ VOCAB = [
     "C++",
     "matrices",
     "data",
+    "datum",
+    "axes",
+    "axis",
     "set",
     "dataset",
 ]
@@ -295,12 +299,10 @@ def test_indexed_matcher_equals_direct_evaluation():
     _matcher_against_direct_evaluation(random.Random(3))
 
 
-def test_tiny_caches_change_no_result(monkeypatch):
+def test_tiny_caches_change_no_result():
     """Caches that start a new generation every few words (as a huge file makes them
     do) give the same matches."""
-    for author in (False, True):
-        monkeypatch.setitem(text.CHUNKS, author, Cache(partial(text.chunk, author=author), 7))
-    _matcher_against_direct_evaluation(random.Random(4), relevant_size=5)
+    _matcher_against_direct_evaluation(random.Random(4), cache_size=5)
 
 
 def test_cache_is_bounded_and_keeps_what_is_used():
@@ -314,15 +316,14 @@ def test_cache_is_bounded_and_keeps_what_is_used():
     assert len(cache) <= 3 and len(cache.old) <= 3
 
 
-def test_no_watchlist_cuts_nothing(monkeypatch):
-    cut: list[str] = []
-    monkeypatch.setitem(text.CHUNKS, False, Cache(lambda p: cut.append(p) or text.chunk(p)))
+def test_no_watchlist_cuts_nothing():
     rows = [{"title": "Tensor networks", "abstract": "We study", "authors": "[]"}]
-    assert list(Matcher([]).match_rows(rows)) == [(rows[0], [])]
-    assert cut == []
+    matcher = Matcher([])
+    assert list(matcher.match_rows(rows)) == [(rows[0], [])]
+    assert not matcher._pieces[False] and not matcher._pieces[True]
 
 
-def _matcher_against_direct_evaluation(rng: random.Random, relevant_size: int = 0) -> None:
+def _matcher_against_direct_evaluation(rng: random.Random, cache_size: int = 0) -> None:
     queries = []
     for _ in range(400):
         parts = []
@@ -332,15 +333,15 @@ def _matcher_against_direct_evaluation(rng: random.Random, relevant_size: int = 
             if form < 0.2 and w[:4].isalnum():
                 term = f"{w[:4]}*"
             elif form < 0.4:
-                term = f'"{w} {rng.choice(VOCAB)}"'
+                term = f'"{w} {" ".join(rng.sample(VOCAB, rng.randint(1, 3)))}"'
             else:
                 term = w
             parts.append(("NOT " if rng.random() < 0.15 else "") + term)
         queries.append(rng.choice([" AND ", " OR ", " "]).join(parts))
     rules = [Rule(str(i), parse_query(q)) for i, q in enumerate(queries)]
     matcher = Matcher(rules)
-    if relevant_size:
-        matcher._relevant = Cache(matcher._relevant_keys, relevant_size)
+    if cache_size:
+        matcher._pieces = {a: Cache(partial(matcher._piece, author=a), cache_size) for a in (0, 1)}
     for _ in range(300):
         title = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(2, 8)))
         abstract = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(0, 30)))
@@ -349,8 +350,82 @@ def _matcher_against_direct_evaluation(rng: random.Random, relevant_size: int = 
         assert {h.watchlist for h in matcher.match(title, abstract, [])} == brute
 
 
+def _real_papers() -> list[tuple[str, str, tuple[str, ...]]]:
+    """Titles, abstracts and authors of the real arXiv and Hugging Face fixtures."""
+    from daemon.parse import parse_document
+    from tests.conftest import ARXIV, HF
+
+    found = []
+    for path in [*ARXIV.glob("rss_*.xml"), *ARXIV.glob("api_query_*.xml"), *HF.glob("api_*.json")]:
+        digest = parse_document(path.read_bytes(), path.name, datetime(2026, 8, 21, tzinfo=UTC))
+        found += [(p.title, p.abstract, p.authors) for p in digest.papers]
+    return found
+
+
+def _query_from(rng: random.Random, paper: tuple[str, str, tuple[str, ...]]) -> str:
+    """A term a researcher could write after reading `paper`: words, hyphenated and glued
+    words, phrases of two to four words, prefixes, names."""
+    title, abstract, authors = paper
+    words = text.pieces(rng.choice([title, abstract or title]))
+    r = rng.random()
+    if r < 0.1 and authors:
+        name = rng.choice(authors).split()
+        return rng.choice([f"author:{name[-1]}", f'author:"{" ".join(name[-2:])}"'])
+    start = rng.randrange(len(words))
+    if r < 0.2 and len(words[start]) > 3:
+        return words[start][: rng.randint(2, len(words[start]) - 1)].strip("-+#") + "*"
+    span = words[start : start + rng.choice([1, 1, 2, 2, 3, 3, 4])]
+    if r < 0.25:
+        span[-1] = span[-1][:3] + "*"  # a phrase ending in a prefix
+    phrase = " ".join(span).replace('"', "")
+    return f'"{phrase}"' if len(span) > 1 else phrase
+
+
+def test_indexed_matcher_equals_direct_evaluation_on_real_text():
+    """Queries drawn from real abstracts (hyphenated and glued words, word forms, phrases
+    of up to four words through them, prefixes, author names) give the indexed matcher
+    exactly the papers direct evaluation gives, field by field."""
+    rng = random.Random(11)
+    papers = _real_papers()
+    assert len(papers) > 300
+    queries = []
+    for i in range(1500):
+        terms = [_query_from(rng, rng.choice(papers)) for _ in range(rng.choice([1, 1, 2, 3]))]
+        ops = [rng.choice([" OR ", " AND ", " NOT ", " ", " OR title:", " -"]) for _ in terms]
+        query = terms[0] + "".join(op + t for op, t in zip(ops, terms[1:], strict=False))
+        try:
+            queries.append(Rule(str(i), parse_query(query)))
+        except QueryError:
+            continue  # a prefix too short, a term with no letters: not a query
+    assert len(queries) > 1200
+    sample = rng.sample(papers, 250) + [(t, "", a) for t, _, a in papers[:20]]
+    matcher = Matcher(queries)
+    for cache in (0, 3):  # and with caches that start a new generation every few pieces
+        if cache:
+            matcher = Matcher(queries)
+            matcher._pieces = {a: Cache(partial(matcher._piece, author=a), cache) for a in (0, 1)}
+        batch = matcher.match_batch(sample)
+        for p, (title, abstract, authors) in enumerate(sample):
+            doc = Doc(title, abstract, list(authors))
+            direct = {r.name for r in queries if evaluate(r.query, doc)}
+            assert {h.watchlist for h in batch.hits(p)} == direct, (title, abstract[:80])
+
+
+def test_piece_shortcuts_cut_as_tokenize_does():
+    """cut_piece skips the regular expressions for words and hyphenated words: on every
+    piece of the real fixtures (and odd ones) it must cut exactly as tokenize."""
+    found = {p for t, a, names in _real_papers() for s in (t, a, *names) for p in text.pieces(s)}
+    found |= {"pre-training", "GPT-4o", "C++", "a--b", "-x", "x-", "x-2", "Ærø-Ωmega", "ﬁne-tuned"}
+    assert len(found) > 5000
+    for author in (False, True):
+        for piece in found:
+            t = text.tokenize(piece, author)
+            expected = (tuple(t.forms), tuple(t.surface), tuple(t.soft), tuple(t.joined))
+            assert text.cut_piece(piece, author) == expected, piece
+
+
 def test_dictionary_lookup_equals_lemminflects_public_call():
-    """text._lookup reads lemminflect's dictionaries without its deep copy: the answers
+    """text._lemmas reads lemminflect's dictionaries without its deep copy: the answers
     must stay those of lemminflect.getAllLemmas, for every word of the real fixtures."""
     import re
 
@@ -361,4 +436,11 @@ def test_dictionary_lookup_equals_lemminflects_public_call():
     raw = " ".join(p.read_text() for p in [*TEXT.glob("*.txt"), ARXIV / "rss_cs.CL_2026-08-20.xml"])
     words = {w.lower() for w in re.findall(r"[A-Za-z]+", raw)}
     assert len(words) > 3000
-    assert [w for w in words if text._lookup(w) != lemminflect.getAllLemmas(w)] == []
+
+    def public(word: str) -> tuple[str, ...] | None:
+        found = lemminflect.getAllLemmas(word)
+        if not found:
+            return None
+        return tuple(x.lower() for x in found.get("NOUN", ())) or (word,)
+
+    assert [w for w in words if text._lemmas(w) != public(w)] == []
