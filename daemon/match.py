@@ -41,6 +41,7 @@ EXACT, GLUED = 0, 1  # two adjacent parts where a two-word phrase may start and 
 # only a longer one may (a part glued to its neighbour: "GPT-4o" holds no "GPT 4")
 _TAG = {EXACT: "2", GLUED: "~"}
 HASHED = 22  # bits of the filter of adjacent parts some phrase reads
+SLICE = 512  # papers cut and coded at a time (bounds the arrays' memory)
 DENSE = 64  # a key in more papers than this gets its bitset from numpy
 Array = np.ndarray[Any, Any]
 Paper = tuple[str, str, Sequence[str]]  # title, abstract, authors
@@ -182,6 +183,7 @@ class Matcher:
                 continue
             for key in found_anchors:
                 self.by_key.setdefault(self._id(key), []).append(i)
+        self.key_ids.clear()  # kept as form_ids and prefix_ids: the rest was for building
         self._pieces_seen: dict[tuple[Any, ...], int] = {}
         self._piece_table: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         self._parts_seen: dict[tuple[Any, ...], int] = {}
@@ -371,9 +373,41 @@ class Matcher:
             self._powers.append(1 << len(self._powers))
         return self._powers
 
-    def index(self, texts: Iterable[Sequence[str]], author: bool, n: int) -> dict[int, int]:
-        """Key id -> bitset of the papers holding it, for one field of `n` papers (each
-        given as its strings: a title, or the authors, walled apart)."""
+    def index(self, texts: Sequence[Sequence[str]], author: bool) -> dict[int, int]:
+        """Key id -> bitset of the papers holding it, for one field of papers (each given
+        as its strings: a title, or the authors, walled apart)."""
+        n = len(texts)
+        found = [self._held(texts[i : i + SLICE], i, n, author) for i in range(0, n, SLICE)]
+        held = np.sort(np.concatenate(found)) if len(found) > 1 else found[0]
+        if not held.size:
+            return {}
+        key_of = held // n
+        starts = np.flatnonzero(np.diff(key_of, prepend=-1))
+        keys = key_of[starts].tolist()
+        del key_of
+        papers = held % n
+        del held
+        bounds = [*starts.tolist(), len(papers)]
+        powers = self.powers(n)
+        bits = {}
+        for first in range(0, len(keys), 4096):  # members as Python ints a block at a time
+            last = min(first + 4096, len(keys))
+            base = bounds[first]
+            members = papers[base : bounds[last]].tolist()
+            for k in range(first, last):
+                lo, hi = bounds[k] - base, bounds[k + 1] - base
+                if hi - lo <= DENSE:
+                    bits[keys[k]] = sum(map(powers.__getitem__, members[lo:hi]))
+                else:
+                    row = np.zeros(n, dtype=bool)
+                    row[papers[base + lo : base + hi]] = True
+                    packed = np.packbits(row, bitorder="little").tobytes()
+                    bits[keys[k]] = int.from_bytes(packed, "little")
+        return bits
+
+    def _held(self, texts: Sequence[Sequence[str]], offset: int, n: int, author: bool) -> Array:
+        """Sorted distinct codes key * n + paper of the keys these papers' field holds
+        (papers numbered from `offset`)."""
         get = self._pieces[author].__getitem__
         flat: list[int] = []
         lengths = []
@@ -384,7 +418,8 @@ class Matcher:
                 flat.append(NONE)  # no phrase crosses into the next author or paper
             lengths.append(len(flat) - before)
         ids = np.array(flat, dtype=np.int64)
-        paper = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        del flat
+        paper = np.repeat(np.arange(offset, offset + len(texts), dtype=np.int64), lengths)
         kept = ids != EMPTY
         if not kept.all():
             ids, paper = ids[kept], paper[kept]
@@ -400,23 +435,10 @@ class Matcher:
             parts, owner = _expand(t, "parts", ids)
             self._phrases(t, parts, paper[owner], keys, papers)
         if not keys:
-            return {}
-        both = np.sort(np.concatenate(keys) * n + np.concatenate(papers))
-        both = both[np.diff(both, prepend=-1) != 0]  # np.unique, without its slow hashing
-        key_of, paper_of = both // n, both % n
-        starts = np.flatnonzero(np.diff(key_of, prepend=-1))
-        bounds = [*starts.tolist(), len(both)]
-        members = paper_of.tolist()
-        powers = self.powers(n)
-        bits = {}
-        for key, lo, hi in zip(key_of[starts].tolist(), bounds, bounds[1:], strict=False):
-            if hi - lo <= DENSE:
-                bits[key] = sum(map(powers.__getitem__, members[lo:hi]))
-            else:
-                row = np.zeros(n, dtype=bool)
-                row[paper_of[lo:hi]] = True
-                bits[key] = int.from_bytes(np.packbits(row, bitorder="little").tobytes(), "little")
-        return bits
+            return np.zeros(0, dtype=np.int64)
+        held: Array = np.sort(np.concatenate(keys) * n + np.concatenate(papers))
+        distinct: Array = held[np.diff(held, prepend=-1) != 0]  # np.unique, minus its hashing
+        return distinct
 
     def _phrases(
         self,
@@ -578,12 +600,11 @@ class Batch:
     def __init__(self, matcher: Matcher, papers: Sequence[Paper]) -> None:
         self.matcher = matcher
         self.papers = papers
-        n = len(papers)
-        self.everyone = (1 << n) - 1
+        self.everyone = (1 << len(papers)) - 1
         self.bits = {
-            "title": matcher.index(((p[0],) for p in papers), False, n),
-            "abstract": matcher.index(((p[1],) for p in papers), False, n),
-            "author": matcher.index((p[2] for p in papers), True, n),
+            "title": matcher.index([(p[0],) for p in papers], False),
+            "abstract": matcher.index([(p[1],) for p in papers], False),
+            "author": matcher.index([p[2] for p in papers], True),
         }
         self._fields: list[dict[str, int] | None] = [None] * len(matcher.terms)
         self._values: list[int | None] = [None] * len(matcher.terms)

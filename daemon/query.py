@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Union
 
 from daemon.errors import QueryError
@@ -46,8 +47,18 @@ class Term:
     prefix: bool
     fields: frozenset[str]
     text: str  # as written (a phrase in quotes): how alerts name the term
-    splits: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
-    # a long word also written as two ("pretraining": pre training, "dataset": data set)
+    split: str = ""  # a long word also written as two ("pretraining": pre training)
+
+    @property
+    def splits(self) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+        """The forms of each two halves of `split` ("dataset": data set, ...), made when
+        asked: ten thousand watchlists would hold hundreds of thousands of them."""
+        return _halves(self.split) if self.split else ()
+
+
+@lru_cache(maxsize=1024)
+def _halves(word: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    return tuple((forms(word[:i]), forms(word[i:])) for i in range(2, len(word) - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +242,10 @@ def make_term(text: str, fields: frozenset[str], column: int = 1, quoted: bool =
         joined = (whole,) if prefix else forms(whole)
         joined_plain = (whole,) if prefix else plain(whole)
     label = f'"{text}"' if quoted and len(words) > 1 else text
-    splits: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
     whole = parts.surface[0]
-    if len(words) == 1 and not prefix and len(whole) >= MIN_SPLIT and whole.isalpha():
-        splits = tuple((forms(whole[:i]), forms(whole[i:])) for i in range(2, len(whole) - 1))
-    return Term(tuple(words), tuple(folded), joined, joined_plain, prefix, fields, label, splits)
+    long_word = len(words) == 1 and not prefix and len(whole) >= MIN_SPLIT and whole.isalpha()
+    split = whole if long_word else ""
+    return Term(tuple(words), tuple(folded), joined, joined_plain, prefix, fields, label, split)
 
 
 def parse_query(source: str, default_fields: frozenset[str] = DEFAULT_FIELDS) -> Node:
