@@ -22,14 +22,24 @@ _WORD = re.compile(r"[A-Za-z][a-z]{3,}")
 
 
 def papers(n: int = 100_000) -> list[tuple[str, str]]:
-    out = []
+    return [paper for batch in batches(n, n) for paper in batch]
+
+
+def batches(n: int, size: int) -> Iterator[list[tuple[str, str]]]:
+    """The first `n` papers' titles and abstracts, `size` at a time, read as they go (so
+    the papers are never all in memory)."""
+    batch: list[tuple[str, str]] = []
     with gzip.open(CORPUS_FILE, "rt") as f:
-        for line in f:
-            p = json.loads(line)
-            out.append((p["title"], p["abstract"]))
-            if len(out) == n:
+        for i, line in enumerate(f):
+            if i == n:
                 break
-    return out
+            p = json.loads(line)
+            batch.append((p["title"], p["abstract"]))
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
 
 
 class Vocabulary:
@@ -86,6 +96,12 @@ def watchlists(vocab: Vocabulary, n: int) -> list[str]:
     return [vocab.query() for _ in range(n)]
 
 
-def chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def fuzzed(vocab: Vocabulary, n: int, seed: int = 13) -> list[str]:
+    """Random combinations of terms with every operator, for the identity check."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        terms = [vocab.term() for _ in range(rng.randint(1, 4))]
+        ops = [rng.choice([" OR ", " AND ", " ", " NOT ", " -", " OR title:"]) for _ in terms]
+        out.append(terms[0] + "".join(op + t for op, t in zip(ops, terms[1:], strict=False)))
+    return out
