@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
-from daemon.text import Cache, cut_piece, pieces
+from daemon.text import Cache, cut_piece, fold, forms, pieces, plain
 
 BATCH = 4096  # papers evaluated together (bits per integer; memory grows with it)
 PIECES = 150_000  # pieces kept per cache generation: a day of arXiv in a few thousand
@@ -46,6 +46,7 @@ DENSE = 64  # a key in more papers than this gets its bitset from numpy
 Array = np.ndarray[Any, Any]
 Paper = tuple[str, str, Sequence[str]]  # title, abstract, authors
 Program = tuple[int, Any]
+Part = tuple[int, int, tuple[int, ...] | None, bool]  # see Matcher._part
 TERM, NOT, AND, OR = range(4)
 
 
@@ -187,7 +188,7 @@ class Matcher:
         self._pieces_seen: dict[tuple[Any, ...], int] = {}
         self._piece_table: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         self._parts_seen: dict[tuple[Any, ...], int] = {}
-        self._part_table: list[tuple[int, int, tuple[int, ...] | None, bool]] = []
+        self._part_table: list[Part] = []
         self._intern_part(0, 0, None, False)  # a part no phrase reads
         self._intern_piece((), (0,))  # NONE: one such part
         self._arrays: dict[str, Array] = {}
@@ -295,44 +296,53 @@ class Matcher:
     def _piece(self, piece: str, author: bool) -> int:
         """What one piece of text holds that some watchlist reads, as an id: its keys
         and its parts."""
-        parts, surfaces, soft, joined = cut_piece(piece, author)
-        if not parts:
-            return EMPTY
-        ids, part_ids = self.form_ids, self.part_ids
-        if len(parts) == 1 and len(parts[0]) == 1:  # one word of one form: most pieces
-            form = parts[0][0]
-            key, part = ids.get(form), part_ids.get(form)
-            prefixes = self._prefixes(surfaces[0]) if self.prefixes else []
-            if key is None and part is None and not prefixes:
+        if piece.isalpha() or piece.isdigit():  # one word: most pieces
+            keys, part = self._word(piece, author)
+            if not keys and not part[0]:
                 return NONE
-            keys = prefixes if key is None else [key, *prefixes]
-            return self._intern_piece(tuple(keys), (self._intern_part(part or 0, 0, None, False),))
-        keys = []
-        found: list[tuple[int, int, tuple[int, ...] | None, bool]] = []
-        for fs, glued in zip(parts, soft, strict=True):
-            if len(fs) == 1:
-                key, part = ids.get(fs[0]), part_ids.get(fs[0])
-                if key is not None:
-                    keys.append(key)
-                found.append((part or 0, 0, None, glued))
-            else:
-                keys += [ids[f] for f in fs if f in ids]
-                ps = tuple(part_ids[f] for f in fs if f in part_ids)
-                options = (ps[0] if ps else 0, ps[1] if len(ps) > 1 else 0)
-                found.append((*options, ps if len(ps) > 2 else None, glued))
-        for fs, surface, _, _ in joined:
-            keys += [ids[f] for f in fs if f in ids]
-            surfaces += (surface,)
-        if self.prefixes:
-            for surface in surfaces:
-                keys += self._prefixes(surface)
-        if any(part[0] for part in found):
-            pieces = tuple(self._intern_part(*part) for part in found)
-        elif keys:
-            pieces = (0,)
+            return self._intern_piece(tuple(keys), (self._intern_part(*part),))
+        words = piece.split("-")
+        parts: list[int] = []
+        if len(words) > 1 and all(map(str.isalpha, words)):  # pre-training: from its words
+            cache, table = self._pieces[author], self._piece_table
+            keys = self._word("".join(words), author)[0]  # the joined word ("pretraining")
+            for word in words:
+                word_keys, (part_id,) = table[cache[word]]
+                keys += word_keys
+                parts.append(part_id)
         else:
-            return NONE
-        return self._intern_piece(tuple(sorted(set(keys))), pieces)
+            found, surfaces, soft, joined = cut_piece(piece, author)
+            if not found:
+                return EMPTY
+            keys = []
+            for fs, surface, glued in zip(found, surfaces, soft, strict=True):
+                keys += self._keys(fs, surface)
+                parts.append(self._intern_part(*self._part(fs, glued)))
+            for fs, surface, _, _ in joined:
+                keys += self._keys(fs, surface)
+        if not any(self._part_table[p][0] for p in parts):  # no phrase reads any
+            if not keys:
+                return NONE
+            parts = [0]
+        return self._intern_piece(tuple(sorted(set(keys))), tuple(parts))
+
+    def _word(self, word: str, author: bool) -> tuple[list[int], Part]:
+        """The keys and the part of one word (letters or digits)."""
+        found = plain.__wrapped__(word) if author else forms.__wrapped__(word)
+        return self._keys(found, fold(word)), self._part(found, False)
+
+    def _keys(self, found: tuple[str, ...], surface: str) -> list[int]:
+        """Key ids of a part with these forms, written `surface`."""
+        ids = self.form_ids
+        keys = [ids[f] for f in found if f in ids]
+        return keys + self._prefixes(surface) if self.prefixes else keys
+
+    def _part(self, found: tuple[str, ...], glued: bool) -> Part:
+        """A part as phrases read it: its first two phrase forms, all of them if more,
+        and whether it is glued to the part before."""
+        ps = [self.part_ids[f] for f in found if f in self.part_ids]
+        first, second = (ps + [0, 0])[:2]
+        return (first, second, tuple(ps) if len(ps) > 2 else None, glued)
 
     def _prefixes(self, surface: str) -> list[int]:
         """Key ids of the watched prefixes `surface` starts with."""
