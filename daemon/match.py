@@ -41,6 +41,7 @@ EXACT, GLUED = 0, 1  # two adjacent parts where a two-word phrase may start and 
 # only a longer one may (a part glued to its neighbour: "GPT-4o" holds no "GPT 4")
 _TAG = {EXACT: "2", GLUED: "~"}
 HASHED = 22  # bits of the filter of adjacent parts some phrase reads
+TABLE = 4 * PIECES  # distinct pieces' entries kept before the tables start afresh
 SLICE = 512  # papers cut and coded at a time (bounds the arrays' memory)
 DENSE = 64  # a key in more papers than this gets its bitset from numpy
 Array = np.ndarray[Any, Any]
@@ -184,7 +185,13 @@ class Matcher:
                 continue
             for key in found_anchors:
                 self.by_key.setdefault(self._id(key), []).append(i)
-        self.key_ids.clear()  # kept as form_ids and prefix_ids: the rest was for building
+        del self.key_ids  # kept as form_ids and prefix_ids: the rest was for building
+        self._powers: list[int] = []
+        self._forget()
+
+    def _forget(self) -> None:
+        """Start the pieces' cache and tables afresh (they grow with the distinct pieces
+        seen, so a long-running daemon's matcher does this now and then)."""
         self._pieces_seen: dict[tuple[Any, ...], int] = {}
         self._piece_table: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         self._parts_seen: dict[tuple[Any, ...], int] = {}
@@ -194,7 +201,6 @@ class Matcher:
         self._arrays: dict[str, Array] = {}
         self._done = (0, 0)  # pieces and parts of the tables in the arrays
         self._pieces = {a: Cache(partial(self._piece, author=a), PIECES) for a in (False, True)}
-        self._powers: list[int] = []
 
     def _compile(self, node: Node) -> Program:
         """A query as nested tuples on term indices: (TERM, i), (NOT, program), (AND or
@@ -527,6 +533,8 @@ class Matcher:
             papers.append(np.array([p for _, p in found], dtype=np.int64))
 
     def match_batch(self, papers: Sequence[Paper]) -> Batch:
+        if len(self._piece_table) > TABLE:
+            self._forget()
         return Batch(self, papers)
 
     def match(self, title: str, abstract: str, authors: Iterable[str]) -> list[Hit]:

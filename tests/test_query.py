@@ -411,6 +411,32 @@ def test_indexed_matcher_equals_direct_evaluation_on_real_text():
             assert {h.watchlist for h in batch.hits(p)} == direct, (title, abstract[:80])
 
 
+def test_a_matcher_that_starts_its_tables_afresh_matches_the_same(monkeypatch):
+    """A long-running matcher drops its pieces' tables when they grow past a bound; the
+    batches after that match as before."""
+    from daemon import match
+
+    rng = random.Random(5)
+    papers = _real_papers()
+    rules = []
+    for i in range(400):
+        try:
+            rules.append(Rule(str(i), parse_query(_query_from(rng, rng.choice(papers)))))
+        except QueryError:
+            continue
+    monkeypatch.setattr(match, "TABLE", 50)
+    matcher = Matcher(rules)
+    sample, caches = papers[:200], set()
+    for start in range(0, len(sample), 25):
+        batch = matcher.match_batch(sample[start : start + 25])
+        caches.add(id(matcher._pieces[False]))
+        for p, (title, abstract, authors) in enumerate(sample[start : start + 25]):
+            doc = Doc(title, abstract, list(authors))
+            direct = {r.name for r in rules if evaluate(r.query, doc)}
+            assert {h.watchlist for h in batch.hits(p)} == direct
+    assert len(caches) == 8  # started afresh before every batch but the first
+
+
 def test_piece_shortcuts_cut_as_tokenize_does():
     """cut_piece skips the regular expressions for words and hyphenated words: on every
     piece of the real fixtures (and odd ones) it must cut exactly as tokenize."""
