@@ -48,7 +48,7 @@ Array = np.ndarray[Any, Any]
 Paper = tuple[str, str, Sequence[str]]  # title, abstract, authors
 Program = tuple[int, Any]
 Part = tuple[int, int, tuple[int, ...] | None, bool]  # see Matcher._part
-TERM, NOT, AND, OR = range(4)
+TERM, ANY_TERM, NOT, AND, OR = range(5)
 
 
 @dataclass(frozen=True)
@@ -203,12 +203,15 @@ class Matcher:
         self._pieces = {a: Cache(partial(self._piece, author=a), PIECES) for a in (False, True)}
 
     def _compile(self, node: Node) -> Program:
-        """A query as nested tuples on term indices: (TERM, i), (NOT, program), (AND or
-        OR, programs)."""
+        """A query as nested tuples on term indices: (TERM, i), (ANY_TERM, indices), (NOT,
+        program), (AND or OR, programs)."""
         if isinstance(node, Term):
             return (TERM, self.term_index[node])
         if isinstance(node, Not):
             return (NOT, self._compile(node.child))
+        terms = [c for c in node.children if isinstance(c, Term)]
+        if isinstance(node, Or) and len(terms) == len(node.children):
+            return (ANY_TERM, tuple(self.term_index[t] for t in terms))
         return (AND if isinstance(node, And) else OR, tuple(map(self._compile, node.children)))
 
     def _id(self, key: Hashable) -> int:
@@ -309,7 +312,7 @@ class Matcher:
             return self._intern_piece(tuple(keys), (self._intern_part(*part),))
         words = piece.split("-")
         parts: list[int] = []
-        if len(words) > 1 and all(map(str.isalpha, words)):  # pre-training: from its words
+        if len(words) > 1 and all(w.isalpha() or w.isdigit() for w in words):  # pre-training
             cache, table = self._pieces[author], self._piece_table
             keys = self._word("".join(words), author)[0]  # the joined word ("pretraining")
             for word in words:
@@ -436,6 +439,9 @@ class Matcher:
         ids = np.array(flat, dtype=np.int64)
         del flat
         paper = np.repeat(np.arange(offset, offset + len(texts), dtype=np.int64), lengths)
+        kept = ids > NONE
+        if not kept.any():  # nothing any watchlist reads (or no authors)
+            return np.zeros(0, dtype=np.int64)
         kept = ids != EMPTY
         if not kept.all():
             ids, paper = ids[kept], paper[kept]
@@ -675,16 +681,28 @@ class Batch:
         self._fields[i] = found
         return found
 
+    def value(self, i: int) -> int:
+        """The papers term `i` matches in any of its fields."""
+        found = self._values[i]
+        if found is None:
+            found = 0
+            for bits in self.term(i).values():
+                found |= bits
+            self._values[i] = found
+        return found
+
     def evaluate(self, program: Program) -> int:
         op, arg = program
+        values = self._values
         if op == TERM:
-            value = self._values[arg]
-            if value is None:
-                value = 0
-                for bits in self.term(arg).values():
-                    value |= bits
-                self._values[arg] = value
-            return value
+            found = values[arg]
+            return self.value(arg) if found is None else found
+        if op == ANY_TERM:  # most watchlists: a list of keywords
+            out = 0
+            for i in arg:
+                found = values[i]
+                out |= self.value(i) if found is None else found
+            return out
         if op == NOT:
             return self.everyone & ~self.evaluate(arg)
         if op == AND:

@@ -219,12 +219,12 @@ Cut = tuple[
 
 def cut_piece(piece: str, author: bool = False) -> Cut:
     """One piece (see `pieces`) cut as `tokenize` cuts it, by shortcuts for a word and for
-    words joined by hyphens (most pieces), which skip the regular expressions."""
+    words or numbers joined by hyphens (most pieces), which skip the regular expressions."""
     form_of = plain if author else forms
     if piece.isalpha() or piece.isdigit():
         return ((form_of(piece),), (fold(piece),), (False,), ())
     words = piece.split("-")
-    if len(words) > 1 and all(map(str.isalpha, words)):
+    if len(words) > 1 and all(w.isalpha() or w.isdigit() for w in words):
         whole = "".join(words)
         return (
             tuple(map(form_of, words)),
