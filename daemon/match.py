@@ -312,7 +312,7 @@ class Matcher:
             return self._intern_piece(tuple(keys), (self._intern_part(*part),))
         words = piece.split("-")
         parts: list[int] = []
-        if len(words) > 1 and all(w.isalpha() or w.isdigit() for w in words):  # pre-training
+        if len(words) > 1 and all(w.isalpha() or w.isdecimal() for w in words):  # pre-training
             cache, table = self._pieces[author], self._piece_table
             keys = self._word("".join(words), author)[0]  # the joined word ("pretraining")
             for word in words:

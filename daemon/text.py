@@ -224,7 +224,7 @@ def cut_piece(piece: str, author: bool = False) -> Cut:
     if piece.isalpha() or piece.isdigit():
         return ((form_of(piece),), (fold(piece),), (False,), ())
     words = piece.split("-")
-    if len(words) > 1 and all(w.isalpha() or w.isdigit() for w in words):
+    if len(words) > 1 and all(w.isalpha() or w.isdecimal() for w in words):
         whole = "".join(words)
         return (
             tuple(map(form_of, words)),

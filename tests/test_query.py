@@ -443,7 +443,20 @@ def test_piece_shortcuts_cut_as_tokenize_does():
     """cut_piece skips the regular expressions for words and hyphenated words: on every
     piece of the real fixtures (and odd ones) it must cut exactly as tokenize."""
     found = {p for t, a, names in _real_papers() for s in (t, a, *names) for p in text.pieces(s)}
-    found |= {"pre-training", "GPT-4o", "C++", "a--b", "-x", "x-", "x-2", "Ærø-Ωmega", "ﬁne-tuned"}
+    found |= {
+        "pre-training",
+        "GPT-4o",
+        "C++",
+        "a--b",
+        "-x",
+        "x-",
+        "x-2",
+        "Ærø-Ωmega",
+        "ﬁne-tuned",
+        "a-1²",
+        "x-²",
+        "2-١٢",
+    }
     assert len(found) > 5000
     for author in (False, True):
         for piece in found:
