@@ -22,6 +22,7 @@ watchlist whose answer depends on the missing text is `undecided`, not alerted o
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -187,6 +188,7 @@ class Matcher:
                 self.by_key.setdefault(self._id(key), []).append(i)
         del self.key_ids  # kept as form_ids and prefix_ids: the rest was for building
         self._powers: list[int] = []
+        self._lock = threading.Lock()
         self._forget()
 
     def _forget(self) -> None:
@@ -539,9 +541,19 @@ class Matcher:
             papers.append(np.array([p for _, p in found], dtype=np.int64))
 
     def match_batch(self, papers: Sequence[Paper]) -> Batch:
-        if len(self._piece_table) > TABLE:
-            self._forget()
         return Batch(self, papers)
+
+    def fields(self, papers: Sequence[Paper]) -> dict[str, dict[int, int]]:
+        """Per field, key id -> bitset of the papers holding it. One thread at a time:
+        the pieces' cache and tables are shared by every batch of this matcher."""
+        with self._lock:
+            if len(self._piece_table) > TABLE:
+                self._forget()
+            return {
+                "title": self.index([(p[0],) for p in papers], False),
+                "abstract": self.index([(p[1],) for p in papers], False),
+                "author": self.index([p[2] for p in papers], True),
+            }
 
     def match(self, title: str, abstract: str, authors: Iterable[str]) -> list[Hit]:
         return self.match_batch([(title, abstract, list(authors))]).hits(0)
@@ -625,11 +637,7 @@ class Batch:
         self.matcher = matcher
         self.papers = papers
         self.everyone = (1 << len(papers)) - 1
-        self.bits = {
-            "title": matcher.index([(p[0],) for p in papers], False),
-            "abstract": matcher.index([(p[1],) for p in papers], False),
-            "author": matcher.index([p[2] for p in papers], True),
-        }
+        self.bits = matcher.fields(papers)
         self._fields: list[dict[str, int] | None] = [None] * len(matcher.terms)
         self._values: list[int | None] = [None] * len(matcher.terms)
         self._docs: dict[int, Doc] = {}

@@ -439,6 +439,36 @@ def test_a_matcher_that_starts_its_tables_afresh_matches_the_same(monkeypatch):
     assert len(restarts) == 7  # started afresh before every batch but the first
 
 
+def test_threads_sharing_a_matcher_get_the_results_each_would_alone(monkeypatch):
+    """Ingest jobs, deliveries and the web page match with the daemon's one matcher from
+    several threads; its shared cache and tables (here restarted often) must not mix
+    their batches up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from daemon import match
+
+    rng = random.Random(8)
+    papers = _real_papers()
+    rules = []
+    for i in range(400):
+        try:
+            rules.append(Rule(str(i), parse_query(_query_from(rng, rng.choice(papers)))))
+        except QueryError:
+            continue
+    chunks = [papers[i : i + 40] for i in range(0, 320, 40)]
+
+    def found(matcher: Matcher, chunk: list) -> list[set[str]]:
+        batch = matcher.match_batch(chunk)
+        return [{h.watchlist for h in batch.hits(p)} for p in range(len(chunk))]
+
+    alone = [found(Matcher(rules), chunk) for chunk in chunks]
+    monkeypatch.setattr(match, "TABLE", 100)
+    shared = Matcher(rules)
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda c: found(shared, c), chunks)) == alone
+
+
 def test_piece_shortcuts_cut_as_tokenize_does():
     """cut_piece skips the regular expressions for words and hyphenated words: on every
     piece of the real fixtures (and odd ones) it must cut exactly as tokenize."""
