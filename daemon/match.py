@@ -41,7 +41,7 @@ EMPTY, NONE = -1, 0  # a piece with no words (dropped: it parts nothing); one no
 EXACT, GLUED = 0, 1  # two adjacent parts where a two-word phrase may start and end; where
 # only a longer one may (a part glued to its neighbour: "GPT-4o" holds no "GPT 4")
 _TAG = {EXACT: "2", GLUED: "~"}
-HASHED = 22  # bits of the filter of adjacent parts some phrase reads
+HASHED = 22  # at most, bits of the filter of adjacent parts some phrase reads
 TABLE = 4 * PIECES  # distinct pieces' entries kept before the tables start afresh
 SLICE = 512  # papers cut and coded at a time (bounds the arrays' memory)
 DENSE = 64  # a key in more papers than this gets its bitset from numpy
@@ -177,8 +177,10 @@ class Matcher:
         # in a text are not the start of any watched phrase
         w, w2 = self.width, self.width**2
         adjacent = [self.pair_codes // 2, self.triple_codes // w, self.triple_codes % w2]
-        self.watched = np.zeros(1 << HASHED, dtype=bool)
-        self.watched[_hashed(np.concatenate(adjacent))] = True
+        adjacent_codes = np.concatenate(adjacent)  # about 1 in 16 of the filter set
+        self.hashed = min(HASHED, max(8, (16 * adjacent_codes.size).bit_length()))
+        self.watched = np.zeros(1 << self.hashed, dtype=bool)
+        self.watched[_hashed(adjacent_codes, self.hashed)] = True
         for i, rule in enumerate(self.rules):
             found_anchors = anchors(rule.query)
             if found_anchors is None:
@@ -482,7 +484,7 @@ class Matcher:
         rare = at[other[at] | other[at + 1]]
         rare3 = at[:-1][at[1:] == at[:-1] + 1]  # three in a row
         rare3 = rare3[other[rare3] | other[rare3 + 1] | other[rare3 + 2]]
-        at = at[self.watched[_hashed(first[at] * width + first[at + 1])]]  # most are not
+        at = at[self.watched[_hashed(first[at] * width + first[at + 1], self.hashed)]]
         options = (first, second)
         for a, b in product(options, options):
             sub = at if a is first and b is first else rare[(a[rare] > 0) & (b[rare + 1] > 0)]
@@ -592,9 +594,9 @@ def _expand(t: dict[str, Array], name: str, ids: Array) -> tuple[Array, Array]:
     return t[name][offsets], np.repeat(np.arange(ids.size), count)
 
 
-def _hashed(pairs: Array) -> Array:
+def _hashed(pairs: Array, bits: int) -> Array:
     """Two part ids (a * width + b) hashed to an index of `Matcher.watched`."""
-    return (pairs.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - HASHED)
+    return (pairs.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)
 
 
 def _sorted(codes: dict[int, int]) -> tuple[Array, Array]:
