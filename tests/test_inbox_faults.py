@@ -62,7 +62,7 @@ def test_a_non_utf8_name_is_ingested_and_the_inbox_keeps_working(tmp_path, hook)
         bad = os.fsencode(inbox) + b"/bad\xffname.txt"
         with open(bad, "wb") as f:
             f.write(DUMP.read_bytes())
-        assert wait_for(lambda: os.path.exists(os.fsencode(inbox) + b"/done/bad\xffname.txt"), 3)
+        assert wait_for(lambda: os.path.exists(os.fsencode(inbox) + b"/done/bad\xffname.txt"), 10)
         (inbox / "after.txt").write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
         assert wait_for(lambda: (inbox / "done" / "after.txt").exists(), 3), daemon.output()
         assert "watcher_error" not in daemon.output()
@@ -103,7 +103,7 @@ def test_a_dead_watcher_is_reported_withholds_the_watchdog_and_recovers(tmp_path
         report = json.loads(paperwatch(config, "status", "--json").stdout)
         assert report["sources"][0]["watch_error"] is None
         (box / "late.txt").write_bytes(DUMP.read_bytes())
-        assert wait_for(lambda: (box / "done" / "late.txt").exists(), 3)
+        assert wait_for(lambda: (box / "done" / "late.txt").exists(), 10)
     finally:
         assert daemon.stop() == 0
         sock.close()
@@ -161,9 +161,9 @@ def test_folder_status_and_conditions_logged_once(tmp_path, hook):
         (inbox / "folder.txt").mkdir()
         (inbox / "a.txt").write_bytes(DUMP.read_bytes())
         (inbox / "junk.json").write_bytes(b"{not json")
-        assert wait_for(lambda: (inbox / "failed" / "junk.json.error.txt").exists(), 3)
+        assert wait_for(lambda: (inbox / "failed" / "junk.json.error.txt").exists(), 10)
         (inbox / "b.txt").write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
-        assert wait_for(lambda: (inbox / "done" / "b.txt").exists(), 3)
+        assert wait_for(lambda: (inbox / "done" / "b.txt").exists(), 10)
         report = json.loads(paperwatch(config, "status", "--json").stdout)
         details = report["sources"][0]["details"]
         assert details["last_file"] == "b.txt" and details["last_file_result"] == "ingested"
@@ -176,9 +176,9 @@ def test_folder_status_and_conditions_logged_once(tmp_path, hook):
             path.rmdir() if path.is_dir() else path.unlink()
         inbox.rmdir()
         assert daemon.wait_log("inbox_vanished")
-        assert wait_for(inbox.is_dir, 3)
+        assert wait_for(inbox.is_dir, 10)
         (inbox / "c.txt").write_bytes(DUMP.read_bytes())
-        assert wait_for(lambda: (inbox / "done" / "c.txt").exists(), 3)
+        assert wait_for(lambda: (inbox / "done" / "c.txt").exists(), 10)
         # a deleted config.toml: logged once, the last good one kept, back when restored
         saved = config.read_text()
         config.unlink()
