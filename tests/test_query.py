@@ -411,19 +411,25 @@ def test_indexed_matcher_equals_direct_evaluation_on_real_text():
             assert {h.watchlist for h in batch.hits(p)} == direct, (title, abstract[:80])
 
 
+def _real_rules(rng: random.Random, papers: list, n: int) -> list[Rule]:
+    """Up to `n` one-term watchlists drawn from `papers` (the few that are no valid
+    query, such as a one-letter prefix, left out)."""
+    rules = []
+    for i in range(n):
+        try:
+            rules.append(Rule(str(i), parse_query(_query_from(rng, rng.choice(papers)))))
+        except QueryError:
+            continue
+    return rules
+
+
 def test_a_matcher_that_starts_its_tables_afresh_matches_the_same(monkeypatch):
     """A long-running matcher drops its pieces' tables when they grow past a bound; the
     batches after that match as before."""
     from daemon import match
 
-    rng = random.Random(5)
     papers = _real_papers()
-    rules = []
-    for i in range(400):
-        try:
-            rules.append(Rule(str(i), parse_query(_query_from(rng, rng.choice(papers)))))
-        except QueryError:
-            continue
+    rules = _real_rules(random.Random(5), papers, 400)
     monkeypatch.setattr(match, "TABLE", 50)
     matcher = Matcher(rules)
     restarts = []
@@ -447,14 +453,8 @@ def test_threads_sharing_a_matcher_get_the_results_each_would_alone(monkeypatch)
 
     from daemon import match
 
-    rng = random.Random(8)
     papers = _real_papers()
-    rules = []
-    for i in range(400):
-        try:
-            rules.append(Rule(str(i), parse_query(_query_from(rng, rng.choice(papers)))))
-        except QueryError:
-            continue
+    rules = _real_rules(random.Random(8), papers, 400)
     chunks = [papers[i : i + 40] for i in range(0, 320, 40)]
 
     def found(matcher: Matcher, chunk: list) -> list[set[str]]:
