@@ -401,9 +401,9 @@ class Matcher:
         as its strings: a title, or the authors, walled apart)."""
         n = len(texts)
         found = [self._held(texts[i : i + SLICE], i, n, author) for i in range(0, n, SLICE)]
-        held = np.sort(np.concatenate(found)) if len(found) > 1 else found[0]
-        if not held.size:
+        if not any(f.size for f in found):
             return {}
+        held = np.sort(np.concatenate(found)) if len(found) > 1 else found[0]
         key_of = held // n
         starts = np.flatnonzero(np.diff(key_of, prepend=-1))
         keys = key_of[starts].tolist()

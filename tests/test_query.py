@@ -316,6 +316,11 @@ def test_cache_is_bounded_and_keeps_what_is_used():
     assert len(cache) <= 3 and len(cache.old) <= 3
 
 
+def test_an_empty_batch_matches_nothing():
+    batch = Matcher([Rule("w", parse_query('tensor OR "neural operator"'))]).match_batch([])
+    assert batch.count() == 0 and batch.results == {}
+
+
 def test_no_watchlist_cuts_nothing():
     rows = [{"title": "Tensor networks", "abstract": "We study", "authors": "[]"}]
     matcher = Matcher([])
