@@ -40,6 +40,16 @@ class Result:
 Cli = Callable[..., Result]
 
 
+def configured(tmp_path: Path, text: str) -> tuple[Config, Store]:
+    """config.toml written with `text` in `tmp_path`, loaded, and its store opened."""
+    from daemon.config import load_config
+
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    cfg = load_config(config)
+    return cfg, Store(cfg.db_path)
+
+
 @pytest.fixture
 def hook() -> Iterator[Webhook]:
     """A json:// receiver on 127.0.0.1 for the test's alerts."""

@@ -65,6 +65,15 @@ class Webhook:
         self.port = port or free_port()
         self.server: ThreadingHTTPServer | None = None
 
+    @property
+    def url(self) -> str:
+        """The apprise URL that posts here."""
+        return f"json://127.0.0.1:{self.port}/"
+
+    def channel(self, name: str) -> str:
+        """A `[channels]` line of config.toml naming this receiver."""
+        return f'{name} = "{self.url}"\n'
+
     def start(self) -> Webhook:
         owner = self
 

@@ -90,9 +90,7 @@ def test_email_alert_through_real_smtp(cli, config_file, caplog):
 def test_json_webhook_receives_alerts(cli, config_file):
     hook = Webhook().start()
     try:
-        write_config(
-            config_file, {"hook": f"json://127.0.0.1:{hook.port}/alerts"}, [tensor_watch()]
-        )
+        write_config(config_file, {"hook": f"{hook.url}alerts"}, [tensor_watch()])
         cli("ingest", str(TEXT / "000_a4df948192ebdd8e.txt"))
     finally:
         hook.stop()
@@ -115,7 +113,7 @@ def test_text_fixtures_alert_each_tensor_paper_once(cli, config_file):
     try:
         write_config(
             config_file,
-            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            {"hook": hook.url},
             [
                 tensor_watch(),
                 {
@@ -240,7 +238,7 @@ def test_daily_digest_waits_for_its_time(config_file):
     try:
         write_config(
             config_file,
-            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            {"hook": hook.url},
             [tensor_watch(deliver="daily 07:30")],
             extra='timezone = "UTC"',
         )
@@ -258,7 +256,7 @@ def test_daily_digest_waits_for_its_time(config_file):
 def test_test_notify(cli, config_file):
     hook = Webhook().start()
     try:
-        write_config(config_file, {"hook": f"json://127.0.0.1:{hook.port}/"}, [])
+        write_config(config_file, {"hook": hook.url}, [])
         assert cli("test-notify", "hook").code == 0
         assert cli("test-notify", "nope").code == 2
     finally:
@@ -387,7 +385,7 @@ def test_a_title_only_paper_is_not_alerted_on_a_guess(cli, config_file):
     try:
         write_config(
             config_file,
-            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            {"hook": hook.url},
             [
                 {
                     "name": "align",

@@ -20,7 +20,7 @@ from daemon.runtime import Runtime
 from daemon.sources.arxiv import weekdays_between
 from daemon.store import Store
 from tests.clock import ManualClock
-from tests.conftest import ARXIV, ROOT, ingest_alerting
+from tests.conftest import ARXIV, ROOT, configured, ingest_alerting
 from tests.conftest import poll_once as poll
 from tests.fake_arxiv import DAY1, DAY2, WEEKEND, FakeArxiv, items, oai_page, redate
 
@@ -31,17 +31,15 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
 def setup(
     tmp_path: Path, base: str, sources: str = "", watch: str = "", extra: str = "", channels=""
 ):
-    config = tmp_path / "config.toml"
-    config.write_text(
+    return configured(
+        tmp_path,
         f'state_dir = "state"\n{extra}\n[channels]\nc = "console://"\n{channels}'
         '[[sources]]\nname = "cl"\ntype = "arxiv"\ncategories = ["cs.CL"]\n'
         f'contact = "lab@example.org"\nbase_url = "{base}"\napi_url = "{base}/api/query"\n'
         f'oai_url = "{base}/oai"\n{sources}\n'
         '[[watchlists]]\nname = "everything"\nquery = "the OR a OR of OR we"\nnotify = ["c"]\n'
-        f"{watch}"
+        f"{watch}",
     )
-    cfg = load_config(config)
-    return cfg, Store(cfg.db_path)
 
 
 def new_ids(store: Store) -> set[str]:
@@ -367,14 +365,12 @@ def test_a_paper_on_hugging_face_and_on_arxiv_is_one_paper_alerted_once(tmp_path
 # -- ids for papers that lack them ------------------------------------------------------
 
 
+TESTING = '[[watchlists]]\nname = "hook"\nkeywords = ["testing"]\nnotify = ["w"]\n'
+
+
 def test_a_text_dump_paper_gets_its_id_and_the_next_alert_links_to_arxiv(tmp_path, hook):
     with FakeArxiv() as arxiv:
-        cfg, store = setup(
-            tmp_path,
-            arxiv.base,
-            watch='[[watchlists]]\nname = "hook"\nkeywords = ["testing"]\nnotify = ["w"]\n',
-            channels=f'w = "json://127.0.0.1:{hook.port}/"\n',
-        )
+        cfg, store = setup(tmp_path, arxiv.base, watch=TESTING, channels=hook.channel("w"))
         api = parse_document((ARXIV / "api_query_testing_100.xml").read_bytes(), "api", THU)
         known = api.papers[3]
         unknown = (
@@ -423,7 +419,7 @@ def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path, hook):
         arxiv.feed = redate(DAY1, datetime.now(UTC).strftime("%a, %d %b %Y"))
         config = tmp_path / "config.toml"
         config.write_text(
-            f'state_dir = "state"\n[channels]\nw = "json://127.0.0.1:{hook.port}/"\n'
+            f'state_dir = "state"\n[channels]\n{hook.channel("w")}'
             '[[sources]]\nname = "cl"\ntype = "arxiv"\ncategories = ["cs.CL"]\n'
             f'base_url = "{arxiv.base}"\napi_url = "{arxiv.base}/api/query"\n'
             f'oai_url = "{arxiv.base}/oai"\n'

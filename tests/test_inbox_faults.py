@@ -34,7 +34,7 @@ def write_config(tmp_path: Path, hook: Webhook, folder: str = "", top: str = "")
     config = tmp_path / "config.toml"
     config.write_text(
         f'state_dir = "state"\nadmin_channel = "hook"\n{top}\n'
-        f'[channels]\nhook = "json://127.0.0.1:{hook.port}/"\n'
+        f"[channels]\n{hook.channel('hook')}"
         f'[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1h"\n{folder}\n'
     )
     return config

@@ -111,7 +111,7 @@ def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background
 
 def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path, background, hook):
     watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
-    config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
+    config = write_config(tmp_path, watch, hook.channel("w"))
     cfg = load_config(config)
     store = background
     engine = SimilarEngine(cfg.state_dir)
@@ -184,7 +184,7 @@ def test_preview_shows_the_top_papers_with_scores(tmp_path, background):
 
 def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
     watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
-    config = write_config(tmp_path, watch, f'w = "json://127.0.0.1:{hook.port}/"\n')
+    config = write_config(tmp_path, watch, hook.channel("w"))
     corpus = tmp_path / "corpus.json"
     corpus.write_bytes(corpus_json(30_000))
     feed = ARXIV / "rss_cs.CL_2026-08-20.xml"

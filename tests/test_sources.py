@@ -11,16 +11,14 @@ import httpx
 import pytest
 
 from daemon.clock import iso
-from daemon.config import load_config
 from daemon.errors import FetchError
 from daemon.http import HttpClient, HttpSettings
 from daemon.outbox import alerts
 from daemon.poller import PollContext, run_source, status
 from daemon.runtime import Runtime
 from daemon.sources.hf_daily import days_to_poll
-from daemon.store import Store
 from tests.clock import ManualClock
-from tests.conftest import HF, TEXT
+from tests.conftest import HF, TEXT, configured
 from tests.conftest import poll_once as poll
 from tests.fake_hf import FakeHF, api_entries
 
@@ -29,7 +27,6 @@ NOON = datetime(2026, 6, 12, 12, tzinfo=UTC)
 
 
 def setup(tmp_path: Path, base: str, extra: str = "", watch: bool = False, channels: str = ""):
-    config = tmp_path / "config.toml"
     text = (
         f'state_dir = "state"\n{extra}\n[http]\ntimeout = "1s"\nmin_interval = "1s"\n'
         f'retries = 1\n[channels]\nc = "console://"\n{channels}'
@@ -41,9 +38,7 @@ def setup(tmp_path: Path, base: str, extra: str = "", watch: bool = False, chann
         text += (
             '[[watchlists]]\nname = "llm"\nkeywords = ["llm", "language model"]\nnotify = ["c"]\n'
         )
-    config.write_text(text)
-    cfg = load_config(config)
-    return cfg, Store(cfg.db_path)
+    return configured(tmp_path, text)
 
 
 def test_days_to_poll():
@@ -180,12 +175,8 @@ def test_three_day_downtime_catches_up_and_alerts_once(tmp_path):
 
 def test_admin_alerted_after_failures_and_on_recovery(tmp_path, hook):
     with FakeHF() as hf:
-        cfg, store = setup(
-            tmp_path,
-            hf.base,
-            extra='admin_channel = "hook"\nalert_after_failures = 2',
-            channels=f'hook = "json://127.0.0.1:{hook.port}/"\n',
-        )
+        admin = 'admin_channel = "hook"\nalert_after_failures = 2'
+        cfg, store = setup(tmp_path, hf.base, extra=admin, channels=hook.channel("hook"))
         hf.modes["/api/daily_papers"] = "500"
         for i in range(3):
             poll(cfg, store, "hf", NOON + timedelta(hours=i))
