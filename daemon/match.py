@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
-from daemon.text import Cache, cut_piece, fold, forms, pieces, plain
+from daemon.text import Cache, american, cut_piece, fold, forms, pieces, plain
 
 BATCH = 4096  # papers evaluated together (bits per integer; memory grows with it)
 PIECES = 150_000  # pieces kept per cache generation: a day of arXiv in a few thousand
@@ -90,7 +90,7 @@ def _keys(term: Term) -> set[str]:
     anchors: set[str] = set()
     for _, words, joined in _variants(term):
         if term.prefix:
-            anchors.add(PREFIX + (joined[0] if joined else words[0][0]))
+            anchors.update(PREFIX + p for p in (joined or words[0]))
         else:
             anchors.update(joined or words[0])
         if len(words) > 1:  # a phrase: its first part anchors too
@@ -231,7 +231,7 @@ class Matcher:
         """Note the forms, prefixes and phrase parts `term` reads."""
         for _, words, joined in _variants(term):
             if term.prefix:
-                self.prefixes.add(joined[0] if joined else words[0][0])
+                self.prefixes.update(joined or words[-1])
                 words = words[:-1]
             else:
                 self.vocab.update(joined)
@@ -271,12 +271,12 @@ class Matcher:
     ) -> Plan:
         both = (EXACT, GLUED)
         if term.prefix:
-            anchor = self._id(PREFIX + (joined[0] if joined else words[0][0]))
+            anchor = self._ids(PREFIX + p for p in (joined or words[0]))
             if len(words) == 1:
-                return Plan((anchor,))
+                return Plan(anchor)
             head = words[:-1]
             pairs = [self._adjacent(p, both) for p in zip(head, head[1:], strict=False)]
-            return Plan((anchor,), True, (*pairs, *map(self._ids, head)))
+            return Plan(anchor, True, (*pairs, *map(self._ids, head)))
         if len(words) == 1:
             sure = self._ids(words[0])
             if author:
@@ -329,10 +329,10 @@ class Matcher:
                 return EMPTY
             keys = []
             for fs, surface, glued in zip(found, surfaces, soft, strict=True):
-                keys += self._keys(fs, surface)
+                keys += self._keys(fs, surface, author)
                 parts.append(self._intern_part(*self._part(fs, glued)))
             for fs, surface, _, _ in joined:
-                keys += self._keys(fs, surface)
+                keys += self._keys(fs, surface, author)
         if not any(self._part_table[p][0] for p in parts):  # no phrase reads any
             if not keys:
                 return NONE
@@ -342,13 +342,17 @@ class Matcher:
     def _word(self, word: str, author: bool) -> tuple[list[int], Part]:
         """The keys and the part of one word (letters or digits)."""
         found = plain.__wrapped__(word) if author else forms.__wrapped__(word)
-        return self._keys(found, fold(word)), self._part(found, False)
+        return self._keys(found, fold(word), author), self._part(found, False)
 
-    def _keys(self, found: tuple[str, ...], surface: str) -> list[int]:
+    def _keys(self, found: tuple[str, ...], surface: str, author: bool) -> list[int]:
         """Key ids of a part with these forms, written `surface`."""
         ids = self.form_ids
         keys = [ids[f] for f in found if f in ids]
-        return keys + self._prefixes(surface) if self.prefixes else keys
+        if not self.prefixes:
+            return keys
+        keys += self._prefixes(surface)
+        spelled = surface if author else american(surface)
+        return keys + self._prefixes(spelled) if spelled != surface else keys
 
     def _part(self, found: tuple[str, ...], glued: bool) -> Part:
         """A part as phrases read it: its first two phrase forms, all of them if more,
@@ -457,7 +461,7 @@ class Matcher:
             found, owner = _expand(t, "keys", ids[has])
             keys.append(found)
             papers.append(paper[has][owner])
-        if self.pair_codes.size:
+        if self.pair_codes.size or self.triple_codes.size:  # some phrase reads adjacent parts
             parts, owner = _expand(t, "parts", ids)
             self._phrases(t, parts, paper[owner], keys, papers)
         if not keys:
@@ -613,6 +617,8 @@ def _found(
     papers: list[Array],
 ) -> None:
     """Append the keys of the `wanted` codes found in `codes`, with their papers."""
+    if not codes.size or not wanted.size:
+        return
     at = np.searchsorted(codes, wanted)
     at[at == codes.size] = 0
     hit = codes[at] == wanted

@@ -21,12 +21,25 @@ from functools import lru_cache
 from typing import Union
 
 from daemon.errors import QueryError
-from daemon.text import Tokens, forms, parts, plain, tokenize
+from daemon.text import Tokens, american, american_prefix, forms, parts, plain, tokenize
 
 FIELDS = ("title", "abstract", "author")
 DEFAULT_FIELDS = frozenset({"title", "abstract"})
 MAX_DEPTH = 100  # nesting of parentheses and NOTs
-MIN_SPLIT = 6  # a word this long also matches its two halves written apart
+MIN_SPLIT = 6  # a word this long also matches its two halves written apart, unless one
+# half is a function word: "in finite" is not infinite, "over all" not overall
+FUNCTION_WORDS = frozenset(
+    """a about above across after again against all along also am among an and another
+    any are around as at be been before being below beneath beside besides between beyond
+    both but by can cannot could did do does down during each either else even ever every
+    except few for from get gets getting got had has have he her here him his how i if in
+    inside into is it its just least less may me might more most much must my near neither
+    never no nor not of off on once one only onto or other our out outside over own past
+    per same shall she should since so some such than that the their them then there these
+    they this those though through throughout till to too toward towards under unless
+    until unto up upon us very via was we well were what when where whether which while
+    who whom whose why will with within without would yet you your""".split()
+)
 _TOKEN = re.compile(
     r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<neg>-)(?=[^\s)-])|"(?P<phrase>[^"]*)(?P<close>"?)'
     r"|(?P<field>[A-Za-z]+):|(?P<word>[^\s()\"]+))"
@@ -58,7 +71,24 @@ class Term:
 
 @lru_cache(maxsize=1024)
 def _halves(word: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-    return tuple((forms(word[:i]), forms(word[i:])) for i in range(2, len(word) - 1))
+    return tuple(
+        (forms(word[:i]), forms(word[i:]))
+        for i in range(2, len(word) - 1)
+        if word[:i] not in FUNCTION_WORDS and word[i:] not in FUNCTION_WORDS
+    )
+
+
+def prefixes(written: str) -> tuple[str, ...]:
+    """A prefix as written and in American spelling ("tokenis" -> tokenis, tokeniz)."""
+    return tuple(dict.fromkeys((written, american_prefix(written))))
+
+
+def starts(surface: str, wanted: tuple[str, ...]) -> bool:
+    """Whether a word as written, or in American spelling, starts with a wanted prefix."""
+    if surface.startswith(wanted):
+        return True
+    spelled = american(surface)
+    return spelled != surface and spelled.startswith(wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,13 +263,14 @@ def make_term(text: str, fields: frozenset[str], column: int = 1, quoted: bool =
         raise QueryError(f"prefix {text!r} is too short (2 characters at least)", column)
     words = list(parts.forms)
     folded = list(author.forms)
-    if prefix:  # the last part as written, not as a lemma
-        words[-1] = folded[-1] = (parts.surface[-1],)
+    if prefix:  # the last part as written (and in American spelling), not as a lemma
+        words[-1] = prefixes(parts.surface[-1])
+        folded[-1] = (parts.surface[-1],)
     joined: tuple[str, ...] = ()
     joined_plain: tuple[str, ...] = ()
     if len(words) > 1:
         whole = "".join(parts.surface)
-        joined = (whole,) if prefix else forms(whole)
+        joined = prefixes(whole) if prefix else forms(whole)
         joined_plain = (whole,) if prefix else plain(whole)
     label = f'"{text}"' if quoted and len(words) > 1 else text
     whole = parts.surface[0]
@@ -300,14 +331,20 @@ class Field:
             return self._positions.get(wanted[0], [])
         return [i for w in wanted for i in self._positions.get(w, ())]
 
-    def has_prefix(self, prefix: str) -> bool:
-        """Whether a word as written starts with `prefix` (binary search, on demand)."""
+    def has_prefix(self, wanted: tuple[str, ...]) -> bool:
+        """Whether a word as written (or, but for authors, in American spelling) starts
+        with one of the `wanted` prefixes (binary search, on demand)."""
         if self._surfaces is None:
             found = set(self.tokens.surface)
             found.update(s for _, s, _, _ in self.tokens.joined)
+            if not self.author:
+                found.update([american(s) for s in found])
             self._surfaces = sorted(found)
-        i = bisect_left(self._surfaces, prefix)
-        return i < len(self._surfaces) and self._surfaces[i].startswith(prefix)
+        for prefix in wanted:
+            i = bisect_left(self._surfaces, prefix)
+            if i < len(self._surfaces) and self._surfaces[i].startswith(prefix):
+                return True
+        return False
 
 
 class Doc:
@@ -344,9 +381,11 @@ class Doc:
         return found
 
 
-def _fits(part: tuple[str, ...], wanted: tuple[str, ...], prefix: bool, surface: str) -> bool:
+def _fits(
+    part: tuple[str, ...], wanted: tuple[str, ...], prefix: bool, surface: str, author: bool
+) -> bool:
     if prefix:
-        return surface.startswith(wanted[0])
+        return surface.startswith(wanted) if author else starts(surface, wanted)
     return any(w in wanted for w in part)
 
 
@@ -363,7 +402,7 @@ def term_spans(term: Term, f: Field) -> list[tuple[int, int]]:
         if i + n > count or (n > 1 and t.soft[i]):
             continue  # a phrase does not start inside a chunk's glued parts
         if all(
-            _fits(t.forms[i + k], words[k], term.prefix and k == last, t.surface[i + k])
+            _fits(t.forms[i + k], words[k], term.prefix and k == last, t.surface[i + k], f.author)
             for k in range(n)
         ):
             if n > 1 and i + n < count and t.soft[i + n]:
@@ -371,7 +410,9 @@ def term_spans(term: Term, f: Field) -> list[tuple[int, int]]:
             found.append((i, i + last))
     if n > 1:  # the phrase written as one word: "pre training" finds "pretraining"
         if term.prefix:
-            found += [(i, i) for i in range(count) if t.surface[i].startswith(joined[0])]
+            found += [
+                (i, i) for i in range(count) if _fits((), joined, True, t.surface[i], f.author)
+            ]
         else:
             found += [(i, i) for i in f.at(joined)]
     elif not f.author:  # a long word written as two: "pretraining" finds "pre training"
@@ -389,7 +430,7 @@ def term_spans(term: Term, f: Field) -> list[tuple[int, int]]:
     found += [
         (first, end)
         for fs, surface, first, end in t.joined
-        if _fits(fs, want, term.prefix, surface)
+        if _fits(fs, want, term.prefix, surface, f.author)
     ]
     return found
 
@@ -398,7 +439,7 @@ def term_matches(term: Term, f: Field) -> bool:
     words = term.plain if f.author else term.words
     if len(words) == 1:
         if term.prefix:
-            return f.has_prefix(words[0][0])
+            return f.has_prefix(words[0])
         if not f.words.isdisjoint(words[0]):
             return True
         if f.author or not any(
@@ -407,7 +448,7 @@ def term_matches(term: Term, f: Field) -> bool:
             return False
         return bool(term_spans(term, f))
     joined = term.joined_plain if f.author else term.joined
-    if f.has_prefix(joined[0]) if term.prefix else not f.words.isdisjoint(joined):
+    if f.has_prefix(joined) if term.prefix else not f.words.isdisjoint(joined):
         return True
     whole = words[:-1] if term.prefix else words
     if any(f.words.isdisjoint(w) for w in whole):

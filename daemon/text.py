@@ -9,7 +9,7 @@ joined word ("pretraining", "gpt4"), as Lucene's word-delimiter filter indexes c
 forms, so `pre-training`, `pretraining` and `"pre training"` find each other.
 
 Each part has its word forms: case and accents folded, British spelling made American
-(breame's list), and nouns reduced to their dictionary lemmas (lemminflect: matrices ->
+(breame's list, and the -ise/-isation family by rule with its real exceptions: `american`), and nouns reduced to their dictionary lemmas (lemminflect: matrices ->
 matrix, analyses -> analysis, caches -> cache; `news` stays news, `dynamics` stays
 dynamics, as the dictionary has them). Words the dictionary does not know fall back to
 rules: acronym plurals (LLMs -> llm), -ies/-es/-s plurals, -isation -> -ization. Author
@@ -29,9 +29,14 @@ import lemminflect
 from breame.spelling import get_american_spelling
 from lemminflect.core.Lemmatizer import Lemmatizer
 
-_CHUNK = re.compile(r"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![\w#+])|[^\W_]+(?:[-\u2010\u2011][^\W_]+)*")
+# C++, C#, F# (a version may follow: C++17), else letters and digits joined by hyphens
+_CHUNK = re.compile(
+    r"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![^\W\d]|[#+])|[^\W_]+(?:[-\u2010\u2011][^\W_]+)*"
+)
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
-_RUN = re.compile(r"\d+|[^\W\d_]+")
+# runs of digits or letters; a version marker "v" + digits after a name is a run of its
+# own, so YOLOv8 is yolo v 8 (as YOLO-v8 is) and `YOLO` finds it
+_RUN = re.compile(r"\d+|[^\W\d_]{2,}?(?=[vV]\d)|[^\W\d_]+")
 CACHED = 40_000  # words and pieces kept cut per cache generation (bounded memory)
 K = TypeVar("K")
 V = TypeVar("V")
@@ -66,12 +71,60 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+# -ise words that are not British spellings of -ize words (American English writes them
+# with -ise too); a word ending in one of them, or in -wise, keeps its s
+_ISE_KEPT = frozenset(
+    """advertise advise apprise arise braise bruise chaise chastise circumcise comprise
+    compromise concise cruise demise despise devise disguise enfranchise enterprise excise
+    exercise exorcise expertise franchise guise improvise incise liaise malaise merchandise
+    mise noise paradise poise porpoise praise precise premise prise promise raise reprise
+    revise rise supervise surmise surprise televise tortoise treatise turquoise valise vise wise""".split()
+)
+_ISE_PREFIXES = ("", "de", "re", "un", "im", "in", "dis", "mis", "pre", "self", "super", "up")
+_ISE = re.compile(r"^([a-z]{3,}?)is(e|es|ed|er|ers|ing|ation|ations|ational|ationally)$")
+
+
+def _ise_kept(base: str) -> bool:
+    """Whether `base` (an -ise verb) is one of the real -ise words: itself, prefixed
+    (denoise, unsupervise), in a longer word if it is long (semisupervise), or -wise.
+    "rise" alone does not keep categorise, nor "mise" optimise."""
+    if base.endswith("wise"):
+        return True
+    return any(
+        base.endswith(kept) and (len(kept) >= 6 or base[: -len(kept)] in _ISE_PREFIXES)
+        for kept in _ISE_KEPT
+    )
+
+
+@lru_cache(maxsize=CACHED)
+def american(word: str) -> str:
+    """A folded word in American spelling: breame's list, then the -ise family by rule
+    (tokenisation -> tokenization, quantised -> quantized; promise, exercise, pairwise and
+    the other real -ise words stay)."""
+    found: str = get_american_spelling(word)
+    if found != word or "is" not in word:
+        return found
+    m = _ISE.match(word)
+    if m is None or _ise_kept(m.group(1) + "ise"):
+        return word
+    return f"{m.group(1)}iz{m.group(2)}"
+
+
+def american_prefix(prefix: str) -> str:
+    """The American spelling of a word's beginning, as far as it is known: "tokenis" ->
+    "tokeniz" (tokenise is tokenize), "promis" stays (promise is American too)."""
+    for ending in ("e", "ation"):
+        word = prefix + ending
+        found = american(word)
+        if found != word and found.endswith(ending) and len(found) == len(word):
+            return found[: -len(ending)]
+    return prefix
+
+
 def _fallback(raw: str, word: str) -> str:
     """Plural and spelling rules for words the dictionary does not know."""
     if _ACRONYM_PLURAL.match(raw):
         return word[:-1]
-    if word.endswith(("isation", "isations")):
-        word = word.replace("isation", "ization")
     if len(word) <= 3 or not word.endswith("s"):
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -116,13 +169,13 @@ def forms(raw: str) -> tuple[str, ...]:
     word = fold(raw)
     if word.isdigit() or not word.isalnum():
         return (word,)
-    american = get_american_spelling(word)
-    lemmas = _lemmas(word) or (_lemmas(american) if american != word else None)
+    spelled = american(word)
+    lemmas = _lemmas(word) or (_lemmas(spelled) if spelled != word else None)
     if lemmas is None:
-        return (get_american_spelling(_fallback(raw, american)),)
+        return (american(_fallback(raw, spelled)),)
     if len(lemmas) == 1:
-        return (get_american_spelling(lemmas[0]),)
-    return tuple(dict.fromkeys(get_american_spelling(lemma) for lemma in lemmas))
+        return (american(lemmas[0]),)
+    return tuple(dict.fromkeys(american(lemma) for lemma in lemmas))
 
 
 @lru_cache(maxsize=CACHED)
