@@ -21,12 +21,12 @@ from daemon.config import Config, Watchlist, config_path, human, load_config
 from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
 from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
-from daemon.match import Matcher, Rule, search
 from daemon.outbox import DeliveryReport, alerts, decide_waiting, deliver, match_hook, retry_all
 from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query, query_warnings
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
+from daemon.search import catch_up, search
 from daemon.similar_job import examples_of
 from daemon.store import STATUSES, Store, StoreError, usable
 
@@ -225,7 +225,7 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("preview takes a WATCHLIST or --query Q, not both")
     if args.query is not None:
         try:
-            rule = Rule("--query", parse_query(args.query))
+            query = parse_query(args.query)
         except QueryError as exc:
             raise UsageError(f"--query: {exc}") from None
         for column, what in query_warnings(args.query):
@@ -240,11 +240,12 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         if wl.similar is not None:
             return preview_similar(args, config, wl)
         assert wl.query is not None
-        rule = Rule(wl.name, wl.query)
+        query = wl.query
     else:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
-    ids, waiting = search(Matcher([rule]), store.papers.iterate())
+    catch_up(store)
+    ids, waiting = search(store, query)
     rows = store.papers.listing(ids=ids, limit=args.limit) if ids else []
     print_papers(rows, args.json)
     if not args.json:
@@ -483,10 +484,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _options_taking_values(argv: Sequence[str]) -> list[str]:
+    """`--query -survey` as `--query=-survey`: argparse would take a query that starts
+    with "-" for an option."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--query":
+            value = next(args, None)
+            out.append(arg if value is None else f"--query={value}")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_options_taking_values(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help, --version or a usage error argparse already printed
         return int(exc.code or 0)
     setup_logging(args.verbose)

@@ -626,18 +626,6 @@ def _found(
     papers.append(paper[hit])
 
 
-def search(matcher: Matcher, rows: Iterable[dict[str, Any]]) -> tuple[list[int], int]:
-    """Ids of the stored papers a matcher matches for sure, and how many more wait for
-    their abstract (as alerts decide: such a paper is not shown as a match yet)."""
-    ids, waiting = [], 0
-    for row, hits in matcher.match_rows(rows):
-        if any(not h.undecided for h in hits):
-            ids.append(row["id"])
-        elif hits:
-            waiting += 1
-    return ids, waiting
-
-
 class Batch:
     """One batch of papers evaluated against every watchlist one of its keys anchors."""
 

@@ -28,8 +28,7 @@ DEFAULT_FIELDS = frozenset({"title", "abstract"})
 MAX_DEPTH = 100  # nesting of parentheses and NOTs
 MIN_SPLIT = 6  # a word this long also matches its two halves written apart, unless one
 # half is a function word: "in finite" is not infinite, "over all" not overall
-FUNCTION_WORDS = frozenset(
-    """a about above across after again against all along also am among an and another
+_FUNCTION_WORDS = """a about above across after again against all along also am among an and another
     any are around as at be been before being below beneath beside besides between beyond
     both but by can cannot could did do does down during each either else even ever every
     except few for from get gets getting got had has have he her here him his how i if in
@@ -38,8 +37,8 @@ FUNCTION_WORDS = frozenset(
     per same shall she should since so some such than that the their them then there these
     they this those though through throughout till to too toward towards under unless
     until unto up upon us very via was we well were what when where whether which while
-    who whom whose why will with within without would yet you your""".split()
-)
+    who whom whose why will with within without would yet you your"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 _TOKEN = re.compile(
     r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<neg>-)(?=[^\s)-])|"(?P<phrase>[^"]*)(?P<close>"?)'
     r"|(?P<field>[A-Za-z]+):|(?P<word>[^\s()\"]+))"

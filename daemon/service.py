@@ -35,6 +35,7 @@ from daemon.log import Conditions, event
 from daemon.outbox import decide_waiting, deliver_channel, release_orphaned_claims
 from daemon.poller import Outcome, PollContext, admin_message, run_source
 from daemon.runtime import Current, Runtime
+from daemon.search import catch_up
 from daemon.sources import Memory, Source
 from daemon.store import Store, StoreError
 from daemon.systemd import Notifier
@@ -43,6 +44,8 @@ from daemon.web import WebServer
 _CONFIG_EVENTS = F.CLOSE_WRITE | F.MOVED_TO | F.MOVED_FROM | F.DELETE | F.CREATE
 DELIVERY_EVERY = 10  # seconds between outbox passes
 SIMILAR_EVERY = 15  # seconds between scoring new papers for similar-watchlists
+INDEX_EVERY = 15  # seconds between bringing the search index up to date (a search reads
+# the papers stored since directly, so it is exact whatever the index lags)
 RESTART_FIRST = timedelta(seconds=1)  # a failed watcher restarts after this, doubling
 RESTART_MAX = timedelta(minutes=5)
 WATCH_SETUP_WAIT = 5.0  # s a new watcher gets to set up before the daemon says it is ready
@@ -110,6 +113,13 @@ class Jobs:
         if any(w.similar for w in runtime.config.watchlists):
             with Store(runtime.config.db_path) as store:
                 runtime.similar.run(store, runtime.config, runtime.clock.now())
+
+    def index(self) -> None:
+        """Analyse the papers stored since the last pass for the search index."""
+        with Store(self.current.get().config.db_path) as store:
+            done = catch_up(store)
+        if done:
+            event("search_indexed", papers=done)
 
     def deliver(self) -> None:
         """Start a delivery pass for each channel not already in one, and return: a hung
@@ -463,6 +473,12 @@ class Service:
             self.jobs.similar,
             IntervalTrigger(seconds=SIMILAR_EVERY),
             id="similar",
+            next_run_time=now,
+        )
+        self.scheduler.add_job(
+            self.jobs.index,
+            IntervalTrigger(seconds=INDEX_EVERY),
+            id="index",
             next_run_time=now,
         )
         if self.notifier.watchdog_interval:

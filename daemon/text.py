@@ -9,10 +9,11 @@ joined word ("pretraining", "gpt4"), as Lucene's word-delimiter filter indexes c
 forms, so `pre-training`, `pretraining` and `"pre training"` find each other.
 
 Each part has its word forms: case and accents folded, British spelling made American
-(breame's list, and the -ise/-isation family by rule with its real exceptions: `american`), and nouns reduced to their dictionary lemmas (lemminflect: matrices ->
-matrix, analyses -> analysis, caches -> cache; `news` stays news, `dynamics` stays
-dynamics, as the dictionary has them). Words the dictionary does not know fall back to
-rules: acronym plurals (LLMs -> llm), -ies/-es/-s plurals, -isation -> -ization. Author
+(breame's list, and the -ise family by rule with its real exceptions: `american`), and
+nouns reduced to their dictionary lemmas (lemminflect: matrices -> matrix, analyses ->
+analysis, caches -> cache; `news` stays news, `dynamics` stays dynamics, as the
+dictionary has them). Words the dictionary does not know fall back to rules: acronym
+plurals (LLMs -> llm), -ies/-es/-s plurals. Author
 names are only case- and accent-folded: `williams` is never "William".
 """
 
@@ -73,13 +74,13 @@ def fold(text: str) -> str:
 
 # -ise words that are not British spellings of -ize words (American English writes them
 # with -ise too); a word ending in one of them, or in -wise, keeps its s
-_ISE_KEPT = frozenset(
-    """advertise advise apprise arise braise bruise chaise chastise circumcise comprise
+_ISE_WORDS = """advertise advise apprise arise braise bruise chaise chastise circumcise comprise
     compromise concise cruise demise despise devise disguise enfranchise enterprise excise
     exercise exorcise expertise franchise guise improvise incise liaise malaise merchandise
     mise noise paradise poise porpoise praise precise premise prise promise raise reprise
-    revise rise supervise surmise surprise televise tortoise treatise turquoise valise vise wise""".split()
-)
+    revise rise supervise surmise surprise televise tortoise treatise turquoise valise vise
+    wise"""
+_ISE_KEPT = frozenset(_ISE_WORDS.split())
 _ISE_PREFIXES = ("", "de", "re", "un", "im", "in", "dis", "mis", "pre", "self", "super", "up")
 _ISE = re.compile(r"^([a-z]{3,}?)is(e|es|ed|er|ers|ing|ation|ations|ational|ationally)$")
 

@@ -33,11 +33,11 @@ from daemon import __version__
 from daemon.config import Config
 from daemon.errors import QueryError
 from daemon.log import event
-from daemon.match import Matcher, Rule, search
 from daemon.models import abs_url, key_hash
 from daemon.poller import status
 from daemon.query import parse_query
 from daemon.render import Highlighter, authors_line, paper_json, why_line
+from daemon.search import search
 from daemon.store import Store, StoreError
 
 FEED_ENTRIES = 200
@@ -234,10 +234,10 @@ def find_papers(store: Store, query: dict[str, str]) -> tuple[list[dict[str, Any
     if not query.get("q"):
         return store.papers.listing(since=day, limit=limit), 0
     try:
-        rule = Rule("q", parse_query(query["q"]))
+        parsed = parse_query(query["q"])
     except QueryError as exc:
         raise BadRequest(f"q: {exc}") from None
-    ids, waiting = search(Matcher([rule]), store.papers.iterate())
+    ids, waiting = search(store, parsed)
     rows = store.papers.listing(ids=ids, since=day, limit=limit) if ids else []
     return rows, waiting
 

@@ -19,7 +19,7 @@ from daemon.query import Doc, decide, evaluate, parse_query
 from daemon.text import Cache
 
 # words papers are made of, with the forms, spellings and splits that make matching hard
-ATOMS = (
+_ATOMS = (
     "graph neural network networks vision language model models learning context test time "
     "scaling data set dataset datasets datum pre training pretraining pretrained fine tuning "
     "finetuning tuned multi agent agents multiagent self supervised in finite infinite over "
@@ -29,7 +29,8 @@ ATOMS = (
     "axes GPT 4 4o o mini Qwen Qwen2 2 5 7B VL YOLO v8 YOLOv8 C++ C++17 C 3D D GPU GPUs LLM "
     "LLMs news new colour color Schrödinger schrodinger tensor tensors TensorNet behaviour "
     "behavior the of a"
-).split()
+)
+ATOMS = _ATOMS.split()
 SEPARATORS = [" ", " ", " ", "-", "", ". ", ", ", " (", "/", "‐"]  # "" glues
 QUERY_JOINS = [" ", " ", "-", ""]
 FIELDS = ["", "", "", "title:", "abstract:", "author:"]

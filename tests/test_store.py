@@ -9,6 +9,8 @@ import pytest
 from daemon.errors import ParseError
 from daemon.ingest import ingest_bytes, ingest_digest
 from daemon.models import Digest, Paper
+from daemon.query import parse_query
+from daemon.search import catch_up, search
 from daemon.store import Store
 from tests.conftest import HF, TEXT
 
@@ -225,6 +227,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0006_undecided_matches",
             "0007_arxiv_versions_and_title_lookups",
             "0008_similar_watchlists",
+            "0009_search_index",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables
@@ -238,5 +241,8 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
         digest = Digest("hf_json", (Paper(title="A paper", arxiv_id="2606.00467"),))
         result = ingest_digest(store, digest, source="t", location="x", content_hash="h2", now=NOW)
         assert result.new == [] and store.papers.counts()["papers"] == 1
+        # and its papers are searchable, before and after the index is built
+        assert search(store, parse_query("tensor")) == ([1], 0)
+        assert catch_up(store) == 1 and search(store, parse_query("tensor")) == ([1], 0)
     with Store(path) as again:  # opening twice migrates once
         assert again.migrate() == []

@@ -16,6 +16,7 @@ from daemon.errors import PaperwatchError
 from daemon.store import schema
 from daemon.store.deliveries import STATUSES, DeliveryRepo, SimilarRepo
 from daemon.store.papers import PaperRepo
+from daemon.store.search_index import SearchIndexRepo
 from daemon.store.source_state import SourceStateRepo
 
 __all__ = ["STATUSES", "Store", "StoreError"]
@@ -60,6 +61,7 @@ class Store:
         self.deliveries = DeliveryRepo(self.conn)
         self.sources = SourceStateRepo(self.db)
         self.similar = SimilarRepo(self.conn)
+        self.search_index = SearchIndexRepo(self.conn)
 
     def _open_readonly(self, path: Path) -> None:
         try:
@@ -75,6 +77,7 @@ class Store:
         self.deliveries = DeliveryRepo(self.conn)
         self.sources = SourceStateRepo(self.db)
         self.similar = SimilarRepo(self.conn)
+        self.search_index = SearchIndexRepo(self.conn)
 
     def close(self) -> None:
         self.conn.close()

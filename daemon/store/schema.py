@@ -178,6 +178,47 @@ def _similar(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0009_search_index")
+def _search_index(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- the words each stored paper holds as the query language reads them (word forms,
+    -- spellings as written and American, joined words), per field: a search looks terms
+    -- up here instead of re-reading every paper (daemon.search). Contentless: only the
+    -- index is kept, so a paper's old keys are deleted by giving them again.
+    CREATE VIRTUAL TABLE paper_keys USING fts5(
+        title, abstract, author, content='', detail=column, tokenize='ascii'
+    );
+    -- how far it is built: papers up to this id, analysed by this version of the keys
+    CREATE TABLE paper_keys_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        indexed_up_to INTEGER NOT NULL
+    );
+    INSERT INTO paper_keys_state VALUES (1, 0, 0);
+    -- indexed papers whose text changed since: their old text, to delete the old keys
+    CREATE TABLE paper_keys_stale (
+        paper_id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        abstract TEXT NOT NULL,
+        authors TEXT NOT NULL
+    );
+    CREATE TRIGGER paper_keys_changed AFTER UPDATE OF title, abstract, authors ON papers
+    WHEN (old.title IS NOT new.title OR old.abstract IS NOT new.abstract
+          OR old.authors IS NOT new.authors)
+         AND old.id <= (SELECT indexed_up_to FROM paper_keys_state)
+    BEGIN
+        INSERT OR IGNORE INTO paper_keys_stale
+        VALUES (old.id, old.title, old.abstract, old.authors);
+    END;
+    CREATE TRIGGER paper_keys_removed AFTER DELETE ON papers
+    WHEN old.id <= (SELECT indexed_up_to FROM paper_keys_state)
+    BEGIN
+        INSERT OR IGNORE INTO paper_keys_stale
+        VALUES (old.id, old.title, old.abstract, old.authors);
+    END;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""

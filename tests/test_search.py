@@ -1,0 +1,195 @@
+"""The search index against direct evaluation: every generated query gives, over a real
+SQLite store, exactly the papers evaluating it on every stored paper gives, and the same
+count of papers waiting for their abstract; with the index complete, behind (papers stored
+since) and stale (papers whose text changed since they were indexed)."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from daemon import search as search_module
+from daemon.errors import QueryError
+from daemon.ingest import ingest_digest
+from daemon.models import Digest, Paper
+from daemon.query import Doc, Node, decide, parse_query
+from daemon.search import catch_up, search
+from daemon.store import Store
+from tests.test_match_property import ATOMS, OPERATORS, SEPARATORS
+
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+NAMES = ["Ann Smith", "Bo Müller", "Chen Wei", "Dana O'Neil", "Émile Zola", "Li Na"]
+
+
+def _text(rng: random.Random, n: int) -> str:
+    words = [rng.choice(ATOMS) for _ in range(n)]
+    return words[0] + "".join(rng.choice(SEPARATORS) + w for w in words[1:]) if words else ""
+
+
+def _papers(rng: random.Random, n: int, start: int) -> list[Paper]:
+    return [
+        Paper(
+            title=f"{_text(rng, rng.randint(2, 7))} {start + i}",
+            abstract="" if rng.random() < 0.15 else _text(rng, rng.randint(5, 30)),
+            authors=tuple(rng.sample(NAMES, rng.randint(0, 3))),
+        )
+        for i in range(n)
+    ]
+
+
+def _ingest(store: Store, papers: list[Paper], name: str) -> None:
+    digest = Digest("text", tuple(papers))
+    ingest_digest(store, digest, source="t", location=name, content_hash=name, now=NOW)
+
+
+def _stores(tmp: Path) -> dict[str, Store]:
+    rng = random.Random(7)
+    first = _papers(rng, 400, 0)
+    complete = Store(tmp / "complete" / "paperwatch.db")
+    behind = Store(tmp / "behind" / "paperwatch.db")
+    for store in (complete, behind):
+        _ingest(store, first, "a")
+    catch_up(behind)
+    # title-only papers get their abstract, others a new title, and new papers arrive
+    gained = [
+        Paper(title=p.title, abstract=_text(rng, 12), authors=p.authors)
+        for p in first
+        if not p.abstract
+    ]
+    later = gained + _papers(rng, 60, 1000)
+    for store in (complete, behind):
+        _ingest(store, later, "b")
+    catch_up(complete)
+    state = behind.search_index.state()
+    assert state.stale and state.indexed_up_to < behind.papers.max_id()
+    assert not complete.search_index.state().stale
+    return {"complete": complete, "behind": behind}
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Store]:
+    return _stores(tmp_path_factory.mktemp("search"))
+
+
+_DOCS: dict[Path, list[tuple[int, Doc]]] = {}
+
+
+def _docs(store: Store) -> list[tuple[int, Doc]]:
+    """Every stored paper as direct evaluation reads it (kept: the store does not change
+    under a test that calls this)."""
+    found = _DOCS.get(store.path)
+    if found is None:
+        found = _DOCS[store.path] = [
+            (r["id"], Doc(r["title"], r["abstract"], json.loads(r["authors"])))
+            for r in store.papers.iterate()
+        ]
+    return found
+
+
+def _direct(store: Store, query: Node) -> tuple[list[int], int]:
+    ids, waiting = [], 0
+    for pid, doc in _docs(store):
+        verdict = decide(query, doc)
+        if verdict:
+            ids.append(pid)
+        elif verdict is None:
+            waiting += 1
+    return sorted(ids, reverse=True), waiting
+
+
+@st.composite
+def queries(draw: st.DrawFn, texts: list[str]) -> str:
+    """Terms a reader would write after reading stored papers: spans of their words (a
+    word, a compound, a phrase of up to six), maybe a prefix, a field, an operator."""
+    found = []
+    for _ in range(draw(st.integers(1, 3))):
+        words = draw(st.sampled_from(texts)).split()
+        start = draw(st.integers(0, len(words) - 1))
+        span = words[start : start + draw(st.integers(1, 6))]
+        term = " ".join(span)
+        if draw(st.integers(0, 4)) == 0:
+            term = term[: len(term) - len(span[-1]) + draw(st.integers(2, 6))] + "*"
+        term = term.replace('"', "")
+        if " " in term:
+            term = f'"{term}"'
+        field = draw(st.sampled_from(["", "", "title:", "abstract:", "author:"]))
+        found.append(field + term)
+    ops = draw(st.lists(st.sampled_from(OPERATORS), min_size=len(found), max_size=len(found)))
+    return found[0] + "".join(op + term for op, term in zip(ops[1:], found[1:], strict=True))
+
+
+def _texts(store: Store) -> list[str]:
+    rows = list(store.papers.iterate())
+    return [r["title"] for r in rows] + [r["abstract"] for r in rows if r["abstract"]] + NAMES
+
+
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_search_equals_direct_evaluation(stores: dict[str, Store], data: st.DataObject) -> None:
+    texts = _texts(stores["complete"])
+    source = data.draw(queries(texts))
+    try:
+        query = parse_query(source)
+    except QueryError:
+        assume(False)
+        return
+    for name, store in stores.items():
+        assert search(store, query) == _direct(store, query), (name, source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '"graph neural network"',
+        "tensor*",
+        "tokeniz*",
+        "NOT survey",
+        "-matrix",
+        "model -(data OR author:smith)",
+        "author:müller",
+        "author:mul*",
+        "dataset",
+        "C++",
+        "YOLO",
+        "infinite",
+        "title:qwen2.5",
+    ],
+)
+def test_chosen_queries_equal_direct_evaluation(stores: dict[str, Store], source: str) -> None:
+    query = parse_query(source)
+    for store in stores.values():
+        assert search(store, query) == _direct(store, query)
+
+
+def test_the_index_is_rebuilt_when_the_keys_change(tmp_path, monkeypatch):
+    """Keys made by another version of the analysis are never used: the search reads every
+    paper until catch_up has rebuilt them."""
+    store = _stores(tmp_path)["complete"]
+    query = parse_query('"data set" OR tokeniz*')
+    expected = _direct(store, query)
+    monkeypatch.setattr(search_module, "KEYS_VERSION", search_module.KEYS_VERSION + 1)
+    assert search(store, query) == expected
+    assert catch_up(store) == store.papers.max_id()
+    assert store.search_index.state().version == search_module.KEYS_VERSION
+    assert search(store, query) == expected
+
+
+def test_a_title_only_paper_waits_for_its_abstract(tmp_path):
+    """`title:quantum AND error` on a title-only "Quantum codes" is undecided: the abstract may
+    say error. Counted as waiting, not as a match, whether indexed or not."""
+    store = Store(tmp_path / "paperwatch.db")
+    _ingest(store, [Paper(title="Quantum codes"), Paper(title="Classical codes")], "a")
+    query = parse_query("title:quantum AND error")
+    assert search(store, query) == ([], 1)
+    catch_up(store)
+    assert search(store, query) == ([], 1)
+    _ingest(store, [Paper(title="Quantum codes", abstract="We correct each error.")], "b")
+    assert search(store, query) == ([1], 0)
