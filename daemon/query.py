@@ -311,7 +311,6 @@ class Field:
     author: bool = False
     words: set[str] = field(default_factory=set)
     _surfaces: list[str] | None = None
-    _positions: dict[str, list[int]] | None = None
 
     def __post_init__(self) -> None:
         for fs in self.tokens.forms:
@@ -320,15 +319,13 @@ class Field:
             self.words.update(fs)
 
     def at(self, wanted: tuple[str, ...]) -> list[int]:
-        """Where parts with one of these forms are (an index built on first use)."""
-        if self._positions is None:
-            self._positions = {}
-            for i, fs in enumerate(self.tokens.forms):
-                for form in fs:
-                    self._positions.setdefault(form, []).append(i)
+        """Where parts with one of these forms are, in order (a scan: most fields are
+        asked once or twice, which costs less than indexing every part)."""
+        forms = self.tokens.forms
         if len(wanted) == 1:
-            return self._positions.get(wanted[0], [])
-        return [i for w in wanted for i in self._positions.get(w, ())]
+            w = wanted[0]
+            return [i for i, fs in enumerate(forms) if w in fs]
+        return [i for i, fs in enumerate(forms) if any(w in fs for w in wanted)]
 
     def has_prefix(self, wanted: tuple[str, ...]) -> bool:
         """Whether a word as written (or, but for authors, in American spelling) starts

@@ -20,12 +20,13 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Term, decide, term_matches
 from daemon.store import Store
 from daemon.store.search_index import Keys, SearchIndexRepo, Text
-from daemon.text import Tokens, american, parts
+from daemon.text import CACHED, Tokens, american, parts
 
 KEYS_VERSION = 1  # what a paper's keys are: a change rebuilds every stored paper's keys
 ABSENT = "zabsent"  # the abstract column of a paper that has none yet
@@ -33,6 +34,7 @@ CHUNK = 2000  # papers indexed per write transaction (writers wait at most that 
 _ASCII = re.compile(r"[a-z0-9]+")
 
 
+@lru_cache(maxsize=CACHED)
 def _key(kind: str, word: str) -> str:
     """One key as FTS5's ascii tokenizer keeps it whole: `kind` (f: a form, s: a word as
     written) and the word, or its UTF-8 in hex (kinds g and t) if it is not plain ASCII
@@ -53,7 +55,7 @@ def _field_keys(tokens: Tokens, author: bool) -> str:
     written.discard("")  # the wall between two authors
     keys = [_key("f", f) for f in forms]
     if not author:  # an author's words are their forms (only folded): kept once, as forms
-        written.update([american(w) for w in written])
+        written.update(list(map(american, written)))
         keys += [_key("s", w) for w in written]
     return " ".join(keys)
 
