@@ -447,3 +447,29 @@ def test_an_abstract_that_never_comes_is_decided_after_undecided_after(tmp_path)
     assert "title only: decided without the abstract" in message.text
     assert decide_waiting(store, runtime, now + timedelta(days=5)) == 0  # once, ever
     runtime.http.close()
+
+
+def test_a_three_word_phrase_alone_alerts_and_is_found(cli, config_file, hook):
+    """The blind spot of issue 20 end to end: a watchlist whose one keyword is a
+    three-word phrase alerts on a paper that says it, and `preview --query` finds it."""
+    write_config(
+        config_file,
+        {"hook": hook.url},
+        [{"name": "gnn", "keywords": ["graph neural network"], "notify": ["hook"]}],
+    )
+    dump = config_file.parent / "gnn.txt"
+    dump.write_text(
+        "Daily Papers\n\nMessage Passing for Molecules\n\nWe train graph neural networks "
+        "on molecules and compare them with transformers on ten benchmarks.\n\n"
+        "Neural Graph Rewriting\n\nA neural network rewrites a graph; no message passing "
+        "is involved in this method at any point.\n\n"
+    )
+    assert cli("ingest", str(dump)).code == 0
+    assert cli("alerts", "retry").code == 0
+    assert "Message Passing for Molecules" in json.dumps(hook.bodies)
+    assert "Neural Graph Rewriting" not in json.dumps(hook.bodies)
+    found = cli("preview", "--query", '"graph neural network"', "--json").json()
+    assert [p["title"] for p in found] == ["Message Passing for Molecules"]
+    # a query that starts with "-" is a query, not an option
+    rest = cli("preview", "--query", "-molecules", "--json").json()
+    assert [p["title"] for p in rest] == ["Neural Graph Rewriting"]
