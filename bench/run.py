@@ -449,7 +449,21 @@ def child(name: str, args: list[str]) -> None:
     print(json.dumps(result))
 
 
+def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any]:
+    from bench.search_bench import part_search as run
+
+    return run(n_papers, n_queries, n_baseline)
+
+
+def part_alone(n_papers: int, n_queries: int, n_sample: int) -> dict[str, Any]:
+    from bench.search_bench import part_alone as run
+
+    return run(n_papers, n_queries, n_sample)
+
+
 PARTS = {
+    "search": part_search,
+    "alone": part_alone,
     "html": part_html,
     "ingest": part_ingest,
     "match": part_match,
@@ -503,6 +517,30 @@ def main() -> None:
         f"({alone['matches']} matches)   peak RSS {alone['peak_rss_mb']:.0f} MB "
         f"(target < 300 MB; {alone['built_rss_mb']:.0f} MB once the watchlists are compiled)"
     )
+    one = run_part("alone", "100000", "400", "2000")
+    for query, n in one["phrases"].items():
+        print(
+            f"{query} alone in its matcher, 100k real papers: {n['matcher']} found, an "
+            f"independent regex {n['regex']}, both {n['both']} = "
+            f"{n['both'] / max(1, n['regex']):.1%} of the regex's (target >= 95%)"
+        )
+    print(
+        f"single-query matchers ({one['alone_queries']} queries from the corpus, each alone) "
+        f"on {one['alone_sample']} real papers: "
+        f"{len(one['alone_differ'])} differ from direct evaluation {one['alone_differ'][:5]}"
+    )
+    se = run_part("search", "100000", "200", "6")
+    print(
+        f"one-query search over {se['stored']} stored papers (web API: search + listing, "
+        f"read-only store as the daemon serves it): p50 {se['p50_ms']:.0f} ms, p90 "
+        f"{se['p90_ms']:.0f} ms, max {se['max_ms']:.0f} ms over {se['queries']} queries "
+        f"(target p50 <= 300 ms)   baseline (a one-rule matcher over every paper, before "
+        f"issue 20; {se['baseline_queries']} queries, interleaved) p50 "
+        f"{se['baseline_p50_ms']:.0f} ms vs {se['search_p50_ms_same_queries']:.0f} ms: "
+        f"same papers {se['same_as_scan']}/{se['baseline_queries']}   index built in "
+        f"{se['index_s']:.0f} s, {se['index_mb']:.0f} MB (database {se['db_mb']:.0f} MB)"
+    )
+    subprocess.run([sys.executable, str(ROOT / "bench" / "words.py")], check=True)
     ap = run_part("arxiv_parse")
     print(
         f"arXiv feed parse: {ap['mb_s']:7.1f} MB/s   baseline (bare xml.etree parse) "

@@ -16,21 +16,38 @@ what evaluating the query on every stored paper gives.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+from daemon import text
 from daemon.query import FIELDS, And, Doc, Node, Not, Term, decide, term_matches
 from daemon.store import Store
 from daemon.store.search_index import Keys, SearchIndexRepo, Text
 from daemon.text import CACHED, Tokens, american, parts
 
-KEYS_VERSION = 1  # what a paper's keys are: a change rebuilds every stored paper's keys
+
+def _analysis_version() -> int:
+    """What a paper's keys are made by: this module, daemon.text and the dictionaries. A
+    change to any of them (an upgrade) rebuilds every stored paper's keys."""
+    digest = hashlib.sha256()
+    for module in (text, sys.modules[__name__]):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    for dist in ("lemminflect", "breame"):
+        digest.update(metadata.version(dist).encode())
+    return int.from_bytes(digest.digest()[:6], "big")
+
+
+KEYS_VERSION = _analysis_version()
 ABSENT = "zabsent"  # the abstract column of a paper that has none yet
-CHUNK = 2000  # papers indexed per write transaction (writers wait at most that long)
+CHUNK = 1000  # papers read, analysed, then written in one short transaction
 _ASCII = re.compile(r"[a-z0-9]+")
 
 

@@ -475,11 +475,8 @@ class Service:
             id="similar",
             next_run_time=now,
         )
-        self.scheduler.add_job(
-            self.jobs.index,
-            IntervalTrigger(seconds=INDEX_EVERY),
-            id="index",
-            next_run_time=now,
+        self.scheduler.add_job(  # not at start: the first polls and deliveries go first
+            self.jobs.index, IntervalTrigger(seconds=INDEX_EVERY), id="index"
         )
         if self.notifier.watchdog_interval:
             self.scheduler.add_job(

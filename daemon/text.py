@@ -82,7 +82,9 @@ _ISE_WORDS = """advertise advise apprise arise braise bruise chaise chastise cir
     wise"""
 _ISE_KEPT = frozenset(_ISE_WORDS.split())
 _ISE_PREFIXES = ("", "de", "re", "un", "im", "in", "dis", "mis", "pre", "self", "super", "up")
-_ISE = re.compile(r"^([a-z]{3,}?)is(e|es|ed|er|ers|ing|ation|ations|ational|ationally)$")
+_ISE = re.compile(
+    r"^([a-z]{3,}?)is(e|es|ed|er|ers|ing|able|ability|ation|ations|ational|ationally)$"
+)
 
 
 def _ise_kept(base: str) -> bool:
