@@ -31,7 +31,7 @@ MIN_SPLIT = 6  # a word this long also matches its two halves written apart, unl
 _FUNCTION_WORDS = """a about above across after again against all along also am among an and another
     any are around as at be been before being below beneath beside besides between beyond
     both but by can cannot could did do does down during each either else even ever every
-    except few for from get gets getting got had has have he her here him his how i if in
+    except for from get gets getting got had has have he her here him his how i if in
     inside into is it its just least less may me might more most much must my near neither
     never no nor not of off on once one only onto or other our out outside over own past
     per same shall she should since so some such than that the their them then there these
