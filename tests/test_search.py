@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -193,3 +194,16 @@ def test_a_title_only_paper_waits_for_its_abstract(tmp_path):
     assert search(store, query) == ([], 1)
     _ingest(store, [Paper(title="Quantum codes", abstract="We correct each error.")], "b")
     assert search(store, query) == ([1], 0)
+
+
+def test_a_search_matching_more_papers_than_sqlite_takes_parameters_lists_them(tmp_path):
+    """`model` may match most of 100,000 stored papers; SQLite builds bound the number
+    of parameters of a statement (32,766 by default, 999 before 3.32): listing them is
+    one parameter. Here the bound is set to 999 and 2,000 papers match."""
+    store = Store(tmp_path / "paperwatch.db")
+    store.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    _ingest(store, [Paper(title=f"A model number {i}") for i in range(2_000)], "a")
+    ids, _ = search(store, parse_query("model"))
+    assert len(ids) == 2_000
+    rows = store.papers.listing(ids=ids, limit=3)
+    assert [r["id"] for r in rows] == [2_000, 1_999, 1_998]

@@ -244,10 +244,9 @@ class PaperRepo:
         if since is not None:
             where.append("p.first_seen >= ?")
             args.append(since.isoformat())
-        if ids is not None:
-            id_list = list(ids)
-            where.append(f"p.id IN ({','.join('?' * len(id_list))})")
-            args.extend(id_list)
+        if ids is not None:  # one parameter however many (a search may match most papers)
+            where.append("p.id IN (SELECT value FROM json_each(?))")
+            args.append("[" + ",".join(str(int(i)) for i in ids) + "]")
         sql = (
             "SELECT p.*, (SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) "
             f"AS sightings FROM papers p {'WHERE ' + ' AND '.join(where) if where else ''} "
