@@ -114,13 +114,14 @@ def american(word: str) -> str:
 
 
 def american_prefix(prefix: str) -> str:
-    """The American spelling of a word's beginning, as far as it is known: "tokenis" ->
-    "tokeniz" (tokenise is tokenize), "promis" stays (promise is American too)."""
-    for ending in ("e", "ation"):
+    """The American spelling of a word's beginning, as far as a word it begins knows it:
+    "tokenis" -> "tokeniz" (tokenise), "colour" -> "color", "modell" -> "model"
+    (modelling); "promis" stays (promise is American too)."""
+    for ending in ("", "e", "s", "ed", "ing", "ation"):
         word = prefix + ending
         found = american(word)
-        if found != word and found.endswith(ending) and len(found) == len(word):
-            return found[: -len(ending)]
+        if found != word and found.endswith(ending):
+            return found[: len(found) - len(ending)]
     return prefix
 
 

@@ -99,6 +99,10 @@ ROWS: list[tuple] = [
     ("tokenis*", "Tokenization matters", ALERT),
     ("tokenis*", "Tokenisation matters", ALERT),
     ("optimiz*", "A new optimiser", ALERT),
+    ("colour*", "Color constancy", ALERT),
+    ("behaviour*", "Behavioral cloning", ALERT),
+    ("modell*", "Language modeling", ALERT),
+    ("behavior*", "Behavioural cloning", ALERT),
     ('"weight quantiz*"', "Weight quantisation", ALERT),
     ("promize", "A promise kept", NO),  # the real -ise words stay as they are
     ("exercize", "An exercise", NO),
