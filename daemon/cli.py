@@ -67,6 +67,10 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     for path in files:
         now = SYSTEM.now()
         try:
+            if not path.is_file():
+                failed += 1
+                err(f"{path.name}: not a regular file: skipped")
+                continue
             data = path.read_bytes()
             ref = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             result = ingest_bytes(
@@ -85,7 +89,13 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
             continue
         except OSError as exc:
             failed += 1
-            err(f"{path.name}: cannot read ({exc.strerror})")
+            err(f"{path.name}: cannot read ({exc.strerror or exc})")
+            continue
+        except sqlite3.Error:
+            raise  # the database, not the file: one line from main
+        except Exception as exc:  # one file's failure: reported, and the others go on
+            failed += 1
+            err(f"{path.name}: failed ({type(exc).__name__}: {exc})"[:300])
             continue
         total_papers += result.papers
         total_new += len(result.new)

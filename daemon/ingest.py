@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -84,16 +85,33 @@ def ingest_bytes(
     _free(data)
     if select is not None:
         digest = replace(digest, papers=tuple(p for p in map(select, digest.papers) if p))
-    return ingest_digest(
-        store,
-        digest,
-        source=source,
-        location=location,
-        content_hash=digest_hash,
-        now=now,
-        on_change=on_change,
-        alert_replacements=alert_replacements,
-    )
+    try:
+        return ingest_digest(
+            store,
+            digest,
+            source=source,
+            location=location,
+            content_hash=digest_hash,
+            now=now,
+            on_change=on_change,
+            alert_replacements=alert_replacements,
+        )
+    except (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
+        failed: Exception = exc  # what the document holds cannot be stored
+    except (OSError, sqlite3.Error):
+        raise  # the disk or the database, not the document: tried again later
+    except Exception as exc:  # one document's failure, never the caller's
+        failed = exc
+    error = f"{name}: cannot be stored ({type(failed).__name__}: {failed})"[:300]
+    with store.transaction():
+        store.papers.add_document(
+            source=source,
+            location=location,
+            content_hash=digest_hash,
+            fetched_at=iso(now),
+            error=error,
+        )
+    raise ParseError(error)
 
 
 def _free(data: bytes | bytearray) -> None:

@@ -235,10 +235,10 @@ def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
     names: set[str] = set()
     real = folder.read_consumable
 
-    def read(path: Path) -> bytearray:
+    def read(path: Path, limit: int) -> bytearray:
         if path.name in names:
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
+        return real(path, limit)
 
     monkeypatch.setattr(folder, "read_consumable", read)
     yield names
@@ -318,7 +318,7 @@ def test_an_inbox_file_is_read_into_a_buffer_that_ingest_frees(tmp_path):
     from daemon.sources.folder import read_consumable
 
     (tmp_path / "a.txt").write_bytes(DUMP.read_bytes())
-    data = read_consumable(tmp_path / "a.txt")
+    data = read_consumable(tmp_path / "a.txt", 10**9)
     assert bytes(data) == DUMP.read_bytes()
     store = Store(tmp_path / "db.sqlite")
     now = datetime.now(UTC)

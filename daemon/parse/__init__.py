@@ -61,8 +61,19 @@ def sniff(text: str) -> str:
 
 
 def parse_document(data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
-    """Parse one document. `ref_time` (file mtime or fetch time) resolves yearless days."""
+    """Parse one document. `ref_time` (file mtime or fetch time) resolves yearless days.
+    Whatever a parser raises on a hostile document is that document's ParseError."""
     kind = sniff(check_text(data, name))
+    try:
+        return _parse(kind, data, name, ref_time)
+    except ParseError:
+        raise
+    except Exception as exc:  # one document's failure, never the caller's
+        what = f"{type(exc).__name__}: {exc}"[:200]
+        raise ParseError(f"{name}: cannot be read as {kind} ({what})") from None
+
+
+def _parse(kind: str, data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
     if kind == "text":
         return parse_text(data, name, ref_time)
     if kind == "arxiv":

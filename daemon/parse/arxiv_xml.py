@@ -87,7 +87,8 @@ def _versioned(raw: str) -> tuple[str | None, int | None]:
     """('2608.18082', 1) from 'oai:arXiv.org:2608.18082v1' or 'http://arxiv.org/abs/...v1'."""
     m = _VERSIONED.search(raw)
     if m:
-        return m.group(1), int(m.group(2))
+        version = m.group(2)  # a version beyond any real one (v99999999999999999999) is none
+        return m.group(1), int(version) if len(version) <= 6 else None
     return arxiv_id(raw.rsplit("/", 1)[-1].removeprefix("oai:arXiv.org:")), None
 
 
@@ -167,7 +168,7 @@ def _rdf(root: ET.Element, name: str) -> Digest:
     m = _FEED_CATEGORY.match(feed_title)
     feed_category = m.group(1) if m else ""
     stamp = channel.findtext(f"{DC}date") if channel is not None else None
-    day = date.fromisoformat(stamp[:10]) if stamp and len(stamp) >= 10 else None
+    day = _iso_day(stamp) if stamp else None
     papers = []
     for item in root.iter(f"{RSS1}item"):
         raw_title = clean_text(item.findtext(f"{RSS1}title") or "")
@@ -219,7 +220,7 @@ def _api(root: ET.Element, name: str) -> Digest:
                 version,
                 "new" if version in (None, 1) else "replace",
                 tuple(c.get("term", "") for c in entry.iter(f"{ATOM}category") if c.get("term")),
-                date.fromisoformat(published[:10]) if len(published) >= 10 else None,
+                _iso_day(published),
                 name,
             )
         )

@@ -44,6 +44,8 @@ def _props(tree: LexborHTMLParser, target: str, name: str) -> dict[str, object] 
         props = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ParseError(f"{name}: {target} hydration JSON is invalid ({exc.msg})") from None
+    except (RecursionError, ValueError):  # nested too deeply, a number too long
+        raise ParseError(f"{name}: {target} hydration JSON is unreadable") from None
     if not isinstance(props, dict):
         raise ParseError(f"{name}: {target} hydration JSON is not an object")
     return props
@@ -96,7 +98,7 @@ def _card_paper(card: LexborNode) -> Paper | None:
     upvotes = None
     for a in card.css('a[href^="/login?next="]'):
         text = clean_text(a.text())
-        upvotes = 0 if text == "-" else int(text) if text.isdigit() else None
+        upvotes = 0 if text == "-" else int(text) if text.isdigit() and len(text) < 12 else None
         break
     abstract = ""
     for p in card.css("p"):

@@ -18,6 +18,10 @@ def parse_json(text: str, name: str) -> Digest:
             f"{name}: invalid or truncated JSON ({exc.msg} at line {exc.lineno}, "
             f"column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise ParseError(f"{name}: JSON nested too deeply to be a digest") from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise ParseError(f"{name}: JSON with an unreadable value ({exc})"[:300]) from None
     if isinstance(data, dict) and "dailyPapers" in data:
         papers = entries_to_papers(data["dailyPapers"], name, "dailyPapers")
         return Digest("hf_json", papers, parse_iso_day(data.get("dateString")))
@@ -75,6 +79,11 @@ def entry_to_paper(entry: Any, name: str, where: str) -> Paper:
         authors=names,
         arxiv_id=ident,
         hf_day=parse_iso_day(paper.get("submittedOnDailyAt")),
-        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        upvotes=upvotes if _count(upvotes) else None,
         url=paper_url(ident) if ident else None,
     )
+
+
+def _count(value: object) -> bool:
+    """A count SQLite can hold (an int, not a bool, not absurd)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62

@@ -16,9 +16,11 @@ backoff, so a stuck file costs neither log lines nor CPU.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -53,13 +55,31 @@ def shown(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+NAME_BYTES = 200  # a name in done/ or failed/: room for ".N" and ".error.txt" within 255
+
+
+def _fitted(name: str, n: int) -> str:
+    """`name` with copy number `n` (if any), cut to NAME_BYTES: a long name keeps its
+    start, a digest of the whole and its last extension."""
+    stem, dot, ext = name.partition(".")
+    number = f".{n}" if n else ""
+    found = f"{stem}{number}{dot}{ext}"
+    if len(os.fsencode(found)) <= NAME_BYTES:
+        return found
+    last = name.rsplit(".", 1)[1] if "." in name else ""
+    tail = f"~{hashlib.sha256(os.fsencode(name)).hexdigest()[:12]}{number}"
+    tail += f".{last}" if last and len(os.fsencode(last)) <= 16 else ""
+    room = NAME_BYTES - len(os.fsencode(tail))
+    head = os.fsencode(name)[:room].decode("utf-8", "ignore") if room > 0 else ""
+    return head + tail
+
+
 def _free_name(folder: Path, name: str) -> Path:
-    target = folder / name
-    n = 1
+    n = 0
+    target = folder / _fitted(name, n)
     while target.exists() or target.is_symlink():
-        stem, dot, ext = name.partition(".")
-        target = folder / f"{stem}.{n}{dot}{ext}"
         n += 1
+        target = folder / _fitted(name, n)
     return target
 
 
@@ -187,31 +207,10 @@ class Inbox:
                 continue
             key = str(path)
             present.add(key)
-            if path.is_symlink() and root not in path.resolve().parents:
-                reason = (
-                    f"{shown(path.name)}: symlink to {shown(str(path.resolve()))}, "
-                    "outside the inbox: refused"
-                )
-                quarantine(path, inbox, reason)
-                self._count(ctx, source, path, ok=False)
-                continue
             try:
-                st = path.stat()
-            except OSError:
-                continue  # gone, or a dangling link: nothing to take
-            if not path.is_file():
-                if path.name not in ("done", "failed"):
-                    what = "a folder" if path.is_dir() else "not a regular file"
-                    self.conditions.start(
-                        key, "inbox_not_a_file", file=shown(path.name), what=what, action="ignored"
-                    )
-                continue
-            blocked = self.blocked.get(key)
-            if blocked is not None and blocked.retry_at > time.monotonic():
-                continue
-            if not self.ready(key, st):
-                continue
-            self.take(ctx, source, path, st, outcome)
+                self._look(ctx, source, path, root, outcome)
+            except Exception as exc:  # one file's failure, never the inbox's
+                self._stuck(ctx, source, path, f"{type(exc).__name__}: {exc}", outcome)
         for key in list(self.conditions.active):
             if key.startswith(str(inbox) + os.sep) and key not in present:
                 self.conditions.end(key, file=shown(Path(key).name), now="gone")
@@ -223,6 +222,69 @@ class Inbox:
                 self.blocked.pop(stale)
         self.recheck_taken(ctx, source, outcome)
 
+    def _look(
+        self, ctx: PollContext, source: Source, path: Path, root: Path, outcome: Outcome
+    ) -> None:
+        """Take one inbox entry if it is a complete digest file."""
+        inbox: Path = source.options["path"]
+        key = str(path)
+        if path.is_symlink():
+            try:
+                target = path.resolve(strict=True)
+            except FileNotFoundError:
+                return  # a dangling link: nothing to take (yet)
+            except (OSError, RuntimeError):  # a loop
+                reason = f"{shown(path.name)}: symlink loop: refused"
+                quarantine(path, inbox, reason)
+                self._count(ctx, source, path, ok=False)
+                return
+            if root not in target.parents:
+                where = shown(str(target))
+                reason = f"{shown(path.name)}: symlink to {where}, outside the inbox: refused"
+                quarantine(path, inbox, reason)
+                self._count(ctx, source, path, ok=False)
+                return
+        try:
+            st = path.stat()
+        except OSError:
+            return  # gone meanwhile: nothing to take
+        if not path.is_file():
+            if path.name not in ("done", "failed"):
+                what = "a folder" if path.is_dir() else "not a regular file"
+                self.conditions.start(
+                    key, "inbox_not_a_file", file=shown(path.name), what=what, action="ignored"
+                )
+            return
+        blocked = self.blocked.get(key)
+        if blocked is not None and blocked.retry_at > time.monotonic():
+            return
+        if not self.ready(key, st):
+            return
+        self.take(ctx, source, path, st, outcome)
+
+    def _stuck(
+        self, ctx: PollContext, source: Source, path: Path, error: str, outcome: Outcome
+    ) -> None:
+        """A file the inbox failed on outside any expected error: quarantined with the
+        reason if it can be moved, else left and retried with backoff (logged once)."""
+        inbox: Path = source.options["path"]
+        key = str(path)
+        self.forget(key)
+        try:
+            quarantine(path, inbox, f"{shown(path.name)}: could not be taken ({error})")
+            self._count(ctx, source, path, ok=False)
+            outcome.notes.append(f"{shown(path.name)} failed")
+            return
+        except Exception as exc:
+            error = f"{error}; then {type(exc).__name__}: {exc}"
+        with self.lock:
+            blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
+            blocked.attempts += 1
+            pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
+            blocked.retry_at = time.monotonic() + pause
+        self.conditions.start(key, "inbox_stuck", file=shown(path.name), error=error[:300])
+        outcome.notes.append(f"{shown(path.name)}: stuck")
+
     def take(
         self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
     ) -> None:
@@ -232,11 +294,7 @@ class Inbox:
             closed = key in self.closed
         limit: int = source.options["max_file_bytes"]
         if st.st_size > limit:
-            reason = (
-                f"{shown(path.name)}: {st.st_size:,} bytes, over this inbox's max_file_bytes "
-                f"({limit:,}): not read (raise max_file_bytes in config.toml to ingest it)"
-            )
-            quarantine(path, inbox, reason)
+            quarantine(path, inbox, _too_large(path, st.st_size, limit))
             self._count(ctx, source, path, ok=False)
             outcome.notes.append(f"{shown(path.name)} too large")
             self.forget(key)
@@ -257,7 +315,11 @@ class Inbox:
         inbox: Path = source.options["path"]
         key = str(path)
         try:
-            data = read_consumable(path)
+            data = read_consumable(path, source.options["max_file_bytes"])
+        except Refused as exc:
+            outcome.notes.append(f"{shown(path.name)} refused")
+            self._count(ctx, source, path, ok=False)
+            return quarantine(path, inbox, str(exc))
         except OSError as exc:  # left where it is; tried again with backoff
             with self.lock:
                 blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
@@ -285,7 +347,8 @@ class Inbox:
         target = path
         if path.parent != inbox / "done":
             target = move(path, inbox / "done")
-            _note(path).unlink(missing_ok=True)  # a file fixed in failed/ loses its note
+            if path.parent == inbox / "failed":
+                _note(path).unlink(missing_ok=True)  # a file fixed in failed/ loses its note
         event(
             "ingested",
             source=source.name,
@@ -347,14 +410,37 @@ class Inbox:
         ctx.save_state(source, details=json.dumps(details))
 
 
-def read_consumable(path: Path) -> bytearray:
+class Refused(PaperwatchError):
+    """A file the inbox will not read: not a regular file, or over max_file_bytes."""
+
+
+def read_consumable(path: Path, limit: int) -> bytearray:
     """The file in a buffer that ingest empties once parsed, so a large file is not held
-    as raw bytes and as papers at once (peak memory stays under 3x the file)."""
-    with open(path, "rb") as f:
-        data = bytearray(os.fstat(f.fileno()).st_size)
+    as raw bytes and as papers at once (peak memory stays under 3x the file). Opened
+    without blocking (a FIFO renamed over a file must not hang the inbox); its type and
+    size are checked on the open descriptor, and at most `limit` bytes are read, so a
+    file swapped in after the scan's checks is refused too."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb", closefd=True) as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused(f"{shown(path.name)}: not a regular file: refused")
+        if st.st_size > limit:
+            raise Refused(_too_large(path, st.st_size, limit))
+        data = bytearray(st.st_size)
         data[f.readinto(data) :] = b""
-        data += f.read()  # what a writer appended meanwhile
+        more = f.read(limit + 1 - len(data))  # what a writer appended meanwhile
+        if len(data) + len(more) > limit:
+            raise Refused(_too_large(path, len(data) + len(more), limit))
+        data += more
     return data
+
+
+def _too_large(path: Path, size: int, limit: int) -> str:
+    return (
+        f"{shown(path.name)}: {size:,} bytes, over this inbox's max_file_bytes "
+        f"({limit:,}): not read (raise max_file_bytes in config.toml to ingest it)"
+    )
 
 
 def _inbox(memory: Memory, source: Source) -> Inbox:
