@@ -143,6 +143,7 @@ class Config:
     timezone: ZoneInfo | None = None  # as configured; `tz` applies the default
     give_up_after: timedelta = timedelta(hours=48)
     undecided_after: timedelta = timedelta(days=2)  # a paper without abstract waits this long
+    stall_after: timedelta = timedelta(minutes=5)  # a watcher's poll running longer is stuck
     channels: dict[str, Channel] = field(default_factory=dict)
     watchlists: tuple[Watchlist, ...] = ()
     sources: tuple[Source, ...] = ()
@@ -197,6 +198,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
             raise ConfigError(f"timezone: unknown time zone {tz_name!r}") from None
     give_up_after = top.duration("give_up_after", timedelta(hours=48))
     undecided_after = top.duration("undecided_after", timedelta(days=2), allow_zero=True)
+    stall_after = top.duration("stall_after", timedelta(minutes=5))
     secrets_file = top.get("secrets_file", str)
     secrets = Secrets.load(base / secrets_file if secrets_file else None, "secrets_file")
     channels = _channels(top.get("channels", dict, {}), secrets)
@@ -218,6 +220,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         timezone=timezone,
         give_up_after=give_up_after,
         undecided_after=undecided_after,
+        stall_after=stall_after,
         channels=channels,
         watchlists=watchlists,
         sources=sources,

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -173,12 +174,20 @@ class Watcher(threading.Thread):
         self.halt = threading.Event()
         self.started = threading.Event()  # set up (what is dropped now is seen) or failed
         self.failures = 0  # in a row: the watch has not come up since
+        self.busy_since: float | None = None  # monotonic start of the poll running now
 
     @property
     def down(self) -> bool:
         """Failing for good: the systemd watchdog stops being fed, so systemd restarts us."""
         died = self.ident is not None and not self.is_alive() and not self.halt.is_set()
         return died or self.failures >= DOWN_AFTER
+
+    def stalled(self, limit: float) -> float | None:
+        """Seconds its poll has been running, if more than `limit`: a file that hangs a
+        read or a parse stops the inbox, which only a restart frees."""
+        since = self.busy_since
+        busy = time.monotonic() - since if since is not None else 0.0
+        return busy if busy > limit else None
 
     def run(self) -> None:
         watch = self.source.kind.watch
@@ -192,7 +201,11 @@ class Watcher(threading.Thread):
                     if self.failures:
                         self.failures = 0
                         self.health(self.source, None)
-                    outcome = self.poll()
+                    self.busy_since = time.monotonic()
+                    try:
+                        outcome = self.poll()
+                    finally:
+                        self.busy_since = None
                     if outcome is not None and outcome.documents:
                         self.deliver()
             except Exception as exc:
@@ -360,6 +373,11 @@ class Service:
         """Feed systemd's watchdog only while every component works: a watcher that stays
         down makes systemd restart the daemon, which a restart in-process could not fix."""
         down = sorted(name for name, w in self.watchers.items() if w.down)
+        limit = self.current.get().config.stall_after.total_seconds()
+        for name, watcher in sorted(self.watchers.items()):
+            busy = watcher.stalled(limit)
+            if busy is not None:
+                down.append(f"{name} (a poll stuck for {busy:.0f}s)")
         if self.config_watcher.ident is not None and not self.config_watcher.is_alive():
             down.append("config-watch")
         if down:

@@ -139,3 +139,31 @@ def test_a_fifo_or_a_file_over_the_limit_is_refused_on_its_descriptor(tmp_path):
     with pytest.raises(Refused, match="over this inbox's max_file_bytes"):
         read_consumable(big, 1000)
     assert read_consumable(big, 5000) == bytearray(b"a" * 5000)
+
+
+def test_a_poll_stuck_on_a_file_is_reported_as_a_stall(tmp_path):
+    """A read or a parse that never returns holds the inbox: its watcher says so, and
+    the daemon withholds systemd's watchdog (restarting it) past `stall_after`."""
+    import threading
+
+    from daemon.service import Watcher
+    from tests.daemon_proc import wait_for
+
+    inbox = Inbox(tmp_path)
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck_poll() -> None:
+        entered.set()
+        release.wait(30)
+
+    watcher = Watcher(inbox.source, inbox.memory, stuck_poll, lambda: None, lambda *_: None)
+    watcher.start()
+    try:
+        assert entered.wait(5)
+        assert wait_for(lambda: watcher.stalled(0.2) is not None, 5)
+        assert watcher.stalled(60) is None  # within a long limit: still fine
+        release.set()
+        assert wait_for(lambda: watcher.stalled(0.2) is None, 5)
+    finally:
+        release.set()
+        watcher.stop(5)
