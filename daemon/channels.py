@@ -14,12 +14,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import apprise
 from apprise.decorators import notify
 
 from daemon.errors import ConfigError
 from daemon.log import event
+from daemon.secrets import HIDDEN, scrub
 
 
 class _PerThread(logging.Handler):
@@ -87,9 +89,10 @@ class Channel:
         return ", ".join(t.private_url for t in self.targets)
 
     def scrub(self, text: str) -> str:
-        """`text` with every secret of this channel replaced by ***."""
+        """`text` with every secret of this channel (as written or URL-encoded) hidden."""
         for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
+            for form in (secret, quote(secret, safe=""), quote(secret)):
+                text = text.replace(form, HIDDEN)
         return text
 
     def send(self, title: str, bodies: dict[apprise.NotifyFormat, str]) -> str | None:
@@ -136,7 +139,8 @@ def load_channel(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Channel:
     """Load `urls` (secrets already expanded; `secrets` are the expanded values)."""
-    targets, hidden = [], [*urls, *secrets]
+    targets: list[tuple[Any, apprise.NotifyFormat]] = []
+    hidden = [*urls, *secrets]
     for i, url in enumerate(urls):
         at = where if len(urls) == 1 else f"{where}[{i}]"
         with _capture():  # apprise's complaints may quote the URL: never shown
@@ -152,9 +156,16 @@ def load_channel(
         preferred = formats[0] if isinstance(formats, tuple) else formats
         if preferred not in (apprise.NotifyFormat.HTML, apprise.NotifyFormat.TEXT):
             preferred = apprise.NotifyFormat.MARKDOWN
-        targets.append(Target(plugin, plugin.url(privacy=True), preferred))
+        targets.append((plugin, preferred))
     secret_values = tuple(dict.fromkeys(s for s in hidden if len(s) >= 3))
-    return Channel(name, tuple(targets), secret_values, timeout)
+    channel = Channel(name, (), secret_values, timeout)
+    # apprise's privacy form hides passwords and tokens it knows; a secret in a path, a
+    # query or a header (json://host/hook/${KEY}, ?+X-Api-Key=${KEY}) is scrubbed too
+    shown = tuple(
+        Target(plugin, scrub(channel.scrub(plugin.url(privacy=True))), fmt)
+        for plugin, fmt in targets
+    )
+    return Channel(name, shown, secret_values, timeout)
 
 
 def _with_options(url: str, timeout: float) -> str:

@@ -27,6 +27,7 @@ from daemon.query import parse_query, query_warnings
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.search import catch_up, search
+from daemon.secrets import scrub
 from daemon.similar_job import examples_of
 from daemon.store import STATUSES, Store, StoreError, usable
 
@@ -36,15 +37,15 @@ Command = Callable[[argparse.Namespace, Config], int]
 
 
 def out(line: str = "") -> None:
-    print(line, flush=True)
+    print(scrub(line), flush=True)
 
 
 def err(line: str) -> None:
-    print(f"error: {line}", file=sys.stderr, flush=True)
+    print(scrub(f"error: {line}"), file=sys.stderr, flush=True)
 
 
 def warn(line: str) -> None:
-    print(f"warning: {line}", file=sys.stderr, flush=True)
+    print(scrub(f"warning: {line}"), file=sys.stderr, flush=True)
 
 
 def expand_paths(paths: Sequence[str]) -> Iterator[Path]:

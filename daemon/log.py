@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
+from daemon.secrets import scrub
+
 log = logging.getLogger("paperwatch")
+# control characters (a carriage return, a terminal escape in a file name) never reach a
+# log line raw: they become \xNN, as a name's bytes that are not UTF-8 do
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _quote(value: object) -> str:
     text = str(value)
-    if not text or any(c in text for c in ' ="\n'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if not text or any(c in text for c in ' ="') or _CONTROL.search(text):
+        text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return '"' + _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + '"'
     return text
 
 
 def event(name: str, level: int = logging.INFO, **fields: object) -> None:
-    """Log `name key=value ...`; callers pass only secret-free values."""
+    """Log `name key=value ...`, every secret value scrubbed (callers pass none; a URL's
+    path or a header may still hold one)."""
     parts = [name, *(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)]
-    log.log(level, " ".join(parts))
+    log.log(level, scrub(" ".join(parts)))
 
 
 def setup_logging(verbose: bool = False) -> None:

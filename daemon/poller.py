@@ -24,6 +24,7 @@ from daemon.models import Paper
 from daemon.outbox import match_hook
 from daemon.render import Message
 from daemon.runtime import Runtime
+from daemon.secrets import scrub
 from daemon.sources import Memory, Source
 from daemon.store import STATUSES, Store
 
@@ -175,7 +176,9 @@ def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome 
 
 
 def _failed(ctx: PollContext, source: Source, state: dict[str, Any], error: str) -> None:
-    """Back off (the interval doubling per failure, at most 6 h); alert the admin once."""
+    """Back off (the interval doubling per failure, at most 6 h); alert the admin once.
+    The error is kept and sent scrubbed (a URL in it may hold a secret)."""
+    error = scrub(error)
     failures = state["consecutive_failures"] + 1
     retry = ctx.now + backoff(source.every or source.kind.every, failures, MAX_BACKOFF)
     event(

@@ -1,6 +1,9 @@
 """`${NAME}` in channel URLs: from the environment, a secrets file, or systemd credentials.
 
-Values are only ever substituted into URLs handed to apprise; nothing here logs them.
+Values are only ever substituted into URLs handed to apprise (or a source's header).
+Every value expanded is remembered, so `scrub` can take it out of any text that leaves
+the process: log lines, command output, errors kept in the database. A secret may sit in
+a URL's path, query or a header, where apprise's privacy form does not hide it.
 """
 
 from __future__ import annotations
@@ -10,10 +13,28 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from daemon.errors import ConfigError
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_EXPANDED: set[str] = set()  # every secret value expanded in this process, and its URL forms
+HIDDEN = "****"
+
+
+def remember(value: str) -> None:
+    """`value` is a secret from now on: `scrub` hides it, as written and URL-encoded."""
+    if len(value) >= 3:
+        _EXPANDED.update({value, quote(value, safe=""), quote(value)})
+
+
+def scrub(text: str) -> str:
+    """`text` with every secret value replaced by ****."""
+    if _EXPANDED and text:
+        for secret in sorted(_EXPANDED, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, HIDDEN)
+    return text
 
 
 @dataclass(frozen=True)
@@ -67,6 +88,7 @@ class Secrets:
                     f"{where}: ${{{m.group(1)}}} is not set (environment, "
                     "secrets_file or $CREDENTIALS_DIRECTORY)"
                 )
+            remember(found)
             return found
 
         return _REF.sub(value, text)

@@ -14,6 +14,7 @@ from daemon.outbox import alerts, decide_waiting, deliver, match_hook, release_o
 from daemon.render import render
 from daemon.runtime import Runtime
 from daemon.store import Store
+from daemon.web import home
 from tests.conftest import HF, TEXT
 from tests.daemon_proc import paperwatch
 from tests.receivers import SMTPServer, Webhook, free_port
@@ -473,3 +474,46 @@ def test_a_three_word_phrase_alone_alerts_and_is_found(cli, config_file, hook):
     # a query that starts with "-" is a query, not an option
     rest = cli("preview", "--query", "-molecules", "--json").json()
     assert [p["title"] for p in rest] == ["Neural Graph Rewriting"]
+
+
+def test_a_secret_in_a_url_path_or_header_is_shown_nowhere(cli, config_file, caplog, monkeypatch):
+    """`${...}` values in a webhook's path and in a header: apprise's privacy form keeps
+    them; paperwatch scrubs them from check, test-notify, alerts (--json: last_error), the
+    log, the web page and the database, here on a service that refuses the connection."""
+    caplog.set_level(logging.DEBUG)
+    path_secret, header_secret = "pathSECRET-4f9c2a", "headerSECRET-77e1b0"
+    monkeypatch.setenv("HOOK_PATH_KEY", path_secret)
+    monkeypatch.setenv("HOOK_HEADER_KEY", header_secret)
+    closed = "127.0.0.1:9"  # discard port: nothing listens, the send fails
+    write_config(
+        config_file,
+        {
+            "path": f"json://{closed}/hook/${{HOOK_PATH_KEY}}",
+            "header": f"json://{closed}/?+X-Api-Key=${{HOOK_HEADER_KEY}}",
+        },
+        [{"name": "t", "keywords": ["tensor"], "notify": ["path", "header"]}],
+    )
+    outputs = []
+    for args in (
+        ("check",),
+        ("ingest", str(TEXT / "000_a4df948192ebdd8e.txt")),
+        ("test-notify", "path"),
+        ("test-notify", "header"),
+        ("alerts",),
+        ("alerts", "--json"),
+        ("alerts", "retry"),
+    ):
+        result = cli(*args)
+        outputs += [result.out, result.err]
+    failed = cli("alerts", "--json").json()
+    assert failed and all(a["last_error"] for a in failed)  # the sends did fail
+    config = load_config(config_file)
+    with Store(config.db_path, readonly=True) as store:
+        outputs.append(home(store, config, datetime.now(UTC)))
+    # what reaches the log (pytest also hears apprise's own logger, which never does)
+    outputs += [r.getMessage() for r in caplog.records if not r.name.startswith("apprise")]
+    db = b"".join(p.read_bytes() for p in (config_file.parent / "state").glob("paperwatch.db*"))
+    for secret in (path_secret, header_secret):
+        assert not [o for o in outputs if secret in o]
+        assert secret.encode() not in db
+    assert "****" in outputs[0]  # check shows where a secret was

@@ -167,3 +167,18 @@ def test_a_poll_stuck_on_a_file_is_reported_as_a_stall(tmp_path):
     finally:
         release.set()
         watcher.stop(5)
+
+
+def test_control_characters_in_a_name_never_reach_the_log_raw(tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="paperwatch")
+    inbox = Inbox(tmp_path)
+    name = "evil\r\x1b[2Jname.txt"
+    (inbox.path / name).write_bytes(GOOD.read_bytes())
+    _settled(inbox.path / name)
+    inbox.poll()
+    assert (inbox.path / "done" / name).exists()
+    lines = [r.getMessage() for r in caplog.records if r.name == "paperwatch"]
+    assert any("evil\\x0d\\x1b[2Jname.txt" in line for line in lines), lines
+    assert not any("\r" in line or "\x1b" in line for line in lines)
