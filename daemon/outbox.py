@@ -10,11 +10,14 @@ import json
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -182,9 +185,58 @@ def deliver_channel(
     channel = config.channels.get(channel_name)
     owner = claim_owner()
     timeout = channel.timeout if channel else 0.0
-    until = now + timedelta(seconds=2 * timeout) + CLAIM_MARGIN
+    window = timedelta(seconds=2 * timeout) + CLAIM_MARGIN
     with store.transaction():
-        rows = store.deliveries.claim(owner, iso(now), iso(until), channel_name, only)
+        rows = store.deliveries.claim(owner, iso(now), iso(now + window), channel_name, only)
+    if not rows:
+        return report
+    with ClaimKeeper(store.path, owner, now, window):
+        _send_claimed(store, config, now, channel_name, rows, owner, report)
+    return report
+
+
+class ClaimKeeper(threading.Thread):
+    """Renews `owner`'s claims while it sends, from a connection of its own: a service
+    that answers a byte at a time may keep one send alive longer than any fixed claim,
+    and a lapsed claim would let another process send the same papers again. If this
+    process dies, the renewals stop and the claims lapse (or are released at once)."""
+
+    def __init__(self, path: Path, owner: str, now: datetime, window: timedelta) -> None:
+        super().__init__(name=f"claim:{owner}", daemon=True)
+        self.path, self.owner, self.now, self.window = path, owner, now, window
+        self.started_at = time.monotonic()
+        self.done = threading.Event()
+
+    def __enter__(self) -> ClaimKeeper:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.join()
+
+    def run(self) -> None:
+        every = max(0.05, self.window.total_seconds() / 4)
+        with Store(self.path) as store:
+            while not self.done.wait(every):
+                elapsed = timedelta(seconds=time.monotonic() - self.started_at)
+                until = iso(self.now + elapsed + self.window)
+                with store.transaction():
+                    store.deliveries.extend_claim(self.owner, until)
+
+
+def _send_claimed(
+    store: Store,
+    config: Config,
+    now: datetime,
+    channel_name: str,
+    rows: list[dict[str, Any]],
+    owner: str,
+    report: DeliveryReport,
+) -> None:
+    """One message per watchlist and batch of the claimed rows; each batch recorded as
+    sent or failed as soon as it is; what is left is released at the end."""
+    channel = config.channels.get(channel_name)
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["watchlist"], []).append(row)
@@ -211,7 +263,6 @@ def deliver_channel(
     finally:
         with store.transaction():
             store.deliveries.release(owner)
-    return report
 
 
 def _record(

@@ -62,6 +62,7 @@ class Webhook:
         self.bodies: list[dict[str, Any]] = []
         self.status = 200
         self.hang = 0.0  # seconds to stall before reading a request (which is then dropped)
+        self.trickle = 0.0  # seconds between the bytes of an answer (a slow peer)
         self.port = port or free_port()
         self.server: ThreadingHTTPServer | None = None
 
@@ -86,6 +87,12 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if owner.status == 200:
                     owner.bodies.append(json.loads(body))
+                if owner.trickle:
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                        time.sleep(owner.trickle)
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    return
                 self.send_response(owner.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -5,18 +5,26 @@ import logging
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 from daemon.clock import iso
 from daemon.config import load_config
 from daemon.ingest import ingest_bytes
-from daemon.outbox import alerts, decide_waiting, deliver, match_hook, release_orphaned_claims
+from daemon.outbox import (
+    alerts,
+    decide_waiting,
+    deliver,
+    match_hook,
+    release_orphaned_claims,
+    retry_all,
+)
 from daemon.render import render
 from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web import home
 from tests.conftest import HF, TEXT
-from tests.daemon_proc import paperwatch
+from tests.daemon_proc import paperwatch, wait_for
 from tests.receivers import SMTPServer, Webhook, free_port
 
 PASSWORD = "s3cr3t-Pa55word"
@@ -517,3 +525,36 @@ def test_a_secret_in_a_url_path_or_header_is_shown_nowhere(cli, config_file, cap
         assert not [o for o in outputs if secret in o]
         assert secret.encode() not in db
     assert "****" in outputs[0]  # check shows where a secret was
+
+
+def test_a_send_that_outlives_its_claim_window_is_never_sent_twice(config_file, hook, monkeypatch):
+    """A service answering a byte at a time keeps one send alive past the claim's
+    window; the sender renews its claim meanwhile, so `alerts retry` started then sends
+    nothing again (issue 21, fault 5)."""
+    import threading
+
+    from daemon import outbox
+
+    monkeypatch.setattr(outbox, "CLAIM_MARGIN", timedelta(0))
+    write_config(
+        config_file,
+        {},
+        [tensor_watch(notify="slow")],
+        extra=f'[channels.slow]\nurl = "{hook.url}"\ntimeout = "1s"',
+    )
+    config = load_config(config_file)
+    store = Store(config.db_path)
+    ingest_fixture(store, config, datetime.now(UTC))
+    hook.trickle = 0.1  # 38 bytes: about 4 s, each read within the 1 s timeout
+    sending = threading.Thread(
+        target=deliver, args=(Store(config.db_path), config, datetime.now(UTC))
+    )
+    sending.start()
+    try:
+        assert wait_for(lambda: len(hook.bodies) == 1, 5)
+        time.sleep(2 * 1.0 + 0.3)  # wall-clock past the first claim (2 x timeout + margin)
+        again = retry_all(Store(config.db_path), config, datetime.now(UTC))
+        assert again.messages == 0 and len(hook.bodies) == 1
+    finally:
+        sending.join(10)
+    assert [d["status"] for d in alerts(store)] == ["sent"] * len(alerts(store))

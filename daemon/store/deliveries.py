@@ -130,6 +130,12 @@ class DeliveryRepo:
             ("dead" if dead else "failed", attempts, due, error, delivery_id),
         )
 
+    def extend_claim(self, owner: str, until: str) -> None:
+        """`owner` is still sending: its claims hold until `until`."""
+        self.conn.execute(
+            "UPDATE deliveries SET claimed_until = ? WHERE claimed_by = ?", (until, owner)
+        )
+
     def release(self, owner: str) -> None:
         """Give back what `owner` claimed and did not settle."""
         self.conn.execute(
