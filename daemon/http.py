@@ -3,17 +3,26 @@
 Politeness: a descriptive User-Agent, one request at a time per host with a minimum
 interval (kept by a pacer shared across config reloads), Retry-After honoured on 429/503,
 conditional requests left to the caller's headers.
+
+Bounds: `timeout` is a total deadline per request, not per read: a peer that trickles a
+byte a second is cut off at it (its socket is shut down), so it never holds the pacer,
+and the other sources of its host, longer. Every httpx error, a redirect loop included,
+is a FetchError: the source fails, with its reason, and backs off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -73,6 +82,44 @@ class HostPacer:
                 self._last[host] = self.clock.monotonic()
 
 
+class Deadline:
+    """A request's total time: when it is up, the sockets the request opened (each
+    connection it makes, redirects included) are shut down, which ends any read."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpx's trace hook: note each new connection's socket."""
+        if name != "connection.connect_tcp.complete":
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self._timer is None:
+                self._timer = threading.Timer(max(0.0, self.end - time.monotonic()), self._cut)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # already closed
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+
+
 class HttpClient:
     def __init__(
         self,
@@ -90,6 +137,8 @@ class HttpClient:
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT},
             transport=transport,
+            # a connection per request: the deadline watches the socket it opens
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     def close(self) -> None:
@@ -114,15 +163,27 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            deadline = Deadline(self.settings.timeout)
             with self.pacer.turn(host, interval):
                 try:
-                    response: Response | None = self._fetch(url, send)
+                    response: Response | None = self._fetch(url, send, deadline)
                 except httpx.TimeoutException:
                     raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
                 except (httpx.TransportError, httpx.DecodingError) as exc:
+                    if deadline.expired:
+                        raise FetchError(
+                            f"{url}: timed out after {self.settings.timeout:g}s "
+                            "(no complete answer in that time)"
+                        ) from None
                     if attempt > self.settings.retries:
                         raise FetchError(f"{url}: {_reason(exc)}") from None
                     response = None
+                except httpx.TooManyRedirects:
+                    raise FetchError(f"{url}: too many redirects (a redirect loop)") from None
+                except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                    raise FetchError(f"{url}: {_reason(exc)}") from None
+                finally:
+                    deadline.cancel()
             if response is None:
                 self.clock.sleep(_pause(attempt, 10))
                 continue
@@ -138,9 +199,10 @@ class HttpClient:
                 return response
             raise FetchError(f"{url}: HTTP {response.status}")
 
-    def _fetch(self, url: str, headers: dict[str, str]) -> Response:
+    def _fetch(self, url: str, headers: dict[str, str], deadline: Deadline) -> Response:
         limit = self.settings.max_bytes
-        with self.client.stream("GET", url, headers=headers) as r:
+        trace = {"trace": deadline.trace}
+        with self.client.stream("GET", url, headers=headers, extensions=trace) as r:
             declared = r.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise FetchError(

@@ -335,3 +335,87 @@ def test_inbox_file_with_a_non_utf8_name_is_ingested_and_the_rest_too(tmp_path):
     assert os.path.exists(inbox + b"/done/bad\xffname.txt")
     assert os.path.exists(inbox + b"/failed/bad\xfejunk.bin.error.txt")
     assert "bad\\xfejunk.bin" in store.sources.get("inbox")["last_result"]
+
+
+class RawPeer:
+    """A misbehaving HTTP peer on 127.0.0.1: `trickle` answers a byte every 0.2 s,
+    forever; `loop` redirects every path to the next one."""
+
+    def __init__(self, mode: str) -> None:
+        import socket
+
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.requests += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn) -> None:  # type: ignore[no-untyped-def]
+        with conn:
+            try:
+                request = conn.recv(4096).decode("latin-1")
+                path = request.split(" ", 2)[1]
+                if self.mode == "loop":
+                    n = int(path.strip("/") or 0) + 1
+                    head = f"HTTP/1.1 302 Found\r\nLocation: /{n}\r\nContent-Length: 0\r\n\r\n"
+                    conn.sendall(head.encode())
+                    return
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000:
+                    if self.stop.wait(0.2):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def test_a_trickling_peer_is_cut_off_at_the_timeout_and_frees_its_host():
+    """A total deadline per request, not per read: 1 byte every 0.2 s never trips a 1 s
+    read timeout, yet the request ends at 1 s, and the next request to the host goes."""
+    peer = RawPeer("trickle")
+    client = HttpClient(HttpSettings(timeout=1, min_interval=0, retries=0))
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(FetchError, match="timed out after 1s .no complete answer"):
+            client.get(f"http://127.0.0.1:{peer.port}/slow")
+        assert time.monotonic() - t0 < 3
+        t0 = time.monotonic()
+        with pytest.raises(FetchError):  # the pacer's turn was given back at the deadline
+            client.get(f"http://127.0.0.1:{peer.port}/again")
+        assert time.monotonic() - t0 < 3
+    finally:
+        client.close()
+        peer.close()
+
+
+def test_a_redirect_loop_is_a_source_failure_with_its_reason(tmp_path):
+    peer = RawPeer("loop")
+    try:
+        cfg, store = configured(
+            tmp_path,
+            'state_dir = "state"\n[http]\nmin_interval = "0s"\nretries = 0\n'
+            f'[[sources]]\nname = "loop"\ntype = "url"\nurl = "http://127.0.0.1:{peer.port}/"\n',
+        )
+        assert poll(cfg, store, "loop", NOON) is None
+        requests = peer.requests
+        report = {s["name"]: s for s in status(store, cfg)["sources"]}["loop"]
+        assert "too many redirects" in report["last_error"]
+        assert report["consecutive_failures"] == 1 and report["retry_after"] > iso(NOON)
+        assert requests <= 21  # one request and httpx's redirects, no retry
+    finally:
+        peer.close()
