@@ -127,6 +127,7 @@ class WebSettings:
 
     listen: str = "127.0.0.1:8790"
     token: str | None = field(default=None, repr=False)
+    hosts: tuple[str, ...] = ()  # names it is reached by, beyond its address and localhost
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -296,6 +297,9 @@ def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[
 
 def _web(t: Table, secrets: Secrets) -> WebSettings:
     listen = t.get("listen", str, WebSettings.listen).strip()
+    hosts = t.get("hosts", list, [])
+    if not all(isinstance(h, str) and h.strip() for h in hosts):
+        raise ConfigError(f"{t.at('hosts')}: expected a list of host names")
     token = t.get("token", str)
     if token is not None:
         token = secrets.expand(token, t.at("token"))
@@ -309,7 +313,7 @@ def _web(t: Table, secrets: Secrets) -> WebSettings:
                 'e.g. token = "${PAPERWATCH_WEB_TOKEN}"'
             )
     t.finish()
-    return WebSettings(listen, token or None)
+    return WebSettings(listen, token or None, tuple(h.strip().lower() for h in hosts))
 
 
 def _loopback(host: str) -> bool:

@@ -26,6 +26,8 @@ from daemon.text import Tokens, american, american_prefix, forms, parts, plain, 
 FIELDS = ("title", "abstract", "author")
 DEFAULT_FIELDS = frozenset({"title", "abstract"})
 MAX_DEPTH = 100  # nesting of parentheses and NOTs
+MAX_QUERY = 4000  # characters in a query
+MAX_TERM = 200  # characters in one word or phrase (no real one comes close)
 MIN_SPLIT = 6  # a word this long also matches its two halves written apart, unless one
 # half is a function word: "in finite" is not infinite, "over all" not overall
 _FUNCTION_WORDS = """a about above across after again against all along also am among an and another
@@ -117,6 +119,8 @@ class Tok:
 
 def tokenize_query(source: str) -> list[Tok]:
     """Tokens with 1-based columns, in one pass over the query."""
+    if len(source) > MAX_QUERY:
+        raise QueryError(f"query of {len(source):,} characters (at most {MAX_QUERY:,})", 1)
     toks, pos, end = [], 0, len(source.rstrip())
     while pos < end:
         m = _TOKEN.match(source, pos)
@@ -249,6 +253,8 @@ class _Parser:
 
 def make_term(text: str, fields: frozenset[str], column: int = 1, quoted: bool = False) -> Term:
     """A keyword as written ("neural operator", "tensor*", "GPT-4") to a Term."""
+    if len(text) > MAX_TERM:
+        raise QueryError(f"a term of {len(text):,} characters (at most {MAX_TERM})", column)
     star = text.find("*")
     if star != -1 and star != len(text) - 1:
         raise QueryError(f"'*' only ends a word (prefix search), in {text!r}", column + star)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from apprise import NotifyFormat
 
+from daemon.errors import QueryError
 from daemon.query import DEFAULT_FIELDS, Field, make_term, term_spans
 from daemon.text import tokenize
 
@@ -52,8 +53,14 @@ class Highlighter:
     compound or a word form as the word it matched."""
 
     def __init__(self, terms: list[str]) -> None:
-        # labels of terms that matched, so they always parse
-        self.terms = [make_term(label.strip('"'), DEFAULT_FIELDS) for label in terms]
+        # labels of terms that matched, or the words of a search: one that is no term
+        # ("&", a lone "*") marks nothing
+        self.terms = []
+        for label in terms:
+            try:
+                self.terms.append(make_term(label.strip('"'), DEFAULT_FIELDS))
+            except QueryError:
+                continue
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Character ranges to mark, merged, in order."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -21,7 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from itertools import groupby
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -32,6 +33,7 @@ from markupsafe import Markup, escape
 from daemon import __version__
 from daemon.config import Config
 from daemon.errors import QueryError
+from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
 from daemon.models import abs_url, key_hash
 from daemon.poller import status
@@ -303,7 +305,7 @@ class WebServer:
 
     def __init__(self, config: Callable[[], Config]) -> None:
         self.config = config
-        self.server: ThreadingHTTPServer | None = None
+        self.server: BoundedHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.listen: str | None = None  # where it listens (None: not started)
 
@@ -313,11 +315,8 @@ class WebServer:
         if address is None:
             self.listen = ""
             return
-        self.server = ThreadingHTTPServer(address, _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, name="web", kwargs={"poll_interval": 0.2}
-        )
+        self.server = BoundedHTTPServer(address, _handler(self))
+        self.thread = threading.Thread(target=self.server.serve, name="web")
         self.thread.daemon = True
         self.thread.start()
         self.listen = settings.listen
@@ -336,10 +335,36 @@ class WebServer:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
+            self.server.stop()
+            if self.thread is not None:
+                self.thread.join(5)
             self.server.server_close()
             self.server = None
         self.listen = None
+
+
+def _allowed_host(header: str | None, config: Config) -> bool:
+    """Whether a request's Host names this server: its listen address, a loopback name,
+    or one of `[web] hosts`. A page on another site that resolves its own name to
+    127.0.0.1 (DNS rebinding) is refused, token or not."""
+    if not header:
+        return True  # HTTP/1.0 without Host: not a browser's request
+    host = header.strip().lower()
+    if host.startswith("["):
+        name = host[1 : host.find("]")] if "]" in host else host
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    listen = (config.web.address or ("", 0))[0].lower()
+    known = {"localhost", "127.0.0.1", "::1", listen, *config.web.hosts}
+    return name in known or (listen in ("0.0.0.0", "::") and _is_ip(name))
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
@@ -347,10 +372,20 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
         server_version = f"paperwatch/{__version__}"
         protocol_version = "HTTP/1.1"
 
+        head = False  # a HEAD request: the GET's status and headers, no body
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self.head = True
+            self.do_GET()
+
         def do_GET(self) -> None:  # noqa: N802
             config = web.config()
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            if not _allowed_host(self.headers.get("Host"), config):
+                # a name this server was not set up to answer for (DNS rebinding)
+                self._send(421, b"unknown host (add it to [web] hosts)\n", "text/plain")
+                return
             if config.web.token and not self._authorized(config.web.token, query):
                 self._send(401, b"token required\n", "text/plain", {"WWW-Authenticate": "Bearer"})
                 return
@@ -367,7 +402,8 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 self._json(500, {"error": "internal error (logged)"})
 
         def _authorized(self, token: str, query: dict[str, str]) -> bool:
-            given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
+            given = credentials.strip() if scheme.lower() == "bearer" else ""
             given = given or query.pop("token", "")
             return hmac.compare_digest(given.encode(), token.encode())
 
@@ -401,7 +437,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                     headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), True)
                 if self._fresh(etag, modified):
                     return self._send(304, b"", None, headers)
-                host = self.headers.get("Host") or f"127.0.0.1:{web.port}"
+                host = self.headers.get("Host") or f"127.0.0.1:{web.port}"  # a checked one
                 body = atom(store, config, name, wanted or [""], f"http://{host}")
             self._send(200, body, "application/atom+xml; charset=utf-8", headers)
 
@@ -434,10 +470,11 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Connection", "close")  # one request per connection
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            if code != 304:
+            if code != 304 and not self.head:
                 self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002

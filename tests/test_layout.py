@@ -42,3 +42,17 @@ def test_no_module_but_its_own_names_a_source_kind():
                 rf"sources\.{kind}\b|from daemon\.sources import .*\b{kind}\b", text
             )
             assert not imported, f"{path.relative_to(ROOT)} imports kind {kind!r}"
+
+
+def test_the_unit_raises_the_descriptor_limit_above_what_the_web_server_may_hold():
+    """Idle web connections once exhausted the default 1,024 descriptors, and the inbox
+    and deliveries failed with EMFILE: the unit raises the limit well above the web
+    server's connection cap."""
+    import configparser
+
+    from daemon.http_server import MAX_CONNECTIONS
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(ROOT / "systemd" / "paperwatch.service")
+    assert int(unit["Service"]["LimitNOFILE"]) >= 8 * MAX_CONNECTIONS

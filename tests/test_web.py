@@ -293,3 +293,63 @@ def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
         assert feedparser.parse(changed.content).entries[0].title == "Tensor Sketches for Agents"
     finally:
         assert daemon.stop() == 0
+
+
+def test_the_web_server_holds_under_idle_connections_and_odd_requests(served):
+    """Issue 21, fault 7: idle connections cost no thread and are capped (1,023 of them
+    exhausted the daemon's descriptors); a query the API accepts never raises in
+    highlighting; a huge query is a quick 400; an unknown Host is refused (DNS
+    rebinding); HEAD is answered; the Bearer scheme is case-insensitive."""
+    import socket
+
+    from daemon.http_server import MAX_CONNECTIONS
+
+    _, _, base = served
+    port = int(base.rsplit(":", 1)[1])
+    threads = threading.active_count()
+    fds = len(os.listdir("/proc/self/fd"))
+    idle = []
+    try:
+        for _ in range(MAX_CONNECTIONS + 100):
+            s = socket.create_connection(("127.0.0.1", port))
+            idle.append(s)
+        t0 = time.monotonic()
+        assert wait_for(
+            lambda: len(os.listdir("/proc/self/fd")) < fds + 2 * (MAX_CONNECTIONS + 100), 5
+        )
+        assert threading.active_count() <= threads + 2  # no thread per idle connection
+        held = len(os.listdir("/proc/self/fd")) - fds - len(idle)  # the server's ends
+        assert held <= MAX_CONNECTIONS + 2
+    finally:
+        for s in idle:
+            s.close()
+    # once they are gone, it answers at once
+    assert httpx.get(f"{base}/api/status", timeout=5).status_code == 200
+    assert time.monotonic() - t0 < 10
+    page = httpx.get(f"{base}/papers", params={"q": '"tensor &"'}, timeout=5)
+    assert page.status_code == 200, page.text
+    t0 = time.monotonic()
+    huge = httpx.get(f"{base}/api/papers", params={"q": "x" * 20_000}, timeout=10)
+    assert huge.status_code == 400 and "at most" in huge.json()["error"]
+    assert time.monotonic() - t0 < 2
+    evil = httpx.get(f"{base}/api/status", headers={"Host": "evil.example:80"}, timeout=5)
+    assert evil.status_code == 421
+    head = httpx.head(f"{base}/api/status", timeout=5)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) > 0
+
+
+def test_a_token_is_read_whatever_the_case_of_its_scheme(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEB_TOKEN", "s3cret-t0ken-x")
+    cfg = load_config(make_config(tmp_path, extra='token = "${WEB_TOKEN}"'))
+    Store(cfg.db_path).close()
+    web = WebServer(lambda: cfg)
+    web.start()
+    try:
+        url = f"http://127.0.0.1:{web.port}/api/status"
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            got = httpx.get(url, headers={"Authorization": f"{scheme} s3cret-t0ken-x"})
+            assert got.status_code == 200, scheme
+        assert httpx.get(url, headers={"Authorization": "Basic s3cret-t0ken-x"}).status_code == 401
+    finally:
+        web.stop()
