@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,13 +23,14 @@ from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, 
 from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
 from daemon.outbox import DeliveryReport, alerts, decide_waiting, deliver, match_hook, retry_all
-from daemon.poller import PollContext, run_source, status
+from daemon.poller import Outcome, PollContext, run_source, status
 from daemon.query import parse_query, query_warnings
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.search import catch_up, search
 from daemon.secrets import scrub
 from daemon.similar_job import examples_of
+from daemon.sources import Memory, Source
 from daemon.store import STATUSES, Store, StoreError, usable
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -325,18 +327,48 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     failed = 0
     try:
         for source in sources:
-            outcome = run_source(PollContext(store, runtime, SYSTEM.now()), source)
+            outcome = _poll_settled(store, runtime, source)
             if outcome is None:
                 failed += 1
                 err(f"{source.name}: {store.sources.get(source.name)['last_error']}")
             else:
                 out(f"{source.name}: {outcome.summary()}")
+                if outcome.waiting:
+                    names = ", ".join(outcome.waiting)
+                    warn(f"{source.name}: still being written, not taken yet: {names}")
         decide_waiting(store, runtime, SYSTEM.now())
         runtime.similar.run(store, config, SYSTEM.now())
     finally:
         runtime.http.close()
     report_delivery(deliver(store, config, SYSTEM.now()))
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+ONE_SHOT_WAIT = 60.0  # seconds `paperwatch poll` waits at most for files being written
+
+
+def _poll_settled(store: Store, runtime: Runtime, source: Source) -> Outcome | None:
+    """Poll once; while the source says something it saw is still being written (a file
+    copied in a moment ago), wait for it and poll again, up to ONE_SHOT_WAIT seconds, so
+    a one-shot poll never skips a fresh file silently."""
+    memory: Memory = {}
+    total = Outcome()
+    waited = 0.0
+    while True:
+        outcome = run_source(PollContext(store, runtime, SYSTEM.now(), memory), source)
+        if outcome is None:
+            return None if not total.documents else total
+        total.documents += outcome.documents
+        total.papers += outcome.papers
+        total.new += outcome.new
+        total.gained += outcome.gained
+        total.notes += outcome.notes
+        total.waiting = outcome.waiting
+        pause = outcome.again_in
+        if pause is None or waited + pause > ONE_SHOT_WAIT:
+            return total
+        time.sleep(pause + 0.05)
+        waited += pause + 0.05
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:

@@ -41,6 +41,10 @@ class Outcome:
     new: int = 0
     gained: int = 0
     notes: list[str] = field(default_factory=list)
+    # what the source has seen but not taken yet (a file still being written), and in
+    # how many seconds it may be: a one-shot poll waits for it rather than skip it
+    waiting: list[str] = field(default_factory=list)
+    again_in: float | None = None
 
     def summary(self) -> str:
         text = (

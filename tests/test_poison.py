@@ -182,3 +182,21 @@ def test_control_characters_in_a_name_never_reach_the_log_raw(tmp_path, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "paperwatch"]
     assert any("evil\\x0d\\x1b[2Jname.txt" in line for line in lines), lines
     assert not any("\r" in line or "\x1b" in line for line in lines)
+
+
+def test_a_one_shot_poll_waits_for_a_file_copied_a_moment_ago(tmp_path, capsys):
+    """Issue 21, fault 8: `paperwatch poll` right after a copy said "0 documents" and
+    left the file (younger than `settle`); it now waits for it to settle and takes it."""
+    from daemon.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'state_dir = "state"\n[[sources]]\nname = "inbox"\ntype = "folder"\nsettle = "1s"\n'
+    )
+    inbox = tmp_path / "state" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "fresh.txt").write_bytes(GOOD.read_bytes())  # written now: not settled
+    assert main(["--config", str(config), "poll"]) == 0
+    out = capsys.readouterr().out
+    assert "inbox: 1 documents, 40 papers, 40 new" in out
+    assert (inbox / "done" / "fresh.txt").exists()

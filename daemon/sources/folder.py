@@ -191,6 +191,20 @@ class Inbox:
                 return False
             return now - seen.since >= self.settle
 
+    def settling(self) -> tuple[list[str], float | None]:
+        """Files seen but not complete yet (their writer may still be at work), and the
+        seconds until the first may be."""
+        now = time.monotonic()
+        with self.lock:
+            found = {
+                k: s.since + self.settle - now
+                for k, s in self.seen.items()
+                if k not in self.closed and k not in self.taken and k not in self.blocked
+            }
+        if not found:
+            return [], None
+        return sorted(shown(Path(k).name) for k in found), max(0.0, min(found.values()))
+
     def forget(self, key: str) -> None:
         with self.lock:
             self.seen.pop(key, None)
@@ -460,7 +474,9 @@ def _make(path: Path) -> None:
 def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
     _make(source.options["path"])
-    _inbox(ctx.memory, source).scan(ctx, source, outcome)
+    inbox = _inbox(ctx.memory, source)
+    inbox.scan(ctx, source, outcome)
+    outcome.waiting, outcome.again_in = inbox.settling()
     return outcome
 
 
