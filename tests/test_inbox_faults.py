@@ -255,6 +255,7 @@ def test_an_unreadable_file_is_logged_once_and_retried_with_backoff(tmp_path, un
         time.sleep(4.0)  # tries at about 0, 1 and 3 s; a 2 Hz loop would poll 8 times
         assert 2 <= inbox.polls <= 4, inbox.polls
         assert caplog.text.count("inbox_unreadable ") == 1
+        assert caplog.text.count("locked.txt: Permission denied") == 1  # not once a retry
         unreadable.clear()
         assert wait_for(lambda: (inbox.path / "done" / "locked.txt").exists(), 6)
         assert caplog.text.count("inbox_unreadable_ended") == 1

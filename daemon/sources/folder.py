@@ -296,8 +296,9 @@ class Inbox:
             blocked.attempts += 1
             pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
             blocked.retry_at = time.monotonic() + pause
+        if key not in self.conditions:
+            outcome.notes.append(f"{shown(path.name)}: stuck")
         self.conditions.start(key, "inbox_stuck", file=shown(path.name), error=error[:300])
-        outcome.notes.append(f"{shown(path.name)}: stuck")
 
     def take(
         self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
@@ -340,10 +341,11 @@ class Inbox:
                 blocked.attempts += 1
                 pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
                 blocked.retry_at = time.monotonic() + pause
+            if key not in self.conditions:  # said once, not at every retry
+                outcome.notes.append(f"{shown(path.name)}: {exc.strerror}")
             self.conditions.start(
                 key, "inbox_unreadable", file=shown(path.name), error=exc.strerror, retrying="yes"
             )
-            outcome.notes.append(f"{shown(path.name)}: {exc.strerror}")
             return None
         try:
             result = ctx.ingest(
