@@ -6,8 +6,10 @@ inbox and deliveries then fail to open files. Here:
 
 - an idle connection costs one file descriptor in a selector, no thread: a connection
   goes to the worker pool only once it has bytes to read;
-- at most `workers` requests are handled at once, at most `max_connections` are open
-  (more are closed as soon as they are accepted), the listen backlog is 128;
+- at most `workers` requests are handled at once, at most `max_connections` are open:
+  when full, a new connection closes the one that has waited longest without sending
+  anything (so idle connections never lock real requests out), or is closed itself if
+  every open one is being served; the listen backlog is 128;
 - a connection gets `deadline` seconds from its hand-off to be read and answered (its
   socket is shut down then, however slowly the client trickles its request); one request
   per connection (`Connection: close`).
@@ -74,13 +76,23 @@ class BoundedHTTPServer(HTTPServer):
             return
         with self.lock:
             full = self.open >= self.max_connections
-            if not full:
-                self.open += 1
-        if full:  # refused at once: a full server never holds a descriptor for it
-            conn.close()
+        if full and not self._evict_oldest():
+            conn.close()  # every open connection is being served: refused at once
             return
+        with self.lock:
+            self.open += 1
         conn.setblocking(True)
         self.waiting.register(conn, selectors.EVENT_READ, (conn, address, _now()))
+
+    def _evict_oldest(self) -> bool:
+        """Close the connection that has waited longest without sending a byte."""
+        idle = [k for k in self.waiting.get_map().values() if k.data is not None]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda k: k.data[2])
+        self.waiting.unregister(oldest.fileobj)
+        self._close(oldest.data[0])
+        return True
 
     def _drop_idle(self) -> None:
         now = _now()

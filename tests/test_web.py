@@ -320,12 +320,12 @@ def test_the_web_server_holds_under_idle_connections_and_odd_requests(served):
         assert threading.active_count() <= threads + 2  # no thread per idle connection
         held = len(os.listdir("/proc/self/fd")) - fds - len(idle)  # the server's ends
         assert held <= MAX_CONNECTIONS + 2
+        # full of idle connections, it still answers: the longest idle one makes room
+        assert httpx.get(f"{base}/api/status", timeout=5).status_code == 200
+        assert time.monotonic() - t0 < 5
     finally:
         for s in idle:
             s.close()
-    # once they are gone, it answers at once
-    assert httpx.get(f"{base}/api/status", timeout=5).status_code == 200
-    assert time.monotonic() - t0 < 10
     page = httpx.get(f"{base}/papers", params={"q": '"tensor &"'}, timeout=5)
     assert page.status_code == 200, page.text
     t0 = time.monotonic()
