@@ -541,6 +541,7 @@ def main() -> None:
         f"{se['index_s']:.0f} s, {se['index_mb']:.0f} MB (database {se['db_mb']:.0f} MB)"
     )
     subprocess.run([sys.executable, str(ROOT / "bench" / "words.py")], check=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py")], check=True)
     ap = run_part("arxiv_parse")
     print(
         f"arXiv feed parse: {ap['mb_s']:7.1f} MB/s   baseline (bare xml.etree parse) "

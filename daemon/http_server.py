@@ -6,10 +6,12 @@ inbox and deliveries then fail to open files. Here:
 
 - an idle connection costs one file descriptor in a selector, no thread: a connection
   goes to the worker pool only once it has bytes to read;
-- at most `workers` requests are handled at once, at most `max_connections` are open:
-  when full, a new connection closes the one that has waited longest without sending
-  anything (so idle connections never lock real requests out), or is closed itself if
-  every open one is being served; the listen backlog is 128;
+- at most `workers` requests are handled at once (4: pages and searches are CPU work
+  that shares the interpreter with the inbox; more would slow alerts, not serve faster);
+- at most `max_connections` are open: when full, a new connection closes the one that
+  has waited longest without sending anything (so idle connections never lock real
+  requests out), or is closed itself if every open one is being served; the listen
+  backlog is 128;
 - a connection gets `deadline` seconds from its hand-off to be read and answered (its
   socket is shut down then, however slowly the client trickles its request); one request
   per connection (`Connection: close`).
@@ -26,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-WORKERS = 8
+WORKERS = 4
 MAX_CONNECTIONS = 256
 DEADLINE = 10.0  # seconds to read a request and send its answer
 IDLE = 30.0  # seconds a connection may stay open without sending anything
