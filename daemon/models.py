@@ -15,9 +15,17 @@ _ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
 _ARXIV_OLD = re.compile(r"^([a-z][a-z.-]+/\d{7})(?:v\d+)?$", re.IGNORECASE)
 
 
+MAX_FIELD = 20_000  # characters of a title or an abstract kept (arXiv's limit is 1,920)
+MAX_AUTHORS = 5_000  # names kept (a collaboration lists about 3,000)
+
+
 def clean_text(text: str) -> str:
-    """Collapse whitespace, including arXiv hard wraps ("for\\n  Contrastive")."""
-    return " ".join(text.split())
+    """Collapse whitespace, including arXiv hard wraps ("for\\n  Contrastive"); cut at
+    MAX_FIELD characters, before splitting, so a field's memory is bounded by the limit,
+    not by its size (a 49 MB one-line abstract would be millions of words first)."""
+    if len(text) > 4 * MAX_FIELD:
+        text = text[: 4 * MAX_FIELD]
+    return " ".join(text.split())[:MAX_FIELD]
 
 
 def title_key(title: str) -> str:

@@ -200,3 +200,24 @@ def test_a_one_shot_poll_waits_for_a_file_copied_a_moment_ago(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "inbox: 1 documents, 40 papers, 40 new" in out
     assert (inbox / "done" / "fresh.txt").exists()
+
+
+def test_memory_and_time_are_bounded_by_the_input_not_its_shape():
+    """Issue 21, fault 3: a 49 MB dump whose abstract is one line (its fields are cut at
+    parse: 20,000 characters) and 100,000 nested <div>s (refused before the HTML parser,
+    which takes time quadratic in depth: 21 s) are each handled at once."""
+    from datetime import UTC, datetime
+
+    from daemon.errors import ParseError
+    from daemon.models import MAX_FIELD
+    from daemon.parse import parse_document
+
+    now = datetime.now(UTC)
+    line = (b"tensor network learning model " * 1_700_000)[:49_000_000]
+    t0 = time.monotonic()
+    digest = parse_document(b"Daily Papers\n\nA Title\n\n" + line + b"\n\n", "one-line", now)
+    assert len(digest.papers[0].abstract) == MAX_FIELD
+    deep = b"<html><body>" + b"<div>" * 100_000 + b"x" + b"</div>" * 100_000 + b"</body></html>"
+    with pytest.raises(ParseError, match="nested 100,002 deep"):
+        parse_document(deep, "deep.html", now)
+    assert time.monotonic() - t0 < 5

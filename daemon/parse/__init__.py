@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from daemon.errors import ParseError
-from daemon.models import Digest
+from daemon.models import MAX_AUTHORS, Digest
 from daemon.parse.arxiv_xml import is_arxiv_xml, parse_arxiv
 from daemon.parse.hf_html import parse_html
 from daemon.parse.hf_json import parse_json
@@ -65,7 +66,11 @@ def parse_document(data: bytes | bytearray, name: str, ref_time: datetime) -> Di
     Whatever a parser raises on a hostile document is that document's ParseError."""
     kind = sniff(check_text(data, name))
     try:
-        return _parse(kind, data, name, ref_time)
+        digest = _parse(kind, data, name, ref_time)
+        if any(len(p.authors) > MAX_AUTHORS for p in digest.papers):
+            kept = (replace(p, authors=p.authors[:MAX_AUTHORS]) for p in digest.papers)
+            digest = replace(digest, papers=tuple(kept))
+        return digest
     except ParseError:
         raise
     except Exception as exc:  # one document's failure, never the caller's

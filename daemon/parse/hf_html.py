@@ -18,12 +18,41 @@ from daemon.parse.hf_json import entries_to_papers, entry_to_paper
 
 PAPER_HREF = re.compile(r"^/papers/(\d{4}\.\d{4,5})(?:v\d+)?/?$")
 ABSTRACT_MIN_CHARS = 80
+MAX_DEPTH = 1000  # elements nested deeper are refused: lexbor takes time quadratic in
+# depth (100,000 nested <div>s, 1.1 MB, took 21 s); real pages nest a few dozen deep
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+# elements that never hold others, or whose end tag may be left out (closed implicitly):
+# they do not count towards the depth
+_FLAT_TAGS = (
+    "area base br col embed hr img input link meta source track wbr p li dt dd tr td th "
+    "option optgroup thead tbody tfoot colgroup rb rt rp caption"
+)
+_FLAT = frozenset(_FLAT_TAGS.split())
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of elements, counted on the tags (a cheap scan before the
+    parser): an upper bound on what the parser will build."""
+    depth = deepest = 0
+    for m in _TAG.finditer(text):
+        closing, tag, self_closing = m.group(1), m.group(2).lower(), m.group(3)
+        if tag in _FLAT or self_closing:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def parse_html(text: str, name: str, ref_time: datetime) -> Digest:
     head, tail = text[:256].lstrip().lower(), text[-256:].rstrip().lower()
     if head.startswith(("<!doctype", "<html")) and not tail.endswith("</html>"):
         raise ParseError(f"{name}: truncated HTML (no closing </html>)")
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise ParseError(f"{name}: elements nested {depth:,} deep (not a digest page)")
     tree = LexborHTMLParser(text)
     digest = _from_hydration(tree, name)
     if digest is None:

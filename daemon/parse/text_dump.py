@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from daemon.errors import ParseError
-from daemon.models import Digest, Paper, clean_text
+from daemon.models import MAX_FIELD, Digest, Paper, clean_text
 from daemon.parse.days import parse_yearless
 
 CHROME = {
@@ -38,7 +38,9 @@ def _lines(data: bytes | bytearray) -> Iterator[tuple[int, str]]:
     time: a large dump is never held as bytes and as text at once. `data` is UTF-8
     (checked by the caller)."""
     for m in _LINE.finditer(data, len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0):
-        line = clean_text(m.group().decode())
+        # a line is read up to what clean_text keeps: one of 49 MB is not copied whole
+        end = min(m.end(), m.start() + 16 * MAX_FIELD)
+        line = clean_text(data[m.start() : end].decode("utf-8", "ignore"))
         if line:
             yield m.start(), line
 
