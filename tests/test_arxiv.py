@@ -419,7 +419,7 @@ def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path, hook):
         arxiv.feed = redate(DAY1, datetime.now(UTC).strftime("%a, %d %b %Y"))
         config = tmp_path / "config.toml"
         config.write_text(
-            f'state_dir = "state"\n[channels]\n{hook.channel("w")}'
+            f'state_dir = "state"\n[web]\nlisten = ""\n[channels]\n{hook.channel("w")}'
             '[[sources]]\nname = "cl"\ntype = "arxiv"\ncategories = ["cs.CL"]\n'
             f'base_url = "{arxiv.base}"\napi_url = "{arxiv.base}/api/query"\n'
             f'oai_url = "{arxiv.base}/oai"\n'

@@ -29,7 +29,8 @@ def write_config(
     path: Path, hook_port: int, hf_base: str, watchlists: str = "", hf_every: str = "1h"
 ) -> None:
     path.write_text(
-        'state_dir = "state"\n[http]\ntimeout = "2s"\nmin_interval = "0s"\nretries = 0\n'
+        'state_dir = "state"\n[web]\nlisten = ""\n'  # no fixed port: daemons run side by side
+        '[http]\ntimeout = "2s"\nmin_interval = "0s"\nretries = 0\n'
         f'[channels]\nhook = "json://127.0.0.1:{hook_port}/"\n'
         f'[[sources]]\nname = "hf"\ntype = "hf_daily"\nbase_url = "{hf_base}"\n'
         f'every = "{hf_every}"\n'

@@ -33,7 +33,7 @@ DUMP = TEXT / "002_dcd73f2e833c8373.txt"  # 62 papers
 def write_config(tmp_path: Path, hook: Webhook, folder: str = "", top: str = "") -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'state_dir = "state"\nadmin_channel = "hook"\n{top}\n'
+        f'state_dir = "state"\nadmin_channel = "hook"\n{top}\n[web]\nlisten = ""\n'
         f"[channels]\n{hook.channel('hook')}"
         f'[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1h"\n{folder}\n'
     )
