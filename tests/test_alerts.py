@@ -485,28 +485,37 @@ def test_a_three_word_phrase_alone_alerts_and_is_found(cli, config_file, hook):
 
 
 def test_a_secret_in_a_url_path_or_header_is_shown_nowhere(cli, config_file, caplog, monkeypatch):
-    """`${...}` values in a webhook's path and in a header: apprise's privacy form keeps
-    them; paperwatch scrubs them from check, test-notify, alerts (--json: last_error), the
-    log, the web page and the database, here on a service that refuses the connection."""
+    """`${...}` values in a webhook's path, a header, a query or payload parameter, a
+    user and a password: apprise's privacy form keeps most; paperwatch scrubs them from
+    check, test-notify, alerts (--json: last_error), the log, the web page and the
+    database, here on a service that refuses the connection."""
     caplog.set_level(logging.DEBUG)
-    path_secret, header_secret = "pathSECRET-4f9c2a", "headerSECRET-77e1b0"
-    monkeypatch.setenv("HOOK_PATH_KEY", path_secret)
-    monkeypatch.setenv("HOOK_HEADER_KEY", header_secret)
+    secrets = {  # every position of an apprise URL a value may sit in
+        "HOOK_PATH_KEY": "pathSECRET-4f9c2a",
+        "HOOK_HEADER_KEY": "headerSECRET-77e1b0",
+        "HOOK_QUERY_KEY": "querySECRET-0d3e91",
+        "HOOK_PAYLOAD_KEY": "payloadSECRET-5a6b7c",
+        "HOOK_USER": "userSECRET-8e2f44",
+        "HOOK_PASSWORD": "passwordSECRET-19cd02",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
     closed = "127.0.0.1:9"  # discard port: nothing listens, the send fails
+    channels = {
+        "path": f"json://{closed}/hook/${{HOOK_PATH_KEY}}",
+        "header": f"json://{closed}/?+X-Api-Key=${{HOOK_HEADER_KEY}}",
+        "query": f"json://{closed}/?-apikey=${{HOOK_QUERY_KEY}}",
+        "payload": f"json://{closed}/?:field=${{HOOK_PAYLOAD_KEY}}",
+        "login": f"json://${{HOOK_USER}}:${{HOOK_PASSWORD}}@{closed}/",
+    }
     write_config(
-        config_file,
-        {
-            "path": f"json://{closed}/hook/${{HOOK_PATH_KEY}}",
-            "header": f"json://{closed}/?+X-Api-Key=${{HOOK_HEADER_KEY}}",
-        },
-        [{"name": "t", "keywords": ["tensor"], "notify": ["path", "header"]}],
+        config_file, channels, [{"name": "t", "keywords": ["tensor"], "notify": list(channels)}]
     )
     outputs = []
     for args in (
         ("check",),
         ("ingest", str(TEXT / "000_a4df948192ebdd8e.txt")),
-        ("test-notify", "path"),
-        ("test-notify", "header"),
+        *(("test-notify", name) for name in channels),
         ("alerts",),
         ("alerts", "--json"),
         ("alerts", "retry"),
@@ -521,8 +530,8 @@ def test_a_secret_in_a_url_path_or_header_is_shown_nowhere(cli, config_file, cap
     # what reaches the log (pytest also hears apprise's own logger, which never does)
     outputs += [r.getMessage() for r in caplog.records if not r.name.startswith("apprise")]
     db = b"".join(p.read_bytes() for p in (config_file.parent / "state").glob("paperwatch.db*"))
-    for secret in (path_secret, header_secret):
-        assert not [o for o in outputs if secret in o]
+    for secret in secrets.values():
+        assert not [o for o in outputs if secret in o], secret
         assert secret.encode() not in db
     assert "****" in outputs[0]  # check shows where a secret was
 
