@@ -10,14 +10,37 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
-CORPUS_FILE = CORPUS / "arxiv_cs_100k.jsonl.gz"
+ROOT = Path(__file__).resolve().parent.parent
+FULL = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
+SAMPLE = ROOT / "tests" / "fixtures" / "corpus" / "arxiv_cs_5k.jsonl.gz"
+
+
+def corpus_file() -> Path:
+    """The corpus the benchmarks read: $PAPERWATCH_CORPUS, else the 100,000 papers where
+    the project's shared data sits beside the clone, else the 5,000-paper sample bundled
+    with the tests (figures on it are indicative only)."""
+    given = os.environ.get("PAPERWATCH_CORPUS")
+    if given:
+        return Path(given)
+    return FULL if FULL.exists() else SAMPLE
+
+
+CORPUS_FILE = corpus_file()
+
+
+def which() -> str:
+    """A line saying which corpus the figures are on."""
+    kind = "the bundled 5,000-paper sample" if CORPUS_FILE == SAMPLE else "the full corpus"
+    return f"corpus: {CORPUS_FILE} ({kind}; set PAPERWATCH_CORPUS to choose)"
+
+
 _WORD = re.compile(r"[A-Za-z][a-z]{3,}")
 
 

@@ -21,9 +21,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-FIXTURES = ROOT.parent / "shared" / "fixtures"
-CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
+FIXTURES = ROOT / "tests" / "fixtures"
 
+from bench.corpus_match import CORPUS_FILE as CORPUS  # noqa: E402
 from bench.synth import papers as synth_papers  # noqa: E402
 from daemon.models import Digest  # noqa: E402
 
@@ -479,6 +479,9 @@ def main() -> None:
     if len(sys.argv) > 1:
         child(sys.argv[1], sys.argv[2:])
         return
+    from bench.corpus_match import which
+
+    print(which())
     html = run_part("html")
     print(
         f"html parse     : {html['html_mb_s']:8.1f} MB/s   baseline (lexbor + json.loads) "

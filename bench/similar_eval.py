@@ -27,8 +27,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
 
+from bench.corpus_match import CORPUS_FILE as CORPUS  # noqa: E402
 from daemon.similar import BACKGROUND, Space, text_of, train  # noqa: E402
 
 CUT = "2026-06-01"
@@ -42,6 +42,9 @@ def corpus() -> list[dict[str, Any]]:
 
 
 def main() -> None:
+    from bench.corpus_match import which
+
+    print(which())
     rows = corpus()
     texts = [text_of(r["title"], r["abstract"]) for r in rows]
     stored = [i for i, r in enumerate(rows) if r["announced"] < CUT]

@@ -21,10 +21,11 @@ from tests.clock import ManualClock
 from tests.receivers import Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"  # real inputs, with their provenance (README.md)
 TEXT = FIXTURES / "text"
 HF = FIXTURES / "hf"
 ARXIV = FIXTURES / "arxiv"
+CORPUS_SAMPLE = FIXTURES / "corpus" / "arxiv_cs_5k.jsonl.gz"  # 5,000 real arXiv papers
 
 
 @dataclass

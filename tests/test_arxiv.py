@@ -20,12 +20,12 @@ from daemon.runtime import Runtime
 from daemon.sources.arxiv import weekdays_between
 from daemon.store import Store
 from tests.clock import ManualClock
-from tests.conftest import ARXIV, ROOT, configured, ingest_alerting
+from tests.conftest import ARXIV, CORPUS_SAMPLE, configured, ingest_alerting
 from tests.conftest import poll_once as poll
 from tests.fake_arxiv import DAY1, DAY2, WEEKEND, FakeArxiv, items, oai_page, redate
 
 THU = datetime(2026, 8, 20, 9, tzinfo=UTC)  # after the 04:00 UTC rebuild of the 20th
-CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
+CORPUS = CORPUS_SAMPLE
 
 
 def setup(

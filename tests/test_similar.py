@@ -17,11 +17,11 @@ from daemon.outbox import deliver
 from daemon.runtime import Runtime
 from daemon.similar_job import SimilarEngine
 from daemon.store import Store
-from tests.conftest import ARXIV, ROOT, ingest_alerting
+from tests.conftest import ARXIV, CORPUS_SAMPLE, ingest_alerting
 from tests.daemon_proc import Daemon, paperwatch, wait_for
 
 NOW = datetime(2026, 8, 21, 9, tzinfo=UTC)
-CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv_cs_100k.jsonl.gz"
+CORPUS = CORPUS_SAMPLE
 # hallucination papers of the real cs.CL feed of 2026-08-20 (the last one a replacement)
 EXAMPLES = ["2608.18082", "2608.18115", "2608.18816", "2608.19075", "2607.10476"]
 SAME_TOPIC = {  # no "hallucination" in it: the same topic in other words
