@@ -540,6 +540,7 @@ class Service:
         self.stop.set()
         for watcher in self.watchers.values():
             watcher.halt.set()
+        self.current.get().similar.stop()  # a training process does not outlive us
         self.scheduler.shutdown(wait=False)
         self.web.stop()
         for watcher in self.watchers.values():

@@ -19,12 +19,14 @@ import pickle
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.config import Config, Watchlist
+from daemon.errors import PaperwatchError
 from daemon.log import event
 from daemon.match import Matcher, Rule
 from daemon.outbox import record_matches
@@ -72,6 +74,25 @@ def train_models(
     return space, models
 
 
+def _train_in_child(
+    out: Connection,
+    db_path: Path,
+    jobs: dict[str, tuple[list[int], float]],
+    space: Space | None,
+) -> None:
+    """The training process: its result, or its error, sent back through `out`."""
+    try:
+        out.send(("ok", train_models(db_path, jobs, space)))
+    except Exception as exc:
+        out.send(("error", repr(exc)))
+    finally:
+        out.close()
+
+
+class TrainingStopped(PaperwatchError):
+    """The daemon is stopping: the training process was ended."""
+
+
 class SimilarEngine:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "similar.pickle"
@@ -79,6 +100,21 @@ class SimilarEngine:
         self.space: Space | None = None
         self.models: dict[str, Model] = {}
         self.loaded = False
+        self.worker: BaseProcess | None = None  # the training process, while it runs
+        self.stopping = threading.Event()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """End a training in progress (the daemon stops): its process is terminated, then
+        killed if it lingers, so no child outlives the daemon."""
+        self.stopping.set()
+        worker = self.worker
+        if worker is None or not worker.is_alive():
+            return
+        worker.terminate()
+        worker.join(timeout)
+        if worker.is_alive():
+            worker.kill()
+            worker.join(timeout)
 
     def _load(self) -> None:
         """The models saved by an earlier run, once, when first needed."""
@@ -137,11 +173,7 @@ class SimilarEngine:
             return False
         started = time.perf_counter()
         event("similar_training", watchlists=len(stale), refit=refit, papers=stored)
-        spawn = multiprocessing.get_context("spawn")  # no fork of a threaded daemon
-        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-            space, trained = pool.submit(
-                train_models, store.path, stale, None if refit else self.space
-            ).result()
+        space, trained = self._train(store.path, stale, None if refit else self.space)
         self.space = space
         self.models.update(trained)
         for name in gone:
@@ -155,6 +187,35 @@ class SimilarEngine:
             seconds=round(time.perf_counter() - started, 1),
         )
         return True
+
+    def _train(
+        self, db_path: Path, jobs: dict[str, tuple[list[int], float]], space: Space | None
+    ) -> tuple[Space, dict[str, Model]]:
+        """`train_models` in a spawned process (no fork of a threaded daemon) that `stop`
+        can end."""
+        if self.stopping.is_set():
+            raise TrainingStopped("the daemon is stopping: no training")
+        spawn = multiprocessing.get_context("spawn")
+        results, out = spawn.Pipe(duplex=False)
+        worker = spawn.Process(
+            target=_train_in_child, args=(out, db_path, jobs, space), name="paperwatch-train"
+        )
+        worker.daemon = True  # ended with the daemon, whatever happens
+        self.worker = worker
+        worker.start()
+        out.close()
+        try:
+            status, value = results.recv()
+        except EOFError:
+            raise TrainingStopped("the training process ended without a result") from None
+        finally:
+            results.close()
+            worker.join()
+            self.worker = None
+        if status != "ok":
+            raise PaperwatchError(f"similar-watchlist training failed: {value}")
+        trained: tuple[Space, dict[str, Model]] = value
+        return trained
 
     def score_new(self, store: Store, config: Config, now: datetime) -> int:
         """Score the papers each similar-watchlist has not scored; record those above its

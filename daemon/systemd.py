@@ -28,8 +28,10 @@ class Notifier:
     def send(self, *fields: str) -> None:
         if self.address is None:
             return
-        # systemd gone (shutdown) or the socket is not ours: never fatal
+        # systemd gone (shutdown), the socket not ours, or its queue full (nobody reads
+        # it): never fatal, and never waited for: the stop path sends STOPPING=1 too
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, suppress(OSError):
+            sock.setblocking(False)
             sock.sendto("\n".join(fields).encode(), self.address)
 
     def ready(self, status: str = "") -> None:

@@ -312,3 +312,37 @@ def test_hung_channel_never_delays_the_healthy_one(env):
     got = titles(hung)
     assert sorted(got) == sorted(set(got)) and len(got) == 6  # each alert exactly once
     assert len(titles(hook)) == 6
+
+
+def test_a_notify_socket_nobody_reads_never_holds_up_the_stop(env):
+    """sd_notify datagrams are sent without blocking: when systemd's end is not read
+    (its queue full of watchdog pings), SIGTERM still stops the daemon at once."""
+    import socket as sockets
+
+    tmp_path, hook, hf = env
+    config = tmp_path / "config.toml"
+    write_config(config, hook.port, hf.base)
+    path = tmp_path / "deaf.sock"
+    deaf = sockets.socket(sockets.AF_UNIX, sockets.SOCK_DGRAM)
+    deaf.bind(str(path))  # bound, never read
+    try:
+        daemon = Daemon(
+            config, tmp_path / "log", {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "100000"}
+        ).start()
+        probe = sockets.socket(sockets.AF_UNIX, sockets.SOCK_DGRAM)
+        probe.setblocking(False)
+
+        def full() -> bool:
+            try:
+                probe.sendto(b"x", str(path))
+            except BlockingIOError:
+                return True
+            return False
+
+        assert wait_for(full, 10)  # the queue is full: a blocking send would hang now
+        t0 = time.monotonic()
+        assert daemon.stop(timeout=10) == 0, daemon.output()
+        assert time.monotonic() - t0 < 5
+        probe.close()
+    finally:
+        deaf.close()

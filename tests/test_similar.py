@@ -216,3 +216,28 @@ def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
         assert "Grasp Planning" not in daemon.output()
     finally:
         assert daemon.stop() == 0
+
+
+def test_sigterm_during_training_leaves_no_child_behind(tmp_path, hook):
+    """Issue 22: a daemon stopped while a similar-watchlist trains ends its training
+    process; 5 s after SIGTERM, no child of the daemon is alive."""
+    import psutil
+
+    config = write_config(tmp_path, SIMILAR, hook.channel("w"))
+    corpus = tmp_path / "corpus.json"
+    corpus.write_bytes(corpus_json(5_000))
+    feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
+    assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
+    daemon = Daemon(config, tmp_path / "log").start()
+    assert daemon.proc is not None
+    try:
+        assert daemon.wait_log("similar_training", 20), daemon.output()
+        parent = psutil.Process(daemon.proc.pid)
+        assert wait_for(lambda: bool(parent.children()), 5), "no training process started"
+        children = parent.children(recursive=True)  # the worker (and a resource tracker)
+        assert "similar_trained" not in daemon.output()  # stopped mid-training
+    finally:
+        code = daemon.stop(timeout=10)
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [], [p.cmdline() for p in alive]
+    assert code == 0, daemon.output()
