@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -117,3 +118,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rest = [i for i in items if i not in slow]
     half = len(items) // 2
     items[:] = [slow[0], *rest[: half - 1], slow[1], *rest[half - 1 :]]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """When the session ends, no process a test started is alive and no port a test
+    opened is still listening: a daemon, a training process or a server a test forgot
+    fails the run here (after a few seconds' grace for the ones being stopped)."""
+    import psutil
+
+    me = psutil.Process()
+    yield
+
+    def described(p: psutil.Process) -> str:
+        try:
+            return " ".join(p.cmdline())
+        except psutil.Error:
+            return f"pid {p.pid}"
+
+    def ours() -> list[psutil.Process]:
+        found = []
+        for p in me.children(recursive=True):
+            try:
+                if p.status() == psutil.STATUS_ZOMBIE:
+                    continue  # ended, not yet reaped
+            except psutil.Error:
+                continue
+            # multiprocessing's resource tracker lives as long as this process
+            if "resource_tracker" not in described(p):
+                found.append(p)
+        return found
+
+    _, alive = psutil.wait_procs(ours(), timeout=5)
+    left = [described(p) for p in alive]
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    listening = [c.laddr for c in me.net_connections("inet") if c.status == psutil.CONN_LISTEN]
+    assert not left, f"processes left running: {left}"
+    assert not listening, f"ports left listening: {listening}"
