@@ -8,6 +8,7 @@ watchers take the current runtime snapshot when they start; a reload swaps it wh
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import logging
@@ -22,6 +23,7 @@ from typing import IO, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -91,6 +93,9 @@ class Jobs:
         self.locks: dict[str, threading.Lock] = {}
         self.guard = threading.Lock()
         self.channel_locks: dict[str, threading.Lock] = {}
+        # called when a poll stored new papers (or text): the daemon runs the similar
+        # job then, not at its next interval
+        self.on_new_papers: Callable[[], None] = lambda: None
 
     def _source_lock(self, name: str) -> threading.Lock:
         with self.guard:
@@ -105,7 +110,11 @@ class Jobs:
         with self._source_lock(name), Store(runtime.config.db_path) as store:
             memory = self.memory.setdefault(name, {})
             ctx = PollContext(store, runtime, runtime.clock.now(), memory)
-            return run_source(ctx, source, force=force)
+            outcome = run_source(ctx, source, force=force)
+        arrived = outcome is not None and (outcome.new or outcome.gained)
+        if arrived and any(w.similar for w in runtime.config.watchlists):
+            self.on_new_papers()
+        return outcome
 
     def similar(self) -> None:
         """Train stale similar-watchlists and score new papers: in a scheduler thread of
@@ -255,7 +264,15 @@ class Service:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.scheduler.add_listener(self.job_done, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
+        self.jobs.on_new_papers = self.score_similar_now
         self.web = WebServer(lambda: self.current.get().config)
+
+    def score_similar_now(self) -> None:
+        """New papers: score them for similar-watchlists now (a run in progress, training
+        perhaps, is not doubled: the job runs one at a time)."""
+        now = datetime.now(self.scheduler.timezone)
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.modify_job("similar", next_run_time=now)
 
     # -- scheduling --------------------------------------------------------------------------
 
