@@ -69,18 +69,23 @@ def ingest_bytes(
     earlier = _earlier(store, digest_hash)
     if earlier is not None:
         return earlier
-    try:
-        digest = parse_document(data, name, ref_time)
-    except ParseError as exc:
-        _free(data)
+
+    def failed(error: str) -> None:
+        """The document's failure, recorded (a later copy of it is not read again)."""
         with store.transaction():
             store.papers.add_document(
                 source=source,
                 location=location,
                 content_hash=digest_hash,
                 fetched_at=iso(now),
-                error=str(exc),
+                error=error,
             )
+
+    try:
+        digest = parse_document(data, name, ref_time)
+    except ParseError as exc:
+        _free(data)
+        failed(str(exc))
         raise
     _free(data)
     if select is not None:
@@ -97,20 +102,13 @@ def ingest_bytes(
             alert_replacements=alert_replacements,
         )
     except (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
-        failed: Exception = exc  # what the document holds cannot be stored
+        cause: Exception = exc  # what the document holds cannot be stored
     except (OSError, sqlite3.Error):
         raise  # the disk or the database, not the document: tried again later
     except Exception as exc:  # one document's failure, never the caller's
-        failed = exc
-    error = f"{name}: cannot be stored ({type(failed).__name__}: {failed})"[:300]
-    with store.transaction():
-        store.papers.add_document(
-            source=source,
-            location=location,
-            content_hash=digest_hash,
-            fetched_at=iso(now),
-            error=error,
-        )
+        cause = exc
+    error = f"{name}: cannot be stored ({type(cause).__name__}: {cause})"[:300]
+    failed(error)
     raise ParseError(error)
 
 

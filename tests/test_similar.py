@@ -182,14 +182,19 @@ def test_preview_shows_the_top_papers_with_scores(tmp_path, background):
     assert len(found) == 3 and {"score", "percentile", "terms"} <= set(found[0])
 
 
-def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
-    watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
-    config = write_config(tmp_path, watch, hook.channel("w"))
+def training_daemon(tmp_path: Path, watch: str, channels: str) -> Daemon:
+    """A daemon over the 5,000 sample papers and the cs.CL feed, about to train."""
+    config = write_config(tmp_path, watch, channels)
     corpus = tmp_path / "corpus.json"
-    corpus.write_bytes(corpus_json(30_000))
+    corpus.write_bytes(corpus_json(5_000))
     feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
     assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
-    daemon = Daemon(config, tmp_path / "log").start()
+    return Daemon(config, tmp_path / "log").start()
+
+
+def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
+    watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
+    daemon = training_daemon(tmp_path, watch, hook.channel("w"))
     inbox = tmp_path / "state" / "inbox"
     try:
         assert daemon.wait_log("similar_training", 20), daemon.output()
@@ -223,12 +228,7 @@ def test_sigterm_during_training_leaves_no_child_behind(tmp_path, hook):
     process; 5 s after SIGTERM, no child of the daemon is alive."""
     import psutil
 
-    config = write_config(tmp_path, SIMILAR, hook.channel("w"))
-    corpus = tmp_path / "corpus.json"
-    corpus.write_bytes(corpus_json(5_000))
-    feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
-    assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
-    daemon = Daemon(config, tmp_path / "log").start()
+    daemon = training_daemon(tmp_path, SIMILAR, hook.channel("w"))
     assert daemon.proc is not None
     try:
         assert daemon.wait_log("similar_training", 20), daemon.output()
