@@ -139,6 +139,7 @@ class Inbox:
     blocked: dict[str, Blocked] = field(default_factory=dict)
     conditions: Conditions = field(default_factory=Conditions)
     last_scan: float = 0.0  # monotonic start of the last scan: what was due then was looked at
+    watched: bool = False  # a watch has set the folder up (so its absence is news)
 
     # -- from the watch ----------------------------------------------------------------------
 
@@ -487,12 +488,12 @@ def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[Non
     and made again."""
     path: Path = source.options["path"]
     inbox = _inbox(memory, source)
-    first = True
     while not halt.is_set():
-        if not first and not path.is_dir():
+        # watched before (by this watch, or one restarted after an error) and gone now
+        if inbox.watched and not path.is_dir():
             event("inbox_vanished", logging.WARNING, path=path, action="made again")
-        first = False
         _make(path)
+        inbox.watched = True
         with INotify() as notify:
             folders = {notify.add_watch(path, _INBOX_EVENTS): path}
             for sub in ("done", "failed"):
