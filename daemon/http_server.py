@@ -6,7 +6,7 @@ inbox and deliveries then fail to open files. Here:
 
 - an idle connection costs one file descriptor in a selector, no thread: a connection
   goes to the worker pool only once it has bytes to read;
-- at most `workers` requests are handled at once (4: pages and searches are CPU work
+- at most `workers` requests are handled at once (2: pages and searches are CPU work
   that shares the interpreter with the inbox; more would slow alerts, not serve faster);
 - at most `max_connections` are open: when full, a new connection closes the one that
   has waited longest without sending anything (so idle connections never lock real
@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-WORKERS = 4
+WORKERS = 2
 MAX_CONNECTIONS = 256
 DEADLINE = 10.0  # seconds to read a request and send its answer
 IDLE = 30.0  # seconds a connection may stay open without sending anything
