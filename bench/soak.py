@@ -139,6 +139,8 @@ def main() -> None:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.1)
+            time.sleep(2)
+            rest = _rss_mb(daemon.pid)  # idle, a watchlist compiled, nothing stored yet
             for path in dump[:2]:  # some stored papers for the searches to read
                 (inbox / path.name).write_bytes(path.read_bytes())
             time.sleep(2)
@@ -200,7 +202,8 @@ def main() -> None:
             f"a slow-loris source, {FILES} files dropped: drop->alert median "
             f"{statistics.median(latency) if latency else float('nan'):.2f} s, max "
             f"{max(latency) if latency else float('nan'):.2f} s (target < 1 s); daemon RSS "
-            f"{before:.0f} MB before, {after:.0f} MB after (target <= 150 MB); "
+            f"{rest:.0f} MB at rest (target <= 80 MB), {before:.0f} MB with papers stored, "
+            f"{after:.0f} MB after the load (target <= 150 MB); "
             f"{len(errors)} errors (target 0){': ' + '; '.join(errors[:5]) if errors else ''}"
         )
 
