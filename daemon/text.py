@@ -10,11 +10,11 @@ forms, so `pre-training`, `pretraining` and `"pre training"` find each other.
 
 Each part has its word forms: case and accents folded, British spelling made American
 (breame's list, and the -ise family by rule with its real exceptions: `american`), and
-nouns reduced to their dictionary lemmas (lemminflect: matrices -> matrix, analyses ->
-analysis, caches -> cache; `news` stays news, `dynamics` stays dynamics, as the
-dictionary has them). Words the dictionary does not know fall back to rules: acronym
-plurals (LLMs -> llm), -ies/-es/-s plurals. Author
-names are only case- and accent-folded: `williams` is never "William".
+nouns reduced to their dictionary lemmas (lemminflect's, compacted in daemon.lemmas:
+matrices -> matrix, analyses -> analysis, caches -> cache; `news` stays news, `dynamics`
+stays dynamics, as the dictionary has them). Words the dictionary does not know fall back
+to rules: acronym plurals (LLMs -> llm), -ies/-es/-s plurals. Author names are only case-
+and accent-folded: `williams` is never "William".
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, TypeVar
 
-import lemminflect
 from breame.spelling import get_american_spelling
-from lemminflect.core.Lemmatizer import Lemmatizer
+
+from daemon.lemmas import noun_lemmas
 
 # C++, C#, F# (a version may follow: C++17), else letters and digits joined by hyphens
 _CHUNK = re.compile(
@@ -140,33 +140,6 @@ def _fallback(raw: str, word: str) -> str:
     return word[:-1]
 
 
-@lru_cache(maxsize=1)
-def _dictionaries() -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """lemminflect's lemma and override tables, loaded on first use."""
-    try:
-        lemmatizer = Lemmatizer()
-        return lemmatizer._getLemmaDict(), lemmatizer._getOverridesDict()
-    except AttributeError:  # another lemminflect layout: its public call instead
-        return None
-
-
-def _lemmas(word: str) -> tuple[str, ...] | None:
-    """Noun lemmas from the dictionary; the word itself if known but not as a noun; None
-    if the dictionary does not know it. lemminflect.getAllLemmas, read from its tables
-    without the deep copy it makes of every answer (7% of matching time on real text);
-    its public call if this lemminflect keeps its tables elsewhere."""
-    tables = _dictionaries()
-    if tables is None:
-        found = lemminflect.getAllLemmas(word)
-        base, override = (found, None) if found else (None, None)
-    else:
-        base, override = tables[0].get(word), tables[1].get(word)
-    if not base and not override:
-        return None
-    nouns = override["NOUN"] if override and "NOUN" in override else (base or {}).get("NOUN")
-    return tuple(x.lower() for x in nouns) if nouns else (word,)
-
-
 @lru_cache(maxsize=CACHED)
 def forms(raw: str) -> tuple[str, ...]:
     """Every form one part stands for, the preferred first: "Matrices" -> ("matrix",)."""
@@ -174,7 +147,7 @@ def forms(raw: str) -> tuple[str, ...]:
     if word.isdigit() or not word.isalnum():
         return (word,)
     spelled = american(word)
-    lemmas = _lemmas(word) or (_lemmas(spelled) if spelled != word else None)
+    lemmas = noun_lemmas(word) or (noun_lemmas(spelled) if spelled != word else None)
     if lemmas is None:
         return (american(_fallback(raw, spelled)),)
     if len(lemmas) == 1:

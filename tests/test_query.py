@@ -11,6 +11,7 @@ import pytest
 
 from daemon import text
 from daemon.errors import QueryError
+from daemon.lemmas import noun_lemmas
 from daemon.match import Matcher, Rule, anchors
 from daemon.query import Doc, decide, evaluate, keywords_query, parse_query, query_warnings
 from daemon.text import Cache
@@ -553,9 +554,22 @@ def test_piece_shortcuts_cut_as_tokenize_does():
             assert text.cut_piece(piece, author) == expected, piece
 
 
+def test_the_shipped_lemma_table_is_lemminflects():
+    """daemon.lemmas ships lemminflect's dictionary reduced to what matching reads: it
+    must be what the installed lemminflect gives, word for word (else: python -m
+    daemon.lemmas rewrites it)."""
+    import gzip
+    import json
+
+    from daemon import lemmas
+
+    with gzip.open(lemmas.TABLE, "rt", encoding="utf-8") as f:
+        assert json.load(f) == lemmas.build()
+
+
 def test_dictionary_lookup_equals_lemminflects_public_call():
-    """text._lemmas reads lemminflect's dictionaries without its deep copy: the answers
-    must stay those of lemminflect.getAllLemmas, for every word of the real fixtures."""
+    """daemon.lemmas answers without lemminflect's tables in memory: the answers must
+    stay those of lemminflect.getAllLemmas, for every word of the real fixtures."""
     import re
 
     import lemminflect
@@ -572,4 +586,4 @@ def test_dictionary_lookup_equals_lemminflects_public_call():
             return None
         return tuple(x.lower() for x in found.get("NOUN", ())) or (word,)
 
-    assert [w for w in words if text._lemmas(w) != public(w)] == []
+    assert [w for w in words if noun_lemmas(w) != public(w)] == []
