@@ -24,15 +24,12 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.receivers import free_port  # noqa: E402
+
 FILES = 10
 IDLE = 1000
 REQUESTS = 200
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Receiver:
@@ -106,7 +103,7 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     receiver, loris = Receiver(), SlowLoris()
-    web = _port()
+    web = free_port()
     errors: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"

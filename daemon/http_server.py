@@ -20,6 +20,7 @@ inbox and deliveries then fail to open files. Here:
 from __future__ import annotations
 
 import contextlib
+import logging
 import selectors
 import socket
 import threading
@@ -27,6 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
+
+from daemon.log import event
 
 WORKERS = 2
 MAX_CONNECTIONS = 256
@@ -84,7 +87,7 @@ class BoundedHTTPServer(HTTPServer):
         with self.lock:
             self.open += 1
         conn.setblocking(True)
-        self.waiting.register(conn, selectors.EVENT_READ, (conn, address, _now()))
+        self.waiting.register(conn, selectors.EVENT_READ, (conn, address, time.monotonic()))
 
     def _evict_oldest(self) -> bool:
         """Close the connection that has waited longest without sending a byte."""
@@ -97,7 +100,7 @@ class BoundedHTTPServer(HTTPServer):
         return True
 
     def _drop_idle(self) -> None:
-        now = _now()
+        now = time.monotonic()
         for key in list(self.waiting.get_map().values()):
             if key.data is not None and now - key.data[2] > self.idle:
                 self.waiting.unregister(key.fileobj)
@@ -109,8 +112,11 @@ class BoundedHTTPServer(HTTPServer):
         timer.start()
         try:
             conn.settimeout(self.deadline)
-            with contextlib.suppress(Exception):  # a client gone, a cut socket: no answer
-                self.finish_request(conn, address)
+            self.finish_request(conn, address)
+        except OSError:
+            pass  # a client gone, a socket cut at its deadline: nobody to answer
+        except Exception as exc:  # the handler answers its own errors; this is a bug
+            event("web_error", logging.ERROR, error=repr(exc))
         finally:
             timer.cancel()
             self._close(conn)
@@ -139,7 +145,3 @@ def _cut(conn: socket.socket) -> None:
     """The deadline: end any read or write on the connection."""
     with contextlib.suppress(OSError):
         conn.shutdown(socket.SHUT_RDWR)
-
-
-def _now() -> float:
-    return time.monotonic()

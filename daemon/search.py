@@ -97,9 +97,10 @@ def catch_up(store: Store) -> int:
     it, or the paper changed) and writes: other writers wait milliseconds, not seconds.
     Keys of an older analysis are rebuilt from scratch."""
     repo = store.search_index
-    with store.transaction():
-        if repo.state().version != KEYS_VERSION:
-            repo.restart(KEYS_VERSION)
+    if repo.state().version != KEYS_VERSION:  # read first: most passes write nothing
+        with store.transaction():
+            if repo.state().version != KEYS_VERSION:
+                repo.restart(KEYS_VERSION)
     done = 0
     while True:
         stale = repo.stale_rows(CHUNK)

@@ -221,3 +221,33 @@ def test_memory_and_time_are_bounded_by_the_input_not_its_shape():
     with pytest.raises(ParseError, match="nested 100,002 deep"):
         parse_document(deep, "deep.html", now)
     assert time.monotonic() - t0 < 5
+
+
+def test_a_database_failure_leaves_the_file_in_the_inbox_for_later(tmp_path, monkeypatch):
+    """The disk or the database failing (full, locked) is not the file's fault: the file
+    stays in the inbox, said once, and is taken when the store works again."""
+    import sqlite3
+
+    from daemon import poller
+
+    inbox = Inbox(tmp_path)
+    real = poller.ingest_bytes
+    failing = [True]
+
+    def ingest(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if failing[0]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(poller, "ingest_bytes", ingest)
+    (inbox.path / "a.txt").write_bytes(GOOD.read_bytes())
+    _settled(inbox.path / "a.txt")
+    inbox.poll()
+    assert (inbox.path / "a.txt").exists()
+    assert not (inbox.path / "failed").exists() or not list((inbox.path / "failed").iterdir())
+    failing[0] = False
+    memory = inbox.memory["inbox"]
+    for blocked in memory.blocked.values():  # type: ignore[attr-defined]
+        blocked.retry_at = 0.0  # its backoff is over
+    inbox.poll()
+    assert (inbox.path / "done" / "a.txt").exists()

@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import stat
 import threading
 import time
@@ -224,6 +225,8 @@ class Inbox:
             present.add(key)
             try:
                 self._look(ctx, source, path, root, outcome)
+            except (OSError, sqlite3.Error) as exc:  # the disk or the database: it waits
+                self._retry_later(path, "inbox_stuck", f"{type(exc).__name__}: {exc}", outcome)
             except Exception as exc:  # one file's failure, never the inbox's
                 self._stuck(ctx, source, path, f"{type(exc).__name__}: {exc}", outcome)
         for key in list(self.conditions.active):
@@ -281,25 +284,33 @@ class Inbox:
         self, ctx: PollContext, source: Source, path: Path, error: str, outcome: Outcome
     ) -> None:
         """A file the inbox failed on outside any expected error: quarantined with the
-        reason if it can be moved, else left and retried with backoff (logged once)."""
+        reason if it can be moved, else left and retried with backoff."""
         inbox: Path = source.options["path"]
-        key = str(path)
-        self.forget(key)
+        self.forget(str(path))
         try:
             quarantine(path, inbox, f"{shown(path.name)}: could not be taken ({error})")
-            self._count(ctx, source, path, ok=False)
-            outcome.notes.append(f"{shown(path.name)} failed")
-            return
         except Exception as exc:
             error = f"{error}; then {type(exc).__name__}: {exc}"
+            self._retry_later(path, "inbox_stuck", error, outcome)
+            return
+        self._count(ctx, source, path, ok=False)
+        outcome.notes.append(f"{shown(path.name)} failed")
+
+    def _retry_later(self, path: Path, condition: str, error: str, outcome: Outcome) -> None:
+        """Leave a file where it is and try it again with backoff: the cause is outside it
+        (unreadable, the disk full, the database locked). Said once, not at every retry."""
+        key = str(path)
         with self.lock:
+            self.closed.add(key)  # it was complete: when its turn comes, it is taken
             blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
             blocked.attempts += 1
             pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
             blocked.retry_at = time.monotonic() + pause
         if key not in self.conditions:
-            outcome.notes.append(f"{shown(path.name)}: stuck")
-        self.conditions.start(key, "inbox_stuck", file=shown(path.name), error=error[:300])
+            outcome.notes.append(f"{shown(path.name)}: {error}")
+        self.conditions.start(
+            key, condition, file=shown(path.name), error=error[:300], retrying="yes"
+        )
 
     def take(
         self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
@@ -329,7 +340,6 @@ class Inbox:
     ) -> Path | None:
         """Ingest one file and move it to done/ or failed/; None if it could not be read."""
         inbox: Path = source.options["path"]
-        key = str(path)
         try:
             data = read_consumable(path, source.options["max_file_bytes"])
         except Refused as exc:
@@ -337,16 +347,7 @@ class Inbox:
             self._count(ctx, source, path, ok=False)
             return quarantine(path, inbox, str(exc))
         except OSError as exc:  # left where it is; tried again with backoff
-            with self.lock:
-                blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
-                blocked.attempts += 1
-                pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
-                blocked.retry_at = time.monotonic() + pause
-            if key not in self.conditions:  # said once, not at every retry
-                outcome.notes.append(f"{shown(path.name)}: {exc.strerror}")
-            self.conditions.start(
-                key, "inbox_unreadable", file=shown(path.name), error=exc.strerror, retrying="yes"
-            )
+            self._retry_later(path, "inbox_unreadable", exc.strerror or str(exc), outcome)
             return None
         try:
             result = ctx.ingest(
