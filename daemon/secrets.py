@@ -18,20 +18,23 @@ from urllib.parse import quote
 from daemon.errors import ConfigError
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_EXPANDED: set[str] = set()  # every secret value expanded in this process, and its URL forms
+# every secret value expanded in this process and its URL forms, longest first (a secret
+# that holds another is hidden whole)
+_EXPANDED: list[str] = []
 HIDDEN = "****"
 
 
 def remember(value: str) -> None:
     """`value` is a secret from now on: `scrub` hides it, as written and URL-encoded."""
     if len(value) >= 3:
-        _EXPANDED.update({value, quote(value, safe=""), quote(value)})
+        found = set(_EXPANDED) | {value, quote(value, safe=""), quote(value)}
+        _EXPANDED[:] = sorted(found, key=len, reverse=True)
 
 
 def scrub(text: str) -> str:
     """`text` with every secret value replaced by ****."""
     if _EXPANDED and text:
-        for secret in sorted(_EXPANDED, key=len, reverse=True):
+        for secret in _EXPANDED:
             if secret in text:
                 text = text.replace(secret, HIDDEN)
     return text
