@@ -37,11 +37,13 @@ class Runtime:
         clock: Clock = SYSTEM,
         transport: httpx.BaseTransport | None = None,
         check_examples: bool = True,
+        isolate_training: bool = False,
     ) -> Runtime:
         """Compile `config`. The HTTP client is kept from `previous` when its settings did
         not change; a new one still shares the per-host pacer (politeness survives reloads).
         A similar-watchlist's examples must be stored papers (`check_examples=False`: the
-        caller is about to ingest them)."""
+        caller is about to ingest them). The daemon trains similar-watchlists in a process
+        of their own (`isolate_training`)."""
         matcher = Matcher(
             Rule(w.name, w.query)
             for w in config.watchlists
@@ -55,7 +57,9 @@ class Runtime:
         else:
             pacer = previous.http.pacer if previous is not None else HostPacer(clock)
             http = HttpClient(config.http, pacer=pacer, clock=clock, transport=transport)
-        similar = previous.similar if previous is not None else SimilarEngine(config.state_dir)
+        similar = previous.similar if previous is not None else SimilarEngine(
+            config.state_dir, isolate=isolate_training
+        )
         return cls(config, matcher, http, clock, similar)
 
 

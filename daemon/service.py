@@ -49,7 +49,7 @@ DELIVERY_EVERY = 10  # seconds between outbox passes
 SIMILAR_EVERY = 15  # seconds between scoring new papers for similar-watchlists
 INDEX_EVERY = 15  # seconds between bringing the search index up to date (a search reads
 # the papers stored since directly, so it is exact whatever the index lags)
-RESTART_FIRST = timedelta(seconds=1)  # a failed watcher restarts after this, doubling
+RESTART_FIRST = timedelta(seconds=0.5)  # a failed watcher restarts after this, doubling
 RESTART_MAX = timedelta(minutes=5)
 WATCH_SETUP_WAIT = 5.0  # s a new watcher gets to set up before the daemon says it is ready
 DOWN_AFTER = 3  # failed restarts in a row after which a watcher counts as down
@@ -247,7 +247,7 @@ class Service:
         self.notifier = notifier or Notifier()
         self.lock = acquire_lock(config.state_dir)
         Store(config.db_path).close()  # migrations, before any job runs
-        self.current = Current(Runtime.build(config, clock=clock))
+        self.current = Current(Runtime.build(config, clock=clock, isolate_training=True))
         self.jobs = Jobs(self.current)
         self.stop = threading.Event()
         self.wake = threading.Event()

@@ -94,8 +94,15 @@ class TrainingStopped(PaperwatchError):
 
 
 class SimilarEngine:
-    def __init__(self, state_dir: Path) -> None:
+    """Models of the similar-watchlists: trained when stale, saved, used to score.
+
+    `isolate`: train in a process of its own (the daemon: training is pure CPU and would
+    hold the interpreter lock its inbox and delivery threads need, and `stop` can end it);
+    a CLI command trains in its own process and saves the 1.5 s of starting another."""
+
+    def __init__(self, state_dir: Path, isolate: bool = False) -> None:
         self.path = state_dir / "similar.pickle"
+        self.isolate = isolate
         self.lock = threading.Lock()  # one trainer or scorer at a time
         self.space: Space | None = None
         self.models: dict[str, Model] = {}
@@ -149,9 +156,7 @@ class SimilarEngine:
             return self.score_new(store, config, now)
 
     def refresh(self, store: Store, config: Config, force: bool = False) -> bool:
-        """(Re)train the space and the models that are stale; True if anything was. The
-        training runs in a process of its own: it is pure CPU, and in this process it
-        would hold the interpreter lock that the inbox and delivery threads need."""
+        """(Re)train the space and the models that are stale; True if anything was."""
         from daemon.similar import RETRAIN_GROWTH, model_key
 
         self._load()
@@ -191,10 +196,12 @@ class SimilarEngine:
     def _train(
         self, db_path: Path, jobs: dict[str, tuple[list[int], float]], space: Space | None
     ) -> tuple[Space, dict[str, Model]]:
-        """`train_models` in a spawned process (no fork of a threaded daemon) that `stop`
-        can end."""
+        """`train_models`, isolated in a spawned process (no fork of a threaded daemon)
+        that `stop` can end."""
         if self.stopping.is_set():
             raise TrainingStopped("the daemon is stopping: no training")
+        if not self.isolate:
+            return train_models(db_path, jobs, space)
         spawn = multiprocessing.get_context("spawn")
         results, out = spawn.Pipe(duplex=False)
         worker = spawn.Process(

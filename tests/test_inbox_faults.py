@@ -89,13 +89,13 @@ def test_a_dead_watcher_is_reported_withholds_the_watchdog_and_recovers(tmp_path
             and inbox["watch_failing_since"]
         )
         assert "watcher failing since" in paperwatch(config, "status").stdout
-        # down after three failures in a row (1 s, 2 s apart): systemd gets no more pings
+        # down after three failures in a row (0.5 s, 1 s apart): systemd gets no more pings
         assert daemon.wait_log("watchdog_withheld", 10), daemon.output()
         time.sleep(0.2)
         fed = sock.messages.count("WATCHDOG=1")
-        time.sleep(1.5)
+        box.unlink()  # fixed: the next restart (2 s after the third failure) comes up
+        time.sleep(1.2)
         assert sock.messages.count("WATCHDOG=1") == fed
-        box.unlink()  # fixed: the next restart (4 s later) comes up
         assert daemon.wait_log("watcher_recovered", 10), daemon.output()
         assert wait_for(lambda: sock.messages.count("WATCHDOG=1") > fed + 1, 5)
         assert "watchdog_withheld_ended" in daemon.output()
@@ -119,11 +119,12 @@ def write_slowly(path: Path, data: bytes, chunks: int, pause: float) -> None:
 
 
 def test_a_slow_writer_is_read_when_it_closes_the_file(tmp_path, hook):
-    config = write_config(tmp_path, hook)
+    """Pauses shorter than `settle`, the whole write longer: taken once, when closed."""
+    config = write_config(tmp_path, hook, folder='settle = "1s"')
     inbox = tmp_path / "state" / "inbox"
     daemon = Daemon(config, tmp_path / "log").start()
     try:
-        write_slowly(inbox / "slow.txt", DUMP.read_bytes(), chunks=8, pause=0.7)
+        write_slowly(inbox / "slow.txt", DUMP.read_bytes(), chunks=8, pause=0.3)
         assert wait_for(lambda: (inbox / "done" / "slow.txt").exists(), 3), daemon.output()
         assert daemon.wait_log("ingested", 3)
     finally:
@@ -227,16 +228,25 @@ class Inbox:
         return watcher
 
 
+class Unreadable(set[str]):
+    """Names whose read fails, and each read tried of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tries: list[str] = []
+
+
 @pytest.fixture
-def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[Unreadable]:
     """Names whose read fails with EACCES (tests run as root, where chmod 000 would not)."""
     from daemon.sources import folder
 
-    names: set[str] = set()
+    names = Unreadable()
     real = folder.read_consumable
 
     def read(path: Path, limit: int) -> bytearray:
         if path.name in names:
+            names.tries.append(path.name)
             raise PermissionError(13, "Permission denied", str(path))
         return real(path, limit)
 
@@ -245,22 +255,36 @@ def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
 
 
 def test_an_unreadable_file_is_logged_once_and_retried_with_backoff(tmp_path, unreadable, caplog):
+    """Driven by an injected clock: tried at 0, 1 and 3 s (never in between), one log
+    line while it lasts and one when it ends."""
+    from daemon.sources.folder import Inbox as Box
+
     caplog.set_level(logging.INFO, logger="paperwatch")
     inbox = Inbox(tmp_path)
+    now = [1000.0]
+    box = inbox.memory["inbox"] = Box(clock=lambda: now[0])
     unreadable.add("locked.txt")
     (inbox.path / "locked.txt").write_bytes(DUMP.read_bytes())
     os.utime(inbox.path / "locked.txt", (time.time() - 60, time.time() - 60))  # settled
-    watcher = inbox.watching()
-    try:
-        time.sleep(4.0)  # tries at about 0, 1 and 3 s; a 2 Hz loop would poll 8 times
-        assert 2 <= inbox.polls <= 4, inbox.polls
-        assert caplog.text.count("inbox_unreadable ") == 1
-        assert caplog.text.count("locked.txt: Permission denied") == 1  # not once a retry
-        unreadable.clear()
-        assert wait_for(lambda: (inbox.path / "done" / "locked.txt").exists(), 6)
-        assert caplog.text.count("inbox_unreadable_ended") == 1
-    finally:
-        watcher.stop(5)
+    tried = []
+    for t in (0.0, 0.5, 0.99, 1.0, 2.0, 2.9, 3.0):
+        now[0] = 1000.0 + t
+        before = len(unreadable.tries)
+        inbox.poll()
+        if len(unreadable.tries) > before:
+            tried.append(t)
+    assert tried == [0.0, 1.0, 3.0]
+    assert box.due_in() == pytest.approx(4.0)  # the next retry, 4 s later: the watch sleeps
+    assert caplog.text.count("inbox_unreadable ") == 1
+    assert caplog.text.count("locked.txt: Permission denied") == 1  # not once a retry
+    unreadable.clear()
+    now[0] = 1000.0 + 6.9
+    inbox.poll()
+    assert not (inbox.path / "done" / "locked.txt").exists()  # not due yet
+    now[0] = 1000.0 + 7.0
+    inbox.poll()
+    assert (inbox.path / "done" / "locked.txt").exists()
+    assert caplog.text.count("inbox_unreadable_ended") == 1
 
 
 def test_a_future_mtime_settles_and_the_watch_goes_quiet(tmp_path):
@@ -272,7 +296,7 @@ def test_a_future_mtime_settles_and_the_watch_goes_quiet(tmp_path):
     try:
         assert wait_for(lambda: (inbox.path / "done" / "future.txt").exists(), 4)
         polls = inbox.polls
-        time.sleep(2.5)
+        time.sleep(1.5)  # longer than the watch's longest wait (1 s) between looks
         assert inbox.polls == polls  # idle: nothing to look at, no wake-ups
     finally:
         watcher.stop(5)

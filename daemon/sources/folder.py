@@ -24,7 +24,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,13 +141,14 @@ class Inbox:
     conditions: Conditions = field(default_factory=Conditions)
     last_scan: float = 0.0  # monotonic start of the last scan: what was due then was looked at
     watched: bool = False  # a watch has set the folder up (so its absence is news)
+    clock: Callable[[], float] = time.monotonic  # settle and retry times (tests inject one)
 
     # -- from the watch ----------------------------------------------------------------------
 
     def on_event(self, folder: Path, name: str, mask: int, watched_inbox: bool) -> bool:
         """Record one inotify event; True if a poll is worth running now."""
         key = str(folder / name)
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             if watched_inbox and not is_digest_file(Path(name)):
                 return False  # x.part: the rename that completes it is what counts
@@ -168,7 +169,7 @@ class Inbox:
 
     def due_in(self) -> float | None:
         """Seconds until a file may be ready (settled, or retried); None if none waits."""
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             times = [s.since + self.settle for k, s in self.seen.items() if k not in self.closed]
             times += [b.retry_at for b in self.blocked.values()]
@@ -178,7 +179,7 @@ class Inbox:
     # -- from the poll -----------------------------------------------------------------------
 
     def ready(self, key: str, st: os.stat_result) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         shape = _shape(st)
         with self.lock:
             if key in self.closed:
@@ -196,7 +197,7 @@ class Inbox:
     def settling(self) -> tuple[list[str], float | None]:
         """Files seen but not complete yet (their writer may still be at work), and the
         seconds until the first may be."""
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             found = {
                 k: s.since + self.settle - now
@@ -215,7 +216,7 @@ class Inbox:
 
     def scan(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
         inbox: Path = source.options["path"]
-        self.last_scan = time.monotonic()
+        self.last_scan = self.clock()
         root = inbox.resolve()
         present = set()
         for path in sorted(inbox.iterdir()):
@@ -274,7 +275,7 @@ class Inbox:
                 )
             return
         blocked = self.blocked.get(key)
-        if blocked is not None and blocked.retry_at > time.monotonic():
+        if blocked is not None and blocked.retry_at > self.clock():
             return
         if not self.ready(key, st):
             return
@@ -305,7 +306,7 @@ class Inbox:
             blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
             blocked.attempts += 1
             pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
-            blocked.retry_at = time.monotonic() + pause
+            blocked.retry_at = self.clock() + pause
         if key not in self.conditions:
             outcome.notes.append(f"{shown(path.name)}: {error}")
         self.conditions.start(
@@ -333,7 +334,7 @@ class Inbox:
         self.conditions.end(key, file=shown(path.name), now="ingested")
         if not closed:  # its writer may only be pausing: watch where it went
             with self.lock:
-                self.taken[str(done)] = Taken(_shape(done.stat()), time.monotonic())
+                self.taken[str(done)] = Taken(_shape(done.stat()), self.clock())
 
     def _ingest(
         self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
@@ -383,7 +384,7 @@ class Inbox:
     def recheck_taken(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
         """Ingest again a taken file that changed since; stop watching it when its writer
         closes it or after KEEP_WATCHING seconds without a change."""
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             taken = list(self.taken.items())
         for key, entry in taken:
@@ -408,7 +409,7 @@ class Inbox:
             self._untrack(key)
             if not closed:
                 with self.lock:
-                    self.taken[str(target)] = Taken(_shape(target.stat()), time.monotonic())
+                    self.taken[str(target)] = Taken(_shape(target.stat()), self.clock())
 
     def _untrack(self, key: str) -> None:
         with self.lock:
