@@ -26,7 +26,7 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests
+	$(BIN)/python -m pytest -q -n 4 --dist worksteal tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -40,6 +40,7 @@ from daemon.poller import Outcome, PollContext, admin_message, run_source
 from daemon.runtime import Current, Runtime
 from daemon.search import catch_up
 from daemon.sources import Memory, Source
+from daemon.similar_job import TrainingStopped
 from daemon.store import Store, StoreError
 from daemon.systemd import Notifier
 from daemon.web import WebServer
@@ -122,7 +123,10 @@ class Jobs:
         runtime = self.current.get()
         if any(w.similar for w in runtime.config.watchlists):
             with Store(runtime.config.db_path) as store:
-                runtime.similar.run(store, runtime.config, runtime.clock.now())
+                try:
+                    runtime.similar.run(store, runtime.config, runtime.clock.now())
+                except TrainingStopped as exc:  # the daemon is stopping: not an error
+                    event("similar_training_stopped", reason=str(exc))
 
     def index(self) -> None:
         """Analyse the papers stored since the last pass for the search index."""

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 
 from daemon.config import load_config
@@ -89,10 +90,10 @@ SIMILAR = (
 
 @pytest.fixture
 def background(tmp_path):
-    """A store of 3,000 real corpus papers and the cs.CL feed the examples come from."""
+    """A store of 2,000 real corpus papers and the cs.CL feed the examples come from."""
     cfg = load_config(write_config(tmp_path, ""))
     store = Store(cfg.db_path)
-    ingest_alerting(cfg, store, "corpus.json", corpus_json(3000), NOW, notify=False)
+    ingest_alerting(cfg, store, "corpus.json", corpus_json(2000), NOW, notify=False)
     feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
     ingest_alerting(cfg, store, "feed.xml", feed, NOW, notify=False)
     return store
@@ -172,33 +173,56 @@ def test_both_and_either_with_keywords(tmp_path, background):
     assert {SAME_TOPIC["id"], "2608.99003"} <= matched  # by similarity, and by keyword
 
 
-def test_preview_shows_the_top_papers_with_scores(tmp_path, background):
-    config = write_config(tmp_path, SIMILAR)
-    result = paperwatch(config, "preview", "halluc", "--limit", "8")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert "words that weighed most" in result.stdout and "threshold" in lines[-1]
+def test_preview_shows_the_top_papers_with_scores(tmp_path, background, cli):
+    write_config(tmp_path, SIMILAR)
+    result = cli("preview", "halluc", "--limit", "8")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert "words that weighed most" in result.out and "threshold" in lines[-1]
     assert sum("allucinat" in line for line in lines[:16:2]) >= 5  # the examples' kind first
-    found = json.loads(paperwatch(config, "preview", "halluc", "--json", "--limit", "3").stdout)
+    found = json.loads(cli("preview", "halluc", "--json", "--limit", "3").out)
     assert len(found) == 3 and {"score", "percentile", "terms"} <= set(found[0])
 
 
 def training_daemon(tmp_path: Path, watch: str, channels: str) -> Daemon:
-    """A daemon over the 5,000 sample papers and the cs.CL feed, about to train."""
+    """A daemon over 2,000 sample papers and the cs.CL feed, about to train."""
     config = write_config(tmp_path, watch, channels)
     corpus = tmp_path / "corpus.json"
-    corpus.write_bytes(corpus_json(5_000))
+    corpus.write_bytes(corpus_json(2_000))
     feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
     assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
     return Daemon(config, tmp_path / "log").start()
 
 
+def training_process(daemon: Daemon) -> psutil.Process:
+    """The daemon's training process, once it runs as one (a child just forked still shows
+    the daemon's command line; multiprocessing's resource tracker is another child)."""
+    assert daemon.proc is not None
+    parent = psutil.Process(daemon.proc.pid)
+
+    def workers() -> list[psutil.Process]:
+        found = []
+        for child in parent.children():
+            with contextlib.suppress(psutil.Error):
+                if "spawn_main" in " ".join(child.cmdline()):
+                    found.append(child)
+        return found
+
+    assert wait_for(lambda: bool(workers()), 5), "no training process started"
+    [worker] = workers()
+    return worker
+
+
 def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
+    """A training as long as need be (its process stopped with SIGSTOP, then resumed): the
+    inbox and delivery go on meanwhile."""
     watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
     daemon = training_daemon(tmp_path, watch, hook.channel("w"))
     inbox = tmp_path / "state" / "inbox"
     try:
         assert daemon.wait_log("similar_training", 20), daemon.output()
+        worker = training_process(daemon)
+        worker.suspend()
         new = hf(
             {
                 "id": "2608.99009",
@@ -211,8 +235,9 @@ def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
         (inbox / "z.json.part").rename(inbox / "z.json")
         assert wait_for(lambda: "Zebrafish" in json.dumps(hook.bodies), 5), daemon.output()
         took = time.monotonic() - t0
-        assert "similar_trained" not in daemon.output()  # the model was still training
+        assert "similar_trained" not in daemon.output()  # the model is still training
         assert took < 2.0, took
+        worker.resume()
         assert daemon.wait_log("similar_trained", 60), daemon.output()
         # trained: a new paper on the examples' topic, in other words, alerts once
         (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
@@ -227,22 +252,24 @@ def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
 def test_sigterm_during_training_leaves_no_child_behind(tmp_path, hook):
     """Issue 22: a daemon stopped while a similar-watchlist trains ends its training
     process; 5 s after SIGTERM, no child of the daemon is alive."""
-    import psutil
-
     daemon = training_daemon(tmp_path, SIMILAR, hook.channel("w"))
     assert daemon.proc is not None
     try:
         assert daemon.wait_log("similar_training", 20), daemon.output()
-        parent = psutil.Process(daemon.proc.pid)
-        assert wait_for(lambda: bool(parent.children()), 5), "no training process started"
+        worker = training_process(daemon)
+        worker.suspend()  # held mid-training until the daemon is told to stop
         children = []  # the worker (and a resource tracker), those that are not zombies
-        for child in parent.children():
+        for child in psutil.Process(daemon.proc.pid).children():
             with contextlib.suppress(psutil.Error):
                 if child.status() != psutil.STATUS_ZOMBIE:
                     children.append(child)
         assert "similar_trained" not in daemon.output()  # stopped mid-training
+        daemon.proc.terminate()
+        worker.resume()  # the daemon's SIGTERM to it may be pending: delivered now
     finally:
         code = daemon.stop(timeout=10)
     gone, alive = psutil.wait_procs(children, timeout=5)
     assert alive == [], [p.cmdline() for p in alive]
     assert code == 0, daemon.output()
+    assert "similar_trained" not in daemon.output()
+    assert "similar_training_stopped" in daemon.output() and "ERROR" not in daemon.output()
