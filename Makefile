@@ -25,8 +25,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# bytecode cached even where the environment turns it off: the tests start daemons and CLIs
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -n 4 --dist worksteal tests
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 4 --dist worksteal tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

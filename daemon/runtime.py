@@ -57,8 +57,10 @@ class Runtime:
         else:
             pacer = previous.http.pacer if previous is not None else HostPacer(clock)
             http = HttpClient(config.http, pacer=pacer, clock=clock, transport=transport)
-        similar = previous.similar if previous is not None else SimilarEngine(
-            config.state_dir, isolate=isolate_training
+        similar = (
+            previous.similar
+            if previous is not None
+            else SimilarEngine(config.state_dir, isolate=isolate_training)
         )
         return cls(config, matcher, http, clock, similar)
 

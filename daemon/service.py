@@ -13,6 +13,7 @@ import fcntl
 import functools
 import logging
 import os
+import select
 import signal
 import threading
 import time
@@ -39,8 +40,8 @@ from daemon.outbox import decide_waiting, deliver_channel, release_orphaned_clai
 from daemon.poller import Outcome, PollContext, admin_message, run_source
 from daemon.runtime import Current, Runtime
 from daemon.search import catch_up
-from daemon.sources import Memory, Source
 from daemon.similar_job import TrainingStopped
+from daemon.sources import Memory, Source
 from daemon.store import Store, StoreError
 from daemon.systemd import Notifier
 from daemon.web import WebServer
@@ -242,6 +243,28 @@ class Watcher(threading.Thread):
         self.join(timeout)
 
 
+class Wakeup:
+    """Wakes the main loop, from another thread or from a signal handler. A handler runs
+    in the main thread between two bytecodes: one that sets a threading.Event while the
+    main thread holds that Event's lock (in its wait, or in a first handler's set when a
+    second SIGTERM follows) waits for itself forever. A byte written to a pipe takes no
+    lock."""
+
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def set(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+            os.write(self.write_end, b"\0")
+
+    def wait(self, timeout: float) -> None:
+        """Until woken or `timeout` seconds; pending wake-ups are consumed."""
+        select.select([self.read_end], [], [], timeout)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.read_end, 512):
+                pass
+
+
 class Service:
     def __init__(
         self, config_path: Path, notifier: Notifier | None = None, clock: Clock = SYSTEM
@@ -253,9 +276,10 @@ class Service:
         Store(config.db_path).close()  # migrations, before any job runs
         self.current = Current(Runtime.build(config, clock=clock, isolate_training=True))
         self.jobs = Jobs(self.current)
-        self.stop = threading.Event()
-        self.wake = threading.Event()
-        self.sighup = threading.Event()
+        self.stop = threading.Event()  # set when stopping: threads that wait on it end
+        self.wake = Wakeup()
+        self.stop_requested = False  # plain flags: signal handlers set them (see Wakeup)
+        self.hup_requested = False
         self.config_changed = threading.Event()
         self.watchers: dict[str, Watcher] = {}
         self.conditions = Conditions()
@@ -487,13 +511,17 @@ class Service:
 
     # -- life cycle --------------------------------------------------------------------------
 
+    def request_stop(self) -> None:
+        """Ask the main loop to stop: safe in a signal handler (it takes no lock)."""
+        self.stop_requested = True
+        self.wake.set()
+
     def install_signals(self) -> None:
         def stop(*_: object) -> None:
-            self.stop.set()
-            self.wake.set()
+            self.request_stop()
 
         def hup(*_: object) -> None:
-            self.sighup.set()
+            self.hup_requested = True
             self.wake.set()
 
         signal.signal(signal.SIGTERM, stop)
@@ -539,13 +567,12 @@ class Service:
         )
         _log_warnings(config)
         self.notifier.ready("watching")
-        while not self.stop.is_set():
+        while not self.stop_requested:
             self.wake.wait(1.0)
-            self.wake.clear()
-            if self.stop.is_set():
+            if self.stop_requested:
                 break
-            if self.sighup.is_set():
-                self.sighup.clear()
+            if self.hup_requested:
+                self.hup_requested = False
                 self.config_changed.clear()
                 self.reload("SIGHUP")
             elif self.config_changed.is_set():

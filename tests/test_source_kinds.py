@@ -116,7 +116,6 @@ def test_registered_kind_runs_in_the_daemon(config_file, caplog):
         WAKE.set()
         assert wait_for(lambda: "Tensor study 3" in caplog.text, 10), caplog.text
     finally:
-        service.stop.set()
-        service.wake.set()
+        service.request_stop()
         thread.join(10)
     assert not thread.is_alive()
