@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test bench eval check clean browser
+.PHONY: install run test bench eval check clean system-deps stage install-service
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,14 +20,31 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/paperwatch --config $(CONFIG) run
 
-# the web page's test drives Debian's headless Chromium
-browser:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# Debian packages the tests use: chromium (the web page's browser test), bubblewrap and
+# python3-venv (the service install test runs the installed daemon in a sandbox)
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && command -v bwrap >/dev/null 2>&1 && \
+	  dpkg -s python3-venv >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium bubblewrap python3 python3-venv; }
+
+# the service, as README.md's "Run as a service" says: sudo make install-service
+install-service:
+	$(SUDO) bash systemd/install.sh
+
+# the same install into a staging root, for tests/test_install.py (a fresh config each time)
+STAGE ?= /var/tmp/paperwatch-stage
+stage: system-deps
+	rm -rf $(STAGE)/etc $(STAGE)/var
+	PREFIX=$(STAGE)/opt/paperwatch CONFDIR=$(STAGE)/etc/paperwatch \
+	  STATEDIR=$(STAGE)/var/lib/paperwatch UNITDIR=$(STAGE)/etc/systemd/system START=no \
+	  bash systemd/install.sh
+	mkdir -p $(STAGE)/var/lib/paperwatch  # the StateDirectory systemd would make
 
 # bytecode cached even where the environment turns it off: the tests start daemons and CLIs
-test: $(STAMP) browser
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 4 --dist worksteal tests
+test: $(STAMP) system-deps stage
+	PAPERWATCH_STAGE=$(STAGE) PYTHONDONTWRITEBYTECODE= \
+	  $(BIN)/python -m pytest -q -n 4 --dist worksteal tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

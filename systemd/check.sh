@@ -9,7 +9,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # verify needs ExecStart to exist: point it at this checkout's virtualenv
-sed "s#/opt/paperwatch/.venv/bin/paperwatch#$(realpath .venv/bin/paperwatch)#" \
+sed "s#/opt/paperwatch/venv/bin/paperwatch#$(realpath .venv/bin/paperwatch)#" \
     systemd/paperwatch.service > "$tmp/paperwatch.service"
 out=$(systemd-analyze verify "$tmp/paperwatch.service" 2>&1 || true)
 if [[ -n $out ]]; then

@@ -468,18 +468,24 @@ def _inbox(memory: Memory, source: Source) -> Inbox:
     return found
 
 
-def _make(path: Path) -> None:
-    """The inbox folder, made if missing; a failure is the source's, with the reason."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FetchError(f"{path}: cannot use as the inbox folder ({exc.strerror})") from None
+def _make(path: Path, inbox: Inbox) -> None:
+    """The inbox folder, made if missing (a vanished one is logged once, whichever of the
+    watch and a scan finds it gone); a failure is the source's, with the reason."""
+    with inbox.lock:
+        if path.is_dir():
+            return
+        if inbox.watched:
+            event("inbox_vanished", logging.WARNING, path=path, action="made again")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FetchError(f"{path}: cannot use as the inbox folder ({exc.strerror})") from None
 
 
 def poll(ctx: PollContext, source: Source) -> Outcome:
     outcome = Outcome()
-    _make(source.options["path"])
     inbox = _inbox(ctx.memory, source)
+    _make(source.options["path"], inbox)
     inbox.scan(ctx, source, outcome)
     outcome.waiting, outcome.again_in = inbox.settling()
     return outcome
@@ -491,10 +497,7 @@ def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[Non
     path: Path = source.options["path"]
     inbox = _inbox(memory, source)
     while not halt.is_set():
-        # watched before (by this watch, or one restarted after an error) and gone now
-        if inbox.watched and not path.is_dir():
-            event("inbox_vanished", logging.WARNING, path=path, action="made again")
-        _make(path)
+        _make(path, inbox)  # watched before (by this watch, or one restarted) and gone now?
         inbox.watched = True
         with INotify() as notify:
             folders = {notify.add_watch(path, _INBOX_EVENTS): path}
@@ -542,7 +545,7 @@ KIND = register(
         name="folder",
         summary="an inbox folder: files dropped into it are ingested within seconds",
         keys=(
-            Key("path", "path", "inbox", help="relative to config.toml; default state/inbox"),
+            Key("path", "path", "inbox", help="relative to config.toml; default <state_dir>/inbox"),
             Key(
                 "settle",
                 "duration",
