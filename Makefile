@@ -41,8 +41,10 @@ stage: system-deps
 	  bash systemd/install.sh
 	mkdir -p $(STAGE)/var/lib/paperwatch  # the StateDirectory systemd would make
 
-# bytecode cached even where the environment turns it off: the tests start daemons and CLIs
+# bytecode compiled once and cached, even where the environment turns caching off: the
+# tests start some 80 daemons and CLIs
 test: $(STAMP) system-deps stage
+	$(BIN)/python -m compileall -q daemon tests
 	PAPERWATCH_STAGE=$(STAGE) PYTHONDONTWRITEBYTECODE= \
 	  $(BIN)/python -m pytest -q -n 4 --dist worksteal tests
 

@@ -90,10 +90,10 @@ SIMILAR = (
 
 @pytest.fixture
 def background(tmp_path):
-    """A store of 2,000 real corpus papers and the cs.CL feed the examples come from."""
+    """A store of 1,000 real corpus papers and the cs.CL feed the examples come from."""
     cfg = load_config(write_config(tmp_path, ""))
     store = Store(cfg.db_path)
-    ingest_alerting(cfg, store, "corpus.json", corpus_json(2000), NOW, notify=False)
+    ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), NOW, notify=False)
     feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
     ingest_alerting(cfg, store, "feed.xml", feed, NOW, notify=False)
     return store
@@ -185,10 +185,10 @@ def test_preview_shows_the_top_papers_with_scores(tmp_path, background, cli):
 
 
 def training_daemon(tmp_path: Path, watch: str, channels: str) -> Daemon:
-    """A daemon over 2,000 sample papers and the cs.CL feed, about to train."""
+    """A daemon over 1,000 sample papers and the cs.CL feed, about to train."""
     config = write_config(tmp_path, watch, channels)
     corpus = tmp_path / "corpus.json"
-    corpus.write_bytes(corpus_json(2_000))
+    corpus.write_bytes(corpus_json(1_000))
     feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
     assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
     return Daemon(config, tmp_path / "log").start()
