@@ -89,6 +89,15 @@ def _train_in_child(
         out.close()
 
 
+def _end(worker: BaseProcess, timeout: float) -> None:
+    """Terminate a training process; kill it if it lingers."""
+    worker.terminate()
+    worker.join(timeout)
+    if worker.is_alive():
+        worker.kill()
+        worker.join(timeout)
+
+
 class TrainingStopped(PaperwatchError):
     """The daemon is stopping: the training process was ended."""
 
@@ -115,13 +124,8 @@ class SimilarEngine:
         killed if it lingers, so no child outlives the daemon."""
         self.stopping.set()
         worker = self.worker
-        if worker is None or not worker.is_alive():
-            return
-        worker.terminate()
-        worker.join(timeout)
-        if worker.is_alive():
-            worker.kill()
-            worker.join(timeout)
+        if worker is not None and worker.is_alive():  # else not started yet: see `_train`
+            _end(worker, timeout)
 
     def _load(self) -> None:
         """The models saved by an earlier run, once, when first needed."""
@@ -209,8 +213,10 @@ class SimilarEngine:
         )
         worker.daemon = True  # ended with the daemon, whatever happens
         self.worker = worker
-        worker.start()
+        worker.start()  # returns once the process has its arguments (it may be slow to read)
         out.close()
+        if self.stopping.is_set():  # `stop` came while it was starting: it saw no process
+            _end(worker, 3.0)
         try:
             status, value = results.recv()
         except EOFError:
