@@ -287,6 +287,38 @@ def test_an_unreadable_file_is_logged_once_and_retried_with_backoff(tmp_path, un
     assert caplog.text.count("inbox_unreadable_ended") == 1
 
 
+def test_a_writer_finishing_while_its_file_is_taken_loses_nothing(tmp_path, monkeypatch):
+    """The writer's last bytes land between the inbox's read and its move to done/: the
+    taken file is compared with what was read, not with what it is after the move."""
+    from daemon.sources import folder
+
+    inbox = Inbox(tmp_path, 'settle = "1s"')
+    now = [1000.0]
+    inbox.memory["inbox"] = folder.Inbox(clock=lambda: now[0])
+    data = DUMP.read_bytes()
+    cut = data.index(b" ", len(data) // 2)
+    paused = inbox.path / "paused.txt"
+    paused.write_bytes(data[:cut])
+    os.utime(paused, (time.time() - 60, time.time() - 60))  # settled: taken as it is
+    real = folder.read_consumable
+
+    def read_then_finish(path: Path, limit: int) -> bytearray:
+        found = real(path, limit)
+        if path == paused:
+            with open(path, "ab") as f:
+                f.write(data[cut:])
+        return found
+
+    monkeypatch.setattr(folder, "read_consumable", read_then_finish)
+    inbox.poll()
+    assert (inbox.path / "done" / "paused.txt").exists()
+    assert len(papers(tmp_path)) < 62
+    for step in (0.0, 1.0, 2.0):  # seen changed, then settled again
+        now[0] = 1001.0 + step
+        inbox.poll()
+    assert papers(tmp_path) == dump_papers()
+
+
 def test_a_future_mtime_settles_and_the_watch_goes_quiet(tmp_path):
     inbox = Inbox(tmp_path, 'settle = "1s"')
     future = inbox.path / "future.txt"

@@ -333,8 +333,8 @@ class Inbox:
         self.forget(key)
         self.conditions.end(key, file=shown(path.name), now="ingested")
         if not closed:  # its writer may only be pausing: watch where it went
-            with self.lock:
-                self.taken[str(done)] = Taken(_shape(done.stat()), self.clock())
+            with self.lock:  # the shape seen before reading: a write since is a change
+                self.taken[str(done)] = Taken(_shape(st), self.clock())
 
     def _ingest(
         self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
@@ -409,7 +409,7 @@ class Inbox:
             self._untrack(key)
             if not closed:
                 with self.lock:
-                    self.taken[str(target)] = Taken(_shape(target.stat()), self.clock())
+                    self.taken[str(target)] = Taken(_shape(st), self.clock())
 
     def _untrack(self, key: str) -> None:
         with self.lock:
