@@ -426,10 +426,14 @@ class Service:
         if self.config_watcher.ident is not None and not self.config_watcher.is_alive():
             down.append("config-watch")
         if down:
+            if "watchdog" not in self.conditions:  # `systemctl status` shows why
+                self.notifier.status(f"watchdog withheld: {', '.join(down)} down")
             self.conditions.start(
                 "watchdog", "watchdog_withheld", logging.ERROR, down=",".join(down)
             )
             return
+        if "watchdog" in self.conditions:
+            self.notifier.status("watching")
         self.conditions.end("watchdog")
         self.notifier.watchdog()
 

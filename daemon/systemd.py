@@ -1,4 +1,5 @@
-"""sd_notify without dependencies: READY, WATCHDOG, RELOADING, STOPPING over NOTIFY_SOCKET."""
+"""sd_notify without dependencies: READY, STATUS, WATCHDOG, RELOADING, STOPPING over
+NOTIFY_SOCKET."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ class Notifier:
         self.send(
             "RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}"
         )
+
+    def status(self, text: str) -> None:
+        self.send(f"STATUS={text}")
 
     def watchdog(self) -> None:
         self.send("WATCHDOG=1")
