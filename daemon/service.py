@@ -95,6 +95,7 @@ class Jobs:
         self.locks: dict[str, threading.Lock] = {}
         self.guard = threading.Lock()
         self.channel_locks: dict[str, threading.Lock] = {}
+        self.again: set[str] = set()  # channels asked for while in a pass
         # called when a poll stored new papers (or text): the daemon runs the similar
         # job then, not at its next interval
         self.on_new_papers: Callable[[], None] = lambda: None
@@ -147,22 +148,31 @@ class Jobs:
         for name in sorted(names):
             with self.guard:
                 lock = self.channel_locks.setdefault(name, threading.Lock())
-            if lock.acquire(blocking=False):
-                threading.Thread(
-                    target=self._deliver_channel,
-                    args=(runtime, name, lock),
-                    name=f"deliver:{name}",
-                    daemon=True,
-                ).start()
+                if not lock.acquire(blocking=False):
+                    self.again.add(name)  # its pass may have chosen its batch already
+                    continue
+            threading.Thread(
+                target=self._deliver_channel,
+                args=(runtime, name, lock),
+                name=f"deliver:{name}",
+                daemon=True,
+            ).start()
 
     def _deliver_channel(self, runtime: Runtime, name: str, lock: threading.Lock) -> None:
-        try:
-            with Store(runtime.config.db_path) as store:
-                deliver_channel(store, runtime.config, runtime.clock.now(), name)
-        except Exception as exc:
-            event("job_error", logging.ERROR, job=f"deliver:{name}", error=repr(exc))
-        finally:
-            lock.release()
+        """Passes over one channel's outbox until no delivery was asked for meanwhile: an
+        alert stored during a pass is sent right after it, not at the next scheduled one."""
+        while True:
+            try:
+                with Store(runtime.config.db_path) as store:
+                    deliver_channel(store, runtime.config, runtime.clock.now(), name)
+            except Exception as exc:
+                event("job_error", logging.ERROR, job=f"deliver:{name}", error=repr(exc))
+            with self.guard:
+                if name not in self.again:
+                    lock.release()
+                    return
+                self.again.discard(name)
+            runtime = self.current.get()
 
     def scheduled(self, name: str) -> None:
         self.poll(name)

@@ -63,6 +63,7 @@ class Webhook:
         self.status = 200
         self.hang = 0.0  # seconds to stall before reading a request (which is then dropped)
         self.trickle = 0.0  # seconds between the bytes of an answer (a slow peer)
+        self.gate: threading.Event | None = None  # set: answers wait for it (bodies kept)
         self.port = port or free_port()
         self.server: ThreadingHTTPServer | None = None
 
@@ -87,6 +88,8 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if owner.status == 200:
                     owner.bodies.append(json.loads(body))
+                if owner.gate is not None:
+                    owner.gate.wait(30)
                 if owner.trickle:
                     for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
                         time.sleep(owner.trickle)

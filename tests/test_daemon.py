@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -332,6 +333,28 @@ def test_hung_channel_never_delays_the_healthy_one(env):
     got = titles(hung)
     assert sorted(got) == sorted(set(got)) and len(got) == 6  # each alert exactly once
     assert len(titles(hook)) == 6
+
+
+def test_an_alert_stored_during_a_send_follows_it_at_once(env):
+    """A delivery asked for while the channel is in a pass (its batch chosen, its send
+    not answered yet) runs when that pass ends, not at the next scheduled pass (10 s)."""
+    tmp_path, hook, hf = env
+    hook.gate = threading.Event()
+    config = tmp_path / "config.toml"
+    write_config(config, hook.port, hf.base, TENSORS)
+    inbox = tmp_path / "state" / "inbox"
+    daemon = Daemon(config, tmp_path / "log").start()
+    try:
+        drop(inbox, "d0.json", synthetic_day(2, 0))
+        assert wait_for(lambda: len(hook.bodies) == 1, 10), daemon.output()  # held
+        drop(inbox, "d1.json", synthetic_day(2, 100))
+        assert wait_for(lambda: daemon.output().count("ingested ") == 2, 10), daemon.output()
+        hook.gate.set()
+        assert wait_for(lambda: len(hook.bodies) == 2, 5), daemon.output()
+    finally:
+        hook.gate.set()
+        assert daemon.stop() == 0
+    assert sorted(titles(hook)) == sorted(f"Tensor study number {i}" for i in (0, 1, 100, 101))
 
 
 def test_a_notify_socket_nobody_reads_never_holds_up_the_stop(env):

@@ -278,16 +278,17 @@ def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
         thread = threading.Thread(target=reader)
         thread.start()
         try:
-            time.sleep(0.5)
+            assert wait_for(lambda: polls[0] >= 3, 10)  # the reader is polling
             new = [hf_paper("2608.00003", "Tensor Sketches for Agents", "A tensor sketch.")]
             t0 = time.monotonic()
             drop(inbox, "new.json", json.dumps(new).encode())
+            before = polls[0]
             assert wait_for(lambda: "Tensor Sketches for Agents" in daemon.output(), 5)
             assert time.monotonic() - t0 < 2.0
+            assert wait_for(lambda: polls[0] > before, 5)  # and polled on meanwhile
         finally:
             stop.set()
             thread.join()
-        assert polls[0] >= 5  # the reader really polled throughout
         changed = httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag})
         assert changed.status_code == 200
         assert feedparser.parse(changed.content).entries[0].title == "Tensor Sketches for Agents"
