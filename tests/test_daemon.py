@@ -66,24 +66,6 @@ def env(tmp_path):
     hook.stop()
 
 
-def test_signals_in_a_burst_never_hang_the_daemon(env):
-    """Signal handlers take no lock: one that set a threading.Event while the main thread
-    held its lock (waiting on it, or in a first SIGTERM's handler when a second came)
-    waited for itself forever, and systemd's stop ended in SIGKILL."""
-    tmp_path, hook, hf = env
-    config = tmp_path / "config.toml"
-    write_config(config, hook.port, hf.base)
-    daemon = Daemon(config, tmp_path / "log").start()
-    assert daemon.proc is not None
-    end = time.monotonic() + 1.5
-    while time.monotonic() < end:  # reloads asked for faster than they are done
-        os.kill(daemon.proc.pid, signal.SIGHUP)
-    for _ in range(1000):
-        os.kill(daemon.proc.pid, signal.SIGTERM)
-    assert daemon.proc.wait(timeout=10) == 0, daemon.output()
-    assert "stopped" in daemon.output()
-
-
 def test_notify_socket_reload_and_sigterm(env):
     tmp_path, hook, hf = env
     config = tmp_path / "config.toml"
@@ -307,7 +289,7 @@ def test_hung_channel_never_delays_the_healthy_one(env):
     write_config(config, hook.port, hf.base)
     text = config.read_text().replace(
         "[[sources]]",
-        f'[channels.stuck]\nurl = "json://127.0.0.1:{hung.port}/"\ntimeout = "3s"\n[[sources]]',
+        f'[channels.stuck]\nurl = "json://127.0.0.1:{hung.port}/"\ntimeout = "2s"\n[[sources]]',
         1,
     )
     config.write_text(
@@ -322,7 +304,7 @@ def test_hung_channel_never_delays_the_healthy_one(env):
             t0 = time.monotonic()
             assert wait_for(lambda n=n: len(hook.bodies) == n + 1, 2.5), daemon.output()
             assert time.monotonic() - t0 < 2.0
-        assert daemon.wait_log("timed out after 3 s", 15)
+        assert daemon.wait_log("timed out after 2 s", 15)
         hung.hang = 0  # it recovers: `alerts retry`, beside the running daemon, sends the rest
         # (what the daemon is still sending to it when a retry runs is skipped by that
         # retry and failed by the daemon's timeout: the next retry sends it)
