@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# pytest rewrites its plugins' modules (hypothesis: 74) once per venv: done here, not
+	# in each test worker of the first run
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q --collect-only tests/test_layout.py >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
