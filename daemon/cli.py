@@ -29,7 +29,7 @@ from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.search import catch_up, search
 from daemon.secrets import scrub
-from daemon.similar_job import examples_of
+from daemon.similar_job import examples_of, start_watchlists
 from daemon.sources import Memory, Source
 from daemon.store import STATUSES, Store, StoreError, usable
 
@@ -157,6 +157,8 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     if any(w.similar for w in config.watchlists):
         with Store(config.db_path) as store:
             examples_of(store, config)  # every example is a stored paper, before "ok"
+            with store.transaction():
+                start_watchlists(store, config, SYSTEM.now())
     out(f"{config.path}: ok")
     out(f"  state_dir: {config.state_dir}")
     zone = f"{config.timezone}" if config.timezone else f"{config.tz} (system)"

@@ -16,7 +16,7 @@ from daemon.clock import SYSTEM, Clock
 from daemon.config import Config
 from daemon.http import HostPacer, HttpClient
 from daemon.match import Matcher, Rule
-from daemon.similar_job import SimilarEngine, examples_of
+from daemon.similar_job import SimilarEngine, examples_of, start_watchlists
 from daemon.store import Store
 
 
@@ -49,9 +49,12 @@ class Runtime:
             for w in config.watchlists
             if w.query is not None and w.keyword_alerts
         )
-        if check_examples and any(w.similar for w in config.watchlists):
+        if any(w.similar for w in config.watchlists):
             with Store(config.db_path) as store:
-                examples_of(store, config)
+                with store.transaction():  # a new watchlist counts the papers from now on
+                    start_watchlists(store, config, clock.now())
+                if check_examples:
+                    examples_of(store, config)
         if previous is not None and previous.http.settings == config.http:
             http = previous.http
         else:

@@ -4,7 +4,9 @@ The daemon runs `SimilarEngine.run` as a scheduler job: it (re)trains what is st
 watchlist new or changed, the store grown by RETRAIN_GROWTH since the space was fitted),
 then scores the papers stored since each watchlist last scored, in one transaction with
 the matches and deliveries it writes. Ingest and delivery never wait for it. A watchlist
-starts with the papers stored after it was added (`preview` shows the older ones).
+starts with the papers stored since its configuration was written (`start_watchlists`;
+`preview` shows the older ones); a paper scored by its title alone is scored again when
+its abstract arrives.
 Models are kept in `state_dir/similar.pickle`, so a restart or a CLI command does not
 train again what did not change.
 """
@@ -19,12 +21,13 @@ import pickle
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from daemon.clock import iso
 from daemon.config import Config, Watchlist
 from daemon.errors import PaperwatchError
 from daemon.log import event
@@ -37,6 +40,21 @@ if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlis
     from daemon.similar import Model, Space
 
 SCORE_BATCH = 5_000
+
+
+def start_watchlists(store: Store, config: Config, now: datetime) -> None:
+    """Record where each similar-watchlist new to this store starts: the papers stored
+    since its configuration was written (its file's time, or now if later), whichever
+    command or daemon loads it first and whenever it is first scored. The first ingest
+    after adding a watchlist counts, even when it lands before the daemon's reload."""
+    names = [w.name for w in config.watchlists if w.similar is not None]
+    if not names:
+        return
+    try:
+        written = datetime.fromtimestamp(config.path.stat().st_mtime, UTC)
+    except OSError:
+        written = now
+    store.similar.start(names, iso(min(written, now)))
 
 
 def examples_of(store: Store, config: Config) -> dict[str, list[int]]:
@@ -247,30 +265,27 @@ class SimilarEngine:
             return 0
         recorded = 0
         with store.transaction():
-            newest = store.papers.max_id()
-            done: dict[str, int] = {}
-            for w in ready:
-                up_to = store.similar.scored_up_to(w.name)
-                if up_to is None:  # a new watchlist: from the papers stored from now on
-                    store.similar.set_scored_up_to(w.name, newest)
-                else:
-                    done[w.name] = up_to
-            if not done:
-                return 0
+            start_watchlists(store, config, now)  # a config never loaded by a command
+            done = {w.name: store.similar.scored_up_to(w.name) or 0 for w in ready}
             rows = list(store.papers.texts(since_id=min(done.values()), limit=SCORE_BATCH))
+            upto = rows[-1][0] if rows else min(done.values())
+            # scored by their title, since given an abstract: scored again (later ones wait)
+            again = [i for i in store.similar.to_rescore() if i <= upto]
+            in_batch = {pid for pid, _, _ in rows}
+            rows += store.papers.texts(ids=[i for i in again if i not in in_batch])
             if not rows:
                 return 0
             ids = np.array([pid for pid, _, _ in rows])
             texts = [text_of(t, a) for _, t, a in rows]
             vectors = self.space.vectors(texts)
+            rescoring = np.isin(ids, again)
             for w in ready:
-                if w.name not in done:
-                    continue
-                unseen = (ids > done[w.name]).nonzero()[0]
+                unseen = ((ids > done[w.name]) | (rescoring & (ids <= done[w.name]))).nonzero()[0]
                 found = self.matches(store, w, self.models[w.name], rows, texts, vectors, unseen)
                 record_matches(store, config, found, now)
-                store.similar.set_scored_up_to(w.name, int(ids[-1]))
+                store.similar.set_scored_up_to(w.name, max(done[w.name], upto))
                 recorded += len(found)
+            store.similar.rescored(again)
         if recorded:
             event("similar_matched", matches=recorded)
         return recorded

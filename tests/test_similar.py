@@ -7,7 +7,7 @@ import contextlib
 import gzip
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -23,6 +23,7 @@ from tests.conftest import ARXIV, CORPUS_SAMPLE, ingest_alerting
 from tests.daemon_proc import Daemon, paperwatch, wait_for
 
 NOW = datetime(2026, 8, 21, 9, tzinfo=UTC)
+EARLIER = NOW - timedelta(hours=1)  # the background was stored before the watchlists came
 CORPUS = CORPUS_SAMPLE
 # hallucination papers of the real cs.CL feed of 2026-08-20 (the last one a replacement)
 EXAMPLES = ["2608.18082", "2608.18115", "2608.18816", "2608.19075", "2607.10476"]
@@ -93,9 +94,9 @@ def background(tmp_path):
     """A store of 1,000 real corpus papers and the cs.CL feed the examples come from."""
     cfg = load_config(write_config(tmp_path, ""))
     store = Store(cfg.db_path)
-    ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), NOW, notify=False)
+    ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), EARLIER, notify=False)
     feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
-    ingest_alerting(cfg, store, "feed.xml", feed, NOW, notify=False)
+    ingest_alerting(cfg, store, "feed.xml", feed, EARLIER, notify=False)
     return store
 
 
@@ -273,3 +274,48 @@ def test_sigterm_during_training_leaves_no_child_behind(tmp_path, hook):
     assert code == 0, daemon.output()
     assert "similar_trained" not in daemon.output()
     assert "similar_training_stopped" in daemon.output() and "ERROR" not in daemon.output()
+
+
+def test_a_watchlist_added_before_an_ingest_alerts_on_that_ingest(tmp_path, background, hook, cli):
+    """Issue 23: the first batch after adding a watchlist counts. Its starting point is
+    recorded when a config naming it is first loaded (here the ingest itself), not at
+    its first scoring, which runs after that ingest."""
+    watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+    write_config(tmp_path, watch, hook.channel("w"))
+    (tmp_path / "new.json").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
+    result = cli("ingest", str(tmp_path / "new.json"))
+    assert result.code == 0, result.err
+    message = json.dumps(hook.bodies)
+    assert "Spotting Fabricated Claims" in message and "Grasp Planning" not in message
+
+
+def test_a_title_only_paper_is_scored_again_when_its_abstract_arrives(tmp_path, background):
+    cfg = load_config(write_config(tmp_path, SIMILAR))
+    engine = SimilarEngine(cfg.state_dir)
+    store = background
+    assert engine.run(store, cfg, NOW) == 0  # trained; the stored papers came before
+    bare = {**SAME_TOPIC, "title": "A Benchmark for Long Documents", "summary": ""}
+    ingest_alerting(cfg, store, "bare.json", hf(bare), NOW)
+    assert engine.run(store, cfg, NOW) == 0  # a title that says little: below the threshold
+    ingest_alerting(cfg, store, "full.json", hf({**bare, "summary": SAME_TOPIC["summary"]}), NOW)
+    assert engine.run(store, cfg, NOW) == 1  # scored again with its abstract
+    assert store.similar.to_rescore() == []
+    assert engine.run(store, cfg, NOW) == 0
+
+
+def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_right_after(tmp_path, hook):
+    """The config edit and the drop land together: whichever the daemon takes first, the
+    watchlist starts from the time its config was written."""
+    daemon = training_daemon(tmp_path, "", hook.channel("w"))
+    inbox = tmp_path / "state" / "inbox"
+    try:
+        watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+        write_config(tmp_path, watch, hook.channel("w"))
+        (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
+        (inbox / "s.json.part").rename(inbox / "s.json")
+        assert wait_for(lambda: "Spotting Fabricated" in json.dumps(hook.bodies), 60), (
+            daemon.output()
+        )
+        assert "Grasp Planning" not in json.dumps(hook.bodies)
+    finally:
+        assert daemon.stop() == 0

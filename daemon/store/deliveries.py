@@ -245,7 +245,8 @@ class DeliveryRepo:
 
 
 class SimilarRepo:
-    """How far each similar-watchlist has scored the stored papers."""
+    """How far each similar-watchlist has scored the stored papers, and the papers to
+    score again (their abstract came after they were scored)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -261,4 +262,26 @@ class SimilarRepo:
             "INSERT INTO similar_state VALUES (?, ?) ON CONFLICT (watchlist) "
             "DO UPDATE SET scored_up_to = excluded.scored_up_to",
             (watchlist, paper_id),
+        )
+
+    def start(self, watchlists: list[str], since: str) -> None:
+        """Watchlists not seen before start from the papers first seen at `since` or
+        later (when the configuration naming them was written)."""
+        known = {r[0] for r in self.conn.execute("SELECT watchlist FROM similar_state")}
+        new = [name for name in watchlists if name not in known]
+        if not new:
+            return
+        (before,) = self.conn.execute(
+            "SELECT coalesce(max(id), 0) FROM papers WHERE first_seen < ?", (since,)
+        ).fetchone()
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO similar_state VALUES (?, ?)", [(n, before) for n in new]
+        )
+
+    def to_rescore(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT paper_id FROM similar_rescore")]
+
+    def rescored(self, paper_ids: list[int]) -> None:
+        self.conn.executemany(
+            "DELETE FROM similar_rescore WHERE paper_id = ?", [(i,) for i in paper_ids]
         )

@@ -219,6 +219,21 @@ def _search_index(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0010_similar_starts_and_rescoring")
+def _similar_rescoring(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- papers scored by a similar-watchlist with their title only, whose abstract came
+    -- since: scored again (daemon.similar_job)
+    CREATE TABLE similar_rescore (paper_id INTEGER PRIMARY KEY);
+    CREATE TRIGGER similar_abstract_arrived AFTER UPDATE OF abstract ON papers
+    WHEN COALESCE(old.abstract, '') = '' AND COALESCE(new.abstract, '') != ''
+         AND old.id <= (SELECT max(scored_up_to) FROM similar_state)
+    BEGIN
+        INSERT OR IGNORE INTO similar_rescore VALUES (new.id);
+    END;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
