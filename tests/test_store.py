@@ -228,6 +228,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0007_arxiv_versions_and_title_lookups",
             "0008_similar_watchlists",
             "0009_search_index",
+            "0010_similar_starts_and_rescoring",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables
