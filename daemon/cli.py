@@ -114,7 +114,11 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         f"{len(files)} files, {total_papers} papers, {total_new} new, "
         f"{total_gained} gained text, {failed} failed; {stored} papers stored"
     )
-    if not args.no_notify:
+    if args.no_notify:  # nor later: similar-watchlists count these papers as scored
+        with store.transaction():
+            similar = [w.name for w in config.watchlists if w.similar is not None]
+            store.similar.skip_to(similar, store.papers.max_id())
+    else:
         try:
             runtime.similar.run(store, config, SYSTEM.now())
         except ConfigError as exc:

@@ -99,6 +99,7 @@ class Jobs:
         # called when a poll stored new papers (or text): the daemon runs the similar
         # job then, not at its next interval
         self.on_new_papers: Callable[[], None] = lambda: None
+        self.similar_again = False  # asked for while a run was in progress
 
     def _source_lock(self, name: str) -> threading.Lock:
         with self.guard:
@@ -121,14 +122,24 @@ class Jobs:
 
     def similar(self) -> None:
         """Train stale similar-watchlists and score new papers: in a scheduler thread of
-        its own, so ingest and delivery never wait for a model."""
-        runtime = self.current.get()
-        if any(w.similar for w in runtime.config.watchlists):
-            with Store(runtime.config.db_path) as store:
-                try:
-                    runtime.similar.run(store, runtime.config, runtime.clock.now())
-                except TrainingStopped as exc:  # the daemon is stopping: not an error
-                    event("similar_training_stopped", reason=str(exc))
+        its own, so ingest and delivery never wait for a model. Papers that arrive during
+        a run (a training, say) are scored right after it, not at the next scheduled run."""
+        while True:
+            with self.guard:
+                self.similar_again = False
+            runtime = self.current.get()
+            if any(w.similar for w in runtime.config.watchlists):
+                with Store(runtime.config.db_path) as store:
+                    try:
+                        found = runtime.similar.run(store, runtime.config, runtime.clock.now())
+                    except TrainingStopped as exc:  # the daemon is stopping: not an error
+                        event("similar_training_stopped", reason=str(exc))
+                        return
+                if found:
+                    self.deliver()  # now, not at the next delivery pass
+            with self.guard:
+                if not self.similar_again:
+                    return
 
     def index(self) -> None:
         """Analyse the papers stored since the last pass for the search index."""
@@ -306,8 +317,10 @@ class Service:
         self.web = WebServer(lambda: self.current.get().config)
 
     def score_similar_now(self) -> None:
-        """New papers: score them for similar-watchlists now (a run in progress, training
-        perhaps, is not doubled: the job runs one at a time)."""
+        """New papers, or new similar-watchlists: score (and train) now. A run in progress,
+        training perhaps, is not doubled (the job runs one at a time): it runs once more."""
+        with self.jobs.guard:
+            self.jobs.similar_again = True
         now = datetime.now(self.scheduler.timezone)
         with contextlib.suppress(JobLookupError):
             self.scheduler.modify_job("similar", next_run_time=now)
@@ -484,6 +497,8 @@ class Service:
             except Exception as exc:
                 event("reload_error", logging.ERROR, why=why, error=repr(exc))
             _log_warnings(config)
+            if any(w.similar for w in config.watchlists):
+                self.score_similar_now()  # a new or changed one trains at once
             event(
                 "config_reloaded",
                 why=why,

@@ -309,6 +309,8 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_right_after(tmp_
     daemon = training_daemon(tmp_path, "", hook.channel("w"))
     inbox = tmp_path / "state" / "inbox"
     try:
+        # stored times have whole seconds: papers of the config's second count as after it
+        time.sleep(1 - time.time() % 1)
         watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
         write_config(tmp_path, watch, hook.channel("w"))
         (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
@@ -317,5 +319,6 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_right_after(tmp_
             daemon.output()
         )
         assert "Grasp Planning" not in json.dumps(hook.bodies)
+        assert "similar_matched matches=1" in daemon.output()  # not the stored papers
     finally:
         assert daemon.stop() == 0

@@ -278,6 +278,14 @@ class SimilarRepo:
             "INSERT OR IGNORE INTO similar_state VALUES (?, ?)", [(n, before) for n in new]
         )
 
+    def skip_to(self, watchlists: list[str], paper_id: int) -> None:
+        """Count the papers up to `paper_id` as scored (ingested with no alerts wanted)."""
+        self.conn.executemany(
+            "INSERT INTO similar_state VALUES (?, ?) ON CONFLICT (watchlist) DO UPDATE "
+            "SET scored_up_to = max(scored_up_to, excluded.scored_up_to)",
+            [(name, paper_id) for name in watchlists],
+        )
+
     def to_rescore(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT paper_id FROM similar_rescore")]
 
