@@ -136,7 +136,7 @@ def _tiny(matcher: Matcher) -> Matcher:
 
 
 @settings(
-    max_examples=600,
+    max_examples=450,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

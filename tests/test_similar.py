@@ -105,8 +105,8 @@ def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background
     cfg = load_config(write_config(tmp_path, watch))
     with pytest.raises(ConfigError, match=r"watchlists\[0\]\.similar_to\[4\]: no stored paper"):
         Runtime.build(cfg)
-    result = paperwatch(cfg.path, "check")
-    assert result.returncode == 2 and "similar_to[4]" in result.stderr
+    result = cli("check")
+    assert result.code == 2 and "similar_to[4]" in result.err
     bad = write_config(tmp_path, SIMILAR.replace("notify", "sensitivity = 1.5\nnotify"))
     with pytest.raises(ConfigError, match=r"watchlists\[0\]\.sensitivity"):
         load_config(bad)
