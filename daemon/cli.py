@@ -29,7 +29,7 @@ from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.search import catch_up, search
 from daemon.secrets import scrub
-from daemon.similar_job import examples_of, start_watchlists
+from daemon.similar_job import examples_of, start_watchlists, unstored
 from daemon.sources import Memory, Source
 from daemon.store import STATUSES, Store, StoreError, usable
 
@@ -153,16 +153,35 @@ def cmd_papers(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _library_lines(store: Store, watchlist: Watchlist, examples: int) -> list[str]:
+    """What `check` says of a watchlist's library files: entries not stored yet (they
+    become examples when a source brings them in)."""
+    lines = []
+    for path, total, missing in unstored(store, watchlist):
+        lines.append(
+            f"  {watchlist.name}: {path.name}: {total - len(missing)} of {total} entries "
+            f"stored (examples: {examples}); not stored yet: {len(missing)}"
+        )
+        lines += [f"    {label}" for label in missing]
+    if not examples:
+        lines.append(f"  {watchlist.name}: no example stored yet: it alerts once one is")
+    return lines
+
+
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
     problem = usable(config.state_dir)
     if problem:
         err(problem)
         return EXIT_FAILURE
+    waiting: list[str] = []
     if any(w.similar for w in config.watchlists):
         with Store(config.db_path) as store:
-            examples_of(store, config)  # every example is a stored paper, before "ok"
+            examples = examples_of(store, config)  # every named example is stored
             with store.transaction():
                 start_watchlists(store, config, SYSTEM.now())
+            for w in config.watchlists:
+                if w.similar is not None:
+                    waiting += _library_lines(store, w, len(examples[w.name]))
     out(f"{config.path}: ok")
     out(f"  state_dir: {config.state_dir}")
     zone = f"{config.timezone}" if config.timezone else f"{config.tz} (system)"
@@ -187,6 +206,8 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     for w in config.watchlists:
         for warning in w.warnings:
             warn(warning)
+    for line in waiting:
+        out(line)
     return EXIT_OK
 
 

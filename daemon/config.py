@@ -19,6 +19,7 @@ from tzlocal import get_localzone
 from daemon.channels import DEFAULT_TIMEOUT, Channel, load_channel
 from daemon.errors import ConfigError, QueryError
 from daemon.http import HttpSettings
+from daemon.library import is_library
 from daemon.query import (
     DEFAULT_FIELDS,
     FIELDS,
@@ -97,12 +98,14 @@ def parse_duration(value: str, where: str, allow_zero: bool = False) -> timedelt
 
 @dataclass(frozen=True)
 class Similar:
-    """`similar_to`: papers (arXiv ids or titles of stored papers) to find more like."""
+    """`similar_to`: papers (arXiv ids or titles of stored papers, or a BibTeX or CSL-JSON
+    library file) to find more like."""
 
     examples: tuple[str, ...]
     where: str  # the TOML path of similar_to, for errors naming an entry
     sensitivity: float  # the share of recent papers scoring below the threshold
     either: bool  # with a query: alert on either (True) or only on both (False)
+    libraries: tuple[Path, ...] = ()  # the entries that are library files, resolved
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     secrets = Secrets.load(base / secrets_file if secrets_file else None, "secrets_file")
     channels = _channels(top.get("channels", dict, {}), secrets)
     top.used.update(("watchlists", "sources"))
-    watchlists = _watchlists(data.get("watchlists", []), channels, _query_lines(text))
+    watchlists = _watchlists(data.get("watchlists", []), channels, _query_lines(text), base)
     sources = _sources(data.get("sources", []), base, state_dir, secrets)
     http = _http(Table(top.get("http", dict, {}), "http"))
     web = _web(Table(top.get("web", dict, {}), "web"), secrets)
@@ -429,7 +432,7 @@ def _position(where: _QueryLine | None, column: int) -> str:
 
 
 def _watchlists(
-    data: Any, channels: dict[str, Channel], queries: list[_QueryLine]
+    data: Any, channels: dict[str, Channel], queries: list[_QueryLine], base: Path
 ) -> tuple[Watchlist, ...]:
     if not isinstance(data, list):
         raise ConfigError("watchlists: expected an array of tables ([[watchlists]])")
@@ -458,7 +461,7 @@ def _watchlists(
         if query_text is not None and (keywords or exclude):
             raise ConfigError(f"{where}: give either query or keywords/exclude, not both")
         warnings: tuple[str, ...] = ()
-        similar = _similar(t)
+        similar = _similar(t, base)
         query: Node | None = None
         source = ""
         if query_text is not None:
@@ -509,7 +512,7 @@ def _watchlists(
     return tuple(out)
 
 
-def _similar(t: Table) -> Similar | None:
+def _similar(t: Table, base: Path) -> Similar | None:
     examples = t.str_list("similar_to")
     mode = t.get("mode", str)
     sensitivity = t.get("sensitivity", (float, int))
@@ -526,7 +529,14 @@ def _similar(t: Table) -> Similar | None:
             f"{t.at('sensitivity')}: from 0.5 to below 1 (0.99: the top 1% of recent "
             f"papers would alert), got {sensitivity!r}"
         )
-    return Similar(examples, t.at("similar_to"), level, mode == "either")
+    libraries = []
+    for i, entry in enumerate(examples):
+        if is_library(entry):
+            path = base / entry
+            if not path.is_file():
+                raise ConfigError(f"{t.at('similar_to')}[{i}]: no such library file {path}")
+            libraries.append(path)
+    return Similar(examples, t.at("similar_to"), level, mode == "either", tuple(libraries))
 
 
 def _deliver(value: str, where: str) -> time | None:

@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 from daemon.clock import iso
 from daemon.config import Config, Watchlist
 from daemon.errors import PaperwatchError
+from daemon.library import Reference, is_library, read_library
 from daemon.log import event
 from daemon.match import Matcher, Rule
+from daemon.models import title_key
 from daemon.outbox import record_matches
 from daemon.store import Store
 from daemon.store.deliveries import Found
@@ -58,14 +60,41 @@ def start_watchlists(store: Store, config: Config, now: datetime) -> None:
 
 
 def examples_of(store: Store, config: Config) -> dict[str, list[int]]:
-    """Each similar-watchlist's example papers; an unknown entry is a ConfigError."""
+    """Each similar-watchlist's example papers: an unknown id or title is a ConfigError;
+    a library's entries not stored yet are left out (`unstored` lists them)."""
     from daemon.similar import resolve_examples
 
-    return {
-        w.name: resolve_examples(w.similar.examples, w.similar.where, store.papers.find)
-        for w in config.watchlists
-        if w.similar is not None
-    }
+    found = {}
+    for w in config.watchlists:
+        if w.similar is None:
+            continue
+        named = [e for e in w.similar.examples if not is_library(e)]
+        ids = resolve_examples(named, w.similar.where, store.papers.find)
+        for path in w.similar.libraries:
+            for ref in read_library(path):
+                pid = _find(store, ref)
+                if pid is not None and pid not in ids:
+                    ids.append(pid)
+        found[w.name] = ids
+    return found
+
+
+def unstored(store: Store, watchlist: Watchlist) -> list[tuple[Path, int, list[str]]]:
+    """For each library of the watchlist: its path, its entry count and the labels of
+    the entries no stored paper has yet."""
+    assert watchlist.similar is not None
+    out = []
+    for path in watchlist.similar.libraries:
+        refs = read_library(path)
+        out.append((path, len(refs), [r.label for r in refs if _find(store, r) is None]))
+    return out
+
+
+def _find(store: Store, ref: Reference) -> int | None:
+    found = store.papers.find(ref.arxiv_id, "") if ref.arxiv_id else None
+    if found is None and ref.title:
+        found = store.papers.find(None, title_key(ref.title))
+    return found
 
 
 def train_models(
@@ -185,10 +214,10 @@ class SimilarEngine:
         examples = examples_of(store, config)
         stored = store.papers.counts()["papers"]
         refit = force or self.space is None or stored > self.space.papers * (1 + RETRAIN_GROWTH)
-        jobs = {
+        jobs = {  # a watchlist none of whose examples is stored yet waits for them
             w.name: (examples[w.name], w.similar.sensitivity)
             for w in config.watchlists
-            if w.similar is not None
+            if w.similar is not None and examples[w.name]
         }
         stale = {
             n: job
@@ -342,6 +371,11 @@ class SimilarEngine:
 
         with self.lock:
             self.refresh(store, config)
+        if watchlist.name not in self.models:
+            raise PaperwatchError(
+                f"{watchlist.name}: none of its examples is stored yet "
+                "(`paperwatch check` lists the library entries it waits for)"
+            )
         model = self.models[watchlist.name]
         assert self.space is not None
         best: list[tuple[float, int, str]] = []

@@ -322,3 +322,52 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_right_after(tmp_
         assert "similar_matched matches=1" in daemon.output()  # not the stored papers
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, background, cli):
+    """Issue 23: `similar_to` takes what Zotero exports (BibTeX or CSL-JSON). Entries
+    with an arXiv id (eprint, arXiv DOI, arxiv.org link) or a stored title are examples;
+    the others are listed by `check`, not an error, and count once stored."""
+    store = background
+    titled = store.papers.listing(ids=[store.papers.find("2608.19075", "")])[0]["title"]
+    (tmp_path / "refs.bib").write_text(
+        "@article{a, title={Something {Else}}, eprint={2608.18082}, archivePrefix={arXiv}}\n"
+        "@misc{b, title={B}, doi={10.48550/arXiv.2608.18115}}\n"
+        "@article{c, title={C}, url={https://arxiv.org/abs/2608.18816v2}}\n"
+        f"@inproceedings{{d, title={{{titled}}}, booktitle={{Somewhere}}}}\n"
+        "@article{e, title={A Paper Nobody Stored}, journal={Nature}}\n"
+    )
+    watch = SIMILAR.replace(json.dumps(EXAMPLES), '["refs.bib"]')
+    cfg = load_config(write_config(tmp_path, watch))
+    result = cli("check")
+    assert result.code == 0, result.err
+    assert "refs.bib: 4 of 5 entries stored (examples: 4)" in result.out
+    assert "e: A Paper Nobody Stored" in result.out
+    from daemon.similar_job import examples_of
+
+    assert len(examples_of(store, cfg)["halluc"]) == 4
+    engine = SimilarEngine(cfg.state_dir)
+    assert engine.run(store, cfg, NOW) == 0
+    ingest_alerting(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
+    assert engine.run(store, cfg, NOW) == 1  # more like the library's papers
+    items = [
+        {"id": "x", "title": "X", "DOI": "10.48550/arXiv.2608.18082"},
+        {"id": "y", "title": "Y", "URL": "https://arxiv.org/pdf/2608.18115"},
+        {"id": "z", "title": titled},
+        {"id": "w", "title": "Not Stored Either"},
+    ]
+    (tmp_path / "refs.json").write_text(json.dumps(items))
+    cfg = load_config(write_config(tmp_path, watch.replace("refs.bib", "refs.json")))
+    assert len(examples_of(store, cfg)["halluc"]) == 3
+    missing = write_config(tmp_path, watch.replace("refs.bib", "gone.bib"))
+    with pytest.raises(ConfigError, match=r"similar_to\[0\]: no such library file"):
+        load_config(missing)
+
+
+def test_a_library_with_nothing_stored_yet_waits(tmp_path, background, cli):
+    (tmp_path / "refs.bib").write_text("@article{e, title={A Paper Nobody Stored}}\n")
+    write_config(tmp_path, SIMILAR.replace(json.dumps(EXAMPLES), '["refs.bib"]'))
+    result = cli("check")
+    assert result.code == 0 and "no example stored yet" in result.out, result.out
+    preview = cli("preview", "halluc")
+    assert preview.code == 1 and "none of its examples is stored yet" in preview.err
