@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,24 @@ def is_library(entry: str) -> bool:
 
 def read_library(path: Path) -> list[Reference]:
     """The entries of a BibTeX (.bib) or CSL-JSON (.json) file; a file that cannot be
-    read or parsed is a ConfigError naming it."""
+    read or parsed is a ConfigError naming it. Parsed again only when the file changed
+    (the daemon resolves examples at every scoring run)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the library ({exc.strerror})") from None
+    return list(_parsed(path, st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=16)
+def _parsed(path: Path, mtime_ns: int, size: int) -> tuple[Reference, ...]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the library ({exc})") from None
     if path.suffix.lower() == ".json":
-        return _csl_json(path, text)
-    return _bibtex(path, text)
+        return tuple(_csl_json(path, text))
+    return tuple(_bibtex(path, text))
 
 
 def _bibtex(path: Path, text: str) -> list[Reference]:

@@ -371,3 +371,11 @@ def test_a_library_with_nothing_stored_yet_waits(tmp_path, background, cli):
     assert result.code == 0 and "no example stored yet" in result.out, result.out
     preview = cli("preview", "halluc")
     assert preview.code == 1 and "none of its examples is stored yet" in preview.err
+
+
+def test_an_unreadable_library_is_a_config_error_naming_it(tmp_path, background, cli):
+    for name, text in (("bad.bib", "@article{x, title={unclosed"), ("bad.json", "{not json")):
+        (tmp_path / name).write_text(text)
+        write_config(tmp_path, SIMILAR.replace(json.dumps(EXAMPLES), json.dumps([name])))
+        result = cli("check")
+        assert result.code == 2 and name in result.err, (result.out, result.err)
