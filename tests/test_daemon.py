@@ -188,17 +188,16 @@ def synthetic_day(n: int, offset: int) -> bytes:
     return json.dumps(synthetic_entries(n, offset)).encode()
 
 
-@pytest.mark.parametrize("seed", [20261122, 20261123])  # 2 x 3 rounds, on two workers
-def test_kill_9_at_random_points_loses_nothing(env, seed):
+def test_kill_9_at_random_points_loses_nothing(env):
     tmp_path, hook, hf = env
     config = tmp_path / "config.toml"
     write_config(config, hook.port, hf.base, TENSORS, hf_every="2s")
     inbox = tmp_path / "state" / "inbox"
-    rng = random.Random(seed)
+    rng = random.Random()
     expected: set[str] = set()
     today = datetime.now(UTC).date().isoformat()
     hf.days[today] = []
-    rounds = 3  # each placement once per seed, in an order the seed shifts
+    rounds = 4  # each sharp placement once, then a random moment
     for r in range(rounds):
         daemon = Daemon(config, tmp_path / "log").start(wait=False)
         sent_before = len(hook.bodies)
@@ -218,7 +217,7 @@ def test_kill_9_at_random_points_loses_nothing(env, seed):
         # the kill lands where loss or doubling could happen, in turn: just after a file
         # is stored (its alerts written, not sent), just after a batch reached the
         # receiver (sent, maybe not yet marked), or at a random moment
-        where = (r + seed) % 3
+        where = r % 3 if r < 3 else 2
         if where == 0:
             wait_for(lambda d=daemon: "ingested " in d.output(), 5, every=0.01)
         elif where == 1:

@@ -177,7 +177,7 @@ def pool() -> list[Rule]:
     return _rules(_pool(10_000, 20))
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(example=examples(4))
 def test_queries_among_ten_thousand_match_as_direct_evaluation(
     example: tuple[str, list[str], list[Paper]],

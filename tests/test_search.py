@@ -131,7 +131,7 @@ def _texts(store: Store) -> list[str]:
 
 
 @settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 def test_search_equals_direct_evaluation(stores: dict[str, Store], data: st.DataObject) -> None:
