@@ -66,7 +66,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     files = list(expand_paths(args.paths))
     runtime = Runtime.build(config, check_examples=False)  # the examples may come now
     hook = None if args.no_notify else match_hook(runtime)
-    failed = total_new = total_gained = total_papers = 0
+    failed = total_new = total_gained = total_papers = newest = 0
+    quiet: list[int] = []  # papers that gained their text (not to be scored again)
     for path in files:
         now = SYSTEM.now()
         try:
@@ -102,6 +103,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
             continue
         total_papers += result.papers
         total_new += len(result.new)
+        newest = max([newest, *result.new])
+        quiet += result.gained
         total_gained += len(result.gained)
         line = f"{path.name}: {result.papers} papers, {len(result.new)} new"
         if result.gained:
@@ -114,11 +117,13 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         f"{len(files)} files, {total_papers} papers, {total_new} new, "
         f"{total_gained} gained text, {failed} failed; {stored} papers stored"
     )
-    if args.no_notify:  # nor later: similar-watchlists count these papers as scored
+    if args.no_notify:  # nor later: similar-watchlists count them as scored
         with store.transaction():
             similar = [w.name for w in config.watchlists if w.similar is not None]
-            store.similar.skip_to(similar, store.papers.max_id())
-    else:
+            if newest:
+                store.similar.skip_to(similar, newest)
+            store.similar.rescored(quiet)
+    if not args.no_notify:
         try:
             runtime.similar.run(store, config, SYSTEM.now())
         except ConfigError as exc:

@@ -21,7 +21,7 @@ import pickle
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.clock import iso
 from daemon.config import Config, Watchlist
-from daemon.errors import PaperwatchError
+from daemon.errors import ConfigError, PaperwatchError
 from daemon.library import Reference, is_library, read_library
 from daemon.log import event
 from daemon.match import Matcher, Rule
@@ -44,11 +44,16 @@ if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlis
 SCORE_BATCH = 5_000
 
 
+START_LOOKBACK = timedelta(days=1)  # the furthest back a new watchlist starts
+
+
 def start_watchlists(store: Store, config: Config, now: datetime) -> None:
     """Record where each similar-watchlist new to this store starts: the papers stored
     since its configuration was written (its file's time, or now if later), whichever
     command or daemon loads it first and whenever it is first scored. The first ingest
-    after adding a watchlist counts, even when it lands before the daemon's reload."""
+    after adding a watchlist counts, even when it lands before the daemon's reload. A
+    file time older than START_LOOKBACK (a config restored or copied with its time) does
+    not turn months of stored papers into alerts."""
     names = [w.name for w in config.watchlists if w.similar is not None]
     if not names:
         return
@@ -56,7 +61,7 @@ def start_watchlists(store: Store, config: Config, now: datetime) -> None:
         written = datetime.fromtimestamp(config.path.stat().st_mtime, UTC)
     except OSError:
         written = now
-    store.similar.start(names, iso(min(written, now)))
+    store.similar.start(names, iso(max(min(written, now), now - START_LOOKBACK)))
 
 
 def examples_of(store: Store, config: Config) -> dict[str, list[int]]:
@@ -71,7 +76,7 @@ def examples_of(store: Store, config: Config) -> dict[str, list[int]]:
         named = [e for e in w.similar.examples if not is_library(e)]
         ids = resolve_examples(named, w.similar.where, store.papers.find)
         for path in w.similar.libraries:
-            for ref in read_library(path):
+            for ref in _library(w, path):
                 pid = _find(store, ref)
                 if pid is not None and pid not in ids:
                     ids.append(pid)
@@ -85,9 +90,18 @@ def unstored(store: Store, watchlist: Watchlist) -> list[tuple[Path, int, list[s
     assert watchlist.similar is not None
     out = []
     for path in watchlist.similar.libraries:
-        refs = read_library(path)
+        refs = _library(watchlist, path)
         out.append((path, len(refs), [r.label for r in refs if _find(store, r) is None]))
     return out
+
+
+def _library(watchlist: Watchlist, path: Path) -> list[Reference]:
+    """A library's entries; an unreadable one is a ConfigError naming its TOML path."""
+    assert watchlist.similar is not None
+    try:
+        return read_library(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{watchlist.similar.where}: {exc}") from None
 
 
 def _find(store: Store, ref: Reference) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -379,3 +380,29 @@ def test_an_unreadable_library_is_a_config_error_naming_it(tmp_path, background,
         write_config(tmp_path, SIMILAR.replace(json.dumps(EXAMPLES), json.dumps([name])))
         result = cli("check")
         assert result.code == 2 and name in result.err, (result.out, result.err)
+        assert "watchlists[0].similar_to: " in result.err
+
+
+def test_papers_ingested_with_no_notify_never_alert_later(tmp_path, background, cli):
+    cfg = load_config(write_config(tmp_path, SIMILAR))
+    (tmp_path / "old.json").write_bytes(hf(SAME_TOPIC))
+    assert cli("ingest", "--no-notify", str(tmp_path / "old.json")).code == 0
+    assert SimilarEngine(cfg.state_dir).run(background, cfg, datetime.now(UTC)) == 0
+
+
+def test_an_old_config_file_does_not_turn_stored_papers_into_alerts(tmp_path, background):
+    """A config restored with its old time: the watchlist starts at most a day back."""
+    now = datetime.now(UTC)
+    store = background
+    ingest_alerting(
+        load_config(write_config(tmp_path, "")),
+        store,
+        "n.json",
+        hf(SAME_TOPIC),
+        now - timedelta(days=5),
+    )
+    config = write_config(tmp_path, SIMILAR)
+    old = (now - timedelta(days=10)).timestamp()
+    os.utime(config, (old, old))
+    cfg = load_config(config)
+    assert SimilarEngine(cfg.state_dir).run(store, cfg, now) == 0
