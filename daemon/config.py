@@ -512,6 +512,11 @@ def _watchlists(
     return tuple(out)
 
 
+# `make eval`: with it, the alerts' precision is >= 0.6 on a temporal split, 5 to 300 a
+# category of 4,790 new papers
+DEFAULT_SENSITIVITY = 0.997
+
+
 def _similar(t: Table, base: Path) -> Similar | None:
     examples = t.str_list("similar_to")
     mode = t.get("mode", str)
@@ -523,7 +528,7 @@ def _similar(t: Table, base: Path) -> Similar | None:
         return None
     if mode not in (None, "both", "either"):
         raise ConfigError(f'{t.at("mode")}: "both" or "either", got {mode!r}')
-    level = 0.99 if sensitivity is None else float(sensitivity)
+    level = DEFAULT_SENSITIVITY if sensitivity is None else float(sensitivity)
     if not 0.5 <= level < 1:
         raise ConfigError(
             f"{t.at('sensitivity')}: from 0.5 to below 1 (0.99: the top 1% of recent "

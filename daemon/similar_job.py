@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlis
     from daemon.similar import Model, Space
 
 SCORE_BATCH = 5_000
+MODELS_FORMAT = 2  # of similar.pickle: 2 = two views (words, dense) and votes
 
 
 START_LOOKBACK = timedelta(days=1)  # the furthest back a new watchlist starts
@@ -111,15 +112,40 @@ def _find(store: Store, ref: Reference) -> int | None:
     return found
 
 
+Job = tuple[list[int], list[int], float]  # positives, negatives (👎), sensitivity
+
+
+def training_sets(store: Store, config: Config) -> dict[str, Job]:
+    """What each similar-watchlist is trained on: its examples and the papers voted 👍
+    as positives, those voted 👎 as negatives (a vote on an example is overruled by the
+    config). One with no positive stored yet waits for them."""
+    examples = examples_of(store, config)
+    jobs = {}
+    for w in config.watchlists:
+        if w.similar is None:
+            continue
+        named = examples[w.name]
+        votes = store.similar.votes(w.name)
+        ups = [p for p, v in votes.items() if v > 0 and p not in named]
+        downs = [p for p, v in votes.items() if v < 0 and p not in named]
+        if named or ups:
+            jobs[w.name] = (named + ups, downs, w.similar.sensitivity)
+    return jobs
+
+
 def train_models(
-    db_path: Path, jobs: dict[str, tuple[list[int], float]], space: Space | None
+    db_path: Path, jobs: dict[str, Job], space: Space | None
 ) -> tuple[Space, dict[str, Model]]:
     """Fit the space (unless given) on the stored papers and train each watchlist's model
-    on (its example ids, its sensitivity), the newest papers as background. Runs in a
-    child process, reading the database read-only."""
+    on its positives and negatives, the newest papers as background. Runs in a child
+    process (the daemon), reading the database read-only."""
     import numpy as np
 
     from daemon.similar import BACKGROUND, Space, text_of, train
+
+    def vectors(ids: list[int]) -> Any:
+        assert space is not None
+        return space.vectors([text_of(t, a) for _, t, a in store.papers.texts(ids=ids)])
 
     with Store(db_path, readonly=True) as store:
         if space is None:
@@ -128,17 +154,24 @@ def train_models(
         recent_ids = np.array([pid for pid, _, _ in recent])
         recent_vectors = space.vectors([text_of(t, a) for _, t, a in recent])
         models = {}
-        for name, (ids, sensitivity) in jobs.items():
-            examples = [text_of(t, a) for _, t, a in store.papers.texts(ids=ids)]
-            background = recent_vectors[~np.isin(recent_ids, ids)]  # examples are not
-            models[name] = train(name, ids, space.vectors(examples), background, sensitivity)
+        for name, (positives, negatives, sensitivity) in jobs.items():
+            background = recent_vectors[(~np.isin(recent_ids, positives + negatives)).nonzero()[0]]
+            models[name] = train(
+                name,
+                sorted(positives),
+                vectors(sorted(positives)),
+                background,
+                sensitivity,
+                sorted(negatives),
+                vectors(sorted(negatives)) if negatives else None,
+            )
     return space, models
 
 
 def _train_in_child(
     out: Connection,
     db_path: Path,
-    jobs: dict[str, tuple[list[int], float]],
+    jobs: dict[str, Job],
     space: Space | None,
 ) -> None:
     """The training process: its result, or its error, sent back through `out`."""
@@ -195,18 +228,24 @@ class SimilarEngine:
         self.loaded = True
         try:
             with open(self.path, "rb") as f:
-                self.space, self.models = pickle.load(f)  # noqa: S301 (our own state file)
+                saved = pickle.load(f)  # noqa: S301 (our own state file)
         except FileNotFoundError:
-            pass
+            return
         except Exception as exc:  # an unreadable file: train again
             event("similar_state_unreadable", logging.WARNING, path=self.path, error=repr(exc))
+            return
+        if isinstance(saved, tuple) and len(saved) == 3 and saved[0] == MODELS_FORMAT:
+            _, self.space, self.models = saved
+        else:  # models of an earlier paperwatch: trained again
+            event("similar_state_outdated", path=self.path)
 
     def _save(self) -> None:
         """Atomically, under a name of its own: a CLI `preview` may save beside the daemon."""
         fd, part = tempfile.mkstemp(prefix=".similar-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump((self.space, self.models), f, protocol=pickle.HIGHEST_PROTOCOL)
+                saved = (MODELS_FORMAT, self.space, self.models)
+                pickle.dump(saved, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(part, self.path)
         except BaseException:
             os.unlink(part)
@@ -225,14 +264,9 @@ class SimilarEngine:
         from daemon.similar import RETRAIN_GROWTH, model_key
 
         self._load()
-        examples = examples_of(store, config)
+        jobs = training_sets(store, config)
         stored = store.papers.counts()["papers"]
         refit = force or self.space is None or stored > self.space.papers * (1 + RETRAIN_GROWTH)
-        jobs = {  # a watchlist none of whose examples is stored yet waits for them
-            w.name: (examples[w.name], w.similar.sensitivity)
-            for w in config.watchlists
-            if w.similar is not None and examples[w.name]
-        }
         stale = {
             n: job
             for n, job in jobs.items()
@@ -259,7 +293,7 @@ class SimilarEngine:
         return True
 
     def _train(
-        self, db_path: Path, jobs: dict[str, tuple[list[int], float]], space: Space | None
+        self, db_path: Path, jobs: dict[str, Job], space: Space | None
     ) -> tuple[Space, dict[str, Model]]:
         """`train_models`, isolated in a spawned process (no fork of a threaded daemon)
         that `stop` can end."""

@@ -286,6 +286,41 @@ class SimilarRepo:
             [(name, paper_id) for name in watchlists],
         )
 
+    def vote(self, watchlist: str, paper_id: int, vote: int, at: str) -> None:
+        """Record a 👍 (1) or 👎 (-1), replacing an earlier one; 0 takes it back."""
+        if vote == 0:
+            self.conn.execute(
+                "DELETE FROM similar_votes WHERE watchlist = ? AND paper_id = ?",
+                (watchlist, paper_id),
+            )
+        else:
+            self.conn.execute(
+                "INSERT INTO similar_votes VALUES (?, ?, ?, ?) ON CONFLICT (watchlist, paper_id) "
+                "DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+                (watchlist, paper_id, vote, at),
+            )
+
+    def votes(self, watchlist: str) -> dict[int, int]:
+        """Paper id -> its vote for this watchlist."""
+        return dict(
+            self.conn.execute(
+                "SELECT paper_id, vote FROM similar_votes WHERE watchlist = ? ORDER BY paper_id",
+                (watchlist,),
+            ).fetchall()
+        )
+
+    def votes_on(self, paper_ids: list[int]) -> dict[tuple[str, int], int]:
+        """(watchlist, paper id) -> vote, for these papers (the page shows them)."""
+        out: dict[tuple[str, int], int] = {}
+        for chunk in _chunks(paper_ids):
+            rows = self.conn.execute(
+                "SELECT watchlist, paper_id, vote FROM similar_votes WHERE paper_id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({(w, p): v for w, p, v in rows})
+        return out
+
     def to_rescore(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT paper_id FROM similar_rescore")]
 

@@ -234,6 +234,21 @@ def _similar_rescoring(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0011_similar_votes")
+def _similar_votes(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- a reader's 👍 (1: one more example) or 👎 (-1: a negative) on a paper for a
+    -- similar-watchlist; the watchlist's model is trained again with it
+    CREATE TABLE similar_votes (
+        watchlist TEXT NOT NULL,
+        paper_id INTEGER NOT NULL REFERENCES papers (id),
+        vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+        voted_at TEXT NOT NULL,
+        PRIMARY KEY (watchlist, paper_id)
+    );
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
