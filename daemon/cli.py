@@ -308,9 +308,11 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
     engine = SimilarEngine(config.state_dir)
     ranked = engine.ranked(store, config, wl, args.limit or 20)
     rows = {r["id"]: r for r in store.papers.listing(ids=[pid for pid, *_ in ranked])}
+    votes = store.similar.votes(wl.name)
     if args.json:
         found = [
-            {**paper_json(rows[pid]), **facts, "terms": terms} for pid, _, facts, terms in ranked
+            {**paper_json(rows[pid]), **facts, "terms": terms, "vote": votes.get(pid, 0)}
+            for pid, _, facts, terms in ranked
         ]
         out(json.dumps(found, indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -318,15 +320,36 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
     for pid, score, facts, terms in ranked:
         r = rows[pid]
         mark = "*" if score >= threshold else " "
+        voted = {1: " 👍", -1: " 👎"}.get(votes.get(pid, 0), "")
         out(
             f"{mark} {score:6.2f}  top {100 * (1 - facts['percentile']):5.2f}%  "
-            f"{r['arxiv_id'] or '-':<12} {r['title']}"
+            f"{r['arxiv_id'] or '-':<12} {r['title']}{voted}"
         )
         out(f"      words that weighed most: {', '.join(terms)}")
     out(
         f"* = above the threshold {threshold:.2f} (sensitivity {wl.similar.sensitivity}: "  # type: ignore[union-attr]
         f"the top {100 * (1 - wl.similar.sensitivity):g}% of recent papers); new papers "  # type: ignore[union-attr]
         "scoring above it alert"
+        + (f"; trained with {len(votes)} votes (👍 as examples, 👎 as negatives)" if votes else "")
+    )
+    return EXIT_OK
+
+
+def cmd_vote(args: argparse.Namespace, config: Config) -> int:
+    """👍/👎 a paper for a similar-watchlist: its model is trained again with it."""
+    from daemon.feedback import FeedbackError, record_vote
+
+    with Store(config.db_path) as store:
+        try:
+            pid, vote = record_vote(
+                store, config, args.watchlist, args.paper, args.vote, SYSTEM.now()
+            )
+        except FeedbackError as exc:
+            raise UsageError(str(exc)) from None
+    done = {1: "👍 recorded", -1: "👎 recorded", 0: "vote taken back"}[vote]
+    out(
+        f"{args.watchlist}: {done} for paper {pid}; the daemon trains the watchlist again "
+        f"(`paperwatch preview {args.watchlist}` shows the effect)"
     )
     return EXIT_OK
 
@@ -530,6 +553,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--limit", type=_positive, help="at most N papers")
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser(
+        "vote", help="👍 or 👎 a paper for a similar-watchlist (it learns from the vote)"
+    )
+    p.add_argument("watchlist", metavar="WATCHLIST")
+    p.add_argument("paper", metavar="PAPER", help="an arXiv id or a paper id as `papers` shows")
+    p.add_argument("vote", choices=("up", "down", "none"), help="none takes a vote back")
+    p.set_defaults(func=cmd_vote)
 
     p = sub.add_parser(
         "run",

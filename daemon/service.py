@@ -314,7 +314,7 @@ class Service:
         )
         self.scheduler.add_listener(self.job_done, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
         self.jobs.on_new_papers = self.score_similar_now
-        self.web = WebServer(lambda: self.current.get().config)
+        self.web = WebServer(lambda: self.current.get().config, self.score_similar_now)
 
     def score_similar_now(self) -> None:
         """New papers, or new similar-watchlists: score (and train) now. A run in progress,

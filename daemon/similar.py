@@ -88,8 +88,11 @@ class Space:
     def vectors(self, texts: Sequence[str]) -> Features:
         from daemon.embed import embed
 
-        words = self.idf.transform(HASHER.transform(texts)).astype(np.float32)
-        return Features(words.tocsr(), embed(list(texts)))
+        return Features(self.words(texts), embed(list(texts)))
+
+    def words(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The TF-IDF view alone (what `Model.explain` reads)."""
+        return self.idf.transform(HASHER.transform(texts)).astype(np.float32).tocsr()
 
 
 @dataclass
@@ -162,9 +165,9 @@ class Model:
         """The share of recent papers scoring lower: 0.995 = the top half percent."""
         return int(np.searchsorted(self.background, score)) / max(1, len(self.background))
 
-    def explain(self, vector: Features, text: str) -> list[str]:
-        """The words (and word pairs) of this paper that weighed most for it."""
-        row = vector.words.tocsr()
+    def explain(self, words: sparse.csr_matrix, text: str) -> list[str]:
+        """The words (and word pairs) of this paper (its TF-IDF row) that weighed most."""
+        row = words.tocsr()
         weight = {
             int(j): float(v) * float(self.words.weights[j])
             for j, v in zip(row.indices, row.data, strict=True)

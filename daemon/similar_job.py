@@ -403,7 +403,7 @@ class SimilarEngine:
                 if pid not in keyword:
                     continue
                 matched = keyword[pid]
-            terms = model.explain(vectors[i], texts[i])
+            terms = model.explain(vectors.words[i], texts[i])
             matched += [[label(t), "similar"] for t in terms]
             score = scores_of[i]
             explain = json.dumps(describe(model, score))
@@ -439,7 +439,7 @@ class SimilarEngine:
         best = self._best(model, batch, best, limit)
         out = []
         for score, pid, text in best:
-            terms = model.explain(self.space.vectors([text]), text)
+            terms = model.explain(self.space.words([text]), text)
             out.append((pid, score, describe(model, score), terms))
         return out
 

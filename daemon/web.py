@@ -1,12 +1,14 @@
-"""The read-only web interface: an Atom feed per watchlist, a JSON API, a small page.
+"""The web interface: an Atom feed per watchlist, a JSON API, a small page.
 
-The standard library's `ThreadingHTTPServer`: a handful of read-only endpoints for one
-lab on loopback need no framework, and a thread per request never holds up the scheduler,
-the inbox or delivery. Pages are Jinja2 templates with autoescaping (every title and
+The standard library's `ThreadingHTTPServer`: a handful of endpoints for one lab on
+loopback need no framework, and a thread per request never holds up the scheduler, the
+inbox or delivery. Pages are Jinja2 templates with autoescaping (every title and
 abstract is escaped; the highlighter escapes before it marks); feeds are built with
-ElementTree, so they are well-formed whatever a title holds. Every request opens the
-database read-only. Beyond loopback, `[web] token` is required and checked on every
-request (`Authorization: Bearer <token>` or `?token=<token>` for feed readers).
+ElementTree, so they are well-formed whatever a title holds. Every GET opens the
+database read-only; the one write is a reader's 👍/👎 (`POST /api/feedback`, JSON or
+the page's form), refused from another site's page. Beyond loopback, `[web] token` is
+required and checked on every request (`Authorization: Bearer <token>` or
+`?token=<token>` for feed readers).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from markupsafe import Markup, escape
 from daemon import __version__
 from daemon.config import Config
 from daemon.errors import QueryError
+from daemon.feedback import VOTES, FeedbackError, record_vote
 from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
 from daemon.models import abs_url, key_hash
@@ -45,6 +48,7 @@ from daemon.store import Store, StoreError
 FEED_ENTRIES = 200
 PAGE_MATCHES = 50  # per watchlist on the page
 MAX_LIMIT = 1000
+MAX_BODY = 8192  # a vote is a few dozen bytes
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ET.register_namespace("", ATOM_NS)
 
@@ -115,9 +119,16 @@ def _coins(row: dict[str, Any]) -> str:
     return urlencode(fields, quote_via=quote)
 
 
-def _card(row: dict[str, Any], terms: list[str], why: str) -> dict[str, Any]:
+def _card(
+    row: dict[str, Any], terms: list[str], why: str, vote: int | None = None
+) -> dict[str, Any]:
+    """A paper as the page shows it; `vote`: a similarity match's (0 = none), with its
+    👍/👎 buttons."""
     title, snippet = _marked(row, terms)
     return {
+        "vote": vote,
+        "watchlist": row.get("watchlist"),
+        "paper": row["id"],
         "title": title,
         "snippet": snippet,
         "why": why,
@@ -247,12 +258,19 @@ def find_papers(store: Store, query: dict[str, str]) -> tuple[list[dict[str, Any
 # -- the page ---------------------------------------------------------------------------
 
 
-def home(store: Store, config: Config, now: datetime) -> str:
+def home(store: Store, config: Config, now: datetime, token: str = "") -> str:
+    """`token`: the one this page was asked with, for its vote forms' address."""
     groups = []
     for watchlist in config.watchlists:
         rows = store.deliveries.recent_matches([watchlist.name], limit=PAGE_MATCHES)
+        votes = store.similar.votes(watchlist.name) if watchlist.similar else {}
+
+        def card(r: dict[str, Any], votes: dict[int, int] = votes) -> dict[str, Any]:
+            vote = votes.get(r["id"], 0) if r.get("explain") else None
+            return _card(r, _terms(r), _why(r), vote)
+
         days = [
-            {"day": day, "cards": [_card(r, _terms(r), _why(r)) for r in day_rows]}
+            {"day": day, "cards": [card(r) for r in day_rows]}
             for day, day_rows in groupby(rows, key=lambda r: r["matched_at"][:10])
         ]
         groups.append({"name": watchlist.name, "query": watchlist.source, "days": days})
@@ -265,6 +283,7 @@ def home(store: Store, config: Config, now: datetime) -> str:
         failing=failing[-20:],
         papers=report["papers"],
         now=now.strftime("%Y-%m-%d %H:%M UTC"),
+        feedback="/api/feedback" + (f"?{urlencode({'token': token})}" if token else ""),
     )
 
 
@@ -303,8 +322,11 @@ class WebServer:
     """Serves the interface for whatever configuration `config()` returns now (the daemon
     passes its current runtime's, so a reload applies to the next request)."""
 
-    def __init__(self, config: Callable[[], Config]) -> None:
+    def __init__(
+        self, config: Callable[[], Config], on_feedback: Callable[[], None] = lambda: None
+    ) -> None:
         self.config = config
+        self.on_feedback = on_feedback  # a vote came: the daemon trains again now
         self.server: BoundedHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.listen: str | None = None  # where it listens (None: not started)
@@ -382,15 +404,42 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             config = web.config()
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            url_token = query.get("token", "") if config.web.token else ""
+            if self._admitted(config, query):
+                self._answer(lambda: self._route(config, parts.path, query, url_token), parts.path)
+
+        def do_POST(self) -> None:  # noqa: N802
+            config = web.config()
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            url_token = query.get("token", "") if config.web.token else ""
+            if not self._admitted(config, query):
+                return
+            if parts.path != "/api/feedback":
+                self._send(404, b"not found\n", "text/plain")
+                return
+            if self._cross_site():
+                self._json(403, {"error": "a vote from another site's page is refused"})
+                return
+            self._answer(lambda: self._feedback(config, url_token), parts.path)
+
+        def _admitted(self, config: Config, query: dict[str, str]) -> bool:
+            """The Host is this server's and the token (if one is set) is right; else the
+            refusal is sent."""
             if not _allowed_host(self.headers.get("Host"), config):
                 # a name this server was not set up to answer for (DNS rebinding)
                 self._send(421, b"unknown host (add it to [web] hosts)\n", "text/plain")
-                return
+                return False
             if config.web.token and not self._authorized(config.web.token, query):
                 self._send(401, b"token required\n", "text/plain", {"WWW-Authenticate": "Bearer"})
-                return
+                return False
+            return True
+
+        def _answer(self, handle: Callable[[], None], path: str) -> None:
+            """Run a request's handler: a bad request, an unavailable store or a bug is
+            that request's answer (400, 503, 500), never the server's end."""
             try:
-                self._route(config, parts.path, query)
+                handle()
             except BadRequest as exc:
                 self._json(400, {"error": str(exc)})
             except StoreError as exc:
@@ -398,8 +447,60 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             except BrokenPipeError:
                 pass
             except Exception as exc:
-                event("web_error", logging.ERROR, path=parts.path, error=repr(exc))
+                event("web_error", logging.ERROR, path=path, error=repr(exc))
                 self._json(500, {"error": "internal error (logged)"})
+
+        def _cross_site(self) -> bool:
+            """A request another site's page made (a form posted to loopback, say): its
+            browser names that site in Origin or Sec-Fetch-Site."""
+            if self.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+                return True
+            origin = self.headers.get("Origin")
+            if not origin:
+                return False
+            return urlsplit(origin).netloc.lower() != (self.headers.get("Host") or "").lower()
+
+        def _feedback(self, config: Config, url_token: str) -> None:
+            """A vote, as JSON {watchlist, paper, vote} or as the page's form (answered
+            with the page again, the vote shown)."""
+            raw = self.headers.get("Content-Length") or "0"
+            length = int(raw) if raw.isdigit() else 0
+            if not 0 < length <= MAX_BODY:
+                raise BadRequest(f"expected a body of 1 to {MAX_BODY} bytes, got {length}")
+            body = self.rfile.read(length)
+            ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            form = ctype == "application/x-www-form-urlencoded"
+            if form:
+                data: Any = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            elif ctype == "application/json":
+                try:
+                    data = json.loads(body)
+                except ValueError as exc:
+                    raise BadRequest(f"body: not JSON ({exc})") from None
+            else:
+                raise BadRequest("Content-Type: application/json (or a form), got " + repr(ctype))
+            if not isinstance(data, dict):
+                raise BadRequest("body: expected an object {watchlist, paper, vote}")
+            with Store(config.db_path) as store:
+                try:
+                    pid, vote = record_vote(
+                        store,
+                        config,
+                        str(data.get("watchlist", "")),
+                        data.get("paper"),
+                        data.get("vote"),
+                        datetime.now(UTC),
+                    )
+                except FeedbackError as exc:
+                    raise BadRequest(str(exc)) from None
+            event("feedback", watchlist=data.get("watchlist"), paper=pid, vote=vote)
+            web.on_feedback()
+            if form:
+                page = "/" + (f"?{urlencode({'token': url_token})}" if url_token else "")
+                anchor = f"#watchlist-{quote(str(data.get('watchlist')))}"
+                return self._send(303, b"", None, {"Location": page + anchor})
+            name = {v: k for k, v in VOTES.items()}[vote]
+            self._json(200, {"watchlist": data["watchlist"], "paper": pid, "vote": name})
 
         def _authorized(self, token: str, query: dict[str, str]) -> bool:
             scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
@@ -407,14 +508,14 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             given = given or query.pop("token", "")
             return hmac.compare_digest(given.encode(), token.encode())
 
-        def _route(self, config: Config, path: str, query: dict[str, str]) -> None:
+        def _route(self, config: Config, path: str, query: dict[str, str], url_token: str) -> None:
             now = datetime.now(UTC)
             if path.startswith("/feeds/") and path.endswith(".atom"):
                 return self._feed(config, path[len("/feeds/") : -len(".atom")])
             if path in ("/", "/papers", "/api/matches", "/api/papers", "/api/status"):
                 with Store(config.db_path, readonly=True) as store:
                     if path == "/":
-                        return self._html(home(store, config, now))
+                        return self._html(home(store, config, now, url_token))
                     if path == "/papers":
                         return self._html(papers_page(store, query))
                     if path == "/api/matches":

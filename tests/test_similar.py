@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -18,10 +19,14 @@ from daemon.config import load_config
 from daemon.errors import ConfigError
 from daemon.outbox import deliver
 from daemon.runtime import Runtime
+from daemon.similar import Model, text_of
 from daemon.similar_job import SimilarEngine
 from daemon.store import Store
+from daemon.web import WebServer
 from tests.conftest import ARXIV, CORPUS_SAMPLE, ingest_alerting
+from tests.browser import browser
 from tests.daemon_proc import Daemon, paperwatch, wait_for
+from tests.receivers import free_port
 
 NOW = datetime(2026, 8, 21, 9, tzinfo=UTC)
 EARLIER = NOW - timedelta(hours=1)  # the background was stored before the watchlists came
@@ -186,9 +191,11 @@ def test_preview_shows_the_top_papers_with_scores(tmp_path, background, cli):
     assert len(found) == 3 and {"score", "percentile", "terms"} <= set(found[0])
 
 
-def training_daemon(tmp_path: Path, watch: str, channels: str) -> Daemon:
+def training_daemon(
+    tmp_path: Path, watch: str, channels: str, config: Path | None = None
+) -> Daemon:
     """A daemon over 1,000 sample papers and the cs.CL feed, about to train."""
-    config = write_config(tmp_path, watch, channels)
+    config = config or write_config(tmp_path, watch, channels)
     corpus = tmp_path / "corpus.json"
     corpus.write_bytes(corpus_json(1_000))
     feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
@@ -406,3 +413,142 @@ def test_an_old_config_file_does_not_turn_stored_papers_into_alerts(tmp_path, ba
     os.utime(config, (old, old))
     cfg = load_config(config)
     assert SimilarEngine(cfg.state_dir).run(store, cfg, now) == 0
+
+
+# -- feedback: 👍/👎 (issue 23) ------------------------------------------------------------
+
+
+def preview(cli) -> list[dict]:  # type: ignore[no-untyped-def]
+    result = cli("preview", "halluc", "--json", "--limit", "40")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def rank(found: list[dict], paper_id: int) -> int:
+    ids = [p["id"] for p in found]
+    return ids.index(paper_id) if paper_id in ids else len(ids)
+
+
+def test_votes_teach_the_model_preview_shows_it_and_they_are_kept(tmp_path, background, cli):
+    write_config(tmp_path, SIMILAR)
+    before = preview(cli)
+    down, up = before[0], before[-1]  # the best non-example; one far down the list
+    result = cli("vote", "halluc", down["arxiv_id"] or str(down["id"]), "down")
+    assert result.code == 0 and "👎 recorded" in result.out, result.err
+    result = cli("vote", "halluc", str(up["id"]), "up")
+    assert result.code == 0, result.err
+    with Store(tmp_path / "state" / "paperwatch.db") as store:  # kept in SQLite
+        assert store.similar.votes("halluc") == {down["id"]: -1, up["id"]: 1}
+    after = preview(cli)
+    score = {p["id"]: p["score"] for p in after}
+    assert rank(after, down["id"]) > 0 and score.get(down["id"], -1e9) < down["score"]
+    assert up["id"] not in score  # an example now: preview leaves examples out
+    assert all(p["vote"] == (-1 if p["id"] == down["id"] else 0) for p in after)
+    engine = SimilarEngine(tmp_path / "state")
+    engine._load()
+    assert up["id"] in engine.models["halluc"].examples
+    # taken back
+    assert cli("vote", "halluc", str(down["id"]), "none").code == 0
+    with Store(tmp_path / "state" / "paperwatch.db") as store:
+        assert store.similar.votes("halluc") == {up["id"]: 1}
+    # what cannot be recorded says why
+    result = cli("vote", "nope", str(down["id"]), "down")
+    assert result.code == 2 and "not a similar-watchlist" in result.err
+    result = cli("vote", "halluc", "2699.99999", "down")
+    assert result.code == 2 and "no stored paper" in result.err
+
+
+def test_the_feedback_api_records_votes_under_the_token_rules(tmp_path, background):
+    config = write_config(tmp_path, SIMILAR).read_text()
+    config = config.replace('listen = ""', 'listen = "127.0.0.1:0"\ntoken = "s3cret"')
+    (tmp_path / "config.toml").write_text(config)
+    cfg = load_config(tmp_path / "config.toml")
+    asked = []
+    web = WebServer(lambda: cfg, lambda: asked.append(1))
+    web.start()
+    url = f"http://127.0.0.1:{web.port}/api/feedback"
+    auth = {"Authorization": "Bearer s3cret"}
+    paper = background.papers.find("2608.99001", "") or background.papers.max_id()
+    vote = {"watchlist": "halluc", "paper": paper, "vote": "down"}
+    try:
+        assert httpx.post(url, json=vote).status_code == 401
+        assert httpx.post(url + "?token=wrong", json=vote).status_code == 401
+        answer = httpx.post(url, json=vote, headers=auth)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"watchlist": "halluc", "paper": paper, "vote": "down"}
+        assert background.similar.votes("halluc") == {paper: -1} and asked == [1]
+        # the page's form (no JavaScript): answered with the page again
+        form = {"watchlist": "halluc", "paper": str(paper), "vote": "up"}
+        answer = httpx.post(url + "?token=s3cret", data=form)
+        assert answer.status_code == 303
+        assert answer.headers["Location"] == "/?token=s3cret#watchlist-halluc"
+        assert background.similar.votes("halluc") == {paper: 1}
+        # another site's page may not vote (a form posted to loopback)
+        foreign = {**auth, "Origin": "http://evil.example"}
+        assert httpx.post(url, json=vote, headers=foreign).status_code == 403
+        site = {**auth, "Sec-Fetch-Site": "cross-site"}
+        assert httpx.post(url, json=vote, headers=site).status_code == 403
+        for bad, why in (
+            ({**vote, "vote": "meh"}, "vote:"),
+            ({**vote, "watchlist": "other"}, "not a similar-watchlist"),
+            ({**vote, "paper": "2699.99999"}, "no stored paper"),
+        ):
+            answer = httpx.post(url, json=bad, headers=auth)
+            assert answer.status_code == 400 and why in answer.json()["error"]
+        answer = httpx.post(url, content=b"[1]", headers={**auth, "Content-Type": "text/plain"})
+        assert answer.status_code == 400
+        assert background.similar.votes("halluc") == {paper: 1}
+    finally:
+        web.stop()
+
+
+def test_a_reader_clicks_thumbs_down_on_the_page_and_the_paper_ranks_lower(tmp_path, hook):
+    """In headless Chromium: the 👎 of a similar match is a form; the vote is stored, the
+    daemon trains again at once, and the paper scores lower than when it alerted."""
+    port = free_port()
+    watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+    config = write_config(tmp_path, watch, hook.channel("w"))
+    config.write_text(config.read_text().replace('listen = ""', f'listen = "127.0.0.1:{port}"'))
+    daemon = training_daemon(tmp_path, "", hook.channel("w"), config=config)
+    db = tmp_path / "state" / "paperwatch.db"
+    try:
+        assert daemon.wait_log("similar_trained", 60), daemon.output()
+        inbox = tmp_path / "state" / "inbox"
+        (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
+        (inbox / "s.json.part").rename(inbox / "s.json")
+        assert wait_for(lambda: "similar_matched" in daemon.output(), 60), daemon.output()
+        with Store(db, readonly=True) as store:
+            (pid,) = store.conn.execute(
+                "SELECT paper_id FROM matches WHERE watchlist = 'halluc'"
+            ).fetchone()
+        engine = SimilarEngine(tmp_path / "state")
+        engine._load()
+        first = engine.models["halluc"]
+        with browser(tmp_path / "chromium") as page:
+            page.open(f"http://127.0.0.1:{port}/")
+            down = f"#watchlist-halluc form.vote:has(input[value='{pid}']) button[value=down]"
+            assert page.evaluate(f"document.querySelector({json.dumps(down)}) !== null")
+            loads = page.loads + 1
+            page.evaluate(f"document.querySelector({json.dumps(down)}).click()")
+            page.wait_load(loads)  # the form's answer: the page again, the vote shown
+            pressed = "#watchlist-halluc button[value=none][aria-pressed=true]"
+            assert page.evaluate(f"document.querySelector({json.dumps(pressed)}).textContent")
+        with Store(db, readonly=True) as store:
+            assert store.similar.votes("halluc") == {pid: -1}
+        assert wait_for(lambda: daemon.output().count("similar_trained") >= 2, 60)
+        engine = SimilarEngine(tmp_path / "state")  # the models the daemon trained and saved
+        engine._load()
+        assert engine.models["halluc"].key != first.key
+        with Store(db, readonly=True) as store:
+            rows = list(store.papers.texts())
+        vectors = engine.space.vectors([text_of(t, a) for _, t, a in rows])
+        at = [r[0] for r in rows].index(pid)
+
+        def rank(model: Model) -> int:  # stored papers scoring above it
+            scores = model.scores(vectors)
+            return int((scores > scores[at]).sum())
+
+        before, after = rank(first), rank(engine.models["halluc"])
+        assert after > before + 100, (before, after)
+    finally:
+        assert daemon.stop() == 0

@@ -1,0 +1,108 @@
+"""A real browser for the tests: Debian's headless Chromium, driven over the DevTools
+protocol (a WebSocket) to load a page, click, and read what it shows."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websocket
+
+from tests.daemon_proc import wait_for
+from tests.receivers import free_port
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is needed (make test installs it)"
+    return found
+
+
+class Page:
+    """One tab: navigate, evaluate JavaScript, wait for the next page load."""
+
+    def __init__(self, ws: websocket.WebSocket) -> None:
+        self.ws = ws
+        self.next_id = 0
+        self.loads = 0
+        self.call("Page.enable")
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("method") == "Page.loadEventFired":
+                self.loads += 1
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return dict(message.get("result", {}))
+
+    def wait_load(self, loads: int, timeout: float = 30) -> None:
+        """Until `loads` pages have loaded in this tab."""
+        deadline = time.monotonic() + timeout
+        self.ws.settimeout(timeout)
+        while self.loads < loads:
+            assert time.monotonic() < deadline, "the page did not load"
+            if json.loads(self.ws.recv()).get("method") == "Page.loadEventFired":
+                self.loads += 1
+
+    def open(self, url: str) -> None:
+        loads = self.loads + 1
+        self.call("Page.navigate", url=url)
+        self.wait_load(loads)
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+
+def _tabs(port: int) -> list[dict[str, Any]]:
+    try:
+        tabs = httpx.get(f"http://127.0.0.1:{port}/json/list").json()
+    except httpx.HTTPError:
+        return []  # not listening yet
+    return [t for t in tabs if t.get("type") == "page"]
+
+
+@contextlib.contextmanager
+def browser(profile: Path) -> Iterator[Page]:
+    """Chromium with its DevTools on a free port, ended (and waited for) on leaving."""
+    port = free_port()
+    process = subprocess.Popen(
+        [chromium(), *FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: _tabs(port), 30), "chromium opened no DevTools port"
+        ws = websocket.create_connection(_tabs(port)[0]["webSocketDebuggerUrl"], timeout=30)
+        try:
+            yield Page(ws)
+        finally:
+            ws.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
