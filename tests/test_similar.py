@@ -23,8 +23,8 @@ from daemon.similar import Model, text_of
 from daemon.similar_job import SimilarEngine
 from daemon.store import Store
 from daemon.web import WebServer
-from tests.conftest import ARXIV, CORPUS_SAMPLE, ingest_alerting
 from tests.browser import browser
+from tests.conftest import ARXIV, CORPUS_SAMPLE, ingest_alerting
 from tests.daemon_proc import Daemon, paperwatch, wait_for
 from tests.receivers import free_port
 

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ from daemon.config import load_config
 from daemon.render import paper_json
 from daemon.store import Store
 from daemon.web import WebServer
+from tests.browser import FLAGS, chromium
 from tests.conftest import HF, ingest_alerting
 from tests.daemon_proc import Daemon, paperwatch, wait_for
 from tests.receivers import free_port
@@ -201,12 +201,6 @@ def drop(inbox: Path, name: str, data: bytes) -> None:
     os.replace(inbox / f"{name}.part", inbox / name)
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "Debian's chromium is needed (make test installs it)"
-    return found
-
-
 def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
     port = free_port()
     config = make_config(tmp_path, listen=f"127.0.0.1:{port}")
@@ -227,18 +221,7 @@ def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
         assert httpx.get(f"{base}/api/status").json()["sources"][0]["name"] == "inbox"
         # headless Chromium reads the page
         profile = tmp_path / "chromium-profile"
-        flags = [
-            chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-        ]
+        flags = [chromium(), *FLAGS, f"--user-data-dir={profile}"]
         dom = subprocess.run(
             [*flags, "--dump-dom", f"{base}/"], capture_output=True, text=True, timeout=90
         ).stdout
