@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import logging
 import os
+import pickle
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -552,3 +554,16 @@ def test_a_reader_clicks_thumbs_down_on_the_page_and_the_paper_ranks_lower(tmp_p
         assert after > before + 100, (before, after)
     finally:
         assert daemon.stop() == 0
+
+
+def test_models_saved_by_an_earlier_version_are_trained_again(tmp_path, caplog):
+    """similar.pickle of the TF-IDF-only models (a pair, no format number) is not used."""
+    caplog.set_level(logging.DEBUG)
+    state = tmp_path / "state"
+    state.mkdir()
+    with open(state / "similar.pickle", "wb") as f:
+        pickle.dump((None, {"halluc": "an old model"}), f)
+    engine = SimilarEngine(state)
+    engine._load()
+    assert engine.models == {} and engine.space is None
+    assert "similar_state_outdated" in caplog.text
