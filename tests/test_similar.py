@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import pickle
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import browser
 from tests.conftest import ARXIV, CORPUS_SAMPLE, ingest_alerting
-from tests.daemon_proc import Daemon, paperwatch, wait_for
+from tests.daemon_proc import Daemon, wait_for
 from tests.receivers import free_port
 
 NOW = datetime(2026, 8, 21, 9, tzinfo=UTC)
@@ -83,10 +84,10 @@ def hf(*papers: dict) -> bytes:
     return json.dumps([{"paper": {**p, "authors": [{"name": "A B"}]}} for p in papers]).encode()
 
 
-def write_config(tmp_path: Path, watch: str, channels: str = "") -> Path:
+def write_config(tmp_path: Path, watch: str, channels: str = "", listen: str = "") -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'state_dir = "state"\n[web]\nlisten = ""\n[channels]\nc = "console://"\n{channels}'
+        f'state_dir = "state"\n[web]\nlisten = "{listen}"\n[channels]\nc = "console://"\n{channels}'
         '[[sources]]\nname = "inbox"\ntype = "folder"\nevery = "1m"\n' + watch
     )
     return config
@@ -97,15 +98,32 @@ SIMILAR = (
 )
 
 
+@pytest.fixture(scope="session")
+def stored_once(tmp_path_factory) -> Path:
+    """The database of 1,000 real corpus papers and the cs.CL feed the examples come from,
+    stored an hour before NOW with no alert: made once, copied for each test."""
+    base = tmp_path_factory.mktemp("background")
+    cfg = load_config(write_config(base, ""))
+    with Store(cfg.db_path) as store:
+        ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), EARLIER, notify=False)
+        feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
+        ingest_alerting(cfg, store, "feed.xml", feed, EARLIER, notify=False)
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return cfg.db_path
+
+
+def stored_papers(stored_once: Path, tmp_path: Path) -> Path:
+    """A copy of the background database where write_config(tmp_path) puts it."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    shutil.copyfile(stored_once, state / stored_once.name)
+    return state / stored_once.name
+
+
 @pytest.fixture
-def background(tmp_path):
+def background(tmp_path, stored_once):
     """A store of 1,000 real corpus papers and the cs.CL feed the examples come from."""
-    cfg = load_config(write_config(tmp_path, ""))
-    store = Store(cfg.db_path)
-    ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), EARLIER, notify=False)
-    feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
-    ingest_alerting(cfg, store, "feed.xml", feed, EARLIER, notify=False)
-    return store
+    return Store(stored_papers(stored_once, tmp_path))
 
 
 def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background, cli):
@@ -182,26 +200,12 @@ def test_both_and_either_with_keywords(tmp_path, background):
     assert {SAME_TOPIC["id"], "2608.99003"} <= matched  # by similarity, and by keyword
 
 
-def test_preview_shows_the_top_papers_with_scores(tmp_path, background, cli):
-    write_config(tmp_path, SIMILAR)
-    result = cli("preview", "halluc", "--limit", "8")
-    assert result.code == 0, result.err
-    lines = result.out.splitlines()
-    assert "words that weighed most" in result.out and "threshold" in lines[-1]
-    assert sum("allucinat" in line for line in lines[:16:2]) >= 5  # the examples' kind first
-    found = json.loads(cli("preview", "halluc", "--json", "--limit", "3").out)
-    assert len(found) == 3 and {"score", "percentile", "terms"} <= set(found[0])
-
-
 def training_daemon(
-    tmp_path: Path, watch: str, channels: str, config: Path | None = None
+    tmp_path: Path, stored_once: Path, watch: str, channels: str, listen: str = ""
 ) -> Daemon:
     """A daemon over 1,000 sample papers and the cs.CL feed, about to train."""
-    config = config or write_config(tmp_path, watch, channels)
-    corpus = tmp_path / "corpus.json"
-    corpus.write_bytes(corpus_json(1_000))
-    feed = ARXIV / "rss_cs.CL_2026-08-20.xml"
-    assert paperwatch(config, "ingest", "--no-notify", str(corpus), str(feed)).returncode == 0
+    stored_papers(stored_once, tmp_path)
+    config = write_config(tmp_path, watch, channels, listen)
     return Daemon(config, tmp_path / "log").start()
 
 
@@ -224,11 +228,11 @@ def training_process(daemon: Daemon) -> psutil.Process:
     return worker
 
 
-def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
+def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, stored_once, hook):
     """A training as long as need be (its process stopped with SIGSTOP, then resumed): the
     inbox and delivery go on meanwhile."""
     watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
-    daemon = training_daemon(tmp_path, watch, hook.channel("w"))
+    daemon = training_daemon(tmp_path, stored_once, watch, hook.channel("w"))
     inbox = tmp_path / "state" / "inbox"
     try:
         assert daemon.wait_log("similar_training", 20), daemon.output()
@@ -248,22 +252,16 @@ def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, hook):
         took = time.monotonic() - t0
         assert "similar_trained" not in daemon.output()  # the model is still training
         assert took < 2.0, took
-        worker.resume()
+        worker.resume()  # and it ends (a trained model alerting: the config-edit test)
         assert daemon.wait_log("similar_trained", 60), daemon.output()
-        # trained: a new paper on the examples' topic, in other words, alerts once
-        (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
-        (inbox / "s.json.part").rename(inbox / "s.json")
-        assert wait_for(lambda: "Spotting Fabricated" in daemon.output(), 40)  # console
-        assert "similar to the examples" in daemon.output()
-        assert "Grasp Planning" not in daemon.output()
     finally:
         assert daemon.stop() == 0
 
 
-def test_sigterm_during_training_leaves_no_child_behind(tmp_path, hook):
+def test_sigterm_during_training_leaves_no_child_behind(tmp_path, stored_once, hook):
     """Issue 22: a daemon stopped while a similar-watchlist trains ends its training
     process; 5 s after SIGTERM, no child of the daemon is alive."""
-    daemon = training_daemon(tmp_path, SIMILAR, hook.channel("w"))
+    daemon = training_daemon(tmp_path, stored_once, SIMILAR, hook.channel("w"))
     assert daemon.proc is not None
     try:
         assert daemon.wait_log("similar_training", 20), daemon.output()
@@ -311,27 +309,6 @@ def test_a_title_only_paper_is_scored_again_when_its_abstract_arrives(tmp_path, 
     assert engine.run(store, cfg, NOW) == 1  # scored again with its abstract
     assert store.similar.to_rescore() == []
     assert engine.run(store, cfg, NOW) == 0
-
-
-def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_right_after(tmp_path, hook):
-    """The config edit and the drop land together: whichever the daemon takes first, the
-    watchlist starts from the time its config was written."""
-    daemon = training_daemon(tmp_path, "", hook.channel("w"))
-    inbox = tmp_path / "state" / "inbox"
-    try:
-        # stored times have whole seconds: papers of the config's second count as after it
-        time.sleep(1 - time.time() % 1)
-        watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
-        write_config(tmp_path, watch, hook.channel("w"))
-        (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
-        (inbox / "s.json.part").rename(inbox / "s.json")
-        assert wait_for(lambda: "Spotting Fabricated" in json.dumps(hook.bodies), 60), (
-            daemon.output()
-        )
-        assert "Grasp Planning" not in json.dumps(hook.bodies)
-        assert "similar_matched matches=1" in daemon.output()  # not the stored papers
-    finally:
-        assert daemon.stop() == 0
 
 
 def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, background, cli):
@@ -431,9 +408,16 @@ def rank(found: list[dict], paper_id: int) -> int:
     return ids.index(paper_id) if paper_id in ids else len(ids)
 
 
-def test_votes_teach_the_model_preview_shows_it_and_they_are_kept(tmp_path, background, cli):
+def test_preview_ranks_the_examples_kind_first_and_votes_teach_it(tmp_path, background, cli):
     write_config(tmp_path, SIMILAR)
+    result = cli("preview", "halluc", "--limit", "8")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert "words that weighed most" in result.out and "threshold" in lines[-1]
+    assert sum("allucinat" in line for line in lines[:16:2]) >= 5  # the examples' kind first
     before = preview(cli)
+    assert {"score", "percentile", "terms", "vote"} <= set(before[0])
+    # 👍 and 👎 (issue 23)
     down, up = before[0], before[-1]  # the best non-example; one far down the list
     result = cli("vote", "halluc", down["arxiv_id"] or str(down["id"]), "down")
     assert result.code == 0 and "👎 recorded" in result.out, result.err
@@ -504,21 +488,29 @@ def test_the_feedback_api_records_votes_under_the_token_rules(tmp_path, backgrou
         web.stop()
 
 
-def test_a_reader_clicks_thumbs_down_on_the_page_and_the_paper_ranks_lower(tmp_path, hook):
-    """In headless Chromium: the 👎 of a similar match is a form; the vote is stored, the
-    daemon trains again at once, and the paper scores lower than when it alerted."""
+def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thumbs_down(
+    tmp_path, stored_once, hook
+):
+    """The config edit and the drop land together: whichever the daemon takes first, the
+    watchlist starts from the time its config was written. Then, in headless Chromium,
+    the match's 👎 (a form) is clicked: the vote is stored, the daemon trains again at
+    once, and the paper ranks far lower among the stored papers."""
     port = free_port()
-    watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
-    config = write_config(tmp_path, watch, hook.channel("w"))
-    config.write_text(config.read_text().replace('listen = ""', f'listen = "127.0.0.1:{port}"'))
-    daemon = training_daemon(tmp_path, "", hook.channel("w"), config=config)
+    daemon = training_daemon(tmp_path, stored_once, "", hook.channel("w"), f"127.0.0.1:{port}")
+    inbox = tmp_path / "state" / "inbox"
     db = tmp_path / "state" / "paperwatch.db"
     try:
-        assert daemon.wait_log("similar_trained", 60), daemon.output()
-        inbox = tmp_path / "state" / "inbox"
+        # stored times have whole seconds: papers of the config's second count as after it
+        time.sleep(1 - time.time() % 1)
+        watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+        write_config(tmp_path, watch, hook.channel("w"), listen=f"127.0.0.1:{port}")
         (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
         (inbox / "s.json.part").rename(inbox / "s.json")
-        assert wait_for(lambda: "similar_matched" in daemon.output(), 60), daemon.output()
+        assert wait_for(lambda: "Spotting Fabricated" in json.dumps(hook.bodies), 60), (
+            daemon.output()
+        )
+        assert "Grasp Planning" not in json.dumps(hook.bodies)
+        assert "similar_matched matches=1" in daemon.output()  # not the stored papers
         with Store(db, readonly=True) as store:
             (pid,) = store.conn.execute(
                 "SELECT paper_id FROM matches WHERE watchlist = 'halluc'"
@@ -526,6 +518,7 @@ def test_a_reader_clicks_thumbs_down_on_the_page_and_the_paper_ranks_lower(tmp_p
         engine = SimilarEngine(tmp_path / "state")
         engine._load()
         first = engine.models["halluc"]
+        trained = daemon.output().count("similar_trained")
         with browser(tmp_path / "chromium") as page:
             page.open(f"http://127.0.0.1:{port}/")
             down = f"#watchlist-halluc form.vote:has(input[value='{pid}']) button[value=down]"
@@ -537,7 +530,7 @@ def test_a_reader_clicks_thumbs_down_on_the_page_and_the_paper_ranks_lower(tmp_p
             assert page.evaluate(f"document.querySelector({json.dumps(pressed)}).textContent")
         with Store(db, readonly=True) as store:
             assert store.similar.votes("halluc") == {pid: -1}
-        assert wait_for(lambda: daemon.output().count("similar_trained") >= 2, 60)
+        assert wait_for(lambda: daemon.output().count("similar_trained") > trained, 60)
         engine = SimilarEngine(tmp_path / "state")  # the models the daemon trained and saved
         engine._load()
         assert engine.models["halluc"].key != first.key

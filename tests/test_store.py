@@ -229,6 +229,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0008_similar_watchlists",
             "0009_search_index",
             "0010_similar_starts_and_rescoring",
+            "0011_similar_votes",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables
