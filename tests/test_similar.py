@@ -228,16 +228,21 @@ def training_process(daemon: Daemon) -> psutil.Process:
     return worker
 
 
-def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, stored_once, hook):
-    """A training as long as need be (its process stopped with SIGSTOP, then resumed): the
-    inbox and delivery go on meanwhile."""
+def test_the_daemon_stays_responsive_while_a_model_trains_and_a_stop_ends_it(
+    tmp_path, stored_once, hook
+):
+    """A training as long as need be (its process held with SIGSTOP): the inbox and
+    delivery go on meanwhile. Issue 22: a daemon stopped mid-training ends its training
+    process; 5 s after SIGTERM, no child of the daemon is alive."""
     watch = SIMILAR + '[[watchlists]]\nname = "k"\nkeywords = ["zebrafish"]\nnotify = ["w"]\n'
     daemon = training_daemon(tmp_path, stored_once, watch, hook.channel("w"))
+    assert daemon.proc is not None
     inbox = tmp_path / "state" / "inbox"
+    children: list[psutil.Process] = []  # the worker (and a resource tracker), not zombies
     try:
         assert daemon.wait_log("similar_training", 20), daemon.output()
         worker = training_process(daemon)
-        worker.suspend()
+        worker.suspend()  # held mid-training
         new = hf(
             {
                 "id": "2608.99009",
@@ -252,27 +257,10 @@ def test_the_daemon_stays_responsive_while_a_model_trains(tmp_path, stored_once,
         took = time.monotonic() - t0
         assert "similar_trained" not in daemon.output()  # the model is still training
         assert took < 2.0, took
-        worker.resume()  # and it ends (a trained model alerting: the config-edit test)
-        assert daemon.wait_log("similar_trained", 60), daemon.output()
-    finally:
-        assert daemon.stop() == 0
-
-
-def test_sigterm_during_training_leaves_no_child_behind(tmp_path, stored_once, hook):
-    """Issue 22: a daemon stopped while a similar-watchlist trains ends its training
-    process; 5 s after SIGTERM, no child of the daemon is alive."""
-    daemon = training_daemon(tmp_path, stored_once, SIMILAR, hook.channel("w"))
-    assert daemon.proc is not None
-    try:
-        assert daemon.wait_log("similar_training", 20), daemon.output()
-        worker = training_process(daemon)
-        worker.suspend()  # held mid-training until the daemon is told to stop
-        children = []  # the worker (and a resource tracker), those that are not zombies
         for child in psutil.Process(daemon.proc.pid).children():
             with contextlib.suppress(psutil.Error):
                 if child.status() != psutil.STATUS_ZOMBIE:
                     children.append(child)
-        assert "similar_trained" not in daemon.output()  # stopped mid-training
         daemon.proc.terminate()
         worker.resume()  # the daemon's SIGTERM to it may be pending: delivered now
     finally:
