@@ -6,7 +6,7 @@ no vocabulary to hold in memory, so 100,000 papers fit in well under 1 GB) and w
 an IDF fitted on the stored papers; and its dense embedding (daemon.embed, 256
 dimensions), which knows that different words can say the same thing. Each
 similar-watchlist is two logistic regressions, one per view, with its examples (and the
-papers voted 👍) as positives and the stored papers of the last months as background,
+papers voted 👍) as positives and the papers it has seen of the last months as background,
 classes balanced, papers voted 👎 weighing as much as an example. A paper's score is the
 sum of the two views' scores, each in standard deviations of the background's: on the
 real-corpus evaluation (`make eval`, a temporal split) this ranks papers of the examples'

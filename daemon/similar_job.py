@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlis
 
 SCORE_BATCH = 5_000
 MODELS_FORMAT = 2  # of similar.pickle: 2 = two views (words, dense) and votes
+MIN_BACKGROUND = 1_000  # papers a watchlist has seen, at least, to be its background
 
 
 START_LOOKBACK = timedelta(days=1)  # the furthest back a new watchlist starts
@@ -147,14 +148,27 @@ def train_models(
         assert space is not None
         return space.vectors([text_of(t, a) for _, t, a in store.papers.texts(ids=ids)])
 
+    backgrounds: dict[int | None, tuple[Any, Any]] = {}  # vectorized once for all
+
+    def background_of(upto: int | None) -> tuple[Any, Any]:
+        """The newest papers the watchlist has seen (ids up to `upto`): the papers it is
+        about to score are not its negatives. A watchlist that has seen too few (a store
+        filled since it came) takes the newest stored ones."""
+        assert space is not None
+        if upto not in backgrounds:
+            rows = list(store.papers.texts(recent=BACKGROUND, upto=upto))
+            if len(rows) < MIN_BACKGROUND:
+                rows = list(store.papers.texts(recent=BACKGROUND))
+            ids = np.array([pid for pid, _, _ in rows])
+            backgrounds[upto] = ids, space.vectors([text_of(t, a) for _, t, a in rows])
+        return backgrounds[upto]
+
     with Store(db_path, readonly=True) as store:
         if space is None:
             space = Space.fit(text_of(t, a) for _, t, a in store.papers.texts())
-        recent = list(store.papers.texts(recent=BACKGROUND))  # vectorized once for all
-        recent_ids = np.array([pid for pid, _, _ in recent])
-        recent_vectors = space.vectors([text_of(t, a) for _, t, a in recent])
         models = {}
         for name, (positives, negatives, sensitivity) in jobs.items():
+            recent_ids, recent_vectors = background_of(store.similar.scored_up_to(name))
             background = recent_vectors[(~np.isin(recent_ids, positives + negatives)).nonzero()[0]]
             models[name] = train(
                 name,

@@ -23,7 +23,7 @@ from daemon.errors import ConfigError
 from daemon.outbox import deliver
 from daemon.runtime import Runtime
 from daemon.similar import Model, text_of
-from daemon.similar_job import SimilarEngine
+from daemon.similar_job import SimilarEngine, start_watchlists
 from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import browser
@@ -548,3 +548,20 @@ def test_models_saved_by_an_earlier_version_are_trained_again(tmp_path, caplog):
     engine._load()
     assert engine.models == {} and engine.space is None
     assert "similar_state_outdated" in caplog.text
+
+
+def test_the_papers_about_to_be_scored_are_not_the_models_negatives(tmp_path, background):
+    """A batch ingested right after a watchlist came (the first day: thousands of papers,
+    some on its topic) is scored by a model whose background is what the watchlist had
+    seen, not that batch, as if it had been trained the day before."""
+    cfg = load_config(write_config(tmp_path, SIMILAR))
+    engine = SimilarEngine(cfg.state_dir)
+    store = background
+    with store.transaction():
+        start_watchlists(store, cfg, NOW)
+    seen = store.similar.scored_up_to("halluc")
+    assert seen == store.papers.max_id()
+    ingest_alerting(cfg, store, "day.json", corpus_json(60, skip=1000), NOW, notify=False)
+    ingest_alerting(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
+    assert engine.run(store, cfg, NOW) == 1  # trained now, with the new papers stored
+    assert len(engine.models["halluc"].background) == seen - len(EXAMPLES)

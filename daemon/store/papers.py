@@ -121,10 +121,16 @@ class PaperRepo:
         return int(row[0]) if row else None
 
     def texts(
-        self, ids: list[int] | None = None, since_id: int = 0, recent: int = 0, limit: int = -1
+        self,
+        ids: list[int] | None = None,
+        since_id: int = 0,
+        recent: int = 0,
+        limit: int = -1,
+        upto: int | None = None,
     ) -> Iterator[tuple[int, str, str]]:
-        """(id, title, abstract) of these papers; or of the `recent` newest ones; or of
-        those after `since_id` (at most `limit`), oldest first."""
+        """(id, title, abstract) of these papers; or of the `recent` newest ones (with
+        an id up to `upto`); or of those after `since_id` (at most `limit`), oldest
+        first."""
         if ids is not None:
             for chunk in _chunks(ids):
                 marks = ",".join("?" * len(chunk))
@@ -139,7 +145,8 @@ class PaperRepo:
             yield from map(
                 tuple,
                 self.conn.execute(
-                    "SELECT id, title, abstract FROM papers ORDER BY id DESC LIMIT ?", (recent,)
+                    "SELECT id, title, abstract FROM papers WHERE id <= ? ORDER BY id DESC LIMIT ?",
+                    (upto if upto is not None else 2**62, recent),
                 ),
             )
         else:
