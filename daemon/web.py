@@ -215,14 +215,18 @@ def _since(query: dict[str, str]) -> str | None:
         raise BadRequest(f"since: expected a day (2026-08-20) or a time, got {raw!r}") from None
 
 
-def match_json(row: dict[str, Any]) -> dict[str, Any]:
+def match_json(row: dict[str, Any], vote: int = 0) -> dict[str, Any]:
+    """A match as the API shows it; a similarity match with the reader's vote on it."""
+    similarity = json.loads(row["explain"]) if row.get("explain") else None
+    if similarity is not None:
+        similarity["vote"] = {v: k for k, v in VOTES.items()}[vote]
     return {
         "match_id": row["match_id"],
         "watchlist": row["watchlist"],
         "matched": _matched(row),
         "matched_at": row["matched_at"],
         "title_only": bool(row["title_only"]),
-        "similarity": json.loads(row["explain"]) if row.get("explain") else None,
+        "similarity": similarity,
         "paper": paper_json(row),
     }
 
@@ -236,7 +240,8 @@ def api_matches(store: Store, config: Config, query: dict[str, str]) -> list[dic
     if not names:
         return []
     rows = store.deliveries.recent_matches(names, _since(query), _limit(query, 100))
-    return [match_json(r) for r in rows]
+    votes = store.similar.votes_on(sorted({r["id"] for r in rows if r.get("explain")}))
+    return [match_json(r, votes.get((r["watchlist"], r["id"]), 0)) for r in rows]
 
 
 def find_papers(store: Store, query: dict[str, str]) -> tuple[list[dict[str, Any]], int]:

@@ -518,6 +518,8 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
             assert page.evaluate(f"document.querySelector({json.dumps(pressed)}).textContent")
         with Store(db, readonly=True) as store:
             assert store.similar.votes("halluc") == {pid: -1}
+        [api] = httpx.get(f"http://127.0.0.1:{port}/api/matches?watchlist=halluc").json()
+        assert api["paper"]["id"] == pid and api["similarity"]["vote"] == "down"
         assert wait_for(lambda: daemon.output().count("similar_trained") > trained, 60)
         engine = SimilarEngine(tmp_path / "state")  # the models the daemon trained and saved
         engine._load()
