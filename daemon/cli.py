@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from daemon import __version__
-from daemon.clock import SYSTEM
-from daemon.config import Config, Watchlist, config_path, human, load_config
+from daemon.clock import SYSTEM, human
+from daemon.config import Config, Watchlist, config_path, load_config
 from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
 from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
 from daemon.outbox import DeliveryReport, alerts, decide_waiting, deliver, match_hook, retry_all
-from daemon.poller import Outcome, PollContext, run_source, status
+from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query, query_warnings
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.search import catch_up, search
 from daemon.secrets import scrub
 from daemon.similar_job import examples_of, start_watchlists, unstored
-from daemon.sources import Memory, Source
+from daemon.sources import Memory, Outcome, Source
 from daemon.store import STATUSES, Store, StoreError, usable
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -32,3 +32,12 @@ SYSTEM = SystemClock()
 def iso(moment: datetime) -> str:
     """How moments are stored: UTC, ISO 8601, whole seconds (sorts as text)."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def human(delta: timedelta | None) -> str:
+    """A duration the way config.toml writes it: 90 s -> "90s", 4 min -> "4m"."""
+    seconds = int(delta.total_seconds()) if delta else 0
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -235,15 +235,6 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     )
 
 
-def human(delta: timedelta | None) -> str:
-    """A duration the way config.toml writes it: 90 s -> "90s", 4 min -> "4m"."""
-    seconds = int(delta.total_seconds()) if delta else 0
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def _http(t: Table) -> HttpSettings:
     d = HttpSettings()
     result = HttpSettings(

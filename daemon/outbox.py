@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -32,7 +32,18 @@ from daemon.store.deliveries import Found
 
 if TYPE_CHECKING:
     from daemon.ingest import ChangeHook
-    from daemon.runtime import Runtime
+    from daemon.match import Matcher
+
+
+class Matching(Protocol):
+    """What matching needs of the daemon's runtime: its configuration and matcher."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def matcher(self) -> Matcher: ...
+
 
 BATCH_PAPERS = 25  # papers per message; apprise splits further by the service's size limit
 FIRST_RETRY = timedelta(seconds=30)
@@ -50,7 +61,7 @@ def due_at(watchlist: Watchlist, now: datetime, config: Config) -> datetime:
     return fire
 
 
-def match_hook(runtime: Runtime) -> ChangeHook:
+def match_hook(runtime: Matching) -> ChangeHook:
     """Record matches of changed papers, and their deliveries, in the ingest transaction
     (one statement for each, whatever the number of hits). A paper that matches only if
     its missing abstract allows is recorded as undecided instead."""
@@ -82,7 +93,7 @@ def record_matches(store: Store, config: Config, found: list[Found], now: dateti
     store.deliveries.add_all_deliveries(rows, stamp)
 
 
-def decide_waiting(store: Store, runtime: Runtime, now: datetime) -> int:
+def decide_waiting(store: Store, runtime: Matching, now: datetime) -> int:
     """Papers undecided for `undecided_after` (their abstract never came) are decided on
     what is known: a match then alerts marked title only. Returns how many were decided."""
     config = runtime.config

@@ -25,33 +25,11 @@ from daemon.outbox import match_hook
 from daemon.render import Message
 from daemon.runtime import Runtime
 from daemon.secrets import scrub
-from daemon.sources import Memory, Source
+from daemon.sources import Memory, Outcome, Source
 from daemon.store import STATUSES, Store
 
 MAX_BACKOFF = timedelta(hours=6)
 _NEVER_RUN: dict[str, Any] = {"consecutive_failures": 0}
-
-
-@dataclass
-class Outcome:
-    """What one poll of one source did."""
-
-    documents: int = 0
-    papers: int = 0
-    new: int = 0
-    gained: int = 0
-    notes: list[str] = field(default_factory=list)
-    # what the source has seen but not taken yet (a file still being written), and in
-    # how many seconds it may be: a one-shot poll waits for it rather than skip it
-    waiting: list[str] = field(default_factory=list)
-    again_in: float | None = None
-
-    def summary(self) -> str:
-        text = (
-            f"{self.documents} documents, {self.papers} papers, {self.new} new, "
-            f"{self.gained} gained text"
-        )
-        return text + ("; " + "; ".join(self.notes) if self.notes else "")
 
 
 @dataclass

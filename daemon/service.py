@@ -37,11 +37,11 @@ from daemon.config import Config, load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.log import Conditions, event
 from daemon.outbox import decide_waiting, deliver_channel, release_orphaned_claims
-from daemon.poller import Outcome, PollContext, admin_message, run_source
+from daemon.poller import PollContext, admin_message, run_source
 from daemon.runtime import Current, Runtime
 from daemon.search import catch_up
 from daemon.similar_job import TrainingStopped
-from daemon.sources import Memory, Source
+from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store, StoreError
 from daemon.systemd import Notifier
 from daemon.web import WebServer

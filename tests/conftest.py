@@ -15,8 +15,9 @@ from daemon.cli import main
 from daemon.config import Config
 from daemon.ingest import IngestResult, ingest_bytes
 from daemon.outbox import match_hook
-from daemon.poller import Outcome, PollContext, run_source
+from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
+from daemon.sources import Outcome
 from daemon.store import Store
 from tests.clock import ManualClock
 from tests.receivers import Webhook

@@ -1,7 +1,9 @@
-"""The seams hold: SQL lives only in the store's repositories; kinds stay in their modules."""
+"""The seams hold: SQL lives only in the store's repositories; kinds stay in their modules;
+no module of the daemon imports, however indirectly, one that imports it."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 from tests.conftest import ROOT
@@ -32,7 +34,9 @@ def test_the_pattern_finds_sql():
 
 
 def test_no_module_but_its_own_names_a_source_kind():
-    kinds = [p.stem for p in (DAEMON / "sources").glob("*.py") if p.stem != "__init__"]
+    kinds = [
+        p.stem for p in (DAEMON / "sources").glob("*.py") if p.stem not in ("__init__", "contract")
+    ]
     branch = re.compile(r"\b(source|src|s)\.type\s*(==|!=|in\b)")
     for path in modules("sources"):
         text = path.read_text()
@@ -42,6 +46,63 @@ def test_no_module_but_its_own_names_a_source_kind():
                 rf"sources\.{kind}\b|from daemon\.sources import .*\b{kind}\b", text
             )
             assert not imported, f"{path.relative_to(ROOT)} imports kind {kind!r}"
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module of the daemon and the daemon's modules it imports: anywhere in it (in
+    a function, under TYPE_CHECKING). The kind registry imports every kind module: it
+    discovers them."""
+    names = {}
+    for path in DAEMON.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in names}
+    for name, path in names.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:  # a submodule, or a name of the module
+                    sub = f"{node.module}.{alias.name}"
+                    target = sub if sub in names else node.module
+                    graph[name] |= {target} & names.keys()
+            elif isinstance(node, ast.Import):
+                graph[name] |= {a.name for a in node.names} & names.keys()
+    graph["daemon.sources"] |= {n for n in names if n.startswith("daemon.sources.")}
+    return graph
+
+
+def a_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of the graph (as a path back to its start), or []."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return path[path.index(name) :] + [name]
+        if name in done:
+            return []
+        for target in sorted(graph.get(name, ())):
+            if target != name and (found := visit(target, [*path, name])):
+                return found
+        done.add(name)
+        return []
+
+    for name in sorted(graph):
+        if found := visit(name, []):
+            return found
+    return []
+
+
+def test_no_import_cycles_in_the_daemon():
+    cycle = a_cycle(import_graph())
+    assert cycle == [], " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_cycles_and_the_graph_has_the_registry_edges():
+    assert a_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert a_cycle({"a": {"b"}, "b": set(), "c": {"b"}}) == []
+    graph = import_graph()
+    assert {"daemon.sources.arxiv", "daemon.sources.contract"} <= graph["daemon.sources"]
+    assert "daemon.store" in graph["daemon.ingest"]  # a plain import
+    assert "daemon.match" in graph["daemon.outbox"]  # under TYPE_CHECKING
 
 
 def test_the_unit_raises_the_descriptor_limit_above_what_the_web_server_may_hold():

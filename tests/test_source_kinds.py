@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.poller import Outcome, PollContext
 from daemon.service import Service
-from daemon.sources import Key, Memory, Source, SourceKind, kinds, register
+from daemon.sources import Context, Key, Memory, Outcome, Source, SourceKind, kinds, register
 from tests.daemon_proc import wait_for
 
 WAKE = threading.Event()  # set by the test: the kind's watch wakes the daemon
@@ -36,7 +35,7 @@ def entries(topic: str, start: int, count: int) -> bytes:
     ).encode()
 
 
-def poll(ctx: PollContext, source: Source) -> Outcome:
+def poll(ctx: Context, source: Source) -> Outcome:
     """Each poll announces `count` more papers about `topic`."""
     outcome = Outcome()
     start = int(ctx.memory.get("next", 0))  # memory lives as long as the daemon

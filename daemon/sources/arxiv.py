@@ -40,8 +40,7 @@ from daemon.http import USER_AGENT, Response
 from daemon.log import event
 from daemon.models import Paper, abs_url
 from daemon.parse.arxiv_xml import parse_arxiv, resumption_token
-from daemon.poller import Outcome, PollContext
-from daemon.sources import Key, Source, SourceKind, register
+from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
 
 PACE = ("arxiv", 3.0)  # one pacer for every arXiv host: a request every 3 s at most
 REBUILT_AT = time(4, 0, tzinfo=UTC)  # the feeds' daily rebuild
@@ -59,9 +58,7 @@ def _headers(source: Source) -> dict[str, str]:
     return {"User-Agent": agent}
 
 
-def _get(
-    ctx: PollContext, source: Source, url: str, headers: dict[str, str] | None = None
-) -> Response:
+def _get(ctx: Context, source: Source, url: str, headers: dict[str, str] | None = None) -> Response:
     ctx.check_time(source)
     return ctx.http.get(url, {**_headers(source), **(headers or {})}, pace=PACE)
 
@@ -71,7 +68,7 @@ def feed_url(source: Source) -> str:
     return f"{base}/rss/{'+'.join(source.options['categories'])}"
 
 
-def _details(ctx: PollContext, source: Source) -> dict[str, Any]:
+def _details(ctx: Context, source: Source) -> dict[str, Any]:
     return dict(json.loads(ctx.state(source).get("details") or "{}"))
 
 
@@ -86,7 +83,7 @@ def weekdays_between(first: date, last: date) -> list[date]:
     return [d for d in days if d.weekday() < 5]
 
 
-def poll(ctx: PollContext, source: Source) -> Outcome:
+def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
     details = _details(ctx, source)
     last_day = date.fromisoformat(details["feed_day"]) if details.get("feed_day") else None
@@ -100,7 +97,7 @@ def poll(ctx: PollContext, source: Source) -> Outcome:
 
 
 def _read_feed(
-    ctx: PollContext,
+    ctx: Context,
     source: Source,
     outcome: Outcome,
     details: dict[str, Any],
@@ -151,7 +148,7 @@ def _keep(source: Source) -> Callable[[Paper], Paper | None]:
     return lambda paper: paper if cross or paper.announce not in CROSS else None
 
 
-def catch_up(ctx: PollContext, source: Source, outcome: Outcome, start: date, day: date) -> None:
+def catch_up(ctx: Context, source: Source, outcome: Outcome, start: date, day: date) -> None:
     """Every record of the source's categories changed since `start`, through OAI-PMH. A
     paper created since then is new whatever its version; an older one is a replacement."""
     watched = source.options["categories"]
@@ -200,7 +197,7 @@ def catch_up(ctx: PollContext, source: Source, outcome: Outcome, start: date, da
     outcome.notes.append(f"caught up {start}..{day} through OAI-PMH")
 
 
-def resolve_ids(ctx: PollContext, source: Source, outcome: Outcome) -> None:
+def resolve_ids(ctx: Context, source: Source, outcome: Outcome) -> None:
     """Give papers that have no arXiv id the id the API lists for their exact title."""
     papers = ctx.store.papers
     rows = papers.without_id(iso(ctx.now), LOOKUPS_PER_POLL)

@@ -38,8 +38,7 @@ from daemon.clock import iso
 from daemon.errors import FetchError, PaperwatchError
 from daemon.ingest import is_digest_file
 from daemon.log import Conditions, event
-from daemon.poller import Outcome, PollContext
-from daemon.sources import Key, Memory, Source, SourceKind, register
+from daemon.sources.contract import Context, Key, Memory, Outcome, Source, SourceKind, register
 
 KEEP_WATCHING = 3600.0  # s: a file taken without a close event is watched this long for more
 RETRY_FIRST, RETRY_MAX = timedelta(seconds=1), timedelta(minutes=5)  # unreadable files
@@ -214,7 +213,7 @@ class Inbox:
             self.closed.discard(key)
             self.blocked.pop(key, None)
 
-    def scan(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
+    def scan(self, ctx: Context, source: Source, outcome: Outcome) -> None:
         inbox: Path = source.options["path"]
         self.last_scan = self.clock()
         root = inbox.resolve()
@@ -241,9 +240,7 @@ class Inbox:
                 self.blocked.pop(stale)
         self.recheck_taken(ctx, source, outcome)
 
-    def _look(
-        self, ctx: PollContext, source: Source, path: Path, root: Path, outcome: Outcome
-    ) -> None:
+    def _look(self, ctx: Context, source: Source, path: Path, root: Path, outcome: Outcome) -> None:
         """Take one inbox entry if it is a complete digest file."""
         inbox: Path = source.options["path"]
         key = str(path)
@@ -282,7 +279,7 @@ class Inbox:
         self.take(ctx, source, path, st, outcome)
 
     def _stuck(
-        self, ctx: PollContext, source: Source, path: Path, error: str, outcome: Outcome
+        self, ctx: Context, source: Source, path: Path, error: str, outcome: Outcome
     ) -> None:
         """A file the inbox failed on outside any expected error: quarantined with the
         reason if it can be moved, else left and retried with backoff."""
@@ -314,7 +311,7 @@ class Inbox:
         )
 
     def take(
-        self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
+        self, ctx: Context, source: Source, path: Path, st: os.stat_result, outcome: Outcome
     ) -> None:
         inbox: Path = source.options["path"]
         key = str(path)
@@ -337,7 +334,7 @@ class Inbox:
                 self.taken[str(done)] = Taken(_shape(st), self.clock())
 
     def _ingest(
-        self, ctx: PollContext, source: Source, path: Path, st: os.stat_result, outcome: Outcome
+        self, ctx: Context, source: Source, path: Path, st: os.stat_result, outcome: Outcome
     ) -> Path | None:
         """Ingest one file and move it to done/ or failed/; None if it could not be read."""
         inbox: Path = source.options["path"]
@@ -381,7 +378,7 @@ class Inbox:
         self._count(ctx, source, path, ok=True)
         return target
 
-    def recheck_taken(self, ctx: PollContext, source: Source, outcome: Outcome) -> None:
+    def recheck_taken(self, ctx: Context, source: Source, outcome: Outcome) -> None:
         """Ingest again a taken file that changed since; stop watching it when its writer
         closes it or after KEEP_WATCHING seconds without a change."""
         now = self.clock()
@@ -418,7 +415,7 @@ class Inbox:
             self.closed.discard(key)
 
     @staticmethod
-    def _count(ctx: PollContext, source: Source, path: Path, ok: bool) -> None:
+    def _count(ctx: Context, source: Source, path: Path, ok: bool) -> None:
         """Per-source file counts and the last file, for `status`."""
         details: dict[str, Any] = json.loads(ctx.state(source).get("details") or "{}")
         counter = "files_ingested" if ok else "files_failed"
@@ -482,7 +479,7 @@ def _make(path: Path, inbox: Inbox) -> None:
             raise FetchError(f"{path}: cannot use as the inbox folder ({exc.strerror})") from None
 
 
-def poll(ctx: PollContext, source: Source) -> Outcome:
+def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
     inbox = _inbox(ctx.memory, source)
     _make(source.options["path"], inbox)

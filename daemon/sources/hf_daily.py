@@ -12,8 +12,7 @@ from datetime import date, datetime, timedelta
 
 from daemon.errors import FetchError, ParseError
 from daemon.log import event
-from daemon.poller import Outcome, PollContext
-from daemon.sources import Key, Source, SourceKind, register
+from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
 
 PAGE_LIMIT = 100
 MAX_PAGES = 20
@@ -30,7 +29,7 @@ def _base(source: Source) -> str:
     return str(source.options["base_url"]).rstrip("/")
 
 
-def poll(ctx: PollContext, source: Source) -> Outcome:
+def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
     last = ctx.state(source).get("last_success_at")
     last_day = datetime.fromisoformat(last).date() if last else None
@@ -40,7 +39,7 @@ def poll(ctx: PollContext, source: Source) -> Outcome:
     return outcome  # next run starts again from the last successful one
 
 
-def _api_day(ctx: PollContext, source: Source, day: date) -> bytes:
+def _api_day(ctx: Context, source: Source, day: date) -> bytes:
     """Every entry of `day` from the API as one JSON array (more pages while full)."""
     entries: list[object] = []
     for page in range(MAX_PAGES):
@@ -59,7 +58,7 @@ def _api_day(ctx: PollContext, source: Source, day: date) -> bytes:
     return json.dumps(entries).encode()
 
 
-def poll_day(ctx: PollContext, source: Source, day: date, outcome: Outcome) -> None:
+def poll_day(ctx: Context, source: Source, day: date, outcome: Outcome) -> None:
     """The API's answer for `day`; the day's page when the API fails or answers nonsense."""
     location = f"{_base(source)}/api/daily_papers?date={day.isoformat()}"
     try:

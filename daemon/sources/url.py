@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from daemon.poller import Outcome, PollContext
-from daemon.sources import Key, Source, SourceKind, register
+from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
 
 
-def poll(ctx: PollContext, source: Source) -> Outcome:
+def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
     url = source.options["url"]
     response = ctx.http.get(url, ctx.conditional(source))

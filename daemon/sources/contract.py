@@ -1,0 +1,147 @@
+"""The source contract: what a kind module declares (its keys, its `poll`) and what its
+`poll` works with (`Context`) and returns (`Outcome`). A low module: kinds import it,
+and the registry's discovery (daemon.sources) imports the kinds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from daemon.clock import human
+from daemon.http import HttpClient
+from daemon.ingest import IngestResult
+from daemon.models import Paper
+from daemon.store import Store
+
+KeyType = Literal["str", "int", "bool", "url", "path", "secret", "str_list", "duration"]
+REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    """One TOML key of a kind. A `path` given in config is relative to the config file;
+    a `path` default is relative to state_dir. `check` returns a complaint or None."""
+
+    name: str
+    type: KeyType
+    default: Any = REQUIRED
+    check: Callable[[Any], str | None] | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured source: the common keys, and its kind's options (validated)."""
+
+    name: str
+    type: str
+    every: timedelta | None
+    cron: str | None
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def schedule(self) -> str:
+        return f"cron {self.cron}" if self.cron else f"every {human(self.every)}"
+
+    @property
+    def kind(self) -> SourceKind:
+        found = _KINDS.get(self.type)
+        assert found is not None, self.type  # config only builds sources of known kinds
+        return found
+
+    def describe(self) -> str:
+        return self.kind.describe(self)
+
+
+Memory = dict[str, Any]  # per source, kept by the daemon from one poll to the next
+Watch = Callable[[Source, Memory, threading.Event], Iterator[None]]
+
+
+@dataclass
+class Outcome:
+    """What one poll of one source did."""
+
+    documents: int = 0
+    papers: int = 0
+    new: int = 0
+    gained: int = 0
+    notes: list[str] = field(default_factory=list)
+    # what the source has seen but not taken yet (a file still being written), and in
+    # how many seconds it may be: a one-shot poll waits for it rather than skip it
+    waiting: list[str] = field(default_factory=list)
+    again_in: float | None = None
+
+    def summary(self) -> str:
+        text = (
+            f"{self.documents} documents, {self.papers} papers, {self.new} new, "
+            f"{self.gained} gained text"
+        )
+        return text + ("; " + "; ".join(self.notes) if self.notes else "")
+
+
+class Context(Protocol):
+    """What a kind's `poll` works with (daemon.poller.PollContext is the daemon's): the
+    store, the time, its memory, the HTTP client, its saved state, and `ingest`."""
+
+    store: Store
+    now: datetime
+    memory: Memory
+
+    @property
+    def http(self) -> HttpClient: ...
+
+    def state(self, source: Source) -> dict[str, Any]: ...
+
+    def conditional(self, source: Source) -> dict[str, str]: ...
+
+    def save_state(self, source: Source, **values: Any) -> None: ...
+
+    def check_time(self, source: Source) -> None:
+        """Raises FetchError once the poll has run past its time limit."""
+
+    def ingest(
+        self,
+        outcome: Outcome,
+        source: Source,
+        data: bytes | bytearray,
+        *,
+        name: str,
+        location: str,
+        ref_time: datetime,
+        select: Callable[[Paper], Paper | None] | None = None,
+        alert_replacements: bool = False,
+    ) -> IngestResult:
+        """Parse, store and match one document; its counts are added to `outcome`."""
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    name: str
+    summary: str
+    keys: tuple[Key, ...]
+    poll: Callable[[Context, Source], Outcome]
+    describe: Callable[[Source], str]
+    every: timedelta = timedelta(minutes=30)  # the default schedule
+    watch: Watch | None = None  # yields whenever a poll is worth running now
+    # what `status` shows beyond the common fields, from the details its polls stored
+    report: Callable[[Source, dict[str, Any]], dict[str, Any]] | None = None
+
+
+_KINDS: dict[str, SourceKind] = {}
+_lock = threading.Lock()
+
+
+def register(new: SourceKind) -> SourceKind:
+    """Make `type = new.name` valid in config.toml."""
+    with _lock:
+        _KINDS[new.name] = new
+    return new
+
+
+def registered() -> dict[str, SourceKind]:
+    """The kinds registered so far (daemon.sources.kinds() discovers them all first)."""
+    with _lock:
+        return dict(_KINDS)
