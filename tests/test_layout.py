@@ -48,6 +48,21 @@ def test_no_module_but_its_own_names_a_source_kind():
             assert not imported, f"{path.relative_to(ROOT)} imports kind {kind!r}"
 
 
+def test_the_parser_names_no_format():
+    """Formats are discovered and chosen by their sniffs, most specific first: no if-chain
+    on format names in daemon/parse/__init__.py, and no other module imports a format's
+    module but through the registry (a source reading its own format aside)."""
+    text = (DAEMON / "parse" / "__init__.py").read_text()
+    formats = [p.stem for p in (DAEMON / "parse").glob("*.py")]
+    formats = [f for f in formats if f not in ("__init__", "formats", "days")]
+    assert formats and not [f for f in formats if f in text]
+    for path in modules("parse"):
+        for name in formats:
+            imported = re.search(rf"daemon\.parse\.{name}\b", path.read_text())
+            own = path.relative_to(DAEMON).parts == ("sources", "arxiv.py") and name == "arxiv_xml"
+            assert own or not imported, f"{path.relative_to(ROOT)} imports format {name}"
+
+
 def import_graph() -> dict[str, set[str]]:
     """Each module of the daemon and the daemon's modules it imports: anywhere in it (in
     a function, under TYPE_CHECKING). The kind registry imports every kind module: it
@@ -66,7 +81,8 @@ def import_graph() -> dict[str, set[str]]:
                     graph[name] |= {target} & names.keys()
             elif isinstance(node, ast.Import):
                 graph[name] |= {a.name for a in node.names} & names.keys()
-    graph["daemon.sources"] |= {n for n in names if n.startswith("daemon.sources.")}
+    for registry in ("daemon.sources", "daemon.parse"):  # they discover their modules
+        graph[registry] |= {n for n in names if n.startswith(registry + ".")}
     return graph
 
 
@@ -101,6 +117,7 @@ def test_the_cycle_finder_finds_cycles_and_the_graph_has_the_registry_edges():
     assert a_cycle({"a": {"b"}, "b": set(), "c": {"b"}}) == []
     graph = import_graph()
     assert {"daemon.sources.arxiv", "daemon.sources.contract"} <= graph["daemon.sources"]
+    assert {"daemon.parse.hf_json", "daemon.parse.formats"} <= graph["daemon.parse"]
     assert "daemon.store" in graph["daemon.ingest"]  # a plain import
     assert "daemon.match" in graph["daemon.outbox"]  # under TYPE_CHECKING
 

@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.errors import ParseError
-from daemon.models import clean_text, title_key
-from daemon.parse import parse_document
+from daemon.models import Digest, Paper, clean_text, title_key
+from daemon.parse import formats, parse_document
 from daemon.parse.days import parse_yearless
+from daemon.parse.formats import NAMED, Format, register_format
 from tests.conftest import HF, TEXT
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -247,3 +248,33 @@ def test_title_key_folds_case_unicode_punctuation():
         "scaling for contrastive loss"
     )
     assert title_key("Ｓｃａｌｉｎｇ") == "scaling"
+
+
+# -- the format registry (issue 24) --------------------------------------------------------
+
+
+def _lab_digest(data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
+    doc = json.loads(data)
+    if doc["papers"] == "boom":
+        raise KeyError("papers")  # a parser's bug on a hostile document
+    return Digest("lab_digest", tuple(Paper(title=t) for t in doc["papers"]))
+
+
+LAB = register_format(
+    Format("lab_digest", NAMED, lambda head: '"lab_digest_version"' in head, _lab_digest)
+)
+
+
+def test_a_format_defined_here_is_chosen_over_the_generic_json_by_its_specificity():
+    """A JSON API of its own shape, registered as one module would, parses its documents;
+    Hugging Face's JSON, also JSON, still parses as Hugging Face's."""
+    doc = {"lab_digest_version": 1, "papers": ["Tensor Sketches", "Sparse Probes"]}
+    digest = parse_document(json.dumps(doc).encode(), "lab.json", NOW)
+    assert digest.kind == "lab_digest"
+    assert [p.title for p in digest.papers] == ["Tensor Sketches", "Sparse Probes"]
+    assert parse(HF / "api_daily_papers_2026-06-12.json").kind == "hf_json"
+    assert [f.name for f in formats()][0] in ("arxiv", "lab_digest")  # most specific first
+    assert formats()[-1].name == "text"
+    bad = {"lab_digest_version": 1, "papers": "boom"}
+    with pytest.raises(ParseError, match=r"lab\.json: cannot be read as lab_digest \(KeyError"):
+        parse_document(json.dumps(bad).encode(), "lab.json", NOW)

@@ -1,22 +1,28 @@
-"""Turn raw bytes into a Digest, choosing the format by sniffing the content, not the name."""
+"""Turn raw bytes into a Digest, choosing the format by sniffing the content, not the name.
+
+The formats (daemon.parse.formats) are discovered: each module of this package that
+registers one, and any package's `paperwatch.formats` entry point. The most specific
+format whose sniff claims the document parses it; nothing here names a format.
+"""
 
 from __future__ import annotations
 
 import codecs
+import importlib
+import pkgutil
 import re
+import threading
 from dataclasses import replace
 from datetime import datetime
+from importlib.metadata import entry_points
+from pathlib import Path
 
 from daemon.errors import ParseError
 from daemon.models import MAX_AUTHORS, Digest
-from daemon.parse.arxiv_xml import is_arxiv_xml, parse_arxiv
-from daemon.parse.hf_html import parse_html
-from daemon.parse.hf_json import parse_json
-from daemon.parse.text_dump import parse_text
+from daemon.parse.formats import Format, registered_formats
 
-__all__ = ["parse_document", "sniff", "check_text"]
+__all__ = ["parse_document", "sniff", "check_text", "formats"]
 
-_JSON_ARRAY = re.compile(r'\[\s*([\[{"\]\d-]|true|false|null|$)')  # not "[Re] A title"
 _CHUNK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -42,31 +48,42 @@ def check_text(data: bytes | bytearray, name: str) -> str:
     return head
 
 
-def sniff(text: str) -> str:
-    """'json', 'arxiv', 'html' or 'text', from the first meaningful characters."""
-    if is_arxiv_xml(text[:1024]):
-        return "arxiv"
-    head = text.lstrip()[:512].lower()
-    if head[:1] == "{" or _JSON_ARRAY.match(head):
-        return "json"
-    if head.startswith("<") and (
-        "<html" in head
-        or "<!doctype" in head
-        or "<div" in head
-        or "<article" in head
-        or "<body" in head
-        or "<head" in head
-    ):
-        return "html"
-    return "text"
+def formats() -> list[Format]:
+    """Every format, most specific first (discovered once)."""
+    _discover()
+    return registered_formats()
+
+
+_discovered = False
+_discovering = threading.Lock()
+
+
+def _discover() -> None:
+    global _discovered
+    with _discovering:
+        if _discovered:
+            return
+        for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+            importlib.import_module(f"{__name__}.{module.name}")
+        for point in entry_points(group="paperwatch.formats"):
+            point.load()
+        _discovered = True
+
+
+def sniff(head: str) -> Format:
+    """The most specific format that claims a document by its head."""
+    for candidate in formats():
+        if candidate.sniff(head):
+            return candidate
+    raise ParseError("no digest format claims this document")  # "text" claims any
 
 
 def parse_document(data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
     """Parse one document. `ref_time` (file mtime or fetch time) resolves yearless days.
     Whatever a parser raises on a hostile document is that document's ParseError."""
-    kind = sniff(check_text(data, name))
+    found = sniff(check_text(data, name))
     try:
-        digest = _parse(kind, data, name, ref_time)
+        digest = found.parse(data, name, ref_time)
         if any(len(p.authors) > MAX_AUTHORS for p in digest.papers):
             kept = (replace(p, authors=p.authors[:MAX_AUTHORS]) for p in digest.papers)
             digest = replace(digest, papers=tuple(kept))
@@ -75,15 +92,4 @@ def parse_document(data: bytes | bytearray, name: str, ref_time: datetime) -> Di
         raise
     except Exception as exc:  # one document's failure, never the caller's
         what = f"{type(exc).__name__}: {exc}"[:200]
-        raise ParseError(f"{name}: cannot be read as {kind} ({what})") from None
-
-
-def _parse(kind: str, data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
-    if kind == "text":
-        return parse_text(data, name, ref_time)
-    if kind == "arxiv":
-        return parse_arxiv(data, name)
-    text = data.decode("utf-8-sig")
-    if kind == "json":
-        return parse_json(text, name)
-    return parse_html(text, name, ref_time)
+        raise ParseError(f"{name}: cannot be read as {found.name} ({what})") from None

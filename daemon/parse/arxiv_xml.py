@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, abs_url, arxiv_id, clean_text
+from daemon.parse.formats import NAMED, Format, register_format
 
 if pyexpat.version_info < (2, 4, 1):
     raise ImportError(
@@ -275,3 +276,13 @@ def _iso_day(value: str) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+FORMAT = register_format(
+    Format(
+        "arxiv",
+        NAMED,
+        lambda head: is_arxiv_xml(head[:1024]),
+        lambda data, name, ref_time: parse_arxiv(data, name),
+    )
+)

@@ -14,6 +14,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
 from daemon.parse.days import parse_iso_day, parse_yearless
+from daemon.parse.formats import SHAPE, Format, register_format
 from daemon.parse.hf_json import entries_to_papers, entry_to_paper
 
 PAPER_HREF = re.compile(r"^/papers/(\d{4}\.\d{4,5})(?:v\d+)?/?$")
@@ -151,3 +152,20 @@ def _page_day(tree: LexborHTMLParser, ref_time: datetime) -> date | None:
         if day is not None:
             return day
     return None
+
+
+def looks_like_html(head: str) -> bool:
+    head = head.lstrip()[:512].lower()
+    return head.startswith("<") and any(
+        tag in head for tag in ("<html", "<!doctype", "<div", "<article", "<body", "<head")
+    )
+
+
+FORMAT = register_format(
+    Format(
+        "hf_html",
+        SHAPE,
+        looks_like_html,
+        lambda data, name, ref_time: parse_html(data.decode("utf-8-sig"), name, ref_time),
+    )
+)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
 from daemon.parse.days import parse_iso_day
+from daemon.parse.formats import SHAPE, Format, register_format
 
 
 def parse_json(text: str, name: str) -> Digest:
@@ -87,3 +89,22 @@ def entry_to_paper(entry: Any, name: str, where: str) -> Paper:
 def _count(value: object) -> bool:
     """A count SQLite can hold (an int, not a bool, not absurd)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62
+
+
+_JSON_ARRAY = re.compile(r'\[\s*([\[{"\]\d-]|true|false|null|$)')  # not "[Re] A title"
+
+
+def looks_like_json(head: str) -> bool:
+    """An object or an array of values (a text dump's "[Re] A title" line is not)."""
+    head = head.lstrip()[:512]
+    return head[:1] == "{" or _JSON_ARRAY.match(head) is not None
+
+
+FORMAT = register_format(
+    Format(
+        "hf_json",
+        SHAPE,
+        looks_like_json,
+        lambda data, name, ref_time: parse_json(data.decode("utf-8-sig"), name),
+    )
+)

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from daemon.errors import ParseError
 from daemon.models import MAX_FIELD, Digest, Paper, clean_text
 from daemon.parse.days import parse_yearless
+from daemon.parse.formats import GENERAL, Format, register_format
 
 CHROME = {
     "new",
@@ -99,3 +100,7 @@ def _strip_chrome(
         else:
             return page_day, chrome, (offset, line)
     return page_day, chrome, None
+
+
+# whatever no other format claims is read as a text dump (its own errors say why not)
+FORMAT = register_format(Format("text", GENERAL, lambda head: True, parse_text))
