@@ -8,18 +8,13 @@ format whose sniff claims the document parses it; nothing here names a format.
 from __future__ import annotations
 
 import codecs
-import importlib
-import pkgutil
 import re
-import threading
 from dataclasses import replace
 from datetime import datetime
-from importlib.metadata import entry_points
-from pathlib import Path
 
 from daemon.errors import ParseError
 from daemon.models import MAX_AUTHORS, Digest
-from daemon.parse.formats import Format, registered_formats
+from daemon.parse.formats import Format, formats
 
 __all__ = ["parse_document", "sniff", "check_text", "formats"]
 
@@ -46,28 +41,6 @@ def check_text(data: bytes | bytearray, name: str) -> str:
     if _CONTROL.search(head):
         raise ParseError(f"{name}: binary content (control characters), not a digest")
     return head
-
-
-def formats() -> list[Format]:
-    """Every format, most specific first (discovered once)."""
-    _discover()
-    return registered_formats()
-
-
-_discovered = False
-_discovering = threading.Lock()
-
-
-def _discover() -> None:
-    global _discovered
-    with _discovering:
-        if _discovered:
-            return
-        for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
-            importlib.import_module(f"{__name__}.{module.name}")
-        for point in entry_points(group="paperwatch.formats"):
-            point.load()
-        _discovered = True
 
 
 def sniff(head: str) -> Format:

@@ -6,12 +6,12 @@ specific first, so a new format is one module and touches no other.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.models import Digest
+from daemon.registry import Registry
 
 # how specific a format's sniff is: the first of the most specific that claims a
 # document parses it. A shape with its own keys (a named JSON API) outranks any JSON.
@@ -30,18 +30,13 @@ class Format:
     parse: Callable[[bytes | bytearray, str, datetime], Digest]
 
 
-_FORMATS: dict[str, Format] = {}
-_lock = threading.Lock()
+FORMATS: Registry[Format] = Registry("daemon.parse", "paperwatch.formats", ("formats", "days"))
 
 
 def register_format(new: Format) -> Format:
-    with _lock:
-        _FORMATS[new.name] = new
-    return new
+    return FORMATS.register(new.name, new)
 
 
-def registered_formats() -> list[Format]:
-    """The formats registered so far, most specific first (registration order within)."""
-    with _lock:
-        found = list(_FORMATS.values())
-    return sorted(found, key=lambda f: -f.specificity)
+def formats() -> list[Format]:
+    """Every format (discovered once), most specific first, registration order within."""
+    return sorted(FORMATS.all().values(), key=lambda f: -f.specificity)

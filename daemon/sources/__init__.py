@@ -8,13 +8,8 @@ scheduled polls. Nothing outside the kind's module names it.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import threading
-from importlib.metadata import entry_points
-from pathlib import Path
-
 from daemon.sources.contract import (
+    KINDS,
     REQUIRED,
     Context,
     Key,
@@ -25,7 +20,6 @@ from daemon.sources.contract import (
     SourceKind,
     Watch,
     register,
-    registered,
 )
 
 __all__ = [
@@ -42,29 +36,11 @@ __all__ = [
     "kinds",
     "register",
 ]
-_discovered = False
-_discovering = threading.Lock()
 
 
 def kinds() -> dict[str, SourceKind]:
-    _discover()
-    return registered()
+    return KINDS.all()
 
 
 def kind(name: str) -> SourceKind | None:
-    _discover()
-    return registered().get(name)
-
-
-def _discover() -> None:
-    """Import every kind module of this package and of installed plugins, once."""
-    global _discovered
-    with _discovering:
-        if _discovered:
-            return
-        for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
-            if module.name != "contract":
-                importlib.import_module(f"{__name__}.{module.name}")
-        for point in entry_points(group="paperwatch.sources"):
-            point.load()
-        _discovered = True
+    return KINDS.all().get(name)

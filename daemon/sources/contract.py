@@ -15,6 +15,7 @@ from daemon.clock import human
 from daemon.http import HttpClient
 from daemon.ingest import IngestResult
 from daemon.models import Paper
+from daemon.registry import Registry
 from daemon.store import Store
 
 KeyType = Literal["str", "int", "bool", "url", "path", "secret", "str_list", "duration"]
@@ -48,7 +49,7 @@ class Source:
 
     @property
     def kind(self) -> SourceKind:
-        found = _KINDS.get(self.type)
+        found = KINDS.registered().get(self.type)
         assert found is not None, self.type  # config only builds sources of known kinds
         return found
 
@@ -130,18 +131,9 @@ class SourceKind:
     report: Callable[[Source, dict[str, Any]], dict[str, Any]] | None = None
 
 
-_KINDS: dict[str, SourceKind] = {}
-_lock = threading.Lock()
+KINDS: Registry[SourceKind] = Registry("daemon.sources", "paperwatch.sources", ("contract",))
 
 
 def register(new: SourceKind) -> SourceKind:
     """Make `type = new.name` valid in config.toml."""
-    with _lock:
-        _KINDS[new.name] = new
-    return new
-
-
-def registered() -> dict[str, SourceKind]:
-    """The kinds registered so far (daemon.sources.kinds() discovers them all first)."""
-    with _lock:
-        return dict(_KINDS)
+    return KINDS.register(new.name, new)
