@@ -145,7 +145,7 @@ def print_papers(rows: list[dict[str, Any]], as_json: bool) -> None:
         out(json.dumps([paper_json(r) for r in rows], indent=2, ensure_ascii=False))
         return
     for r in rows:
-        ident = r["arxiv_id"] or "-"
+        ident = r["arxiv_id"] or r.get("doi") or "-"
         out(f"{r['first_seen'][:10]}  {ident:<12} {r['title']}  ({r['sightings']} sightings)")
 
 
@@ -323,7 +323,7 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
         voted = {1: " 👍", -1: " 👎"}.get(votes.get(pid, 0), "")
         out(
             f"{mark} {score:6.2f}  top {100 * (1 - facts['percentile']):5.2f}%  "
-            f"{r['arxiv_id'] or '-':<12} {r['title']}{voted}"
+            f"{r['arxiv_id'] or r.get('doi') or '-':<12} {r['title']}{voted}"
         )
         out(f"      words that weighed most: {', '.join(terms)}")
     out(

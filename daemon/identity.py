@@ -1,17 +1,19 @@
 """Identity policy: which stored paper a parsed paper is, and what a sighting adds to it.
 
-A paper is its arXiv id (without version) when known, else its normalised title. A
-title-only paper that later shows up with an id is the same row, the id attached; two
+A paper is known by its arXiv id (without version) and/or its DOI when known (arXiv's
+own DOI is its arXiv id), else by its normalised title: a sighting is the stored paper
+any of its identifiers agrees with. A title-only paper that later shows up with an id is
+the same row, the id attached (and a DOI-only one that shows up with its arXiv id); two
 papers with different ids and the same title stay two papers.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from daemon.models import Paper, key_hash
+from daemon.models import Paper, identifiers, key_hash
 from daemon.store.papers import PaperRepo
 
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
@@ -33,15 +35,21 @@ def store_papers(
 
     A paper first seen as a new version of itself (arXiv's `replace`) is stored but not
     new, unless `alert_replacements`: a fresh install must not alert on old papers."""
+    papers = [_known_by(p) for p in papers]
     keys = [p.key for p in papers]
     hashes = {k: key_hash(k) for k in keys}
     wanted = set(keys)
     stored = [
         r
-        for r in repo.candidates((p.arxiv_id for p in papers if p.arxiv_id), hashes.values())
-        if r["arxiv_id"] or r["title_key"] in wanted
+        for r in repo.candidates(
+            (p.arxiv_id for p in papers if p.arxiv_id),
+            hashes.values(),
+            (p.doi for p in papers if p.doi),
+        )
+        if r["arxiv_id"] or r["doi"] or r["title_key"] in wanted
     ]
     by_arxiv = {r["arxiv_id"]: r for r in stored if r["arxiv_id"]}
+    by_doi = {r["doi"]: r for r in stored if r["doi"]}
     by_key: dict[str, list[dict[str, Any]]] = {}
     for r in stored:
         by_key.setdefault(r["title_key"], []).append(r)
@@ -51,16 +59,20 @@ def store_papers(
     merged = Merged()
     for paper, key in zip(papers, keys, strict=True):
         row = by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None
-        if row is None:
-            same_title = by_key.get(key, [])
-            if paper.arxiv_id:  # a title match is this paper only if it has no other id
-                same_title = [r for r in same_title if r["arxiv_id"] is None]
+        if row is None and paper.doi:
+            row = by_doi.get(paper.doi)
+            if row is not None and paper.arxiv_id and row["arxiv_id"]:
+                row = None  # its DOI, but another arXiv paper's: two papers
+        if row is None:  # a title match is this paper only if it has no other id
+            same_title = [r for r in by_key.get(key, []) if _may_be(r, paper)]
             row = same_title[0] if same_title else None
         if row is None:
             next_id += 1
             row = fresh[next_id] = _row(next_id, paper, key)
             by_key.setdefault(key, []).append(row)
         elif row["id"] not in fresh:
+            if paper.doi and by_doi.get(paper.doi, row) is not row:
+                paper = replace(paper, doi=None)  # another stored paper has it (kept two)
             was_changed, gained = _merge(row, paper)
             if was_changed:
                 changed[row["id"]] = row
@@ -70,6 +82,8 @@ def store_papers(
                 by_key[key].append(row)
         if row["arxiv_id"]:
             by_arxiv[row["arxiv_id"]] = row
+        if row["doi"]:
+            by_doi[row["doi"]] = row
         merged.ids.append(row["id"])
     repo.insert(list(fresh.values()), hashes, stamp)
     repo.update(changed.values(), stamp)
@@ -78,10 +92,29 @@ def store_papers(
     return merged
 
 
+def _known_by(paper: Paper) -> Paper:
+    """The paper with its identifiers as stored (arXiv's DOI as its arXiv id)."""
+    arxiv, doi = identifiers(paper.arxiv_id, paper.doi)
+    if (arxiv, doi) == (paper.arxiv_id, paper.doi):
+        return paper
+    return replace(paper, arxiv_id=arxiv, doi=doi)
+
+
+def _may_be(row: dict[str, Any], paper: Paper) -> bool:
+    """A stored row of the same title is this paper unless an identifier both have
+    differs (two arXiv ids, or two DOIs)."""
+    for ident in ("arxiv_id", "doi"):
+        ours = getattr(paper, ident)
+        if ours and row[ident] and row[ident] != ours:
+            return False
+    return True
+
+
 def _row(pid: int, paper: Paper, key: str) -> dict[str, Any]:
     return {
         "id": pid,
         "arxiv_id": paper.arxiv_id,
+        "doi": paper.doi,
         "title_key": key,
         "title": paper.title,
         "abstract": paper.abstract,
@@ -120,7 +153,10 @@ def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
         row["announced"] = paper.announced.isoformat()
         changed = True
     if paper.arxiv_id and not row["arxiv_id"]:
-        row["arxiv_id"], row["url"] = paper.arxiv_id, paper.url
+        row["arxiv_id"], row["url"] = paper.arxiv_id, paper.url or row["url"]
+        changed = True
+    if paper.doi and not row["doi"]:
+        row["doi"] = paper.doi
         changed = True
     if paper.abstract and _completes(row["abstract"], paper.abstract):
         row["abstract"] = paper.abstract

@@ -2,9 +2,10 @@
 manager) exports, named in `similar_to`.
 
 Each entry is known by its arXiv id when it has one (an `eprint`, an arXiv DOI
-`10.48550/arXiv.<id>`, an arxiv.org link, or `arXiv:<id>` in a number or note field), else
-by its title. Entries not stored yet are not an error: `paperwatch check` lists them, and
-they become examples once a source brings them in.
+`10.48550/arXiv.<id>`, an arxiv.org link, or `arXiv:<id>` in a number or note field), by
+its DOI (a bioRxiv or journal paper), else by its title. Entries not stored yet are not
+an error: `paperwatch check` lists them, and they become examples once a source brings
+them in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import ConfigError
-from daemon.models import arxiv_id
+from daemon.models import arxiv_id, identifiers
 
 LIBRARY_SUFFIXES = (".bib", ".bibtex", ".json")
 _ARXIV_IN_TEXT = re.compile(
@@ -33,6 +34,7 @@ class Reference:
     label: str  # what `check` shows: the citation key and the title
     arxiv_id: str | None
     title: str
+    doi: str | None = None  # not arXiv's (that one is the arxiv_id)
 
 
 def is_library(entry: str) -> bool:
@@ -104,5 +106,6 @@ def _reference(key: str, fields: dict[str, Any]) -> Reference:
             m = _ARXIV_IN_TEXT.search(str(fields.get(name, "")))
             if m and (ident := arxiv_id(m.group(1))):
                 break
+    ident, doi = identifiers(ident, str(fields.get("doi", "")) or None)
     label = f"{key}: {title}" if key else title
-    return Reference(label[:200], ident, title)
+    return Reference(label[:200], ident, title, doi)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 HF_BASE = "https://huggingface.co"
 
@@ -48,6 +50,49 @@ def arxiv_id(raw: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+_DOI = re.compile(r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.I)
+_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$")
+
+
+def doi(raw: str | None) -> str | None:
+    """A DOI as stored: `10.<registrant>/<suffix>`, lower case (DOIs ignore case), from a
+    bare DOI, `doi:...` or a doi.org link; None when `raw` is not one."""
+    if not raw:
+        return None
+    m = _DOI.match(raw.strip())
+    return m.group(1).lower() if m else None
+
+
+def arxiv_of_doi(value: str | None) -> str | None:
+    """The arXiv id of arXiv's own DOI (`10.48550/arXiv.<id>`): the same paper."""
+    m = _ARXIV_DOI.match(value or "")
+    return arxiv_id(m.group(1)) if m else None
+
+
+def identifiers(arxiv: str | None, raw_doi: str | None) -> tuple[str | None, str | None]:
+    """(arXiv id, DOI) a paper is known by, the DOI normalised: arXiv's own DOI is its
+    arXiv id, no other DOI."""
+    normal = doi(raw_doi)
+    from_doi = arxiv_of_doi(normal)
+    if from_doi:
+        return arxiv or from_doi, None
+    return arxiv, normal
+
+
+def doi_url(value: str) -> str:
+    return f"https://doi.org/{value}"
+
+
+def paper_link(row: Mapping[str, Any]) -> str | None:
+    """Where a stored paper is read: its own link, else its arXiv abstract page, else its
+    DOI's page."""
+    if row.get("url"):
+        return str(row["url"])
+    if row.get("arxiv_id"):
+        return abs_url(row["arxiv_id"])
+    return doi_url(row["doi"]) if row.get("doi") else None
+
+
 def paper_url(arxiv: str) -> str:
     return f"{HF_BASE}/papers/{arxiv}"
 
@@ -65,6 +110,7 @@ class Paper:
     abstract: str = ""
     authors: tuple[str, ...] = ()
     arxiv_id: str | None = None
+    doi: str | None = None  # normalised (models.doi); arXiv's own DOI is its arxiv_id
     hf_day: date | None = None
     upvotes: int | None = None
     url: str | None = None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from apprise import NotifyFormat
 
 from daemon.errors import QueryError
+from daemon.models import paper_link
 from daemon.query import DEFAULT_FIELDS, Field, make_term, term_spans
 from daemon.text import tokenize
 
@@ -110,6 +111,7 @@ def paper_json(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "arxiv_id": row["arxiv_id"],
+        "doi": row.get("doi"),
         "title": row["title"],
         "abstract": row["abstract"],
         "authors": json.loads(row["authors"]),
@@ -229,8 +231,8 @@ def render(
         snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
         for fmt, f in _FORMATS.items():
             shown = light.apply(row["title"], f.escape, f.mark)
-            if row.get("url"):
-                shown = f.link(shown, row["url"])
+            if link := paper_link(row):
+                shown = f.link(shown, link)
             marked = light.apply(snippet, f.escape, f.mark) if snippet else ""
             parts[fmt].append(f.card(shown, f.escape(facts), f.escape(why), marked))
     return Message(

@@ -107,7 +107,7 @@ def _library(watchlist: Watchlist, path: Path) -> list[Reference]:
 
 
 def _find(store: Store, ref: Reference) -> int | None:
-    found = store.papers.find(ref.arxiv_id, "") if ref.arxiv_id else None
+    found = store.papers.find(ref.arxiv_id, "", ref.doi) if ref.arxiv_id or ref.doi else None
     if found is None and ref.title:
         found = store.papers.find(None, title_key(ref.title))
     return found

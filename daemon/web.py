@@ -38,7 +38,7 @@ from daemon.errors import QueryError
 from daemon.feedback import VOTES, FeedbackError, record_vote
 from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
-from daemon.models import abs_url, key_hash
+from daemon.models import key_hash, paper_link
 from daemon.poller import status
 from daemon.query import parse_query
 from daemon.render import Highlighter, authors_line, paper_json, why_line
@@ -67,17 +67,13 @@ class BadRequest(Exception):
     """A request the API cannot answer: 400 with the reason."""
 
 
-def abs_link(row: dict[str, Any]) -> str | None:
-    """Where a paper is read: its stored link, else its arXiv abstract page."""
-    if row.get("url"):
-        return str(row["url"])
-    return abs_url(row["arxiv_id"]) if row.get("arxiv_id") else None
-
-
 def entry_id(row: dict[str, Any]) -> str:
-    """A stable id from the paper's identity: its arXiv id, else its normalised title."""
+    """A stable id from the paper's identity: its arXiv id, else its DOI, else its
+    normalised title."""
     if row.get("arxiv_id"):
         return f"tag:paperwatch,2026:arxiv:{row['arxiv_id']}"
+    if row.get("doi"):
+        return f"tag:paperwatch,2026:doi:{row['doi']}"
     return f"tag:paperwatch,2026:title:{key_hash(row['title_key']):x}"
 
 
@@ -114,8 +110,8 @@ def _coins(row: dict[str, Any]) -> str:
     fields += [("rft.au", a) for a in json.loads(row["authors"])]
     if row.get("announced") or row.get("hf_day"):
         fields.append(("rft.date", row.get("announced") or row["hf_day"]))
-    if abs_link(row):
-        fields.append(("rft_id", str(abs_link(row))))
+    if paper_link(row):
+        fields.append(("rft_id", str(paper_link(row))))
     return urlencode(fields, quote_via=quote)
 
 
@@ -132,7 +128,7 @@ def _card(
         "title": title,
         "snippet": snippet,
         "why": why,
-        "link": abs_link(row),
+        "link": paper_link(row),
         "authors": authors_line(row["authors"]),
         "arxiv_id": row.get("arxiv_id"),
         "coins": _coins(row),
@@ -175,8 +171,8 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
         sub(entry, f"{{{ATOM_NS}}}title").text = row["title"]
         sub(entry, f"{{{ATOM_NS}}}updated").text = row["matched_at"]
         sub(entry, f"{{{ATOM_NS}}}published").text = row["first_seen"]
-        if abs_link(row):
-            sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=str(abs_link(row)))
+        if paper_link(row):
+            sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=str(paper_link(row)))
         for author in json.loads(row["authors"]):
             sub(sub(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name").text = author
         for r in group:

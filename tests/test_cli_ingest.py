@@ -19,6 +19,7 @@ def test_ingest_text_folder_then_again(cli):
     assert set(papers[0]) == {
         "id",
         "arxiv_id",
+        "doi",
         "title",
         "abstract",
         "authors",

@@ -20,6 +20,8 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ConfigError
+from daemon.ingest import ingest_digest
+from daemon.models import Digest, Paper
 from daemon.outbox import deliver
 from daemon.runtime import Runtime
 from daemon.similar import Model, text_of
@@ -325,15 +327,20 @@ def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, ba
     assert engine.run(store, cfg, NOW) == 0
     ingest_alerting(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
     assert engine.run(store, cfg, NOW) == 1  # more like the library's papers
+    preprint = Paper(title="Confabulation in Clinical Notes", doi="10.1101/2026.01.01.000001")
+    ingest_digest(
+        store, Digest("t", (preprint,)), source="t", location="p", content_hash="p", now=NOW
+    )
     items = [
         {"id": "x", "title": "X", "DOI": "10.48550/arXiv.2608.18082"},
         {"id": "y", "title": "Y", "URL": "https://arxiv.org/pdf/2608.18115"},
         {"id": "z", "title": titled},
+        {"id": "v", "title": "Another Title", "DOI": "https://doi.org/10.1101/2026.01.01.000001"},
         {"id": "w", "title": "Not Stored Either"},
     ]
     (tmp_path / "refs.json").write_text(json.dumps(items))
     cfg = load_config(write_config(tmp_path, watch.replace("refs.bib", "refs.json")))
-    assert len(examples_of(store, cfg)["halluc"]) == 3
+    assert len(examples_of(store, cfg)["halluc"]) == 4  # the DOI one by its DOI
     missing = write_config(tmp_path, watch.replace("refs.bib", "gone.bib"))
     with pytest.raises(ConfigError, match=r"similar_to\[0\]: no such library file"):
         load_config(missing)

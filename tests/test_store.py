@@ -230,6 +230,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0009_search_index",
             "0010_similar_starts_and_rescoring",
             "0011_similar_votes",
+            "0012_doi_identity",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables
@@ -248,3 +249,62 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
         assert catch_up(store) == 1 and search(store, parse_query("tensor")) == ([1], 0)
     with Store(path) as again:  # opening twice migrates once
         assert again.migrate() == []
+
+
+# -- identity beyond arXiv (issue 24, item 5) -----------------------------------------------
+
+
+def _ingest(store, tag: str, *papers: Paper):  # type: ignore[no-untyped-def]
+    digest = Digest("test", papers)
+    return ingest_digest(store, digest, source="t", location=tag, content_hash=tag, now=NOW)
+
+
+def test_a_paper_known_by_doi_is_one_paper_whatever_the_doi_is_written_like(store):
+    doi = "10.1101/2026.08.01.123456"
+    first = _ingest(store, "a", Paper(title="Gut Microbes and Sleep", doi=doi))
+    again = _ingest(
+        store,
+        "b",
+        Paper(title="Gut microbes and sleep (v2)", abstract="We sequence.", doi=doi.upper()),
+        Paper(title="Another Preprint", doi="https://doi.org/10.1101/2026.08.02.000001"),
+    )
+    assert len(first.new) == 1 and again.new == [first.new[0] + 1]  # by DOI, not title
+    assert again.gained == first.new
+    rows = {r["id"]: r for r in store.papers.listing()}
+    assert rows[first.new[0]]["doi"] == doi and rows[first.new[0]]["abstract"] == "We sequence."
+    assert rows[first.new[0] + 1]["doi"] == "10.1101/2026.08.02.000001"
+
+
+def test_arxivs_own_doi_is_its_arxiv_id_and_a_journal_doi_joins_the_arxiv_paper(store):
+    [pid] = _ingest(store, "a", Paper(title="Sparse Probes", doi="10.48550/arXiv.2608.00001")).new
+    assert _ingest(store, "b", Paper(title="Sparse probes!", arxiv_id="2608.00001")).new == []
+    journal = "10.1145/3700000.3700001"
+    _ingest(store, "c", Paper(title="Sparse Probes", arxiv_id="2608.00001", doi=journal))
+    assert (
+        _ingest(store, "d", Paper(title="Sparse Probes (journal version)", doi=journal)).new == []
+    )
+    [row] = store.papers.listing()
+    assert (row["id"], row["arxiv_id"], row["doi"]) == (pid, "2608.00001", journal)
+    assert store.papers.find(None, "", doi=journal) == pid
+
+
+def test_identifiers_that_disagree_keep_papers_apart_and_nothing_breaks(store):
+    """Same title, two DOIs: two papers. An arXiv paper and a DOI-only paper later seen
+    together: the arXiv row stays, the DOI stays with its own row (the unique index)."""
+    same = "A Survey of Protein Language Models"
+    assert (
+        len(
+            _ingest(
+                store, "a", Paper(title=same, doi="10.1101/1"), Paper(title=same, doi="10.1101/2")
+            ).new
+        )
+        == 2
+    )
+    _ingest(store, "b", Paper(title="Tensor Sketches", arxiv_id="2608.00009"))
+    _ingest(store, "c", Paper(title="Tensor Sketch Preprint", doi="10.1101/9"))
+    both = _ingest(
+        store, "d", Paper(title="Tensor Sketches", arxiv_id="2608.00009", doi="10.1101/9")
+    )
+    assert both.new == []
+    rows = {(r["arxiv_id"], r["doi"]) for r in store.papers.listing()}
+    assert ("2608.00009", None) in rows and (None, "10.1101/9") in rows

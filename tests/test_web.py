@@ -19,7 +19,11 @@ import httpx
 import pytest
 
 from daemon.config import load_config
-from daemon.render import paper_json
+from daemon.ingest import ingest_digest
+from daemon.models import Digest, Paper
+from daemon.outbox import match_hook
+from daemon.render import paper_json, render
+from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import FLAGS, chromium
@@ -337,3 +341,30 @@ def test_a_token_is_read_whatever_the_case_of_its_scheme(tmp_path, monkeypatch):
         assert httpx.get(url, headers={"Authorization": "Basic s3cret-t0ken-x"}).status_code == 401
     finally:
         web.stop()
+
+
+def test_a_paper_known_only_by_its_doi_has_a_link_and_a_feed_id(served):
+    """Issue 24: a bioRxiv or journal paper (no arXiv id) is linked to its DOI's page in
+    the feed, the API and the alert, and its feed id is its DOI's."""
+    cfg, store, base = served
+    preprint = Paper(title="Tensor Methods for Single-Cell Atlases", doi="doi:10.1101/2026.08.01.5")
+    runtime = Runtime.build(cfg, check_examples=False)
+    ingest_digest(
+        store,
+        Digest("t", (preprint,)),
+        source="t",
+        location="p",
+        content_hash="p",
+        now=NOW,
+        on_change=match_hook(runtime),
+    )
+    api = httpx.get(f"{base}/api/matches?watchlist=tensors").json()
+    [paper] = [m["paper"] for m in api if m["paper"]["doi"]]
+    assert paper["doi"] == "10.1101/2026.08.01.5" and paper["arxiv_id"] is None
+    feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
+    [entry] = [e for e in feed.entries if e.title == preprint.title]
+    assert entry.id == "tag:paperwatch,2026:doi:10.1101/2026.08.01.5"
+    assert entry.link == "https://doi.org/10.1101/2026.08.01.5"
+    [row] = store.deliveries.recent_matches(["tensors"], limit=1)
+    message = render("tensors", cfg.watchlist("tensors"), [row])
+    assert "https://doi.org/10.1101/2026.08.01.5" in message.text

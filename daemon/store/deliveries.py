@@ -9,7 +9,7 @@ STATUSES = ("pending", "failed", "sent", "dead")
 _DUE = (
     "SELECT d.id, d.channel, d.attempts, d.created_at, m.watchlist, m.matched, m.title_only, "
     "m.score, m.explain, "
-    "p.title, p.abstract, p.authors, p.url, p.hf_day, p.upvotes, p.arxiv_id "
+    "p.title, p.abstract, p.authors, p.url, p.hf_day, p.upvotes, p.arxiv_id, p.doi "
     "FROM deliveries d JOIN matches m ON m.id = d.match_id "
     "JOIN papers p ON p.id = m.paper_id "
 )
@@ -211,7 +211,8 @@ class DeliveryRepo:
             for r in self.conn.execute(
                 "SELECT m.id AS match_id, m.watchlist, m.matched, m.title_only, m.score, "
                 "m.explain, m.created_at "
-                "AS matched_at, p.id, p.arxiv_id, p.title_key, p.title, p.abstract, p.authors, "
+                "AS matched_at, p.id, p.arxiv_id, p.doi, p.title_key, p.title, p.abstract, "
+                "p.authors, "
                 "p.url, p.hf_day, p.announced, p.first_seen, p.updated_at, "
                 "(SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) AS sightings "
                 f"FROM matches m JOIN papers p ON p.id = m.paper_id WHERE {where} "

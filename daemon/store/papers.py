@@ -21,6 +21,7 @@ COLUMNS = (
     "upvotes",
     "version",
     "announced",
+    "doi",
 )
 _SELECT = ", ".join(COLUMNS)
 _UPDATED = COLUMNS[1:]  # all but the id: what identity may change (a new version, its title too)
@@ -73,14 +74,16 @@ class PaperRepo:
     # -- papers --------------------------------------------------------------------------
 
     def candidates(
-        self, arxiv_ids: Iterable[str], title_hashes: Iterable[int]
+        self, arxiv_ids: Iterable[str], title_hashes: Iterable[int], dois: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
-        """Stored rows with one of these arXiv ids or title hashes, oldest first."""
+        """Stored rows with one of these arXiv ids, DOIs or title hashes, oldest first."""
         rows: dict[int, dict[str, Any]] = {}
-        for column, values in (
+        values_of: tuple[tuple[str, list[Any]], ...] = (
             ("arxiv_id", sorted(set(arxiv_ids))),
+            ("doi", sorted(set(dois))),
             ("title_hash", sorted(set(title_hashes))),
-        ):
+        )
+        for column, values in values_of:
             for chunk in _chunks(values):
                 marks = ",".join("?" * len(chunk))
                 for r in self.conn.execute(
@@ -107,11 +110,12 @@ class PaperRepo:
             [(*(r[c] for c in _UPDATED), key_hash(r["title_key"]), stamp, r["id"]) for r in rows],
         )
 
-    def find(self, arxiv_id: str | None, title_key: str) -> int | None:
-        """The stored paper with this arXiv id, or else with this normalised title."""
-        if arxiv_id:
+    def find(self, arxiv_id: str | None, title_key: str, doi: str | None = None) -> int | None:
+        """The stored paper with this arXiv id, or this DOI, or else this normalised title."""
+        if arxiv_id or doi:
             row = self.conn.execute(
-                "SELECT id FROM papers WHERE arxiv_id = ?", (arxiv_id,)
+                "SELECT id FROM papers WHERE arxiv_id = ? OR doi = ? ORDER BY id",
+                (arxiv_id, doi),
             ).fetchone()
         else:
             row = self.conn.execute(
@@ -159,14 +163,14 @@ class PaperRepo:
             )
 
     def without_id(self, now: str, limit: int) -> list[dict[str, Any]]:
-        """Titles of papers with no arXiv id never looked up, or whose failed look-up is
+        """Titles of papers with no arXiv id (nor DOI) never looked up, or whose failed look-up is
         due again, oldest first: (title, title_key, attempts so far)."""
         return [
             dict(r)
             for r in self.conn.execute(
                 "SELECT p.title, p.title_key, coalesce(l.attempts, 0) AS attempts "
                 "FROM papers p LEFT JOIN title_lookups l ON l.title_key = p.title_key "
-                "WHERE p.arxiv_id IS NULL AND (l.title_key IS NULL OR "
+                "WHERE p.arxiv_id IS NULL AND p.doi IS NULL AND (l.title_key IS NULL OR "
                 "(l.status = 'failed' AND l.next_try_at <= ?)) "
                 "GROUP BY p.title_key ORDER BY min(p.id) LIMIT ?",
                 (now, limit),

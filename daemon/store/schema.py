@@ -249,6 +249,16 @@ def _similar_votes(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0012_doi_identity")
+def _doi_identity(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- a paper may be known by a DOI (bioRxiv, journals), with or without an arXiv id;
+    -- arXiv's own DOI is stored as the arXiv id (daemon.models.identifiers)
+    ALTER TABLE papers ADD COLUMN doi TEXT;
+    CREATE UNIQUE INDEX papers_doi ON papers (doi) WHERE doi IS NOT NULL;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
