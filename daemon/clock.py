@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 
@@ -41,3 +41,12 @@ def human(delta: timedelta | None) -> str:
         if seconds % size == 0 and seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def days_to_poll(today: date, last_success: date | None, catch_up_days: int) -> list[date]:
+    """Yesterday and today (a day's listing grows during it), and every day missed since
+    the last successful poll, at most `catch_up_days` back."""
+    first = today - timedelta(days=1)
+    if last_success is not None:
+        first = min(first, max(last_success, today - timedelta(days=catch_up_days)))
+    return [first + timedelta(days=i) for i in range((today - first).days + 1)]

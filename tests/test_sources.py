@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.clock import iso
+from daemon.clock import days_to_poll, iso
 from daemon.errors import FetchError
 from daemon.http import HttpClient, HttpSettings
 from daemon.outbox import alerts
 from daemon.poller import PollContext, run_source, status
 from daemon.runtime import Runtime
-from daemon.sources.hf_daily import days_to_poll
 from tests.clock import ManualClock
 from tests.conftest import HF, TEXT, configured
 from tests.conftest import poll_once as poll

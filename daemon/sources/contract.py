@@ -8,10 +8,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from daemon.clock import human
+from daemon.clock import days_to_poll, human
 from daemon.http import HttpClient
 from daemon.ingest import IngestResult
 from daemon.models import Paper
@@ -137,3 +137,11 @@ KINDS: Registry[SourceKind] = Registry("daemon.sources", "paperwatch.sources", (
 def register(new: SourceKind) -> SourceKind:
     """Make `type = new.name` valid in config.toml."""
     return KINDS.register(new.name, new)
+
+
+def days_to_fetch(ctx: Context, source: Source) -> list[date]:
+    """Yesterday and today, and every day missed since the source's last successful
+    poll, at most its `catch_up_days` back (for a kind that fetches by day)."""
+    last = ctx.state(source).get("last_success_at")
+    last_day = datetime.fromisoformat(last).date() if last else None
+    return days_to_poll(ctx.now.date(), last_day, source.options["catch_up_days"])

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from daemon.errors import FetchError, ParseError
 from daemon.log import event
-from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Key,
+    Outcome,
+    Source,
+    SourceKind,
+    days_to_fetch,
+    register,
+)
 
 PAGE_LIMIT = 100
 MAX_PAGES = 20
-
-
-def days_to_poll(today: date, last_success: date | None, catch_up_days: int) -> list[date]:
-    first = today - timedelta(days=1)
-    if last_success is not None:
-        first = min(first, max(last_success, today - timedelta(days=catch_up_days)))
-    return [first + timedelta(days=i) for i in range((today - first).days + 1)]
 
 
 def _base(source: Source) -> str:
@@ -31,9 +32,7 @@ def _base(source: Source) -> str:
 
 def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
-    last = ctx.state(source).get("last_success_at")
-    last_day = datetime.fromisoformat(last).date() if last else None
-    for day in days_to_poll(ctx.now.date(), last_day, source.options["catch_up_days"]):
+    for day in days_to_fetch(ctx, source):
         ctx.check_time(source)
         poll_day(ctx, source, day, outcome)  # the first failing day fails the poll; the
     return outcome  # next run starts again from the last successful one
