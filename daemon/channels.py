@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import apprise
@@ -21,6 +22,7 @@ from apprise.decorators import notify
 
 from daemon.errors import ConfigError
 from daemon.log import event
+from daemon.outputs.contract import Output, output_kind
 from daemon.secrets import HIDDEN, scrub
 
 
@@ -78,15 +80,42 @@ DEFAULT_TIMEOUT = 30.0  # seconds a service may take to connect, and again to an
 _TIMED_OUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
 
 
+class Rendered(Protocol):
+    """A message in every body format (daemon.render.Message)."""
+
+    @property
+    def title(self) -> str: ...
+
+    def bodies(self) -> dict[apprise.NotifyFormat, str]: ...
+
+
 @dataclass(frozen=True)
 class Channel:
+    """A named list of apprise targets (sent the rendered message) and outputs (given the
+    matches as data: daemon.outputs)."""
+
     name: str
     targets: tuple[Target, ...]
     secrets: tuple[str, ...] = field(repr=False, default=())
     timeout: float = DEFAULT_TIMEOUT
+    outputs: tuple[Output, ...] = ()
 
     def describe(self) -> str:
-        return ", ".join(t.private_url for t in self.targets)
+        return ", ".join(
+            [t.private_url for t in self.targets] + [o.private_url for o in self.outputs]
+        )
+
+    def deliver(
+        self, watchlist: str, rows: list[dict[str, Any]], render: Callable[[], Rendered]
+    ) -> str | None:
+        """A batch of one watchlist's matches: to each output as data, to the apprise
+        targets as `render()`'s message; None on success, else the reasons."""
+        errors = [e for o in self.outputs if (e := o.deliver(watchlist, rows))]
+        if self.targets:
+            message = render()
+            if sent_error := self.send(message.title, message.bodies()):
+                errors.append(sent_error)
+        return "; ".join(errors) or None
 
     def scrub(self, text: str) -> str:
         """`text` with every secret of this channel (as written or URL-encoded) hidden."""
@@ -137,12 +166,18 @@ def load_channel(
     where: str,
     secrets: Sequence[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
+    base: Path = Path("."),
 ) -> Channel:
-    """Load `urls` (secrets already expanded; `secrets` are the expanded values)."""
+    """Load `urls` (secrets already expanded; `secrets` are the expanded values): an
+    output kind's URL by that kind (paths relative to `base`), any other by apprise."""
     targets: list[tuple[Any, apprise.NotifyFormat]] = []
+    outputs: list[Output] = []
     hidden = [*urls, *secrets]
     for i, url in enumerate(urls):
         at = where if len(urls) == 1 else f"{where}[{i}]"
+        if kind := output_kind(url):
+            outputs.append(kind.load(url, at, base))
+            continue
         with _capture():  # apprise's complaints may quote the URL: never shown
             plugin = apprise.Apprise.instantiate(_with_options(url, timeout))
         if plugin is None:
@@ -165,7 +200,7 @@ def load_channel(
         Target(plugin, scrub(channel.scrub(plugin.url(privacy=True))), fmt)
         for plugin, fmt in targets
     )
-    return Channel(name, shown, secret_values, timeout)
+    return Channel(name, shown, secret_values, timeout, tuple(outputs))
 
 
 def _with_options(url: str, timeout: float) -> str:

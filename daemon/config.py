@@ -205,7 +205,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     stall_after = top.duration("stall_after", timedelta(minutes=5))
     secrets_file = top.get("secrets_file", str)
     secrets = Secrets.load(base / secrets_file if secrets_file else None, "secrets_file")
-    channels = _channels(top.get("channels", dict, {}), secrets)
+    channels = _channels(top.get("channels", dict, {}), secrets, base)
     top.used.update(("watchlists", "sources"))
     watchlists = _watchlists(data.get("watchlists", []), channels, _query_lines(text), base)
     sources = _sources(data.get("sources", []), base, state_dir, secrets)
@@ -347,7 +347,7 @@ def _option(t: Table, key: Key, base: Path, state_dir: Path, secrets: Secrets) -
     return value
 
 
-def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:
+def _channels(data: dict[str, Any], secrets: Secrets, base: Path) -> dict[str, Channel]:
     """`name = "url"`, `name = ["url", ...]`, or a table `{url(s) = ..., timeout = "30s"}`."""
     channels = {}
     for name, value in data.items():
@@ -366,7 +366,7 @@ def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, Channel]:
             raise ConfigError(f"{where}: expected an apprise URL or a list of them")
         expanded = [secrets.expand(u, where) for u in urls]
         known = [v for u in urls for v in secrets.referenced(u)]
-        channels[name] = load_channel(name, expanded, where, known, timeout)
+        channels[name] = load_channel(name, expanded, where, known, timeout, base)
     return channels
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -258,8 +259,8 @@ def _send_claimed(
                 if channel is None:
                     error: str | None = f"channel {channel_name!r} is not in the configuration"
                 else:
-                    message = render(watchlist, config.watchlist(watchlist), batch)
-                    error = channel.send(message.title, message.bodies())
+                    message = partial(render, watchlist, config.watchlist(watchlist), batch)
+                    error = channel.deliver(watchlist, batch, message)
                 report.messages += 1
                 _record(store, batch, now, error, config.give_up_after, report)
                 event(

@@ -65,6 +65,19 @@ def test_the_parser_names_no_format():
             assert own or not imported, f"{path.relative_to(ROOT)} imports format {name}"
 
 
+def test_no_module_imports_an_output_kind():
+    """Output kinds are found by their URL's scheme: none is imported by name."""
+    kinds = [p.stem for p in (DAEMON / "outputs").glob("*.py")]
+    kinds = [k for k in kinds if k not in ("__init__", "contract")]
+    assert "bibtex" in kinds
+    for path in modules("outputs"):
+        for name in kinds:
+            imported = re.search(
+                rf"^\s*(from|import) daemon\.outputs\.{name}\b", path.read_text(), re.M
+            )
+            assert not imported, f"{path.relative_to(ROOT)} imports output {name}"
+
+
 def import_graph() -> dict[str, set[str]]:
     """Each module of the daemon and the daemon's modules it imports: anywhere in it (in
     a function, under TYPE_CHECKING). The kind registry imports every kind module: it
@@ -83,7 +96,7 @@ def import_graph() -> dict[str, set[str]]:
                     graph[name] |= {target} & names.keys()
             elif isinstance(node, ast.Import):
                 graph[name] |= {a.name for a in node.names} & names.keys()
-    for registry in ("daemon.sources", "daemon.parse"):  # they discover their modules
+    for registry in ("daemon.sources", "daemon.parse", "daemon.outputs"):  # discovered
         graph[registry] |= {n for n in names if n.startswith(registry + ".")}
     return graph
 

@@ -9,7 +9,8 @@ STATUSES = ("pending", "failed", "sent", "dead")
 _DUE = (
     "SELECT d.id, d.channel, d.attempts, d.created_at, m.watchlist, m.matched, m.title_only, "
     "m.score, m.explain, "
-    "p.title, p.abstract, p.authors, p.url, p.hf_day, p.upvotes, p.arxiv_id, p.doi "
+    "p.title, p.abstract, p.authors, p.url, p.hf_day, p.upvotes, p.arxiv_id, p.doi, "
+    "p.announced "
     "FROM deliveries d JOIN matches m ON m.id = d.match_id "
     "JOIN papers p ON p.id = m.paper_id "
 )

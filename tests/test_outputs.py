@@ -1,0 +1,69 @@
+"""Outputs that take matches as data (issue 24, item 7): a BibTeX file per watchlist,
+appended as matches are delivered, read back with a real BibTeX parser."""
+
+from __future__ import annotations
+
+import json
+
+import bibtexparser
+
+from daemon.store import Store
+from tests.conftest import HF, TEXT
+from tests.test_alerts import write_config
+
+
+def test_a_bibtex_file_per_watchlist_grows_as_matches_are_delivered(cli, config_file):
+    write_config(
+        config_file,
+        {"bib": "bibtex://refs", "both": ["bibtex://refs", "console://"]},
+        [
+            {"name": "alignment", "keywords": ["alignment"], "notify": ["both"]},
+            {"name": "tensor nets", "keywords": ["tensor"], "notify": ["bib"]},
+        ],
+    )
+    check = cli("check")
+    assert check.code == 0 and "bibtex://refs" in check.out, check.err
+    assert cli("ingest", str(HF / "api_daily_papers_2026-08-03.json")).code == 0
+    refs = config_file.parent / "refs"
+    aligned = bibtexparser.parse_string((refs / "alignment.bib").read_text())
+    assert aligned.entries and not aligned.failed_blocks
+    first = aligned.entries[0]
+    fields = {k: f.value for k, f in first.fields_dict.items()}
+    assert first.key.startswith("arXiv_") and fields["archivePrefix"] == "arXiv"
+    assert fields["url"].startswith("https://huggingface.co/papers/")
+    entries = json.loads((HF / "api_daily_papers_2026-08-03.json").read_text())
+    [paper] = [e["paper"] for e in entries if e["paper"]["id"] == fields["eprint"]]
+    assert fields["author"] == " and ".join(a["name"] for a in paper["authors"])
+    assert fields["title"] == paper["title"].replace("&", "\\&")
+    assert fields["note"] == "paperwatch: alignment"
+    with Store(config_file.parent / "state" / "paperwatch.db", readonly=True) as store:
+        sent = store.deliveries.counts()
+    assert sent["pending"] == 0 and sent["failed"] == 0  # the console got it too
+    before = (refs / "alignment.bib").read_text()
+    # more papers: appended, nothing twice; a text dump's papers are keyed by title
+    assert cli("ingest", str(HF / "api_daily_papers_2026-08-03.json")).code == 0
+    assert (refs / "alignment.bib").read_text() == before
+    assert cli("ingest", str(TEXT / "000_a4df948192ebdd8e.txt")).code == 0
+    tensors = bibtexparser.parse_string((refs / "tensor_nets.bib").read_text())
+    keys = [e.key for e in tensors.entries]
+    assert keys and len(keys) == len(set(keys)) and not tensors.failed_blocks
+
+
+def test_a_folder_it_cannot_write_is_a_failed_delivery_retried_later(cli, config_file):
+    (config_file.parent / "refs").write_text("a file where the folder should be")
+    write_config(
+        config_file,
+        {"bib": "bibtex://refs"},
+        [{"name": "alignment", "keywords": ["alignment"], "notify": ["bib"]}],
+    )
+    result = cli("ingest", str(HF / "api_daily_papers_2026-08-03.json"))
+    assert "cannot write" in result.err + result.out
+    with Store(config_file.parent / "state" / "paperwatch.db", readonly=True) as store:
+        assert store.deliveries.counts()["failed"] > 0
+    (config_file.parent / "refs").unlink()
+    assert cli("alerts", "retry").code == 0
+    assert (config_file.parent / "refs" / "alignment.bib").exists()
+    bad = config_file.read_text().replace("bibtex://refs", "bibtex://")
+    config_file.write_text(bad)
+    result = cli("check")
+    assert result.code == 2 and "channels.bib: expected bibtex://FOLDER" in result.err
