@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -55,26 +56,39 @@ class Table:
         self.used.add(key)
         if key not in self.data:
             if required:
+                self.typo_of(key)
                 raise ConfigError(f"{self.at(key)}: missing (required)")
             return default
         value = self.data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise ConfigError(f"{self.at(key)}: expected {names}, got {type(value).__name__}")
+            names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            raise ConfigError(f"{self.at(key)}: expected {names}, got {_shown(value)}")
         return value
 
+    def typo_of(self, key: str) -> None:
+        """A missing `key` written wrong (`notfy` for `notify`) is that key's error."""
+        for typo in sorted(set(self.data) - self.used):
+            if difflib.get_close_matches(typo, [key], 1, 0.75):
+                raise ConfigError(f"{self.at(typo)}: unknown key; did you mean {key!r}?")
+
     def str_list(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        value = self.get(key, (list, str), None)
+        value = self.get(key, list, None)
         if value is None:
             return default
-        items = [value] if isinstance(value, str) else value
+        items = value
         for i, item in enumerate(items):
             if not isinstance(item, str) or not item.strip():
                 raise ConfigError(f"{self.at(key)}[{i}]: expected a non-empty string")
         return tuple(items)
 
     def duration(self, key: str, default: timedelta, allow_zero: bool = False) -> timedelta:
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, str):
+            self.used.add(key)
+            raise ConfigError(
+                f'{self.at(key)}: expected a duration such as "30m", got {_shown(value)}'
+            )
         value = self.get(key, str, None)
         return default if value is None else parse_duration(value, self.at(key), allow_zero)
 
@@ -84,7 +98,27 @@ class Table:
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            raise ConfigError(f"{self.at(unknown[0])}: unknown key")
+            near = difflib.get_close_matches(unknown[0], sorted(self.used), 1, 0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ConfigError(f"{self.at(unknown[0])}: unknown key{hint}")
+
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: 'a list such as ["a", "b"]',
+    dict: "a table",
+}
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as the error shows it: its TOML kind and the value itself."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    kind = {bool: "a boolean", int: "a number", float: "a number", list: "a list"}
+    return f"{kind.get(type(value), type(value).__name__)} {value!r}"[:120]
 
 
 def parse_duration(value: str, where: str, allow_zero: bool = False) -> timedelta:
@@ -269,9 +303,12 @@ def _sources(data: Any, base: Path, state_dir: Path, secrets: Secrets) -> tuple[
             known = ", ".join(sorted(source_kinds()))
             raise ConfigError(f"{t.at('type')}: unknown type {type_name!r} (one of {known})")
         declared = {k.name for k in kind.keys}
+        known_keys = sorted(declared | set(_COMMON_SOURCE_KEYS))
         for key in raw:
-            if key not in declared and key not in _COMMON_SOURCE_KEYS:
-                raise ConfigError(f"{t.at(key)}: unknown key for a {type_name} source")
+            if key not in known_keys:
+                near = difflib.get_close_matches(key, known_keys, 1, 0.6)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ConfigError(f"{t.at(key)}: unknown key for a {type_name} source{hint}")
         every = t.duration("every", timedelta(0)) if "every" in raw else None
         cron = t.get("cron", str)
         if cron is not None:
@@ -490,6 +527,7 @@ def _watchlists(
             source = f"{source} ({joint} {shown})" if source else shown
         notify = t.str_list("notify")
         if not notify:
+            t.typo_of("notify")
             raise ConfigError(f"{t.at('notify')}: missing (list the channels to alert)")
         for j, ch in enumerate(notify):
             if ch not in channels:

@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 
+from daemon.config import load_config
+from daemon.errors import ConfigError
 from tests.conftest import TEXT
 
 CHANNEL = '[channels]\nc = "console://"\n'
@@ -34,7 +36,10 @@ CHANNEL = '[channels]\nc = "console://"\n'
             "sources[1].name: duplicate source name 'a'",
         ),
         ('admin_channel = "nope"\n', "admin_channel: unknown channel 'nope'"),
-        ("[http]\ntimeout = 5\n", "http.timeout: expected str, got int"),
+        (
+            "[http]\ntimeout = 5\n",
+            'http.timeout: expected a duration such as "30m", got a number 5',
+        ),
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
             'notify = ["c"]\n',
@@ -74,7 +79,7 @@ CHANNEL = '[channels]\nc = "console://"\n'
         ),
         (
             '[[sources]]\nname = "a"\ntype = "hf_daily"\ncatch_up_days = "7"\n',
-            "sources[0].catch_up_days: expected int, got str",
+            "sources[0].catch_up_days: expected a whole number, got the string '7'",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "folder"\nurl = "http://x"\n',
@@ -89,7 +94,7 @@ CHANNEL = '[channels]\nc = "console://"\n'
             'cron = "0 7 * * *"\n',
             "sources[0]: give either every or cron, not both",
         ),
-        ('[http]\nretries = "x"\n', "http.retries: expected int, got str"),
+        ('[http]\nretries = "x"\n', "http.retries: expected a whole number, got the string 'x'"),
         ('[http]\nproxy = "x"\n', "http.proxy: unknown key"),
         (
             CHANNEL + '[[watchlists]]\nname = "a"\nkeywords = ["x"]\nquery = "y"\nnotify = ["c"]\n',
@@ -222,3 +227,50 @@ def test_check_warns_about_what_looks_like_an_operator(cli, config_file):
     assert "watchlists[1].query (line 9, column 23)" in result.err
     assert 'did you mean author:"Rafal Kocielnik"?' in result.err
     assert "warning: watchlists[1]" in cli("preview", "v").err
+
+
+ARXIV_SOURCE = '[[sources]]\nname = "a"\ntype = "arxiv"\ncategories = [{}]\ncontact = "a@b.org"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[watchlists]]\nname = "t"\nkeywords = ["x"]\nnotfy = ["c"]\n',
+            "watchlists[0].notfy: unknown key; did you mean 'notify'?",
+        ),
+        (
+            '[[sources]]\nname = "s"\ntype = "hf_daily"\nevry = "1h"\n',
+            "sources[0].evry: unknown key for a hf_daily source; did you mean 'every'?",
+        ),
+        (
+            '[[sources]]\nname = "s"\ntype = "hf_daily"\nevery = 30\n',
+            'sources[0].every: expected a duration such as "30m", got a number 30',
+        ),
+        (
+            ARXIV_SOURCE.format('"cs.ML"'),
+            "cs.ML: did you mean cs.LG or stat.ML?",
+        ),
+        (
+            ARXIV_SOURCE.format('"cs.cl"'),
+            "cs.cl: did you mean cs.CL?",
+        ),
+        (
+            '[[watchlists]]\nname = "t"\nkeywords = "tensor"\nnotify = ["c"]\n',
+            'watchlists[0].keywords: expected a list such as ["a", "b"], got the string \'tensor\'',
+        ),
+        (
+            '[[watchlists]]\nname = "t"\nkeywords = ["x"]\nnotify = "c"\n',
+            "watchlists[0].notify: expected a list such as",
+        ),
+    ],
+)
+def test_a_wrong_key_or_value_says_what_was_meant(tmp_path, text, message):
+    """Issue 24, item 8: an unknown key suggests the nearest known one, a wrong type shows
+    an example, an unknown arXiv category suggests the nearest, and a string where a list
+    is expected is an error, not a silent one-item list."""
+    path = tmp_path / "config.toml"
+    path.write_text('state_dir = "state"\n[channels]\nc = "console://"\n' + text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert message in str(caught.value)

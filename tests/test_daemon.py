@@ -113,7 +113,7 @@ def test_live_watchlist_edit_and_bad_edit(env):
         good = config.read_text()
         config.write_text(good.replace('keywords = ["tensor"]', 'keywords = "tensor"\nfoo = 1'))
         assert daemon.wait_log("config_rejected")
-        assert "watchlists[0].foo: unknown key" in daemon.output()
+        assert "watchlists[0].keywords: expected a list such as" in daemon.output()
         drop(inbox, "c.json", synthetic_day(3, 100))
         assert wait_for(lambda: len(hook.bodies) == 2, 10), daemon.output()
         assert "study number 101" in hook.bodies[1]["message"]

@@ -23,6 +23,7 @@ per title, a few per poll; a found id is attached and gives the paper its abstra
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -244,11 +245,28 @@ def _categories(value: list[str]) -> str | None:
         return 'name at least one category, e.g. ["cs.CL"]'
     unknown = [c for c in value if c not in CATEGORIES]
     if unknown:
+        hints = [f"{c}: did you mean {' or '.join(n)}?" for c in unknown if (n := _nearest(c))]
         return (
             f"unknown arXiv categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}"
-            " (see https://arxiv.org/category_taxonomy)"
+            + (f" ({'; '.join(hints)})" if hints else "")
+            + " (see https://arxiv.org/category_taxonomy)"
         )
     return None
+
+
+# categories people write for one that has another code
+_MEANT = {"cs.ml": ("cs.LG", "stat.ML"), "cs.nlp": ("cs.CL",), "cs.cv": ("cs.CV",)}
+
+
+def _nearest(code: str) -> tuple[str, ...]:
+    """The categories `code` was probably meant to be: a known slip, else by spelling
+    (case ignored)."""
+    if code.lower() in _MEANT:
+        return tuple(c for c in _MEANT[code.lower()] if c != code)
+    by_lower = {c.lower(): c for c in CATEGORIES}
+    if code.lower() in by_lower:
+        return (by_lower[code.lower()],)
+    return tuple(by_lower[c] for c in difflib.get_close_matches(code.lower(), by_lower, 2, 0.75))
 
 
 def _days(value: int) -> str | None:
