@@ -17,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from daemon import __version__
+from daemon.app import find_papers, settle
 from daemon.clock import SYSTEM, human
 from daemon.config import Config, Watchlist, config_path, load_config
 from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
 from daemon.ingest import ingest_bytes, is_digest_file
 from daemon.log import setup_logging
-from daemon.outbox import DeliveryReport, alerts, decide_waiting, deliver, match_hook, retry_all
+from daemon.outbox import DeliveryReport, alerts, match_hook, retry_all
 from daemon.poller import PollContext, run_source, status
 from daemon.query import parse_query, query_warnings
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
-from daemon.search import catch_up, search
+from daemon.search import catch_up
 from daemon.secrets import scrub
 from daemon.similar_job import examples_of, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
@@ -124,11 +125,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
                 store.similar.skip_to(similar, newest)
             store.similar.rescored(quiet)
     if not args.no_notify:
-        try:
-            runtime.similar.run(store, config, SYSTEM.now())
-        except ConfigError as exc:
-            warn(f"similar watchlists not scored: {exc}")
-        report_delivery(deliver(store, config, SYSTEM.now()))
+        report_delivery(settle(store, runtime, SYSTEM.now, warn))
     return EXIT_FAILURE if failed else EXIT_OK
 
 
@@ -290,12 +287,11 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
     catch_up(store)
-    ids, waiting = search(store, query)
-    rows = store.papers.listing(ids=ids, limit=args.limit) if ids else []
+    rows, matching, waiting = find_papers(store, query, None, args.limit)
     print_papers(rows, args.json)
     if not args.json:
         more = f"; {waiting} more wait for their abstract" if waiting else ""
-        out(f"{len(ids)} stored papers match{more}")
+        out(f"{matching} stored papers match{more}")
     return EXIT_OK
 
 
@@ -391,11 +387,9 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
                 if outcome.waiting:
                     names = ", ".join(outcome.waiting)
                     warn(f"{source.name}: still being written, not taken yet: {names}")
-        decide_waiting(store, runtime, SYSTEM.now())
-        runtime.similar.run(store, config, SYSTEM.now())
+        report_delivery(settle(store, runtime, SYSTEM.now, warn))
     finally:
         runtime.http.close()
-    report_delivery(deliver(store, config, SYSTEM.now()))
     return EXIT_FAILURE if failed else EXIT_OK
 
 

@@ -33,6 +33,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from daemon import __version__
+from daemon.app import find_papers as search_papers
 from daemon.config import Config
 from daemon.errors import QueryError
 from daemon.feedback import VOTES, FeedbackError, record_vote
@@ -42,7 +43,6 @@ from daemon.models import key_hash, paper_link
 from daemon.poller import status
 from daemon.query import parse_query
 from daemon.render import Highlighter, authors_line, paper_json, why_line
-from daemon.search import search
 from daemon.store import Store, StoreError
 
 FEED_ENTRIES = 200
@@ -245,14 +245,13 @@ def find_papers(store: Store, query: dict[str, str]) -> tuple[list[dict[str, Any
     many more wait for their abstract)."""
     limit, since = _limit(query, 100), _since(query)
     day = date.fromisoformat(since[:10]) if since else None
-    if not query.get("q"):
-        return store.papers.listing(since=day, limit=limit), 0
-    try:
-        parsed = parse_query(query["q"])
-    except QueryError as exc:
-        raise BadRequest(f"q: {exc}") from None
-    ids, waiting = search(store, parsed)
-    rows = store.papers.listing(ids=ids, since=day, limit=limit) if ids else []
+    parsed = None
+    if query.get("q"):
+        try:
+            parsed = parse_query(query["q"])
+        except QueryError as exc:
+            raise BadRequest(f"q: {exc}") from None
+    rows, _, waiting = search_papers(store, parsed, day, limit)
     return rows, waiting
 
 
