@@ -1,4 +1,4 @@
-from daemon.cli import main
+if __name__ == "__main__":  # not in a spawned training process, which imports this too
+    from daemon.cli import main
 
-if __name__ == "__main__":  # a spawned training process imports this module too
     raise SystemExit(main())

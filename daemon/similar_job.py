@@ -22,7 +22,6 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from daemon.log import event
 from daemon.match import Matcher, Rule
 from daemon.models import title_key
 from daemon.outbox import record_matches
+from daemon.similar_train import Job, train_in_child, train_models
 from daemon.store import Store
 from daemon.store.deliveries import Found
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlis
 
 SCORE_BATCH = 5_000
 MODELS_FORMAT = 2  # of similar.pickle: 2 = two views (words, dense) and votes
-MIN_BACKGROUND = 1_000  # papers a watchlist has seen, at least, to be its background
 
 
 START_LOOKBACK = timedelta(days=1)  # the furthest back a new watchlist starts
@@ -113,9 +112,6 @@ def _find(store: Store, ref: Reference) -> int | None:
     return found
 
 
-Job = tuple[list[int], list[int], float]  # positives, negatives (👎), sensitivity
-
-
 def training_sets(store: Store, config: Config) -> dict[str, Job]:
     """What each similar-watchlist is trained on: its examples and the papers voted 👍
     as positives, those voted 👎 as negatives (a vote on an example is overruled by the
@@ -132,69 +128,6 @@ def training_sets(store: Store, config: Config) -> dict[str, Job]:
         if named or ups:
             jobs[w.name] = (named + ups, downs, w.similar.sensitivity)
     return jobs
-
-
-def train_models(
-    db_path: Path, jobs: dict[str, Job], space: Space | None
-) -> tuple[Space, dict[str, Model]]:
-    """Fit the space (unless given) on the stored papers and train each watchlist's model
-    on its positives and negatives, the newest papers as background. Runs in a child
-    process (the daemon), reading the database read-only."""
-    import numpy as np
-
-    from daemon.similar import BACKGROUND, Space, text_of, train
-
-    def vectors(ids: list[int]) -> Any:
-        assert space is not None
-        return space.vectors([text_of(t, a) for _, t, a in store.papers.texts(ids=ids)])
-
-    backgrounds: dict[int | None, tuple[Any, Any]] = {}  # vectorized once for all
-
-    def background_of(upto: int | None) -> tuple[Any, Any]:
-        """The newest papers the watchlist has seen (ids up to `upto`): the papers it is
-        about to score are not its negatives. A watchlist that has seen too few (a store
-        filled since it came) takes the newest stored ones."""
-        assert space is not None
-        if upto not in backgrounds:
-            rows = list(store.papers.texts(recent=BACKGROUND, upto=upto))
-            if len(rows) < MIN_BACKGROUND:
-                rows = list(store.papers.texts(recent=BACKGROUND))
-            ids = np.array([pid for pid, _, _ in rows])
-            backgrounds[upto] = ids, space.vectors([text_of(t, a) for _, t, a in rows])
-        return backgrounds[upto]
-
-    with Store(db_path, readonly=True) as store:
-        if space is None:
-            space = Space.fit(text_of(t, a) for _, t, a in store.papers.texts())
-        models = {}
-        for name, (positives, negatives, sensitivity) in jobs.items():
-            recent_ids, recent_vectors = background_of(store.similar.scored_up_to(name))
-            background = recent_vectors[(~np.isin(recent_ids, positives + negatives)).nonzero()[0]]
-            models[name] = train(
-                name,
-                sorted(positives),
-                vectors(sorted(positives)),
-                background,
-                sensitivity,
-                sorted(negatives),
-                vectors(sorted(negatives)) if negatives else None,
-            )
-    return space, models
-
-
-def _train_in_child(
-    out: Connection,
-    db_path: Path,
-    jobs: dict[str, Job],
-    space: Space | None,
-) -> None:
-    """The training process: its result, or its error, sent back through `out`."""
-    try:
-        out.send(("ok", train_models(db_path, jobs, space)))
-    except Exception as exc:
-        out.send(("error", repr(exc)))
-    finally:
-        out.close()
 
 
 def _end(worker: BaseProcess, timeout: float) -> None:
@@ -318,7 +251,7 @@ class SimilarEngine:
         spawn = multiprocessing.get_context("spawn")
         results, out = spawn.Pipe(duplex=False)
         worker = spawn.Process(
-            target=_train_in_child, args=(out, db_path, jobs, space), name="paperwatch-train"
+            target=train_in_child, args=(out, db_path, jobs, space), name="paperwatch-train"
         )
         worker.daemon = True  # ended with the daemon, whatever happens
         self.worker = worker
