@@ -288,6 +288,16 @@ def parse_query(source: str, default_fields: frozenset[str] = DEFAULT_FIELDS) ->
     return _Parser(source, default_fields).parse()
 
 
+def wanted_terms(node: Node) -> list[Term]:
+    """The terms a match of `node` may have matched (those under a NOT left out), in
+    order: what a search's results highlight."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not):
+        return []
+    return [t for child in node.children for t in wanted_terms(child)]
+
+
 def query_warnings(
     source: str, default_fields: frozenset[str] = DEFAULT_FIELDS
 ) -> list[tuple[int, str]]:

@@ -34,6 +34,7 @@ from markupsafe import Markup, escape
 
 from daemon import __version__
 from daemon.app import find_papers as search_papers
+from daemon.clock import SYSTEM, Clock
 from daemon.config import Config
 from daemon.errors import QueryError
 from daemon.feedback import VOTES, FeedbackError, record_vote
@@ -41,7 +42,7 @@ from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
 from daemon.models import key_hash, paper_link
 from daemon.poller import status
-from daemon.query import parse_query
+from daemon.query import parse_query, wanted_terms
 from daemon.render import Highlighter, authors_line, paper_json, why_line
 from daemon.store import Store, StoreError
 
@@ -294,7 +295,7 @@ def papers_page(store: Store, query: dict[str, str]) -> str:
     except BadRequest as exc:
         error = str(exc)
     q = query.get("q", "")
-    terms = _plain_terms(q)
+    terms = _search_terms(q) if error is None else []
     cards = [_card(row, terms, "") for row in rows]
     return _TEMPLATES.get_template("papers.html").render(
         q=q, cards=cards, error=error, waiting=waiting
@@ -305,14 +306,10 @@ def _terms(row: dict[str, Any]) -> list[str]:
     return [m["term"] for m in _matched(row)]
 
 
-def _plain_terms(q: str) -> list[str]:
-    """The words of a search, for highlighting (operators and fields left out)."""
-    words = []
-    for word in q.replace("(", " ").replace(")", " ").replace('"', " ").split():
-        word = word.split(":", 1)[-1].strip("-")
-        if word and word not in ("AND", "OR", "NOT") and "*" not in word:
-            words.append(word)
-    return words
+def _search_terms(q: str) -> list[str]:
+    """A search's terms as the query language reads them (those under NOT left out),
+    for highlighting its results."""
+    return [t.text for t in wanted_terms(parse_query(q))] if q.strip() else []
 
 
 # -- the server -------------------------------------------------------------------------
@@ -323,10 +320,14 @@ class WebServer:
     passes its current runtime's, so a reload applies to the next request)."""
 
     def __init__(
-        self, config: Callable[[], Config], on_feedback: Callable[[], None] = lambda: None
+        self,
+        config: Callable[[], Config],
+        on_feedback: Callable[[], None] = lambda: None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.config = config
         self.on_feedback = on_feedback  # a vote came: the daemon trains again now
+        self.clock = clock
         self.server: BoundedHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.listen: str | None = None  # where it listens (None: not started)
@@ -489,7 +490,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                         str(data.get("watchlist", "")),
                         data.get("paper"),
                         data.get("vote"),
-                        datetime.now(UTC),
+                        web.clock.now(),
                     )
                 except FeedbackError as exc:
                     raise BadRequest(str(exc)) from None
@@ -509,7 +510,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             return hmac.compare_digest(given.encode(), token.encode())
 
         def _route(self, config: Config, path: str, query: dict[str, str], url_token: str) -> None:
-            now = datetime.now(UTC)
+            now = web.clock.now()
             if path.startswith("/feeds/") and path.endswith(".atom"):
                 return self._feed(config, path[len("/feeds/") : -len(".atom")])
             if path in ("/", "/papers", "/api/matches", "/api/papers", "/api/status"):

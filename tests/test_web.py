@@ -27,6 +27,7 @@ from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import FLAGS, chromium
+from tests.clock import ManualClock
 from tests.conftest import HF, ingest_alerting
 from tests.daemon_proc import Daemon, paperwatch, wait_for
 from tests.receivers import free_port
@@ -166,6 +167,10 @@ def test_search_page_highlights_and_explains_errors(served):
     assert "Z3988" in page and "rft.atitle=" in page  # COinS for the Zotero Connector
     broken = httpx.get(f"{base}/papers", params={"q": "title:author:x"}).text
     assert 'class="bad"' in broken
+    # the query language's own reading: a prefix marks its words, a NOT term nothing
+    page = httpx.get(f"{base}/papers", params={"q": "tens* AND NOT networks"}).text
+    assert re.search(r"<mark>[Tt]ens[^<]*</mark>", page)
+    assert not re.search(r"<mark>[Nn]etworks?</mark>", page)
 
 
 def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch, caplog):
@@ -368,3 +373,15 @@ def test_a_paper_known_only_by_its_doi_has_a_link_and_a_feed_id(served):
     [row] = store.deliveries.recent_matches(["tensors"], limit=1)
     message = render("tensors", cfg.watchlist("tensors"), [row])
     assert "https://doi.org/10.1101/2026.08.01.5" in message.text
+
+
+def test_the_page_reads_the_time_from_the_clock_it_is_given(served):
+    """Issue 24: the web handlers take their time from an injected clock, as the jobs do."""
+    cfg, store, base = served
+    web = WebServer(lambda: cfg, clock=ManualClock(datetime(2031, 1, 2, 3, 4, tzinfo=UTC)))
+    web.start()
+    try:
+        page = httpx.get(f"http://127.0.0.1:{web.port}/").text
+    finally:
+        web.stop()
+    assert "as of 2031-01-02 03:04 UTC" in page
