@@ -66,13 +66,13 @@ def store_papers(
         if row is None:  # a title match is this paper only if it has no other id
             same_title = [r for r in by_key.get(key, []) if _may_be(r, paper)]
             row = same_title[0] if same_title else None
+        if paper.doi and by_doi.get(paper.doi, row) is not row:
+            paper = replace(paper, doi=None)  # another paper has it: it stays with that one
         if row is None:
             next_id += 1
             row = fresh[next_id] = _row(next_id, paper, key)
             by_key.setdefault(key, []).append(row)
         elif row["id"] not in fresh:
-            if paper.doi and by_doi.get(paper.doi, row) is not row:
-                paper = replace(paper, doi=None)  # another stored paper has it (kept two)
             was_changed, gained = _merge(row, paper)
             if was_changed:
                 changed[row["id"]] = row

@@ -308,3 +308,19 @@ def test_identifiers_that_disagree_keep_papers_apart_and_nothing_breaks(store):
     assert both.new == []
     rows = {(r["arxiv_id"], r["doi"]) for r in store.papers.listing()}
     assert ("2608.00009", None) in rows and (None, "10.1101/9") in rows
+
+
+def test_a_doi_another_arxiv_paper_holds_never_breaks_a_document(store):
+    """Two arXiv papers claiming one DOI (a data error upstream), in one document or in
+    two: both stored, the DOI stays with the first, the document is not refused."""
+    doi = "10.1145/3700000.1"
+    first = _ingest(store, "a", Paper(title="One", arxiv_id="2608.00011", doi=doi))
+    again = _ingest(
+        store,
+        "b",
+        Paper(title="Two", arxiv_id="2608.00012", doi=doi),
+        Paper(title="Three", arxiv_id="2608.00013", doi=doi),
+    )
+    assert len(first.new) == 1 and len(again.new) == 2
+    holders = [r["arxiv_id"] for r in store.papers.listing() if r["doi"] == doi]
+    assert holders == ["2608.00011"]
