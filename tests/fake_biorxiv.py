@@ -26,12 +26,16 @@ class FakeBiorxiv(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self.listing: dict[str, list[dict[str, Any]]] = {"biorxiv": [], "medrxiv": []}
+        self.error: str | None = None  # answer every request with this status
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         m = _DETAILS.match(h.path)
         if not m:
             return self.send(h, 404, b"not found")
         server, start, end, cursor = m.group(1), m.group(2), m.group(3), int(m.group(4))
+        if self.error:
+            body = {"messages": [{"status": self.error}], "collection": []}
+            return self.send(h, 200, json.dumps(body).encode())
         found = self.listing.get(server, [])
         if not found:
             body = {"messages": [{"status": "no posts found"}], "collection": []}

@@ -100,3 +100,17 @@ def test_the_parser_reads_every_fixture_and_counts_are_strings():
     assert paper.version == 2 and paper.announce == "new" and paper.announced == date(2021, 9, 30)
     raw = json.loads((BIORXIV / MEDRXIV).read_text())["messages"][0]
     assert isinstance(raw["total"], str) and isinstance(raw["cursor"], int)
+
+
+def test_an_api_error_fails_the_poll_with_its_words_and_nothing_is_lost(tmp_path):
+    """The API answers errors as JSON too ({"messages": [{"status": ...}]}): the poll
+    fails (retried, with backoff), it is not taken for an empty day."""
+    with FakeBiorxiv() as api:
+        cfg, store = setup(tmp_path, api.base)
+        api.listing["medrxiv"] = records(MEDRXIV)
+        api.error = "Error: interval is invalid"
+        assert poll(cfg, store, "med", NOON) is None
+        state = store.sources.get("med")
+        assert "interval is invalid" in state["last_error"] and not state["last_success_at"]
+        api.error = None
+        assert poll(cfg, store, "med", NOON + timedelta(hours=1)).new > 0

@@ -44,6 +44,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
         ctx.check_time(source)
         url = f"{_base(source)}/details/{source.options['server']}/{window}/{cursor}"
         body = ctx.http.get(url, pace=PACE).body
+        after = _next_cursor(body, url)  # an error answer fails here, before it is stored
         ctx.ingest(
             outcome,
             source,
@@ -53,9 +54,9 @@ def poll(ctx: Context, source: Source) -> Outcome:
             ref_time=ctx.now,
             select=(lambda p: _in(p, wanted)) if wanted else None,
         )
-        cursor = _next_cursor(body, url)
-        if cursor is None:
+        if after is None:
             return outcome
+        cursor = after
     raise FetchError(f"{_base(source)}: more than {MAX_PAGES} pages for {window}")
 
 
@@ -64,8 +65,11 @@ def _next_cursor(body: bytes, url: str) -> int | None:
     `count` are numbers, its `total` a string ("152918")."""
     try:
         message: dict[str, Any] = json.loads(body)["messages"][0]
-        if "total" not in message:  # "no posts found"
+        status = str(message.get("status", ""))
+        if status == "no posts found":
             return None
+        if status != "ok":
+            raise FetchError(f"{url}: the API says {status[:200]!r}")
         start, count, total = (int(str(message[k])) for k in ("cursor", "count", "total"))
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise ParseError(f"{url}: no paging in the answer ({exc!r})") from None
