@@ -67,3 +67,25 @@ def test_a_folder_it_cannot_write_is_a_failed_delivery_retried_later(cli, config
     config_file.write_text(bad)
     result = cli("check")
     assert result.code == 2 and "channels.bib: expected bibtex://FOLDER" in result.err
+
+
+def test_titles_with_latex_braces_and_specials_stay_one_well_formed_entry(tmp_path):
+    """A title holding a lone brace, a backslash, %, _ or $ (arXiv titles do) must not
+    end its field early or swallow the next entry."""
+    from daemon.outputs.bibtex import BibtexFiles
+
+    nasty = [
+        r"Unbalanced { brace and 100% of $\alpha_1$ in C:\temp",
+        r"A } closing brace, #hash & \textit{italics}",
+    ]
+    rows = [
+        {"title": t, "abstract": "", "authors": '["A B"]', "arxiv_id": f"2608.0000{i}"}
+        for i, t in enumerate(nasty)
+    ]
+    assert BibtexFiles(tmp_path, "bibtex://x").deliver("w", rows) is None
+    parsed = bibtexparser.parse_string((tmp_path / "w.bib").read_text())
+    assert len(parsed.entries) == 2 and not parsed.failed_blocks
+    assert [e.key for e in parsed.entries] == ["arXiv_2608.00000", "arXiv_2608.00001"]
+    title = parsed.entries[0].fields_dict["title"].value
+    expected = r"Unbalanced \{ brace and 100\% of \$\textbackslash{}alpha\_1\$ in C:"
+    assert title == expected + r"\textbackslash{}temp"

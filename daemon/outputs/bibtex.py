@@ -75,12 +75,14 @@ def _entry(key: str, watchlist: str, row: dict[str, Any]) -> str:
     return f"@misc{{{key},\n{body}\n}}\n\n"
 
 
+_SPECIAL = re.compile(r"[\\{}%&#_$]")
+_LITERAL = {"\\": r"\textbackslash{}", **{c: "\\" + c for c in "{}%&#_$"}}
+
+
 def _escape(text: str) -> str:
-    """Braces balanced whatever the text holds (a lone brace would end the field), and
-    the characters LaTeX treats specially made literal."""
-    text = text.replace("\\", "\\textbackslash{}")
-    text = re.sub(r"([{}])", r"\\\1", text)
-    return re.sub(r"([%&#_$])", r"\\\1", text)
+    """The characters LaTeX treats specially made literal, in one pass: braces balanced
+    whatever the text holds (a lone brace would end the field)."""
+    return _SPECIAL.sub(lambda m: _LITERAL[m.group()], text)
 
 
 def _load(url: str, where: str, base: Path) -> BibtexFiles:
