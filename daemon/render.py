@@ -128,10 +128,19 @@ def why_line(matched: list[tuple[str, str]], explain: str | None, title_only: bo
     if explain:
         facts = json.loads(explain)
         words = ", ".join(t for t, f in matched if f == "similar")
+        split = (
+            f": {facts['words']:.2f} from its words, {facts['meaning']:.2f} from its meaning"
+            if "meaning" in facts
+            else ""
+        )
+        rank = (
+            "above every recent paper"
+            if facts["percentile"] >= 1
+            else f"top {100 * (1 - facts['percentile']):.2g}% of recent papers"
+        )
         parts.append(
-            f"similar to the examples: top {100 * (1 - facts['percentile']):.2g}% of recent "
-            f"papers (score {facts['score']:.2f}, alerting from {facts['threshold']:.2f}); "
-            f"words that weighed most: {words}"
+            f"similar to the examples: {rank} (score {facts['score']:.2f}{split}; alerting "
+            f"from {facts['threshold']:.2f}); words that weighed most: {words}"
         )
     why = ", ".join(parts)
     if title_only:

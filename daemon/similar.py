@@ -249,13 +249,19 @@ def train(
     )
 
 
-def describe(model: Model, score: float) -> dict[str, Any]:
-    """What a match records: score, percentile, threshold."""
-    return {
+def describe(model: Model, score: float, vector: Features | None = None) -> dict[str, Any]:
+    """What a match records: score, percentile, threshold; given the paper's vector, how
+    much of the score came from its words and how much from its meaning (the dense view:
+    a paper can be like the examples in other words)."""
+    facts = {
         "score": round(score, 3),
         "percentile": round(model.percentile(score), 4),
         "threshold": round(model.threshold, 3),
     }
+    if vector is not None:
+        facts["words"] = round(float(model.words.scores(vector.words)[0]), 3)
+        facts["meaning"] = round(float(model.dense.scores(vector.dense)[0]), 3)
+    return facts
 
 
 _WORD = re.compile(r"\S+")

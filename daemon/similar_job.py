@@ -353,7 +353,7 @@ class SimilarEngine:
             terms = model.explain(vectors.words[i], texts[i])
             matched += [[label(t), "similar"] for t in terms]
             score = scores_of[i]
-            explain = json.dumps(describe(model, score))
+            explain = json.dumps(describe(model, score, vectors[i]))
             found.append((watchlist.name, pid, json.dumps(matched), 0, score, explain))
         return found
 
@@ -386,8 +386,9 @@ class SimilarEngine:
         best = self._best(model, batch, best, limit)
         out = []
         for score, pid, text in best:
-            terms = model.explain(self.space.words([text]), text)
-            out.append((pid, score, describe(model, score), terms))
+            vector = self.space.vectors([text])
+            terms = model.explain(vector.words, text)
+            out.append((pid, score, describe(model, score, vector), terms))
         return out
 
     def _best(

@@ -156,12 +156,14 @@ def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path,
     assert row["arxiv_id"] == SAME_TOPIC["id"]
     facts = json.loads(row["explain"])
     assert facts["percentile"] >= 0.99 and row["score"] >= facts["threshold"]
+    assert abs(facts["words"] + facts["meaning"] - facts["score"]) < 0.01  # the two views
     words = [t for t, f in json.loads(row["matched"]) if f == "similar"]
     text = (SAME_TOPIC["title"] + " " + SAME_TOPIC["summary"]).lower()
     assert words and all(part in text for w in words for part in w.strip('"').split())
     deliver(store, cfg, NOW)
     message = json.dumps(hook.bodies)
     assert "Spotting Fabricated Claims" in message and "similar to the examples" in message
+    assert "from its words" in message and "from its meaning" in message
     # once, ever: scoring again, or after retraining, alerts nobody again
     assert engine.run(store, cfg, NOW) == 0
     assert engine.refresh(store, cfg, force=True)
