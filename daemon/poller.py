@@ -10,11 +10,11 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from daemon.backoff import backoff
-from daemon.clock import iso
+from daemon.clock import days_to_poll, iso
 from daemon.config import Config
 from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
@@ -80,25 +80,29 @@ class PollContext:
                 f"({self.config.http.job_time_limit:g}s), stopped"
             )
 
+    def days_to_fetch(self, source: Source) -> list[date]:
+        last = self.state(source).get("last_success_at")
+        last_day = datetime.fromisoformat(last).date() if last else None
+        return days_to_poll(self.now.date(), last_day, source.options["catch_up_days"])
+
     def ingest(
         self,
         outcome: Outcome,
         source: Source,
         data: bytes | bytearray,  # a bytearray is emptied once parsed (see ingest_bytes)
-        *,
-        name: str,
         location: str,
-        ref_time: datetime,
+        name: str | None = None,
+        ref_time: datetime | None = None,
         select: Callable[[Paper], Paper | None] | None = None,
         alert_replacements: bool = False,
     ) -> IngestResult:
         result = ingest_bytes(
             self.store,
             data,
-            name=name,
+            name=name or location,
             source=source.name,
             location=location,
-            ref_time=ref_time,
+            ref_time=ref_time or self.now,
             now=self.now,
             on_change=match_hook(self.runtime) if self.notify else None,
             select=select,

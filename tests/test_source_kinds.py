@@ -41,7 +41,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
     start = int(ctx.memory.get("next", 0))  # memory lives as long as the daemon
     count = source.options["count"]
     data = entries(source.options["topic"], start, count)
-    ctx.ingest(outcome, source, data, name="lab", location="lab://feed", ref_time=ctx.now)
+    ctx.ingest(outcome, source, data, "lab://feed", name="lab")
     ctx.memory["next"] = start + count
     return outcome
 

@@ -128,9 +128,7 @@ def _read_feed(
         outcome,
         source,
         response.body,
-        name=url,
-        location=url,
-        ref_time=ctx.now,
+        url,
         select=_keep(source),
         alert_replacements=source.options["alert_on_replacements"],
     )
@@ -184,9 +182,7 @@ def catch_up(ctx: Context, source: Source, outcome: Outcome, start: date, day: d
                 outcome,
                 source,
                 body,
-                name=url,
-                location=url,
-                ref_time=ctx.now,
+                url,
                 select=select,
                 alert_replacements=source.options["alert_on_replacements"],
             )

@@ -16,15 +16,7 @@ from typing import Any
 
 from daemon.errors import FetchError, ParseError
 from daemon.models import Paper
-from daemon.sources.contract import (
-    Context,
-    Key,
-    Outcome,
-    Source,
-    SourceKind,
-    days_to_fetch,
-    register,
-)
+from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
 
 MAX_PAGES = 500  # 50,000 versions: a month of bioRxiv
 PACE = ("biorxiv", 1.0)  # one request a second at most, to either server
@@ -36,7 +28,7 @@ def _base(source: Source) -> str:
 
 def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
-    days = days_to_fetch(ctx, source)
+    days = ctx.days_to_fetch(source)
     window = f"{days[0].isoformat()}/{days[-1].isoformat()}"
     wanted = {_subject(c) for c in source.options["categories"]}
     cursor: int | None = 0
@@ -49,9 +41,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
             outcome,
             source,
             body,
-            name=url,
-            location=url,
-            ref_time=ctx.now,
+            url,
             select=(lambda p: _in(p, wanted)) if wanted else None,
         )
         if after is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from daemon.clock import days_to_poll, human
+from daemon.clock import human
 from daemon.http import HttpClient
 from daemon.ingest import IngestResult
 from daemon.models import Paper
@@ -103,19 +103,25 @@ class Context(Protocol):
     def check_time(self, source: Source) -> None:
         """Raises FetchError once the poll has run past its time limit."""
 
+    def days_to_fetch(self, source: Source) -> list[date]:
+        """Yesterday and today, and every day missed since the source's last successful
+        poll, at most its `catch_up_days` back (for a kind that fetches by day)."""
+
     def ingest(
         self,
         outcome: Outcome,
         source: Source,
         data: bytes | bytearray,
-        *,
-        name: str,
         location: str,
-        ref_time: datetime,
+        name: str | None = None,
+        ref_time: datetime | None = None,
         select: Callable[[Paper], Paper | None] | None = None,
         alert_replacements: bool = False,
     ) -> IngestResult:
-        """Parse, store and match one document; its counts are added to `outcome`."""
+        """Parse, store and match the document found at `location`; its counts are added
+        to `outcome`. `name` (shown in errors) is the location unless given; `ref_time`
+        (resolves days written without a year) is now unless given; `select` returns a
+        paper, changed, or None to leave it out."""
 
 
 @dataclass(frozen=True)
@@ -137,11 +143,3 @@ KINDS: Registry[SourceKind] = Registry("daemon.sources", "paperwatch.sources", (
 def register(new: SourceKind) -> SourceKind:
     """Make `type = new.name` valid in config.toml."""
     return KINDS.register(new.name, new)
-
-
-def days_to_fetch(ctx: Context, source: Source) -> list[date]:
-    """Yesterday and today, and every day missed since the source's last successful
-    poll, at most its `catch_up_days` back (for a kind that fetches by day)."""
-    last = ctx.state(source).get("last_success_at")
-    last_day = datetime.fromisoformat(last).date() if last else None
-    return days_to_poll(ctx.now.date(), last_day, source.options["catch_up_days"])

@@ -12,15 +12,7 @@ from datetime import date, timedelta
 
 from daemon.errors import FetchError, ParseError
 from daemon.log import event
-from daemon.sources.contract import (
-    Context,
-    Key,
-    Outcome,
-    Source,
-    SourceKind,
-    days_to_fetch,
-    register,
-)
+from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
 
 PAGE_LIMIT = 100
 MAX_PAGES = 20
@@ -32,7 +24,7 @@ def _base(source: Source) -> str:
 
 def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
-    for day in days_to_fetch(ctx, source):
+    for day in ctx.days_to_fetch(source):
         ctx.check_time(source)
         poll_day(ctx, source, day, outcome)  # the first failing day fails the poll; the
     return outcome  # next run starts again from the last successful one
@@ -62,7 +54,7 @@ def poll_day(ctx: Context, source: Source, day: date, outcome: Outcome) -> None:
     location = f"{_base(source)}/api/daily_papers?date={day.isoformat()}"
     try:
         data = _api_day(ctx, source, day)
-        ctx.ingest(outcome, source, data, name=location, location=location, ref_time=ctx.now)
+        ctx.ingest(outcome, source, data, location)
         return
     except (FetchError, ParseError) as exc:
         api_error = exc
@@ -71,7 +63,10 @@ def poll_day(ctx: Context, source: Source, day: date, outcome: Outcome) -> None:
     try:
         response = ctx.http.get(page, token=source.options["hf_token"])
         result = ctx.ingest(
-            outcome, source, response.body, name=page, location=page, ref_time=ctx.now
+            outcome,
+            source,
+            response.body,
+            page,
         )
     except (ParseError, FetchError) as page_exc:
         raise FetchError(f"day {day}: API: {api_error}; page: {page_exc}") from None

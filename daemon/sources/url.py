@@ -14,7 +14,12 @@ def poll(ctx: Context, source: Source) -> Outcome:
     if response.status == 304:
         outcome.notes.append("not modified")
         return outcome
-    ctx.ingest(outcome, source, response.body, name=url, location=url, ref_time=ctx.now)
+    ctx.ingest(
+        outcome,
+        source,
+        response.body,
+        url,
+    )
     ctx.save_state(
         source,
         etag=response.headers.get("ETag"),
