@@ -1,36 +1,110 @@
-"""What paperwatch does, once, for every way it is asked: the CLI's commands and the web
-handlers call these (the daemon's jobs run the same steps apart, each in its own thread,
-so that a training or a slow channel holds up nothing else)."""
+"""What paperwatch does, once, for every way it is asked: the CLI's commands, the daemon's
+jobs and the web handlers are thin adapters over these. The daemon runs the steps apart,
+each in its own thread (a training or a slow channel holds up nothing else); the CLI runs
+them in a row with `settle`."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
-from daemon.errors import ConfigError
+from daemon.errors import ConfigError, ParseError
+from daemon.ingest import ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event
-from daemon.outbox import DeliveryReport, decide_waiting, deliver
+from daemon.outbox import DeliveryReport, channels_to_pass, decide_waiting, deliver_channel
+from daemon.outbox import deliver as deliver_all
+from daemon.poller import PollContext, run_source
 from daemon.query import Node
 from daemon.runtime import Runtime
 from daemon.search import search
+from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
 
 
-def settle(
-    store: Store, runtime: Runtime, now: Callable[[], datetime], warn: Callable[[str], None]
-) -> DeliveryReport:
-    """After papers arrived (an ingest, a poll): decide the papers whose abstract never
-    came, score the similar-watchlists (a watchlist whose examples are missing is said,
-    not fatal), and deliver what is due."""
-    decide_waiting(store, runtime, now())
+class FileFailed(Exception):
+    """One file given to `ingest` could not be taken: the message says why; the others go
+    on."""
+
+
+def ingest_file(store: Store, path: Path, now: datetime, hook: ChangeHook | None) -> IngestResult:
+    """Ingest one digest file named on the command line; its reference time (for digests
+    that say "today") is the file's modification time."""
     try:
-        runtime.similar.run(store, runtime.config, now())
+        if not path.is_file():
+            raise FileFailed(f"{path.name}: not a regular file: skipped")
+        data = path.read_bytes()
+        ref = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return ingest_bytes(
+            store,
+            data,
+            name=path.name,
+            source="cli",
+            location=str(path.resolve()),
+            ref_time=ref,
+            now=now,
+            on_change=hook,
+        )
+    except ParseError as exc:
+        raise FileFailed(str(exc)) from None
+    except OSError as exc:
+        raise FileFailed(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    except (FileFailed, sqlite3.Error):
+        raise  # sqlite3: the database, not the file
+    except Exception as exc:  # one file's failure: reported, and the others go on
+        raise FileFailed(f"{path.name}: failed ({type(exc).__name__}: {exc})"[:300]) from None
+
+
+def skip_scoring(store: Store, runtime: Runtime, newest: int, gained: list[int]) -> None:
+    """Papers ingested without notifying are never scored later either: the similar-
+    watchlists count them as seen."""
+    similar = [w.name for w in runtime.config.watchlists if w.similar is not None]
+    with store.transaction():
+        if newest:
+            store.similar.skip_to(similar, newest)
+        store.similar.rescored(gained)
+
+
+def poll(
+    store: Store, runtime: Runtime, source: Source, memory: Memory, force: bool = False
+) -> Outcome | None:
+    """Poll one source now and record how it went; None if it failed or is backing off."""
+    ctx = PollContext(store, runtime, runtime.clock.now(), memory)
+    return run_source(ctx, source, force=force)
+
+
+def score_similar(store: Store, runtime: Runtime) -> int:
+    """Train the similar-watchlists that are stale and score the papers they have not
+    seen; the matches recorded."""
+    return runtime.similar.run(store, runtime.config, runtime.clock.now())
+
+
+def channels_due(store: Store, runtime: Runtime) -> list[str]:
+    """Before a delivery pass: claims of senders that died are freed, papers whose abstract
+    never came are decided; the channels that may have something to send."""
+    decide_waiting(store, runtime, runtime.clock.now())
+    return channels_to_pass(store, runtime.config)
+
+
+def deliver(store: Store, runtime: Runtime, name: str) -> DeliveryReport:
+    """One delivery pass over channel `name`."""
+    return deliver_channel(store, runtime.config, runtime.clock.now(), name)
+
+
+def settle(store: Store, runtime: Runtime, warn: Callable[[str], None]) -> DeliveryReport:
+    """After papers arrived in a one-shot command (an ingest, a poll): score the similar-
+    watchlists (one whose examples are missing is said, not fatal), then deliver what is
+    due on every channel."""
+    try:
+        score_similar(store, runtime)
     except ConfigError as exc:
         event("similar_not_scored", logging.WARNING, error=str(exc))
         warn(f"similar watchlists not scored: {exc}")
-    return deliver(store, runtime.config, now())
+    decide_waiting(store, runtime, runtime.clock.now())
+    return deliver_all(store, runtime.config, runtime.clock.now())
 
 
 def find_papers(

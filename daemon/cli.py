@@ -12,19 +12,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from daemon import __version__
-from daemon.app import find_papers, settle
+from daemon.app import FileFailed, find_papers, ingest_file, poll, settle, skip_scoring
 from daemon.clock import SYSTEM, human
 from daemon.config import Config, Watchlist, config_path, load_config
-from daemon.errors import ConfigError, PaperwatchError, ParseError, QueryError, UsageError
-from daemon.ingest import ingest_bytes, is_digest_file
+from daemon.errors import ConfigError, PaperwatchError, QueryError, UsageError
+from daemon.ingest import is_digest_file
 from daemon.log import setup_logging
 from daemon.outbox import DeliveryReport, alerts, match_hook, retry_all
-from daemon.poller import PollContext, run_source, status
+from daemon.poller import status
 from daemon.query import parse_query, query_warnings
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
@@ -70,37 +70,11 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     failed = total_new = total_gained = total_papers = newest = 0
     quiet: list[int] = []  # papers that gained their text (not to be scored again)
     for path in files:
-        now = SYSTEM.now()
         try:
-            if not path.is_file():
-                failed += 1
-                err(f"{path.name}: not a regular file: skipped")
-                continue
-            data = path.read_bytes()
-            ref = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            result = ingest_bytes(
-                store,
-                data,
-                name=path.name,
-                source="cli",
-                location=str(path.resolve()),
-                ref_time=ref,
-                now=now,
-                on_change=hook,
-            )
-        except ParseError as exc:
+            result = ingest_file(store, path, SYSTEM.now(), hook)
+        except FileFailed as exc:
             failed += 1
             err(str(exc))
-            continue
-        except OSError as exc:
-            failed += 1
-            err(f"{path.name}: cannot read ({exc.strerror or exc})")
-            continue
-        except sqlite3.Error:
-            raise  # the database, not the file: one line from main
-        except Exception as exc:  # one file's failure: reported, and the others go on
-            failed += 1
-            err(f"{path.name}: failed ({type(exc).__name__}: {exc})"[:300])
             continue
         total_papers += result.papers
         total_new += len(result.new)
@@ -118,14 +92,10 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         f"{len(files)} files, {total_papers} papers, {total_new} new, "
         f"{total_gained} gained text, {failed} failed; {stored} papers stored"
     )
-    if args.no_notify:  # nor later: similar-watchlists count them as scored
-        with store.transaction():
-            similar = [w.name for w in config.watchlists if w.similar is not None]
-            if newest:
-                store.similar.skip_to(similar, newest)
-            store.similar.rescored(quiet)
-    if not args.no_notify:
-        report_delivery(settle(store, runtime, SYSTEM.now, warn))
+    if args.no_notify:
+        skip_scoring(store, runtime, newest, quiet)
+    else:
+        report_delivery(settle(store, runtime, warn))
     return EXIT_FAILURE if failed else EXIT_OK
 
 
@@ -387,7 +357,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
                 if outcome.waiting:
                     names = ", ".join(outcome.waiting)
                     warn(f"{source.name}: still being written, not taken yet: {names}")
-        report_delivery(settle(store, runtime, SYSTEM.now, warn))
+        report_delivery(settle(store, runtime, warn))
     finally:
         runtime.http.close()
     return EXIT_FAILURE if failed else EXIT_OK
@@ -404,7 +374,7 @@ def _poll_settled(store: Store, runtime: Runtime, source: Source) -> Outcome | N
     total = Outcome()
     waited = 0.0
     while True:
-        outcome = run_source(PollContext(store, runtime, SYSTEM.now(), memory), source)
+        outcome = poll(store, runtime, source, memory, force=True)
         if outcome is None:
             return None if not total.documents else total
         total.documents += outcome.documents

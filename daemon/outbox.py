@@ -132,8 +132,7 @@ def deliver(
 ) -> DeliveryReport:
     """Send what is due on every channel, each channel in its own thread with its own
     connection, so a hung service delays only itself."""
-    release_orphaned_claims(store)
-    names = set(config.channels) | set(store.deliveries.channels_with_work())
+    names = channels_to_pass(store, config)
     ids = None if only is None else list(only)
     if len(names) <= 1:
         return sum_reports(deliver_channel(store, config, now, name, ids) for name in names)
@@ -144,6 +143,13 @@ def deliver(
 
     with ThreadPoolExecutor(len(names), thread_name_prefix="deliver") as pool:
         return sum_reports(pool.map(one, sorted(names)))
+
+
+def channels_to_pass(store: Store, config: Config) -> list[str]:
+    """The channels a delivery pass looks at (configured, or with rows left from an
+    earlier configuration), after freeing the claims of senders that died."""
+    release_orphaned_claims(store)
+    return sorted(set(config.channels) | set(store.deliveries.channels_with_work()))
 
 
 def sum_reports(reports: Iterable[DeliveryReport]) -> DeliveryReport:

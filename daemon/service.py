@@ -31,13 +31,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from inotify_simple import INotify
 from inotify_simple import flags as F
 
+from daemon import app
 from daemon.backoff import backoff
 from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import Config, load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.log import Conditions, event
-from daemon.outbox import decide_waiting, deliver_channel, release_orphaned_claims
-from daemon.poller import PollContext, admin_message, run_source
+from daemon.poller import admin_message
 from daemon.runtime import Current, Runtime
 from daemon.search import catch_up
 from daemon.similar_job import TrainingStopped
@@ -112,9 +112,7 @@ class Jobs:
         if source is None:
             return None
         with self._source_lock(name), Store(runtime.config.db_path) as store:
-            memory = self.memory.setdefault(name, {})
-            ctx = PollContext(store, runtime, runtime.clock.now(), memory)
-            outcome = run_source(ctx, source, force=force)
+            outcome = app.poll(store, runtime, source, self.memory.setdefault(name, {}), force)
         arrived = outcome is not None and (outcome.new or outcome.gained)
         if arrived and any(w.similar for w in runtime.config.watchlists):
             self.on_new_papers()
@@ -131,7 +129,7 @@ class Jobs:
             if any(w.similar for w in runtime.config.watchlists):
                 with Store(runtime.config.db_path) as store:
                     try:
-                        found = runtime.similar.run(store, runtime.config, runtime.clock.now())
+                        found = app.score_similar(store, runtime)
                     except TrainingStopped as exc:  # the daemon is stopping: not an error
                         event("similar_training_stopped", reason=str(exc))
                         return
@@ -153,10 +151,8 @@ class Jobs:
         service holds up only its own channel (claims keep passes from overlapping)."""
         runtime = self.current.get()
         with Store(runtime.config.db_path) as store:
-            release_orphaned_claims(store)
-            decide_waiting(store, runtime, runtime.clock.now())
-            names = set(runtime.config.channels) | set(store.deliveries.channels_with_work())
-        for name in sorted(names):
+            names = app.channels_due(store, runtime)
+        for name in names:
             with self.guard:
                 lock = self.channel_locks.setdefault(name, threading.Lock())
                 if not lock.acquire(blocking=False):
@@ -175,7 +171,7 @@ class Jobs:
         while True:
             try:
                 with Store(runtime.config.db_path) as store:
-                    deliver_channel(store, runtime.config, runtime.clock.now(), name)
+                    app.deliver(store, runtime, name)
             except Exception as exc:
                 event("job_error", logging.ERROR, job=f"deliver:{name}", error=repr(exc))
             with self.guard:
