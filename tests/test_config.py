@@ -16,29 +16,35 @@ CHANNEL = '[channels]\nc = "console://"\n'
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ('[[sources]]\nname = "a"\ntype = "rss"\n', "sources[0].type: unknown type 'rss'"),
-        ('[[sources]]\nname = "a"\ntype = "url"\n', "sources[0].url: missing"),
-        ('[[sources]]\nname = "a"\ntype = "url"\nurl = "ftp://x"\n', "sources[0].url: expected"),
+        (
+            '[[sources]]\nname = "a"\ntype = "rss"\n',
+            "sources[0].type (line 3, column 8): unknown type 'rss'",
+        ),
+        ('[[sources]]\nname = "a"\ntype = "url"\n', "sources[0].url (line 1, column 1): missing"),
+        (
+            '[[sources]]\nname = "a"\ntype = "url"\nurl = "ftp://x"\n',
+            "sources[0].url (line 4, column 7): expected",
+        ),
         (
             '[[sources]]\nname = "a"\ntype = "url"\nurl = "http://x"\npath = "p"\n',
-            "sources[0].path: unknown key for a url source",
+            "sources[0].path (line 5, column 1): unknown key for a url source",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "hf_daily"\ncron = "61 * * * *"\n',
-            "sources[0].cron: invalid cron expression",
+            "sources[0].cron (line 4, column 8): invalid cron expression",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "hf_daily"\nevery = "5 minutes"\n',
-            "sources[0].every: expected a duration",
+            "sources[0].every (line 4, column 9): expected a duration",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "folder"\n[[sources]]\nname = "a"\ntype = "folder"\n',
-            "sources[1].name: duplicate source name 'a'",
+            "sources[1].name (line 5, column 8): duplicate source name 'a'",
         ),
-        ('admin_channel = "nope"\n', "admin_channel: unknown channel 'nope'"),
+        ('admin_channel = "nope"\n', "admin_channel (line 1, column 17): unknown channel 'nope'"),
         (
             "[http]\ntimeout = 5\n",
-            'http.timeout: expected a duration such as "30m", got a number 5',
+            'http.timeout (line 2, column 11): expected a duration such as "30m", got a number 5',
         ),
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nquery = "x AND ("\n'
@@ -48,59 +54,72 @@ CHANNEL = '[channels]\nc = "console://"\n'
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
             'notify = ["d"]\n',
-            "watchlists[0].notify[0]: unknown channel 'd'",
+            "watchlists[0].notify[0] (line 6, column 10): unknown channel 'd'",
         ),
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
             'notify = ["c"]\n[[watchlists]]\nname = "a"\nkeywords = ["y"]\nnotify = ["c"]\n',
-            "watchlists[1].name: duplicate watchlist name 'a'",
+            "watchlists[1].name (line 8, column 8): duplicate watchlist name 'a'",
         ),
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
             'notify = ["c"]\ncolour = "red"\n',
-            "watchlists[0].colour: unknown key",
+            "watchlists[0].colour (line 7, column 1): unknown key",
         ),
-        ('[channels]\nc = "bogus://nothing"\n', "channels.c: apprise cannot load"),
+        (
+            '[channels]\nc = "bogus://nothing"\n',
+            "channels.c (line 2, column 5): apprise cannot load",
+        ),
         (
             '[channels]\nc = "json://u:${PW_UNSET_FOR_TEST}@127.0.0.1/"\n',
-            "channels.c: ${PW_UNSET_FOR_TEST} is not set",
+            "channels.c (line 2, column 5): ${PW_UNSET_FOR_TEST} is not set",
         ),
-        ('give_up_after = "soon"\n', "give_up_after: expected a duration"),
+        ('give_up_after = "soon"\n', "give_up_after (line 1, column 17): expected a duration"),
         (
             '[channels]\nc = "console://"\n[[watchlists]]\nname = "a"\nkeywords = ["x"]\n'
             'notify = ["c"]\ndeliver = "weekly"\n',
-            "watchlists[0].deliver: expected",
+            "watchlists[0].deliver (line 7, column 11): expected",
         ),
-        ('state_dir = "state"\nstate_dri = "x"\n', "state_dri: unknown key"),
-        ('timezone = "Mars/Olympus"\n', "timezone: unknown time zone 'Mars/Olympus'"),
+        ('state_dir = "state"\nstate_dri = "x"\n', "state_dri (line 2, column 1): unknown key"),
+        (
+            'timezone = "Mars/Olympus"\n',
+            "timezone (line 1, column 12): unknown time zone 'Mars/Olympus'",
+        ),
         (
             '[[sources]]\nname = "a"\ntype = "hf_daily"\ncatch_up_days = 99\n',
-            "sources[0].catch_up_days: must be between 0 and 60",
+            "sources[0].catch_up_days (line 4, column 17): must be between 0 and 60",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "hf_daily"\ncatch_up_days = "7"\n',
-            "sources[0].catch_up_days: expected a whole number, got the string '7'",
+            "sources[0].catch_up_days (line 4, column 17): expected a whole number, "
+            "got the string '7'",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "folder"\nurl = "http://x"\n',
-            "sources[0].url: unknown key for a folder source",
+            "sources[0].url (line 4, column 1): unknown key for a folder source",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "hf_daily"\nhf_token = "${PW_UNSET_FOR_TEST}"\n',
-            "sources[0].hf_token: ${PW_UNSET_FOR_TEST} is not set",
+            "sources[0].hf_token (line 4, column 12): ${PW_UNSET_FOR_TEST} is not set",
         ),
         (
             '[[sources]]\nname = "a"\ntype = "url"\nurl = "http://x"\nevery = "1h"\n'
             'cron = "0 7 * * *"\n',
-            "sources[0]: give either every or cron, not both",
+            "sources[0] (line 1, column 1): give either every or cron, not both",
         ),
-        ('[http]\nretries = "x"\n', "http.retries: expected a whole number, got the string 'x'"),
-        ('[http]\nproxy = "x"\n', "http.proxy: unknown key"),
+        (
+            '[http]\nretries = "x"\n',
+            "http.retries (line 2, column 11): expected a whole number, got the string 'x'",
+        ),
+        ('[http]\nproxy = "x"\n', "http.proxy (line 2, column 1): unknown key"),
         (
             CHANNEL + '[[watchlists]]\nname = "a"\nkeywords = ["x"]\nquery = "y"\nnotify = ["c"]\n',
-            "watchlists[0]: give either query or keywords/exclude, not both",
+            "watchlists[0] (line 3, column 1): give either query or keywords/exclude, not both",
         ),
-        (CHANNEL + '[[watchlists]]\nname = "a"\nnotify = ["c"]\n', "watchlists[0]: needs keywords"),
+        (
+            CHANNEL + '[[watchlists]]\nname = "a"\nnotify = ["c"]\n',
+            "watchlists[0] (line 3, column 1): needs keywords",
+        ),
     ],
 )
 def test_check_names_the_toml_path(cli, config_file, body, error):
@@ -122,7 +141,9 @@ def test_a_missing_scheme_separator_never_prints_the_secret(cli, config_file, mo
     monkeypatch.setenv("PW_SMTP_TEST", "S3cr3t-value")
     config_file.write_text('[channels]\nmail = "mailto:me:${PW_SMTP_TEST}@example.com"\n')
     result = cli("check")
-    assert result.code == 2 and "channels.mail: apprise cannot load" in result.err
+    assert (
+        result.code == 2 and "channels.mail (line 2, column 8): apprise cannot load" in result.err
+    )
     assert "S3cr3t" not in result.err + result.out
 
 
@@ -195,11 +216,11 @@ def test_sqlite_error_mid_command_is_one_line(cli, config_file):
         ("query = 'te*sor'", "watchlists[0].query (line 5, column 12): watchlist 'w': '*' only"),
         (
             'keywords = ["a", "b", "c", "te*st"]',
-            "watchlists[0].keywords[3]: watchlist 'w': '*' only ends a word",
+            "watchlists[0].keywords[3] (line 5, column 12): watchlist 'w': '*' only ends a word",
         ),
         (
             'keywords = ["a"]\nexclude = ["*"]',
-            "watchlists[0].exclude[0]: watchlist 'w': '*' has no letters",
+            "watchlists[0].exclude[0] (line 6, column 11): watchlist 'w': '*' has no letters",
         ),
         (
             'query = """\ntensor (x\n"""',
@@ -237,15 +258,17 @@ ARXIV_SOURCE = '[[sources]]\nname = "a"\ntype = "arxiv"\ncategories = [{}]\ncont
     [
         (
             '[[watchlists]]\nname = "t"\nkeywords = ["x"]\nnotfy = ["c"]\n',
-            "watchlists[0].notfy: unknown key; did you mean 'notify'?",
+            "watchlists[0].notfy (line 7, column 1): unknown key; did you mean 'notify'?",
         ),
         (
             '[[sources]]\nname = "s"\ntype = "hf_daily"\nevry = "1h"\n',
-            "sources[0].evry: unknown key for a hf_daily source; did you mean 'every'?",
+            "sources[0].evry (line 7, column 1): unknown key for a hf_daily source; "
+            "did you mean 'every'?",
         ),
         (
             '[[sources]]\nname = "s"\ntype = "hf_daily"\nevery = 30\n',
-            'sources[0].every: expected a duration such as "30m", got a number 30',
+            'sources[0].every (line 7, column 9): expected a duration such as "30m", '
+            "got a number 30",
         ),
         (
             ARXIV_SOURCE.format('"cs.ML"'),
@@ -257,11 +280,25 @@ ARXIV_SOURCE = '[[sources]]\nname = "a"\ntype = "arxiv"\ncategories = [{}]\ncont
         ),
         (
             '[[watchlists]]\nname = "t"\nkeywords = "tensor"\nnotify = ["c"]\n',
-            'watchlists[0].keywords: expected a list such as ["a", "b"], got the string \'tensor\'',
+            'watchlists[0].keywords (line 6, column 12): expected a list such as ["a", "b"], '
+            "got the string 'tensor'",
+        ),
+        (
+            '[[sources]]\nname = "s"\ntype = "hf_dialy"\n',
+            "sources[0].type (line 6, column 8): unknown type 'hf_dialy' (did you mean 'hf_daily'?",
+        ),
+        (
+            '[[watchlists]]\nname = "t"\nkeywords = ["x", ""]\nnotify = ["c"]\n',
+            "watchlists[0].keywords[1] (line 6, column 12): expected a non-empty string",
+        ),
+        (
+            '[[watchlists]]\nname = "t"\nsimilar_to = ["2501.00001"]\nmode = "all"\n'
+            'notify = ["c"]\n',
+            "watchlists[0].mode (line 7, column 8): expected 'both' or 'either', got the string",
         ),
         (
             '[[watchlists]]\nname = "t"\nkeywords = ["x"]\nnotify = "c"\n',
-            "watchlists[0].notify: expected a list such as",
+            "watchlists[0].notify (line 7, column 10): expected a list such as",
         ),
     ],
 )

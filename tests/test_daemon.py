@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -113,7 +114,10 @@ def test_live_watchlist_edit_and_bad_edit(env):
         good = config.read_text()
         config.write_text(good.replace('keywords = ["tensor"]', 'keywords = "tensor"\nfoo = 1'))
         assert daemon.wait_log("config_rejected")
-        assert "watchlists[0].keywords: expected a list such as" in daemon.output()
+        assert re.search(
+            r"watchlists\[0\]\.keywords \(line \d+, column \d+\): expected a list such as",
+            daemon.output(),
+        )
         drop(inbox, "c.json", synthetic_day(3, 100))
         assert wait_for(lambda: len(hook.bodies) == 2, 10), daemon.output()
         assert "study number 101" in hook.bodies[1]["message"]

@@ -348,8 +348,11 @@ def test_files_over_max_file_bytes_are_quarantined_unread(tmp_path, unreadable):
 
 def test_a_bad_settle_or_max_file_bytes_is_a_config_error(tmp_path, cli, config_file):
     for line, error in (
-        ("max_file_bytes = 0", "sources[0].max_file_bytes: must be a positive number of bytes"),
-        ('settle = "soon"', "sources[0].settle: expected a duration"),
+        (
+            "max_file_bytes = 0",
+            "sources[0].max_file_bytes (line 5, column 18): must be a positive number of bytes",
+        ),
+        ('settle = "soon"', "sources[0].settle (line 5, column 10): expected a duration"),
     ):
         config_file.write_text(
             f'state_dir = "s"\n[[sources]]\nname = "i"\ntype = "folder"\n{line}\n'

@@ -66,7 +66,10 @@ def test_a_folder_it_cannot_write_is_a_failed_delivery_retried_later(cli, config
     bad = config_file.read_text().replace("bibtex://refs", "bibtex://")
     config_file.write_text(bad)
     result = cli("check")
-    assert result.code == 2 and "channels.bib: expected bibtex://FOLDER" in result.err
+    assert (
+        result.code == 2
+        and "channels.bib (line 4, column 7): expected bibtex://FOLDER" in result.err
+    )
 
 
 def test_titles_with_latex_braces_and_specials_stay_one_well_formed_entry(tmp_path):

@@ -344,7 +344,9 @@ def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, ba
     cfg = load_config(write_config(tmp_path, watch.replace("refs.bib", "refs.json")))
     assert len(examples_of(store, cfg)["halluc"]) == 4  # the DOI one by its DOI
     missing = write_config(tmp_path, watch.replace("refs.bib", "gone.bib"))
-    with pytest.raises(ConfigError, match=r"similar_to\[0\]: no such library file"):
+    with pytest.raises(
+        ConfigError, match=r"similar_to\[0\] \(line 12, column 14\): no such library file"
+    ):
         load_config(missing)
 
 

@@ -81,9 +81,14 @@ def test_registered_kind_is_known_to_config(cli, config_file):
     assert kinds()["lab_feed"] is LAB
     write(config_file, "count = 0\n")
     bad = cli("check")
-    assert bad.code == 2 and bad.err.startswith("error: sources[0].count: must be positive")
+    assert bad.code == 2 and bad.err.startswith(
+        "error: sources[0].count (line 12, column 9): must be positive"
+    )
     write(config_file, "colour = 1\n")
-    assert "sources[0].colour: unknown key for a lab_feed source" in cli("check").err
+    assert (
+        "sources[0].colour (line 12, column 1): unknown key for a lab_feed source"
+        in cli("check").err
+    )
     write(config_file)
     check = cli("check")
     assert check.code == 0 and "lab: lab_feed lab://tensor (every 1h)" in check.out
