@@ -105,7 +105,7 @@ def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any
             matcher = Matcher([Rule("q", parse_query(query))])
             for row, hits in matcher.match_rows(reader.papers.iterate()):
                 if any(not h.undecided for h in hits):
-                    ids.append(row["id"])
+                    ids.append(row.id)
             return sorted(ids, reverse=True)
 
         times, counts = [], []

@@ -10,7 +10,6 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from daemon.errors import ConfigError, ParseError
 from daemon.ingest import ChangeHook, IngestResult, ingest_bytes
@@ -23,6 +22,7 @@ from daemon.runtime import Runtime
 from daemon.search import search
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
+from daemon.store.rows import StoredPaper
 
 
 class FileFailed(Exception):
@@ -109,7 +109,7 @@ def settle(store: Store, runtime: Runtime, warn: Callable[[str], None]) -> Deliv
 
 def find_papers(
     store: Store, query: Node | None, since: date | None, limit: int | None
-) -> tuple[list[dict[str, Any]], int, int]:
+) -> tuple[list[StoredPaper], int, int]:
     """Stored papers, newest first; with a query, those it matches: (rows, how many match
     in all, how many more wait for their abstract to be decided)."""
     if query is None:

@@ -24,6 +24,7 @@ from daemon.errors import ConfigError
 from daemon.log import event
 from daemon.outputs.contract import Output, output_kind
 from daemon.secrets import HIDDEN, scrub
+from daemon.store.rows import StoredMatch
 
 
 class _PerThread(logging.Handler):
@@ -106,11 +107,11 @@ class Channel:
         )
 
     def deliver(
-        self, watchlist: str, rows: list[dict[str, Any]], render: Callable[[], Rendered]
+        self, watchlist: str, matches: list[StoredMatch], render: Callable[[], Rendered]
     ) -> str | None:
         """A batch of one watchlist's matches: to each output as data, to the apprise
         targets as `render()`'s message; None on success, else the reasons."""
-        errors = [e for o in self.outputs if (e := o.deliver(watchlist, rows))]
+        errors = [e for o in self.outputs if (e := o.deliver(watchlist, matches))]
         if self.targets:
             message = render()
             if sent_error := self.send(message.title, message.bodies()):

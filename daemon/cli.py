@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from daemon import __version__
 from daemon.app import FileFailed, find_papers, ingest_file, poll, settle, skip_scoring
@@ -33,6 +32,7 @@ from daemon.secrets import scrub
 from daemon.similar_job import examples_of, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import STATUSES, Store, StoreError, usable
+from daemon.store.rows import StoredPaper
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -107,13 +107,14 @@ def report_delivery(report: DeliveryReport) -> None:
         )
 
 
-def print_papers(rows: list[dict[str, Any]], as_json: bool) -> None:
+def print_papers(rows: list[StoredPaper], as_json: bool) -> None:
     if as_json:
         out(json.dumps([paper_json(r) for r in rows], indent=2, ensure_ascii=False))
         return
     for r in rows:
-        ident = r["arxiv_id"] or r.get("doi") or "-"
-        out(f"{r['first_seen'][:10]}  {ident:<12} {r['title']}  ({r['sightings']} sightings)")
+        ident = r.arxiv_id or r.doi or "-"
+        seen = (r.first_seen or "")[:10]
+        out(f"{seen}  {ident:<12} {r.title}  ({r.sightings} sightings)")
 
 
 def cmd_papers(args: argparse.Namespace, config: Config) -> int:
@@ -273,7 +274,7 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
     store = Store(config.db_path)
     engine = SimilarEngine(config.state_dir)
     ranked = engine.ranked(store, config, wl, args.limit or 20)
-    rows = {r["id"]: r for r in store.papers.listing(ids=[pid for pid, *_ in ranked])}
+    rows = {r.id: r for r in store.papers.listing(ids=[pid for pid, *_ in ranked])}
     votes = store.similar.votes(wl.name)
     if args.json:
         found = [
@@ -289,7 +290,7 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
         voted = {1: " 👍", -1: " 👎"}.get(votes.get(pid, 0), "")
         out(
             f"{mark} {score:6.2f}  top {100 * (1 - facts['percentile']):5.2f}%  "
-            f"{r['arxiv_id'] or r.get('doi') or '-':<12} {r['title']}{voted}"
+            f"{r.arxiv_id or r.doi or '-':<12} {r.title}{voted}"
         )
         out(f"      words that weighed most: {', '.join(terms)}")
     out(
@@ -351,7 +352,7 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
             outcome = _poll_settled(store, runtime, source)
             if outcome is None:
                 failed += 1
-                err(f"{source.name}: {store.sources.get(source.name)['last_error']}")
+                err(f"{source.name}: {store.sources.get(source.name).last_error}")
             else:
                 out(f"{source.name}: {outcome.summary()}")
                 if outcome.waiting:

@@ -21,7 +21,6 @@ watchlist whose answer depends on the missing text is `undecided`, not alerted o
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
+from daemon.store.rows import StoredPaper
 from daemon.text import Cache, american, cut_piece, fold, forms, pieces, plain
 
 BATCH = 4096  # papers evaluated together (bits per integer; memory grows with it)
@@ -564,15 +564,13 @@ class Matcher:
     def match(self, title: str, abstract: str, authors: Iterable[str]) -> list[Hit]:
         return self.match_batch([(title, abstract, list(authors))]).hits(0)
 
-    def match_rows(
-        self, rows: Iterable[dict[str, Any]]
-    ) -> Iterator[tuple[dict[str, Any], list[Hit]]]:
+    def match_rows(self, rows: Iterable[StoredPaper]) -> Iterator[tuple[StoredPaper, list[Hit]]]:
         """Each stored paper row with its hits, matched in batches (none cut when there
         is no watchlist)."""
         if not self.rules:
             yield from ((row, []) for row in rows)
             return
-        batch: list[dict[str, Any]] = []
+        batch: list[StoredPaper] = []
         for row in rows:
             batch.append(row)
             if len(batch) == BATCH:
@@ -581,10 +579,8 @@ class Matcher:
         if batch:
             yield from self._rows(batch)
 
-    def _rows(self, rows: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], list[Hit]]]:
-        result = self.match_batch(
-            [(r["title"], r["abstract"], json.loads(r["authors"])) for r in rows]
-        )
+    def _rows(self, rows: list[StoredPaper]) -> Iterator[tuple[StoredPaper, list[Hit]]]:
+        result = self.match_batch([(r.title, r.abstract or "", r.authors) for r in rows])
         for i, row in enumerate(rows):
             yield row, result.hits(i)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 HF_BASE = "https://huggingface.co"
 
@@ -81,16 +79,6 @@ def identifiers(arxiv: str | None, raw_doi: str | None) -> tuple[str | None, str
 
 def doi_url(value: str) -> str:
     return f"https://doi.org/{value}"
-
-
-def paper_link(row: Mapping[str, Any]) -> str | None:
-    """Where a stored paper is read: its own link, else its arXiv abstract page, else its
-    DOI's page."""
-    if row.get("url"):
-        return str(row["url"])
-    if row.get("arxiv_id"):
-        return abs_url(row["arxiv_id"])
-    return doi_url(row["doi"]) if row.get("doi") else None
 
 
 def paper_url(arxiv: str) -> str:

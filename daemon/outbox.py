@@ -30,6 +30,7 @@ from daemon.log import event
 from daemon.render import render
 from daemon.store import Store
 from daemon.store.deliveries import Found
+from daemon.store.rows import StoredDelivery
 
 if TYPE_CHECKING:
     from daemon.ingest import ChangeHook
@@ -73,9 +74,9 @@ def match_hook(runtime: Matching) -> ChangeHook:
         for row, hits in runtime.matcher.match_rows(store.papers.by_ids(paper_ids)):
             for hit in hits:
                 if hit.undecided:
-                    waiting.append((hit.watchlist, row["id"]))
+                    waiting.append((hit.watchlist, row.id))
                 else:
-                    sure.append((hit.watchlist, row["id"], json.dumps(hit.matched), 0, None, None))
+                    sure.append((hit.watchlist, row.id, json.dumps(hit.matched), 0, None, None))
         store.deliveries.set_undecided(paper_ids, waiting, iso(now))
         record_matches(store, runtime.config, sure, now)
 
@@ -107,10 +108,10 @@ def decide_waiting(store: Store, runtime: Matching, now: datetime) -> int:
         ids = sorted({pid for _, pid in due})
         for row, hits in runtime.matcher.match_rows(store.papers.by_ids(ids)):
             for hit in hits:
-                if (hit.watchlist, row["id"]) in waiting:
+                if (hit.watchlist, row.id) in waiting:
                     matched = json.dumps(hit.matched)
                     title_only = int(hit.undecided)
-                    found.append((hit.watchlist, row["id"], matched, title_only, None, None))
+                    found.append((hit.watchlist, row.id, matched, title_only, None, None))
         record_matches(store, config, found, now)
         store.deliveries.drop_undecided(due)
     event("undecided_decided", papers=len(due), alerts=len(found))
@@ -248,16 +249,16 @@ def _send_claimed(
     config: Config,
     now: datetime,
     channel_name: str,
-    rows: list[dict[str, Any]],
+    rows: list[StoredDelivery],
     owner: str,
     report: DeliveryReport,
 ) -> None:
     """One message per watchlist and batch of the claimed rows; each batch recorded as
     sent or failed as soon as it is; what is left is released at the end."""
     channel = config.channels.get(channel_name)
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[StoredDelivery]] = {}
     for row in rows:
-        groups.setdefault(row["watchlist"], []).append(row)
+        groups.setdefault(row.match.watchlist, []).append(row)
     try:
         for watchlist, group in groups.items():
             for start in range(0, len(group), BATCH_PAPERS):
@@ -265,8 +266,9 @@ def _send_claimed(
                 if channel is None:
                     error: str | None = f"channel {channel_name!r} is not in the configuration"
                 else:
-                    message = partial(render, watchlist, config.watchlist(watchlist), batch)
-                    error = channel.deliver(watchlist, batch, message)
+                    matches = [d.match for d in batch]
+                    message = partial(render, watchlist, config.watchlist(watchlist), matches)
+                    error = channel.deliver(watchlist, matches, message)
                 report.messages += 1
                 _record(store, batch, now, error, config.give_up_after, report)
                 event(
@@ -285,7 +287,7 @@ def _send_claimed(
 
 def _record(
     store: Store,
-    batch: list[dict[str, Any]],
+    batch: list[StoredDelivery],
     now: datetime,
     error: str | None,
     give_up_after: timedelta,
@@ -294,14 +296,14 @@ def _record(
     """Mark a batch sent, or failed with its next try (dead after `give_up_after`)."""
     with store.transaction():
         if error is None:
-            store.deliveries.mark_sent([row["id"] for row in batch], iso(now))
+            store.deliveries.mark_sent([row.id for row in batch], iso(now))
             report.sent += len(batch)
             return
         for row in batch:
-            attempts = row["attempts"] + 1
-            dead = now - datetime.fromisoformat(row["created_at"]) >= give_up_after
+            attempts = row.attempts + 1
+            dead = now - datetime.fromisoformat(row.created_at) >= give_up_after
             store.deliveries.mark_failed(
-                row["id"],
+                row.id,
                 dead=dead,
                 attempts=attempts,
                 due=iso(now + backoff(FIRST_RETRY, attempts, MAX_RETRY)),
@@ -312,9 +314,9 @@ def _record(
                 event(
                     "dead",
                     logging.WARNING,
-                    delivery=row["id"],
-                    watchlist=row["watchlist"],
-                    channel=row["channel"],
+                    delivery=row.id,
+                    watchlist=row.match.watchlist,
+                    channel=row.channel,
                     attempts=attempts,
                     error=error,
                 )
@@ -331,9 +333,23 @@ def retry_all(store: Store, config: Config, now: datetime) -> DeliveryReport:
 
 
 def alerts(store: Store, status: str | None = None) -> list[dict[str, Any]]:
-    """Deliveries with their match, for `paperwatch alerts`."""
-    rows = store.deliveries.listing(status)
-    for r in rows:
-        r["matched"] = [{"term": t, "field": f} for t, f in json.loads(r["matched"])]
-        r["next_try_at"] = r["due_at"] if r["status"] in ("pending", "failed") else None
-    return rows
+    """Deliveries with their match, as `paperwatch alerts --json` shows them."""
+    return [
+        {
+            "id": d.id,
+            "watchlist": d.match.watchlist,
+            "paper_id": d.match.paper.id,
+            "title": d.match.paper.title,
+            "channel": d.channel,
+            "status": d.status,
+            "attempts": d.attempts,
+            "matched": [{"term": t, "field": f} for t, f in d.match.matched],
+            "title_only": int(d.match.title_only),
+            "created_at": d.match.created_at,
+            "sent_at": d.sent_at,
+            "due_at": d.due_at,
+            "last_error": d.last_error,
+            "next_try_at": d.due_at if d.status in ("pending", "failed") else None,
+        }
+        for d in store.deliveries.listing(status)
+    ]

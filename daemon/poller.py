@@ -6,7 +6,6 @@ here knows a source kind: each kind's module brings its own `poll`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +26,9 @@ from daemon.runtime import Runtime
 from daemon.secrets import scrub
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import STATUSES, Store
+from daemon.store.rows import SourceState
 
 MAX_BACKOFF = timedelta(hours=6)
-_NEVER_RUN: dict[str, Any] = {"consecutive_failures": 0}
 
 
 @dataclass
@@ -56,17 +55,17 @@ class PollContext:
     def http(self) -> HttpClient:
         return self.runtime.http
 
-    def state(self, source: Source) -> dict[str, Any]:
+    def state(self, source: Source) -> SourceState:
         return self.store.sources.get(source.name)
 
     def conditional(self, source: Source) -> dict[str, str]:
         """If-None-Match / If-Modified-Since from the source's last answer."""
         state = self.state(source)
         headers = {}
-        if state.get("etag"):
-            headers["If-None-Match"] = state["etag"]
-        if state.get("last_modified"):
-            headers["If-Modified-Since"] = state["last_modified"]
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
         return headers
 
     def save_state(self, source: Source, **values: Any) -> None:
@@ -81,7 +80,7 @@ class PollContext:
             )
 
     def days_to_fetch(self, source: Source) -> list[date]:
-        last = self.state(source).get("last_success_at")
+        last = self.state(source).last_success_at
         last_day = datetime.fromisoformat(last).date() if last else None
         return days_to_poll(self.now.date(), last_day, source.options["catch_up_days"])
 
@@ -110,9 +109,7 @@ class PollContext:
         )
         papers = self.store.papers.by_ids(result.new) if log.isEnabledFor(logging.DEBUG) else ()
         for paper in papers:
-            event(
-                "new_paper", logging.DEBUG, source=source.name, id=paper["id"], title=paper["title"]
-            )
+            event("new_paper", logging.DEBUG, source=source.name, id=paper.id, title=paper.title)
         outcome.documents += 1
         outcome.papers += result.papers
         outcome.new += len(result.new)
@@ -124,18 +121,18 @@ def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome 
     """Poll one source and record the result; None if skipped (backing off) or failed."""
     store, now = ctx.store, ctx.now
     state = store.sources.get(source.name)
-    if not force and state.get("retry_after") and state["retry_after"] > iso(now):
+    if not force and state.retry_after and state.retry_after > iso(now):
         return None
     try:
         outcome = source.kind.poll(ctx, source)
     except PaperwatchError as exc:
         _failed(ctx, source, state, str(exc))
         return None
-    if state["failure_alerted"]:
+    if state.failure_alerted:
         admin_message(
             ctx.config,
             f"paperwatch: source {source.name} recovered",
-            f"Source {source.name} works again after {state['consecutive_failures']} failures.",
+            f"Source {source.name} works again after {state.consecutive_failures} failures.",
         )
     store.sources.save(
         source.name,
@@ -161,11 +158,11 @@ def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome 
     return outcome
 
 
-def _failed(ctx: PollContext, source: Source, state: dict[str, Any], error: str) -> None:
+def _failed(ctx: PollContext, source: Source, state: SourceState, error: str) -> None:
     """Back off (the interval doubling per failure, at most 6 h); alert the admin once.
     The error is kept and sent scrubbed (a URL in it may hold a secret)."""
     error = scrub(error)
-    failures = state["consecutive_failures"] + 1
+    failures = state.consecutive_failures + 1
     retry = ctx.now + backoff(source.every or source.kind.every, failures, MAX_BACKOFF)
     event(
         "poll",
@@ -176,14 +173,12 @@ def _failed(ctx: PollContext, source: Source, state: dict[str, Any], error: str)
         failures=failures,
         retry_after=iso(retry),
     )
-    alerted = state["failure_alerted"]
+    alerted = state.failure_alerted
     if failures >= ctx.config.alert_after_failures and not alerted:
-        alerted = int(
-            admin_message(
-                ctx.config,
-                f"paperwatch: source {source.name} fails",
-                f"Source {source.name} failed {failures} times in a row. Last error: {error}",
-            )
+        alerted = admin_message(
+            ctx.config,
+            f"paperwatch: source {source.name} fails",
+            f"Source {source.name} failed {failures} times in a row. Last error: {error}",
         )
     ctx.store.sources.save(
         source.name,
@@ -201,8 +196,8 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
     (`store` None: no database yet, nothing has run)."""
     sources = []
     for source in config.sources:
-        state = store.sources.get(source.name) if store else _NEVER_RUN
-        details = json.loads(state.get("details") or "{}")
+        state = store.sources.get(source.name) if store else SourceState(source.name)
+        details = state.details
         if source.kind.report is not None:
             details = source.kind.report(source, details)
         sources.append(
@@ -211,15 +206,15 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
                 "type": source.type,
                 "where": source.describe(),
                 "schedule": source.schedule(),
-                "last_poll_at": state.get("last_poll_at"),
-                "last_success_at": state.get("last_success_at"),
-                "last_result": state.get("last_result"),
-                "last_error": state.get("last_error"),
-                "consecutive_failures": state["consecutive_failures"],
-                "retry_after": state.get("retry_after"),
-                "next_run_at": state.get("next_run_at"),
-                "watch_error": state.get("watch_error"),
-                "watch_failing_since": state.get("watch_failing_since"),
+                "last_poll_at": state.last_poll_at,
+                "last_success_at": state.last_success_at,
+                "last_result": state.last_result,
+                "last_error": state.last_error,
+                "consecutive_failures": state.consecutive_failures,
+                "retry_after": state.retry_after,
+                "next_run_at": state.next_run_at,
+                "watch_error": state.watch_error,
+                "watch_failing_since": state.watch_failing_since,
                 "details": details,
             }
         )

@@ -4,17 +4,16 @@ escaped HTML (email), markdown (chat), plain text without markup (everything els
 from __future__ import annotations
 
 import html
-import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from apprise import NotifyFormat
 
 from daemon.errors import QueryError
-from daemon.models import paper_link
 from daemon.query import DEFAULT_FIELDS, Field, make_term, term_spans
+from daemon.store.rows import StoredMatch, StoredPaper
 from daemon.text import tokenize
 
 if TYPE_CHECKING:
@@ -106,28 +105,28 @@ class Highlighter:
         return ("… " if start else "") + body + " …"
 
 
-def paper_json(row: dict[str, Any]) -> dict[str, Any]:
+def paper_json(paper: StoredPaper) -> dict[str, Any]:
     """A stored paper as `papers --json` and the web API show it."""
     return {
-        "id": row["id"],
-        "arxiv_id": row["arxiv_id"],
-        "doi": row.get("doi"),
-        "title": row["title"],
-        "abstract": row["abstract"],
-        "authors": json.loads(row["authors"]),
-        "url": row["url"],
-        "first_seen": row["first_seen"],
-        "sightings": row["sightings"],
+        "id": paper.id,
+        "arxiv_id": paper.arxiv_id,
+        "doi": paper.doi,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "url": paper.url,
+        "first_seen": paper.first_seen,
+        "sightings": paper.sightings,
     }
 
 
-def why_line(matched: list[tuple[str, str]], explain: str | None, title_only: bool) -> str:
+def why_line(match: StoredMatch) -> str:
     """Why a paper matched: its terms and fields; for a match by similarity the score, how
     it ranks among recent papers, and the words that weighed most."""
-    parts = [f"{t} in {f}" for t, f in matched if f != "similar"]
-    if explain:
-        facts = json.loads(explain)
-        words = ", ".join(t for t, f in matched if f == "similar")
+    parts = [f"{t} in {f}" for t, f in match.matched if f != "similar"]
+    if match.explain:
+        facts = match.explain
+        words = ", ".join(t for t, f in match.matched if f == "similar")
         split = (
             f": {facts['words']:.2f} from its words, {facts['meaning']:.2f} from its meaning"
             if "meaning" in facts
@@ -143,14 +142,13 @@ def why_line(matched: list[tuple[str, str]], explain: str | None, title_only: bo
             f"from {facts['threshold']:.2f}); words that weighed most: {words}"
         )
     why = ", ".join(parts)
-    if title_only:
+    if match.title_only:
         why += " (title only: decided without the abstract, which never came)"
     return why
 
 
-def authors_line(raw: str) -> str:
-    """The first MAX_AUTHORS names of a stored author list (JSON), then "et al."."""
-    names: list[str] = json.loads(raw)
+def authors_line(names: Sequence[str]) -> str:
+    """The first MAX_AUTHORS names, then "et al."."""
     shown = ", ".join(names[:MAX_AUTHORS])
     return shown + (f" et al. ({len(names)} authors)" if len(names) > MAX_AUTHORS else "")
 
@@ -215,32 +213,32 @@ _FORMATS = {
 
 
 def render(
-    watchlist: str, config_watchlist: Watchlist | None, rows: list[dict[str, Any]]
+    watchlist: str, config_watchlist: Watchlist | None, matches: list[StoredMatch]
 ) -> Message:
-    """One message for `rows` (deliveries of one watchlist), in every body format."""
-    n = len(rows)
+    """One message for these matches of one watchlist, in every body format."""
+    n = len(matches)
     title = f"paperwatch: {n} new paper{'s' if n != 1 else ''} for {watchlist}"
     parts = {fmt: [f.header(title)] for fmt, f in _FORMATS.items()}
     if config_watchlist is not None:
         query = html.escape(config_watchlist.source)
         parts[NotifyFormat.HTML].append(f"<p>Watchlist: <code>{query}</code></p>")
-    for row in rows:
-        matched = [tuple(x) for x in json.loads(row["matched"])]
-        light = Highlighter([t for t, _ in matched])
+    for match in matches:
+        paper = match.paper
+        light = Highlighter([t for t, _ in match.matched])
         facts = " · ".join(
             x
             for x in (
-                authors_line(row["authors"]) if row["authors"] != "[]" else "",
-                f"day {row['hf_day']}" if row.get("hf_day") else "",
-                f"{row['upvotes']} upvotes" if row.get("upvotes") is not None else "",
+                authors_line(paper.authors) if paper.authors else "",
+                f"day {paper.hf_day}" if paper.hf_day else "",
+                f"{paper.upvotes} upvotes" if paper.upvotes is not None else "",
             )
             if x
         )
-        why = why_line(matched, row.get("explain"), bool(row.get("title_only")))
-        snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
+        why = why_line(match)
+        snippet = light.snippet(paper.abstract) if paper.abstract else ""
         for fmt, f in _FORMATS.items():
-            shown = light.apply(row["title"], f.escape, f.mark)
-            if link := paper_link(row):
+            shown = light.apply(paper.title, f.escape, f.mark)
+            if link := paper.link:
                 shown = f.link(shown, link)
             marked = light.apply(snippet, f.escape, f.mark) if snippet else ""
             parts[fmt].append(f.card(shown, f.escape(facts), f.escape(why), marked))

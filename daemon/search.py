@@ -17,7 +17,6 @@ what evaluating the query on every stored paper gives.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sys
 from collections.abc import Iterable
@@ -25,11 +24,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from daemon import text
 from daemon.query import FIELDS, And, Doc, Node, Not, Term, decide, term_matches
 from daemon.store import Store
+from daemon.store.rows import StoredPaper
 from daemon.store.search_index import Keys, SearchIndexRepo, Text
 from daemon.text import CACHED, Tokens, american, parts
 
@@ -79,9 +78,9 @@ def _field_keys(tokens: Tokens, author: bool) -> str:
 
 def paper_keys(text: Text) -> Keys:
     """A stored paper's keys per field, as daemon.query.Doc cuts its fields."""
-    title, abstract, authors_json = text
+    title, abstract, names = text
     authors = Tokens()
-    for name in json.loads(authors_json):
+    for name in names:
         parts(name, author=True, into=authors)
     return (
         _field_keys(parts(title), False),
@@ -227,7 +226,7 @@ class _Search:
     def _read(self, ids: set[int]) -> None:
         missing = [i for i in ids if i not in self.docs]
         for row in self.repo.rows(missing):
-            self.docs[row["id"]] = _doc(row)
+            self.docs[row.id] = _doc(row)
 
     def evaluate(self, node: Node) -> set[int]:
         if isinstance(node, Term):
@@ -248,8 +247,8 @@ class _Search:
         return out_or
 
 
-def _doc(row: dict[str, Any]) -> Doc:
-    return Doc(row["title"], row["abstract"], json.loads(row["authors"]))
+def _doc(row: StoredPaper) -> Doc:
+    return Doc(row.title, row.abstract or "", row.authors)
 
 
 def search(store: Store, query: Node) -> tuple[list[int], int]:
@@ -269,13 +268,13 @@ def search(store: Store, query: Node) -> tuple[list[int], int]:
     return sorted(found.union(ids), reverse=True), waiting
 
 
-def _decided(docs: Iterable[tuple[dict[str, Any], Doc]], query: Node) -> tuple[list[int], int]:
+def _decided(docs: Iterable[tuple[StoredPaper, Doc]], query: Node) -> tuple[list[int], int]:
     """Papers evaluated directly: those the query matches for sure, and how many wait."""
     ids, waiting = [], 0
     for row, doc in docs:
         verdict = decide(query, doc)
         if verdict:
-            ids.append(row["id"])
+            ids.append(row.id)
         elif verdict is None:
             waiting += 1
     return sorted(ids, reverse=True), waiting

@@ -43,6 +43,7 @@ from daemon.search import catch_up
 from daemon.similar_job import TrainingStopped
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store, StoreError
+from daemon.store.rows import SourceState
 from daemon.systemd import Notifier
 from daemon.web import WebServer
 
@@ -340,7 +341,7 @@ class Service:
 
     def first_run(self, source: Source, trigger: Any, store: Store, now: datetime) -> datetime:
         """Not at once after a restart, unless a run was missed while down."""
-        last = store.sources.get(source.name).get("last_poll_at")
+        last = store.sources.get(source.name).last_poll_at
         if last is None:
             return now
         last_poll = datetime.fromisoformat(last)
@@ -407,25 +408,26 @@ class Service:
         per failing spell."""
         config = self.current.get().config
         now = iso(self.current.get().clock.now())
-        state: dict[str, Any] = {}
+        state: SourceState | None = None
         try:
             with Store(config.db_path) as store:
                 state = store.sources.get(source.name)
                 store.sources.save(
                     source.name,
                     watch_error=error,
-                    watch_failing_since=error and (state.get("watch_failing_since") or now),
+                    watch_failing_since=error and (state.watch_failing_since or now),
                 )
         except Exception as exc:
             event("job_error", logging.ERROR, job=f"watch:{source.name}", error=repr(exc))
-        if error is not None and state.get("watch_error") is None:
+        was_failing = state is not None and state.watch_error is not None
+        if error is not None and not was_failing:
             admin_message(
                 config,
                 f"paperwatch: watcher of {source.name} failed",
                 f"The watcher of source {source.name} failed and is being restarted: {error}. "
                 "Scheduled polls go on meanwhile.",
             )
-        elif error is None and state.get("watch_error") is not None:
+        elif error is None and was_failing:
             admin_message(
                 config,
                 f"paperwatch: watcher of {source.name} recovered",

@@ -336,7 +336,7 @@ class SimilarEngine:
         if watchlist.query is not None and not watchlist.similar.either and above:
             matcher = Matcher([Rule(watchlist.name, watchlist.query)])
             keyword = {
-                row["id"]: list(hits[0].matched)
+                row.id: list(hits[0].matched)
                 for row, hits in matcher.match_rows(
                     store.papers.by_ids([rows[i][0] for i in above])
                 )

@@ -40,11 +40,12 @@ from daemon.errors import QueryError
 from daemon.feedback import VOTES, FeedbackError, record_vote
 from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
-from daemon.models import key_hash, paper_link
+from daemon.models import key_hash
 from daemon.poller import status
 from daemon.query import parse_query, wanted_terms
 from daemon.render import Highlighter, authors_line, paper_json, why_line
 from daemon.store import Store, StoreError
+from daemon.store.rows import StoredMatch, StoredPaper
 
 FEED_ENTRIES = 200
 PAGE_MATCHES = 50  # per watchlist on the page
@@ -68,23 +69,14 @@ class BadRequest(Exception):
     """A request the API cannot answer: 400 with the reason."""
 
 
-def entry_id(row: dict[str, Any]) -> str:
+def entry_id(paper: StoredPaper) -> str:
     """A stable id from the paper's identity: its arXiv id, else its DOI, else its
     normalised title."""
-    if row.get("arxiv_id"):
-        return f"tag:paperwatch,2026:arxiv:{row['arxiv_id']}"
-    if row.get("doi"):
-        return f"tag:paperwatch,2026:doi:{row['doi']}"
-    return f"tag:paperwatch,2026:title:{key_hash(row['title_key']):x}"
-
-
-def _matched(row: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"term": t, "field": f} for t, f in json.loads(row["matched"])]
-
-
-def _why(row: dict[str, Any]) -> str:
-    matched = [(m["term"], m["field"]) for m in _matched(row)]
-    return why_line(matched, row.get("explain"), bool(row.get("title_only")))
+    if paper.arxiv_id:
+        return f"tag:paperwatch,2026:arxiv:{paper.arxiv_id}"
+    if paper.doi:
+        return f"tag:paperwatch,2026:doi:{paper.doi}"
+    return f"tag:paperwatch,2026:title:{key_hash(paper.title_key):x}"
 
 
 def _html(light: Highlighter, text: str) -> Markup:
@@ -92,47 +84,50 @@ def _html(light: Highlighter, text: str) -> Markup:
     return Markup(light.apply(text, lambda s: str(escape(s)), "<mark>{}</mark>".format))
 
 
-def _marked(row: dict[str, Any], terms: list[str]) -> tuple[Markup, Markup]:
+def _marked(paper: StoredPaper, terms: list[str]) -> tuple[Markup, Markup]:
     """Title and abstract snippet, escaped, these terms marked."""
     light = Highlighter(terms)
-    snippet = light.snippet(row["abstract"]) if row["abstract"] else ""
-    return _html(light, row["title"]), _html(light, snippet)
+    snippet = light.snippet(paper.abstract) if paper.abstract else ""
+    return _html(light, paper.title), _html(light, snippet)
 
 
-def _coins(row: dict[str, Any]) -> str:
+def _coins(paper: StoredPaper) -> str:
     """OpenURL COinS (Z39.88) for the Zotero Connector and other reference managers."""
     fields = [
         ("ctx_ver", "Z39.88-2004"),
         ("rft_val_fmt", "info:ofi/fmt:kev:mtx:journal"),
         ("rft.genre", "preprint"),
-        ("rft.atitle", row["title"]),
-        ("rft.jtitle", "arXiv" if row.get("arxiv_id") else "preprint"),
+        ("rft.atitle", paper.title),
+        ("rft.jtitle", "arXiv" if paper.arxiv_id else "preprint"),
     ]
-    fields += [("rft.au", a) for a in json.loads(row["authors"])]
-    if row.get("announced") or row.get("hf_day"):
-        fields.append(("rft.date", row.get("announced") or row["hf_day"]))
-    if paper_link(row):
-        fields.append(("rft_id", str(paper_link(row))))
+    fields += [("rft.au", a) for a in paper.authors]
+    if paper.announced or paper.hf_day:
+        fields.append(("rft.date", paper.announced or paper.hf_day or ""))
+    if paper.link:
+        fields.append(("rft_id", paper.link))
     return urlencode(fields, quote_via=quote)
 
 
 def _card(
-    row: dict[str, Any], terms: list[str], why: str, vote: int | None = None
+    paper: StoredPaper,
+    terms: list[str],
+    match: StoredMatch | None = None,
+    vote: int | None = None,
 ) -> dict[str, Any]:
-    """A paper as the page shows it; `vote`: a similarity match's (0 = none), with its
-    👍/👎 buttons."""
-    title, snippet = _marked(row, terms)
+    """A paper as the page shows it, with why it matched (`match`); `vote`: a similarity
+    match's (0 = none), with its 👍/👎 buttons."""
+    title, snippet = _marked(paper, terms)
     return {
         "vote": vote,
-        "watchlist": row.get("watchlist"),
-        "paper": row["id"],
+        "watchlist": match.watchlist if match else None,
+        "paper": paper.id,
         "title": title,
         "snippet": snippet,
-        "why": why,
-        "link": paper_link(row),
-        "authors": authors_line(row["authors"]),
-        "arxiv_id": row.get("arxiv_id"),
-        "coins": _coins(row),
+        "why": why_line(match) if match else "",
+        "link": paper.link,
+        "authors": authors_line(paper.authors),
+        "arxiv_id": paper.arxiv_id,
+        "coins": _coins(paper),
     }
 
 
@@ -149,9 +144,9 @@ def feed_version(store: Store, names: list[str]) -> tuple[str, datetime | None]:
 def atom(store: Store, config: Config, name: str, names: list[str], base: str) -> bytes:
     """RFC 4287 Atom: one entry per paper, newest match first, the last FEED_ENTRIES."""
     rows = store.deliveries.recent_matches(names, limit=FEED_ENTRIES * max(1, len(names)))
-    by_paper: dict[int, list[dict[str, Any]]] = {}
+    by_paper: dict[int, list[StoredMatch]] = {}
     for row in rows:
-        by_paper.setdefault(row["id"], []).append(row)
+        by_paper.setdefault(row.paper.id, []).append(row)
     papers = list(by_paper.values())[:FEED_ENTRIES]
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub = ET.SubElement
@@ -159,30 +154,31 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
     sub(feed, f"{{{ATOM_NS}}}title").text = (
         "paperwatch: all watchlists" if name == "all" else f"paperwatch: {name}"
     )
-    newest = max((r[0]["matched_at"] for r in papers), default="1970-01-01T00:00:00+00:00")
+    newest = max((r[0].created_at for r in papers), default="1970-01-01T00:00:00+00:00")
     sub(feed, f"{{{ATOM_NS}}}updated").text = newest
     sub(feed, f"{{{ATOM_NS}}}link", rel="self", href=f"{base}/feeds/{quote(name)}.atom")
     sub(feed, f"{{{ATOM_NS}}}link", rel="alternate", href=f"{base}/")
     sub(sub(feed, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name").text = "paperwatch"
     sub(feed, f"{{{ATOM_NS}}}generator", version=__version__).text = "paperwatch"
     for group in papers:
-        row = group[0]
+        paper = group[0].paper
         entry = sub(feed, f"{{{ATOM_NS}}}entry")
-        sub(entry, f"{{{ATOM_NS}}}id").text = entry_id(row)
-        sub(entry, f"{{{ATOM_NS}}}title").text = row["title"]
-        sub(entry, f"{{{ATOM_NS}}}updated").text = row["matched_at"]
-        sub(entry, f"{{{ATOM_NS}}}published").text = row["first_seen"]
-        if paper_link(row):
-            sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=str(paper_link(row)))
-        for author in json.loads(row["authors"]):
+        sub(entry, f"{{{ATOM_NS}}}id").text = entry_id(paper)
+        sub(entry, f"{{{ATOM_NS}}}title").text = paper.title
+        sub(entry, f"{{{ATOM_NS}}}updated").text = group[0].created_at
+        sub(entry, f"{{{ATOM_NS}}}published").text = paper.first_seen
+        if paper.link:
+            sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=paper.link)
+        for author in paper.authors:
             sub(sub(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name").text = author
         for r in group:
-            sub(entry, f"{{{ATOM_NS}}}category", term=r["watchlist"], label=_why(r))
-        why = "; ".join(f"{r['watchlist']}: {_why(r)}" for r in group)
-        day = row.get("announced") or row.get("hf_day") or row["first_seen"][:10]
+            sub(entry, f"{{{ATOM_NS}}}category", term=r.watchlist, label=why_line(r))
+        why = "; ".join(f"{r.watchlist}: {why_line(r)}" for r in group)
+        day = paper.announced or paper.hf_day or (paper.first_seen or "")[:10]
+        light = Highlighter([t for r in group for t in _terms(r)])
         body = (
             f"<p><b>{escape(why)}</b> · {escape(day)}</p>"
-            f"<p>{_html(Highlighter([t for r in group for t in _terms(r)]), row['abstract'])}</p>"
+            f"<p>{_html(light, paper.abstract or '')}</p>"
         )
         sub(entry, f"{{{ATOM_NS}}}content", type="html").text = body
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
@@ -212,19 +208,19 @@ def _since(query: dict[str, str]) -> str | None:
         raise BadRequest(f"since: expected a day (2026-08-20) or a time, got {raw!r}") from None
 
 
-def match_json(row: dict[str, Any], vote: int = 0) -> dict[str, Any]:
+def match_json(match: StoredMatch, vote: int = 0) -> dict[str, Any]:
     """A match as the API shows it; a similarity match with the reader's vote on it."""
-    similarity = json.loads(row["explain"]) if row.get("explain") else None
-    if similarity is not None:
-        similarity["vote"] = {v: k for k, v in VOTES.items()}[vote]
+    similarity = None
+    if match.explain is not None:
+        similarity = {**match.explain, "vote": {v: k for k, v in VOTES.items()}[vote]}
     return {
-        "match_id": row["match_id"],
-        "watchlist": row["watchlist"],
-        "matched": _matched(row),
-        "matched_at": row["matched_at"],
-        "title_only": bool(row["title_only"]),
+        "match_id": match.id,
+        "watchlist": match.watchlist,
+        "matched": [{"term": t, "field": f} for t, f in match.matched],
+        "matched_at": match.created_at,
+        "title_only": match.title_only,
         "similarity": similarity,
-        "paper": paper_json(row),
+        "paper": paper_json(match.paper),
     }
 
 
@@ -237,11 +233,11 @@ def api_matches(store: Store, config: Config, query: dict[str, str]) -> list[dic
     if not names:
         return []
     rows = store.deliveries.recent_matches(names, _since(query), _limit(query, 100))
-    votes = store.similar.votes_on(sorted({r["id"] for r in rows if r.get("explain")}))
-    return [match_json(r, votes.get((r["watchlist"], r["id"]), 0)) for r in rows]
+    votes = store.similar.votes_on(sorted({r.paper.id for r in rows if r.explain}))
+    return [match_json(r, votes.get((r.watchlist, r.paper.id), 0)) for r in rows]
 
 
-def find_papers(store: Store, query: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
+def find_papers(store: Store, query: dict[str, str]) -> tuple[list[StoredPaper], int]:
     """Stored papers, newest first; with `q`, those the query language matches (and how
     many more wait for their abstract)."""
     limit, since = _limit(query, 100), _since(query)
@@ -266,13 +262,13 @@ def home(store: Store, config: Config, now: datetime, token: str = "") -> str:
         rows = store.deliveries.recent_matches([watchlist.name], limit=PAGE_MATCHES)
         votes = store.similar.votes(watchlist.name) if watchlist.similar else {}
 
-        def card(r: dict[str, Any], votes: dict[int, int] = votes) -> dict[str, Any]:
-            vote = votes.get(r["id"], 0) if r.get("explain") else None
-            return _card(r, _terms(r), _why(r), vote)
+        def card(r: StoredMatch, votes: dict[int, int] = votes) -> dict[str, Any]:
+            vote = votes.get(r.paper.id, 0) if r.explain else None
+            return _card(r.paper, _terms(r), r, vote)
 
         days = [
             {"day": day, "cards": [card(r) for r in day_rows]}
-            for day, day_rows in groupby(rows, key=lambda r: r["matched_at"][:10])
+            for day, day_rows in groupby(rows, key=lambda r: r.created_at[:10])
         ]
         groups.append({"name": watchlist.name, "query": watchlist.source, "days": days})
     report = status(store, config)
@@ -289,21 +285,21 @@ def home(store: Store, config: Config, now: datetime, token: str = "") -> str:
 
 
 def papers_page(store: Store, query: dict[str, str]) -> str:
-    error, rows, waiting = None, list[dict[str, Any]](), 0
+    error, rows, waiting = None, list[StoredPaper](), 0
     try:
         rows, waiting = find_papers(store, query)
     except BadRequest as exc:
         error = str(exc)
     q = query.get("q", "")
     terms = _search_terms(q) if error is None else []
-    cards = [_card(row, terms, "") for row in rows]
+    cards = [_card(row, terms) for row in rows]
     return _TEMPLATES.get_template("papers.html").render(
         q=q, cards=cards, error=error, waiting=waiting
     )
 
 
-def _terms(row: dict[str, Any]) -> list[str]:
-    return [m["term"] for m in _matched(row)]
+def _terms(match: StoredMatch) -> list[str]:
+    return [term for term, _ in match.matched]
 
 
 def _search_terms(q: str) -> list[str]:

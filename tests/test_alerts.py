@@ -306,7 +306,7 @@ def test_a_claimed_delivery_is_sent_by_one_process_only(config_file):
     with second.transaction():
         theirs = second.deliveries.claim("b", t0.isoformat(), until, "hook")
     assert mine and theirs == []  # one UPDATE: whoever comes second gets nothing
-    ids = [r["id"] for r in mine]
+    ids = [r.id for r in mine]
     with second.transaction():  # `alerts retry` names the ids: still refused while claimed
         assert second.deliveries.claim("b", t0.isoformat(), until, "hook", ids) == []
     later = (t0 + timedelta(minutes=6)).isoformat()
@@ -452,7 +452,7 @@ def test_an_abstract_that_never_comes_is_decided_after_undecided_after(tmp_path)
     assert alert["watchlist"] == "align" and alert["title_only"] == 1
     later = now + timedelta(days=1)
     [row] = store.deliveries.claim("me", iso(later), iso(later + timedelta(hours=1)), "hook")
-    message = render("align", config.watchlist("align"), [row])
+    message = render("align", config.watchlist("align"), [row.match])
     assert "title only: decided without the abstract" in message.text
     assert decide_waiting(store, runtime, now + timedelta(days=5)) == 0  # once, ever
     runtime.http.close()

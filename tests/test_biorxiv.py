@@ -41,8 +41,8 @@ def test_the_listing_is_paged_stored_by_doi_alerts_once_and_status_shows_it(tmp_
         assert cursors == ["0", str(PAGE), str(2 * PAGE)] and api.max_in_flight == 1
         assert all("/details/medrxiv/2026-08-19/2026-08-20/" in p for p in api.paths())
         rows = store.papers.listing(limit=100)
-        assert len(rows) == 49 and all(r["doi"].startswith("10.1101/") for r in rows)
-        assert all(r["url"].startswith("https://www.medrxiv.org/content/10.1101/") for r in rows)
+        assert len(rows) == 49 and all(r.doi.startswith("10.1101/") for r in rows)
+        assert all(r.url.startswith("https://www.medrxiv.org/content/10.1101/") for r in rows)
         new_ones = [r for r in records(MEDRXIV) if r["version"] == "1"]
         assert first.new == len({r["doi"] for r in new_ones})  # later versions: quiet
         alerted = {a["paper_id"] for a in alerts(store)}
@@ -62,16 +62,16 @@ def test_a_later_version_updates_the_paper_quietly_and_old_papers_do_not_alert(t
         api.listing["biorxiv"] = [v1]
         assert poll(cfg, store, "bio", NOON).new == 1
         [row] = store.papers.listing()
-        assert (row["doi"], row["version"], row["announced"]) == (v1["doi"], 1, "2021-09-30")
+        assert (row.doi, row.version, row.announced) == (v1["doi"], 1, "2021-09-30")
         sent = len(alerts(store))
         assert sent == 1  # machine learning
         changed = {**v2, "title": v2["title"] + " (revised)"}
         api.listing["biorxiv"] = [changed] + records(BIORXIV_PAGE)  # revisions of old papers
         later = poll(cfg, store, "bio", NOON + timedelta(days=1))
         assert later is not None and later.new == 0 and len(alerts(store)) == sent
-        row = store.papers.listing(ids=[row["id"]])[0]
-        assert row["version"] == 2 and row["title"].endswith("(revised)")
-        assert row["announced"] == "2021-09-30"  # the paper's day: its first version's
+        row = store.papers.listing(ids=[row.id])[0]
+        assert row.version == 2 and row.title.endswith("(revised)")
+        assert row.announced == "2021-09-30"  # the paper's day: its first version's
 
 
 def test_missed_days_are_caught_up_and_categories_filter(tmp_path):
@@ -89,7 +89,7 @@ def test_missed_days_are_caught_up_and_categories_filter(tmp_path):
         cfg, store = configured(tmp_path / "only", only)
         poll(cfg, store, "med", NOON)
     kept = {r["doi"] for r in records(MEDRXIV) if r["category"] == "epidemiology"}
-    assert kept and {r["doi"] for r in store.papers.listing(limit=100)} == kept
+    assert kept and {r.doi for r in store.papers.listing(limit=100)} == kept
 
 
 def test_the_parser_reads_every_fixture_and_counts_are_strings():
@@ -111,6 +111,6 @@ def test_an_api_error_fails_the_poll_with_its_words_and_nothing_is_lost(tmp_path
         api.error = "Error: interval is invalid"
         assert poll(cfg, store, "med", NOON) is None
         state = store.sources.get("med")
-        assert "interval is invalid" in state["last_error"] and not state["last_success_at"]
+        assert "interval is invalid" in state.last_error and not state.last_success_at
         api.error = None
         assert poll(cfg, store, "med", NOON + timedelta(hours=1)).new > 0

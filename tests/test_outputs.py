@@ -8,6 +8,7 @@ import json
 import bibtexparser
 
 from daemon.store import Store
+from daemon.store.rows import StoredMatch, StoredPaper
 from tests.conftest import HF, TEXT
 from tests.test_alerts import write_config
 
@@ -82,7 +83,7 @@ def test_titles_with_latex_braces_and_specials_stay_one_well_formed_entry(tmp_pa
         r"A } closing brace, #hash & \textit{italics}",
     ]
     rows = [
-        {"title": t, "abstract": "", "authors": '["A B"]', "arxiv_id": f"2608.0000{i}"}
+        StoredMatch(i, "w", StoredPaper(i, t, "", ("A B",), f"2608.0000{i}"), (), False, "")
         for i, t in enumerate(nasty)
     ]
     assert BibtexFiles(tmp_path, "bibtex://x").deliver("w", rows) is None

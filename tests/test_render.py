@@ -1,21 +1,21 @@
 from __future__ import annotations
 
-import json
-
 from daemon.render import Highlighter, render
+from daemon.store.rows import StoredMatch, StoredPaper
 
 
 def row(**extra):
-    base = {
-        "matched": json.dumps([["tensor", "title"], ['"neural operator"', "abstract"]]),
+    paper = {
+        "id": 1,
         "title": "Tensor <script>alert(1)</script> [nets]",
         "abstract": "Filler sentence here. " * 30 + "We build neural operators on tensors.",
-        "authors": json.dumps([f"Author {i}" for i in range(9)]),
+        "authors": tuple(f"Author {i}" for i in range(9)),
         "url": "https://huggingface.co/papers/2101.00001",
         "hf_day": "2026-06-12",
         "upvotes": 0,
     }
-    return {**base, **extra}
+    matched = (("tensor", "title"), ('"neural operator"', "abstract"))
+    return StoredMatch(1, "w", StoredPaper(**{**paper, **extra}), matched, False, "2026-06-12")
 
 
 def test_html_is_escaped_and_highlighted():

@@ -5,7 +5,6 @@ since) and stale (papers whose text changed since they were indexed)."""
 
 from __future__ import annotations
 
-import json
 import random
 import sqlite3
 from datetime import UTC, datetime
@@ -87,8 +86,7 @@ def _docs(store: Store) -> list[tuple[int, Doc]]:
     found = _DOCS.get(store.path)
     if found is None:
         found = _DOCS[store.path] = [
-            (r["id"], Doc(r["title"], r["abstract"], json.loads(r["authors"])))
-            for r in store.papers.iterate()
+            (r.id, Doc(r.title, r.abstract or "", r.authors)) for r in store.papers.iterate()
         ]
     return found
 
@@ -127,7 +125,7 @@ def queries(draw: st.DrawFn, texts: list[str]) -> str:
 
 def _texts(store: Store) -> list[str]:
     rows = list(store.papers.iterate())
-    return [r["title"] for r in rows] + [r["abstract"] for r in rows if r["abstract"]] + NAMES
+    return [r.title for r in rows] + [r.abstract for r in rows if r.abstract] + NAMES
 
 
 @settings(
@@ -206,4 +204,4 @@ def test_a_search_matching_more_papers_than_sqlite_takes_parameters_lists_them(t
     ids, _ = search(store, parse_query("model"))
     assert len(ids) == 2_000
     rows = store.papers.listing(ids=ids, limit=3)
-    assert [r["id"] for r in rows] == [2_000, 1_999, 1_998]
+    assert [r.id for r in rows] == [2_000, 1_999, 1_998]

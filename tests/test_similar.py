@@ -308,7 +308,7 @@ def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, ba
     with an arXiv id (eprint, arXiv DOI, arxiv.org link) or a stored title are examples;
     the others are listed by `check`, not an error, and count once stored."""
     store = background
-    titled = store.papers.listing(ids=[store.papers.find("2608.19075", "")])[0]["title"]
+    titled = store.papers.listing(ids=[store.papers.find("2608.19075", "")])[0].title
     (tmp_path / "refs.bib").write_text(
         "@article{a, title={Something {Else}}, eprint={2608.18082}, archivePrefix={arXiv}}\n"
         "@misc{b, title={B}, doi={10.48550/arXiv.2608.18115}}\n"

@@ -80,7 +80,7 @@ def test_empty_weekend_is_success(tmp_path):
         cfg, store = setup(tmp_path, hf.base)
         outcome = poll(cfg, store, "hf", datetime(2026, 6, 14, 12, tzinfo=UTC))
         assert outcome is not None and outcome.papers == 0
-    assert store.sources.get("hf")["consecutive_failures"] == 0
+    assert store.sources.get("hf").consecutive_failures == 0
 
 
 def test_api_nonsense_falls_back_to_clamped_page(tmp_path):
@@ -333,7 +333,7 @@ def test_inbox_file_with_a_non_utf8_name_is_ingested_and_the_rest_too(tmp_path):
     assert outcome is not None and (outcome.documents, outcome.papers) == (2, 40 + 62)
     assert os.path.exists(inbox + b"/done/bad\xffname.txt")
     assert os.path.exists(inbox + b"/failed/bad\xfejunk.bin.error.txt")
-    assert "bad\\xfejunk.bin" in store.sources.get("inbox")["last_result"]
+    assert "bad\\xfejunk.bin" in store.sources.get("inbox").last_result
 
 
 class RawPeer:

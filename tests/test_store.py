@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime
 
@@ -61,19 +60,19 @@ def test_listing_then_api_keeps_30_papers_with_everything(store):
     assert len(first.new) == 30 and not second.new and not second.gained
     rows = store.papers.listing()
     assert len(rows) == 30
-    assert all(r["arxiv_id"] and r["abstract"] and json.loads(r["authors"]) for r in rows)
-    assert all(r["sightings"] == 2 for r in rows)
+    assert all(r.arxiv_id and r.abstract and r.authors for r in rows)
+    assert all(r.sightings == 2 for r in rows)
 
 
 def test_dom_only_then_api_attaches_abstracts_as_gained(store):
     first = ingest_file(store, HF / "listing_dom_only_2026-08-03.html")
     assert len(first.new) == 3
-    assert all(r["abstract"] == "" for r in store.papers.listing())
+    assert all(r.abstract == "" for r in store.papers.listing())
     second = ingest_file(store, HF / "api_daily_papers_2026-08-03.json")
     assert second.new == [] and sorted(second.gained) == sorted(first.new)
     rows = store.papers.listing()
     assert len(rows) == 3
-    assert all(r["abstract"] and len(json.loads(r["authors"])) >= 5 for r in rows)
+    assert all(r.abstract and len(r.authors) >= 5 for r in rows)
 
 
 def test_text_paper_later_seen_with_arxiv_id_is_merged(store):
@@ -96,8 +95,8 @@ def test_text_paper_later_seen_with_arxiv_id_is_merged(store):
     second = ingest_digest(store, api, source="t", location="b", content_hash="h2", now=NOW)
     assert second.new == [] and second.gained == first.new
     [row] = store.papers.listing()
-    assert row["arxiv_id"] == "2101.00001" and row["title"] == title
-    assert row["sightings"] == 2
+    assert row.arxiv_id == "2101.00001" and row.title == title
+    assert row.sightings == 2
     # and a later text dump of the same title finds the row that now has an id
     third = ingest_digest(store, dump, source="t", location="c", content_hash="h3", now=NOW)
     assert third.new == [] and store.papers.counts()["papers"] == 1
@@ -236,10 +235,10 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
         assert "_migrations" not in tables
         assert store.papers.counts() == {"papers": 1, "sightings": 1, "documents": 1}
         [paper] = store.papers.listing()
-        assert paper["arxiv_id"] == "2606.00467" and paper["upvotes"] == 3
+        assert paper.arxiv_id == "2606.00467" and paper.upvotes == 3
         [alert] = store.deliveries.listing()
-        assert alert["status"] == "pending" and alert["title"] == "A Paper"
-        assert store.sources.get("hf")["etag"] == '"v1"'
+        assert alert.status == "pending" and alert.match.paper.title == "A Paper"
+        assert store.sources.get("hf").etag == '"v1"'
         # and it keeps working: the same paper again is a sighting, not a second paper
         digest = Digest("hf_json", (Paper(title="A paper", arxiv_id="2606.00467"),))
         result = ingest_digest(store, digest, source="t", location="x", content_hash="h2", now=NOW)
@@ -270,9 +269,9 @@ def test_a_paper_known_by_doi_is_one_paper_whatever_the_doi_is_written_like(stor
     )
     assert len(first.new) == 1 and again.new == [first.new[0] + 1]  # by DOI, not title
     assert again.gained == first.new
-    rows = {r["id"]: r for r in store.papers.listing()}
-    assert rows[first.new[0]]["doi"] == doi and rows[first.new[0]]["abstract"] == "We sequence."
-    assert rows[first.new[0] + 1]["doi"] == "10.1101/2026.08.02.000001"
+    rows = {r.id: r for r in store.papers.listing()}
+    assert rows[first.new[0]].doi == doi and rows[first.new[0]].abstract == "We sequence."
+    assert rows[first.new[0] + 1].doi == "10.1101/2026.08.02.000001"
 
 
 def test_arxivs_own_doi_is_its_arxiv_id_and_a_journal_doi_joins_the_arxiv_paper(store):
@@ -284,7 +283,7 @@ def test_arxivs_own_doi_is_its_arxiv_id_and_a_journal_doi_joins_the_arxiv_paper(
         _ingest(store, "d", Paper(title="Sparse Probes (journal version)", doi=journal)).new == []
     )
     [row] = store.papers.listing()
-    assert (row["id"], row["arxiv_id"], row["doi"]) == (pid, "2608.00001", journal)
+    assert (row.id, row.arxiv_id, row.doi) == (pid, "2608.00001", journal)
     assert store.papers.find(None, "", doi=journal) == pid
 
 
@@ -306,7 +305,7 @@ def test_identifiers_that_disagree_keep_papers_apart_and_nothing_breaks(store):
         store, "d", Paper(title="Tensor Sketches", arxiv_id="2608.00009", doi="10.1101/9")
     )
     assert both.new == []
-    rows = {(r["arxiv_id"], r["doi"]) for r in store.papers.listing()}
+    rows = {(r.arxiv_id, r.doi) for r in store.papers.listing()}
     assert ("2608.00009", None) in rows and (None, "10.1101/9") in rows
 
 
@@ -322,5 +321,5 @@ def test_a_doi_another_arxiv_paper_holds_never_breaks_a_document(store):
         Paper(title="Three", arxiv_id="2608.00013", doi=doi),
     )
     assert len(first.new) == 1 and len(again.new) == 2
-    holders = [r["arxiv_id"] for r in store.papers.listing() if r["doi"] == doi]
+    holders = [r.arxiv_id for r in store.papers.listing() if r.doi == doi]
     assert holders == ["2608.00011"]

@@ -8,15 +8,14 @@ after a crash between the write and its record adds nothing twice.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from daemon.errors import ConfigError
-from daemon.models import key_hash, paper_link, title_key
+from daemon.models import key_hash, title_key
 from daemon.outputs.contract import OutputKind, register_output
+from daemon.store.rows import StoredMatch, StoredPaper
 
 _KEY = re.compile(r"^@\w+\{([^,\s]+),", re.MULTILINE)
 _UNSAFE = re.compile(r"[^\w.-]+")
@@ -27,12 +26,13 @@ class BibtexFiles:
         self.folder = folder
         self.private_url = url
 
-    def deliver(self, watchlist: str, rows: list[dict[str, Any]]) -> str | None:
+    def deliver(self, watchlist: str, matches: list[StoredMatch]) -> str | None:
         path = self.folder / f"{_UNSAFE.sub('_', watchlist) or 'watchlist'}.bib"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             known = set(_KEY.findall(path.read_text("utf-8"))) if path.exists() else set()
-            entries = [(key, _entry(key, watchlist, row)) for row in rows if (key := cite_key(row))]
+            papers = [m.paper for m in matches]
+            entries = [(key, _entry(key, watchlist, p)) for p in papers if (key := cite_key(p))]
             fresh = [text for key, text in dict(entries).items() if key not in known]
             if fresh:
                 with open(path, "a", encoding="utf-8") as f:
@@ -44,32 +44,31 @@ class BibtexFiles:
         return None
 
 
-def cite_key(row: dict[str, Any]) -> str:
+def cite_key(paper: StoredPaper) -> str:
     """A citation key from the paper's identity: arXiv_2608.18082, doi_10.1101_..., or
     a title hash."""
-    if row.get("arxiv_id"):
-        return "arXiv_" + _UNSAFE.sub("_", str(row["arxiv_id"]))
-    if row.get("doi"):
-        return "doi_" + _UNSAFE.sub("_", str(row["doi"]))
-    return f"paper_{key_hash(title_key(str(row['title']))):x}"
+    if paper.arxiv_id:
+        return "arXiv_" + _UNSAFE.sub("_", paper.arxiv_id)
+    if paper.doi:
+        return "doi_" + _UNSAFE.sub("_", paper.doi)
+    return f"paper_{key_hash(title_key(paper.title)):x}"
 
 
-def _entry(key: str, watchlist: str, row: dict[str, Any]) -> str:
-    authors = json.loads(row["authors"]) if isinstance(row["authors"], str) else row["authors"]
-    day = row.get("announced") or row.get("hf_day") or ""
-    fields: list[tuple[str, str]] = [("title", str(row["title"]))]
-    if authors:
-        fields.append(("author", " and ".join(authors)))
+def _entry(key: str, watchlist: str, paper: StoredPaper) -> str:
+    day = paper.announced or paper.hf_day or ""
+    fields: list[tuple[str, str]] = [("title", paper.title)]
+    if paper.authors:
+        fields.append(("author", " and ".join(paper.authors)))
     if day:
         fields += [("year", day[:4]), ("month", str(int(day[5:7])))]
-    if row.get("arxiv_id"):
-        fields += [("eprint", str(row["arxiv_id"])), ("archivePrefix", "arXiv")]
-    if row.get("doi"):
-        fields.append(("doi", str(row["doi"])))
-    if link := paper_link(row):
+    if paper.arxiv_id:
+        fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
+    if paper.doi:
+        fields.append(("doi", paper.doi))
+    if link := paper.link:
         fields.append(("url", link))
-    if row.get("abstract"):
-        fields.append(("abstract", str(row["abstract"])))
+    if paper.abstract:
+        fields.append(("abstract", paper.abstract))
     fields.append(("note", f"paperwatch: {watchlist}"))
     body = ",\n".join(f"  {name} = {{{_escape(value)}}}" for name, value in fields)
     return f"@misc{{{key},\n{body}\n}}\n\n"

@@ -1,5 +1,5 @@
 """The output contract: what receives a watchlist's delivered matches as data (the rows
-of the matched papers), not as rendered text. A channel's URL whose scheme an output
+of the matches and their papers), not as rendered text. A channel's URL whose scheme an output
 kind registers is loaded by that kind (`bibtex://...`); any other URL is apprise's, which
 gets the rendered message. An output kind is one module of daemon.outputs, or a
 package's `paperwatch.outputs` entry point."""
@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from daemon.registry import Registry
+from daemon.store.rows import StoredMatch
 
 
 class Output(Protocol):
@@ -19,9 +20,9 @@ class Output(Protocol):
     def private_url(self) -> str:
         """How logs, errors and `check` show it."""
 
-    def deliver(self, watchlist: str, rows: list[dict[str, Any]]) -> str | None:
-        """Take these matches (paper rows with `matched`, `explain`); None on success,
-        else why not (the deliveries are retried)."""
+    def deliver(self, watchlist: str, matches: list[StoredMatch]) -> str | None:
+        """Take these matches (each with its paper); None on success, else why not (the
+        deliveries are retried)."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -70,7 +69,7 @@ def feed_url(source: Source) -> str:
 
 
 def _details(ctx: Context, source: Source) -> dict[str, Any]:
-    return dict(json.loads(ctx.state(source).get("details") or "{}"))
+    return dict(ctx.state(source).details)
 
 
 def next_rebuild(feed_day: date) -> datetime:
@@ -138,7 +137,7 @@ def _read_feed(
         source,
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
-        details=json.dumps(details),
+        details=details,
     )
 
 

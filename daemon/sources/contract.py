@@ -17,6 +17,7 @@ from daemon.ingest import IngestResult
 from daemon.models import Paper
 from daemon.registry import Registry
 from daemon.store import Store
+from daemon.store.rows import SourceState
 
 KeyType = Literal["str", "int", "bool", "url", "path", "secret", "str_list", "duration"]
 REQUIRED: Any = object()
@@ -94,7 +95,7 @@ class Context(Protocol):
     @property
     def http(self) -> HttpClient: ...
 
-    def state(self, source: Source) -> dict[str, Any]: ...
+    def state(self, source: Source) -> SourceState: ...
 
     def conditional(self, source: Source) -> dict[str, str]: ...
 

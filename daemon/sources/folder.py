@@ -17,7 +17,6 @@ backoff, so a stuck file costs neither log lines nor CPU.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sqlite3
@@ -417,13 +416,13 @@ class Inbox:
     @staticmethod
     def _count(ctx: Context, source: Source, path: Path, ok: bool) -> None:
         """Per-source file counts and the last file, for `status`."""
-        details: dict[str, Any] = json.loads(ctx.state(source).get("details") or "{}")
+        details = dict(ctx.state(source).details)
         counter = "files_ingested" if ok else "files_failed"
         details[counter] = details.get(counter, 0) + 1
         details["last_file"] = shown(path.name)
         details["last_file_result"] = "ingested" if ok else "failed"
         details["last_file_at"] = iso(ctx.now)
-        ctx.save_state(source, details=json.dumps(details))
+        ctx.save_state(source, details=details)
 
 
 class Refused(PaperwatchError):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+
+from daemon.store.rows import StoredDelivery, StoredMatch
 
 STATUSES = ("pending", "failed", "sent", "dead")
-_DUE = (
-    "SELECT d.id, d.channel, d.attempts, d.created_at, m.watchlist, m.matched, m.title_only, "
-    "m.score, m.explain, "
-    "p.title, p.abstract, p.authors, p.url, p.hf_day, p.upvotes, p.arxiv_id, p.doi, "
-    "p.announced "
-    "FROM deliveries d JOIN matches m ON m.id = d.match_id "
+_MATCH = (  # a match and its paper, as StoredMatch reads them
+    "m.id AS match_id, m.watchlist, m.matched, m.title_only, m.score, m.explain, "
+    "m.created_at, p.id, p.arxiv_id, p.doi, p.title_key, p.title, p.abstract, p.authors, "
+    "p.url, p.hf_day, p.upvotes, p.version, p.announced, p.first_seen, p.updated_at"
+)
+_DELIVERY = (  # a delivery, its match and its paper, as StoredDelivery reads them
+    "SELECT d.id AS delivery_id, d.channel, d.status, d.attempts, d.due_at, d.sent_at, "
+    "d.last_error, d.created_at AS delivery_created_at, "
+    f"{_MATCH} FROM deliveries d JOIN matches m ON m.id = d.match_id "
     "JOIN papers p ON p.id = m.paper_id "
 )
 
@@ -97,7 +101,7 @@ class DeliveryRepo:
 
     def claim(
         self, owner: str, now: str, until: str, channel: str, ids: list[int] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredDelivery]:
         """Claim `channel`'s unsent deliveries for `owner` in one UPDATE (due ones, or these
         `ids`): a row another process claimed until later is skipped; only one sends it."""
         free = "(claimed_until IS NULL OR claimed_until <= ?)"
@@ -112,8 +116,8 @@ class DeliveryRepo:
             f"AND {where} AND {free}",
             [owner, until, channel, *args, now],
         )
-        rows = self.conn.execute(_DUE + "WHERE d.claimed_by = ? ORDER BY d.id", (owner,))
-        return [dict(r) for r in rows]
+        rows = self.conn.execute(_DELIVERY + "WHERE d.claimed_by = ? ORDER BY d.id", (owner,))
+        return [StoredDelivery.of(r) for r in rows]
 
     def mark_sent(self, ids: list[int], stamp: str) -> None:
         self.conn.executemany(
@@ -184,23 +188,16 @@ class DeliveryRepo:
             (stamp,),
         )
 
-    def listing(self, status: str | None = None) -> list[dict[str, Any]]:
-        sql = (
-            "SELECT d.id, m.watchlist, m.paper_id, p.title, d.channel, d.status, d.attempts, "
-            "m.matched, m.title_only, m.created_at, d.sent_at, d.due_at, d.last_error "
-            "FROM deliveries d "
-            "JOIN matches m ON m.id = d.match_id JOIN papers p ON p.id = m.paper_id"
-        )
-        args: tuple[str, ...] = ()
+    def listing(self, status: str | None = None) -> list[StoredDelivery]:
+        sql, args = _DELIVERY, tuple[str, ...]()
         if status:
-            sql += " WHERE d.status = ?"
-            args = (status,)
-        return [dict(r) for r in self.conn.execute(sql + " ORDER BY d.id", args)]
+            sql, args = sql + "WHERE d.status = ? ", (status,)
+        return [StoredDelivery.of(r) for r in self.conn.execute(sql + "ORDER BY d.id", args)]
 
     def recent_matches(
         self, watchlists: list[str], since: str | None = None, limit: int = 200
-    ) -> list[dict[str, Any]]:
-        """Matches of these watchlists with their papers, newest first."""
+    ) -> list[StoredMatch]:
+        """Matches of these watchlists with their papers (seen how often), newest first."""
         marks = ",".join("?" * len(watchlists))
         args: list[object] = list(watchlists)
         where = f"m.watchlist IN ({marks})"
@@ -208,13 +205,9 @@ class DeliveryRepo:
             where += " AND m.created_at >= ?"
             args.append(since)
         return [
-            dict(r)
+            StoredMatch.of(r)
             for r in self.conn.execute(
-                "SELECT m.id AS match_id, m.watchlist, m.matched, m.title_only, m.score, "
-                "m.explain, m.created_at "
-                "AS matched_at, p.id, p.arxiv_id, p.doi, p.title_key, p.title, p.abstract, "
-                "p.authors, "
-                "p.url, p.hf_day, p.announced, p.first_seen, p.updated_at, "
+                f"SELECT {_MATCH}, "
                 "(SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) AS sightings "
                 f"FROM matches m JOIN papers p ON p.id = m.paper_id WHERE {where} "
                 "ORDER BY m.id DESC LIMIT ?",

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from daemon.models import key_hash
+from daemon.store.rows import StoredPaper
 
 COLUMNS = (
     "id",
@@ -248,7 +249,7 @@ class PaperRepo:
         since: date | None = None,
         limit: int | None = None,
         ids: Iterable[int] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredPaper]:
         """Papers newest first (ids grow with first_seen), with their sighting count."""
         where: list[str] = []
         args: list[object] = []
@@ -265,18 +266,18 @@ class PaperRepo:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [dict(r) for r in self.conn.execute(sql, args)]
+        return [StoredPaper.of(r) for r in self.conn.execute(sql, args)]
 
-    def by_ids(self, ids: list[int]) -> Iterator[dict[str, Any]]:
+    def by_ids(self, ids: list[int]) -> Iterator[StoredPaper]:
         """Matching fields of these papers, in chunks."""
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(
                 f"SELECT {_SELECT} FROM papers WHERE id IN ({marks})", chunk
             ):
-                yield dict(r)
+                yield StoredPaper.of(r)
 
-    def iterate(self, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    def iterate(self, batch: int = 2000) -> Iterator[StoredPaper]:
         """Every paper, oldest first, read in batches (constant memory)."""
         last = 0
         while True:
@@ -285,7 +286,7 @@ class PaperRepo:
             ).fetchall()
             if not rows:
                 return
-            yield from (dict(r) for r in rows)
+            yield from (StoredPaper.of(r) for r in rows)
             last = rows[-1]["id"]
 
 

@@ -4,13 +4,19 @@ daemon.search."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from daemon.store.rows import StoredPaper
 
 Keys = tuple[str, str, str]  # title, abstract, author: space-separated keys
-Text = tuple[str, str, str]  # a paper's title, abstract and authors (JSON) as stored
+Text = tuple[str, str | None, tuple[str, ...]]  # a paper's title, abstract and authors
+
+
+def _text(title: str, abstract: str | None, authors: str | None) -> Text:
+    return title, abstract, tuple(json.loads(authors or "[]"))
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,10 @@ class SearchIndexRepo:
         return [
             (
                 r["paper_id"],
-                (r["title"], r["abstract"], r["authors"]),
+                _text(r["title"], r["abstract"], r["authors"]),
                 None
                 if r["current"] is None
-                else (r["now_title"], r["now_abstract"], r["now_authors"]),
+                else _text(r["now_title"], r["now_abstract"], r["now_authors"]),
             )
             for r in rows
         ]
@@ -61,7 +67,7 @@ class SearchIndexRepo:
     def rows_after(self, up_to: int, limit: int) -> list[tuple[int, Text]]:
         """Up to `limit` papers past id `up_to`, oldest first."""
         return [
-            (r[0], (r[1], r[2], r[3]))
+            (r[0], _text(r[1], r[2], r[3]))
             for r in self.conn.execute(
                 "SELECT id, title, abstract, authors FROM papers WHERE id > ? ORDER BY id LIMIT ?",
                 (up_to, limit),
@@ -98,21 +104,21 @@ class SearchIndexRepo:
     def all_ids(self, up_to: int) -> set[int]:
         return {r[0] for r in self.conn.execute("SELECT id FROM papers WHERE id <= ?", (up_to,))}
 
-    def unindexed(self, state: IndexState) -> list[dict[str, Any]]:
+    def unindexed(self, state: IndexState) -> list[StoredPaper]:
         """The papers a search must read as they are: past the watermark, or changed."""
         rows = self.conn.execute(
             "SELECT id, title, abstract, authors FROM papers WHERE id > ? ORDER BY id",
             (state.indexed_up_to,),
         ).fetchall()
-        found = [dict(r) for r in rows]
+        found = [StoredPaper.of(r) for r in rows]
         if state.stale:
             found += self.rows(sorted(state.stale))
         return found
 
-    def rows(self, ids: list[int]) -> list[dict[str, Any]]:
+    def rows(self, ids: list[int]) -> list[StoredPaper]:
         """Matching fields of these papers (one statement, however many)."""
         return [
-            dict(r)
+            StoredPaper.of(r)
             for r in self.conn.execute(
                 "SELECT id, title, abstract, authors FROM papers "
                 "WHERE id IN (SELECT value FROM json_each(?))",
