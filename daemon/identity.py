@@ -4,7 +4,9 @@ A paper is known by its arXiv id (without version) and/or its DOI when known (ar
 own DOI is its arXiv id), else by its normalised title: a sighting is the stored paper
 any of its identifiers agrees with. A title-only paper that later shows up with an id is
 the same row, the id attached (and a DOI-only one that shows up with its arXiv id); two
-papers with different ids and the same title stay two papers.
+papers with different ids and the same title stay two papers. When a sighting's arXiv id
+names one stored row and its DOI another (the DOI-only row of the same paper), the two
+rows become one: the older keeps everything either had.
 """
 
 from __future__ import annotations
@@ -56,9 +58,21 @@ def store_papers(
     next_id = repo.max_id()
     fresh: dict[int, dict[str, Any]] = {}
     changed: dict[int, dict[str, Any]] = {}
+    absorbed: dict[int, int] = {}  # a stored row made one with another: its id -> the other's
     merged = Merged()
     for paper, key in zip(papers, keys, strict=True):
         row = by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None
+        twin = by_doi.get(paper.doi) if row is not None and paper.doi else None
+        if twin is not None and row is not None and _one_paper(row, twin, fresh):
+            keep, gone = sorted((row, twin), key=lambda r: int(r["id"]))
+            if _fold(keep, gone):
+                merged.gained.append(keep["id"])
+            absorbed[gone["id"]] = keep["id"]
+            changed.pop(gone["id"], None)
+            changed[keep["id"]] = row = keep
+            by_doi[paper.doi] = by_arxiv[paper.arxiv_id] = keep
+            for key_rows in by_key.values():
+                key_rows[:] = [r for r in key_rows if r is not gone]
         if row is None and paper.doi:
             row = by_doi.get(paper.doi)
             if row is not None and paper.arxiv_id and row["arxiv_id"]:
@@ -85,8 +99,11 @@ def store_papers(
         if row["doi"]:
             by_doi[row["doi"]] = row
         merged.ids.append(row["id"])
+    repo.absorb(absorbed)  # first: the DOI's unique index frees it for the row kept
     repo.insert(list(fresh.values()), hashes, stamp)
     repo.update(changed.values(), stamp)
+    merged.ids = [absorbed.get(i, i) for i in merged.ids]
+    merged.gained = sorted({absorbed.get(i, i) for i in merged.gained})
     quiet = set() if alert_replacements else {i for i in fresh if fresh[i]["quiet"]}
     merged.new = sorted(fresh.keys() - quiet)  # the quiet ones are stored, not new
     return merged
@@ -98,6 +115,29 @@ def _known_by(paper: Paper) -> Paper:
     if (arxiv, doi) == (paper.arxiv_id, paper.doi):
         return paper
     return replace(paper, arxiv_id=arxiv, doi=doi)
+
+
+def _one_paper(row: dict[str, Any], twin: dict[str, Any], fresh: dict[int, Any]) -> bool:
+    """The row a sighting's arXiv id names and the one its DOI names are one paper: two
+    stored rows, the DOI's without an arXiv id of its own."""
+    stored = row["id"] not in fresh and twin["id"] not in fresh
+    return stored and twin is not row and not twin["arxiv_id"]
+
+
+_FOLDED = ("arxiv_id", "doi", "url", "hf_day", "announced", "upvotes", "version")
+
+
+def _fold(keep: dict[str, Any], gone: dict[str, Any]) -> bool:
+    """What `gone` knows that `keep` lacks, into `keep`; True if it gains text."""
+    for name in _FOLDED:
+        if keep[name] is None and gone[name] is not None:
+            keep[name] = gone[name]
+    gained = False
+    if gone["abstract"] and _completes(keep["abstract"], gone["abstract"]):
+        keep["abstract"], gained = gone["abstract"], True
+    if keep["authors"] == "[]" and gone["authors"] != "[]":
+        keep["authors"], gained = gone["authors"], True
+    return gained
 
 
 def _may_be(row: dict[str, Any], paper: Paper) -> bool:

@@ -287,26 +287,47 @@ def test_arxivs_own_doi_is_its_arxiv_id_and_a_journal_doi_joins_the_arxiv_paper(
     assert store.papers.find(None, "", doi=journal) == pid
 
 
-def test_identifiers_that_disagree_keep_papers_apart_and_nothing_breaks(store):
-    """Same title, two DOIs: two papers. An arXiv paper and a DOI-only paper later seen
-    together: the arXiv row stays, the DOI stays with its own row (the unique index)."""
+def test_same_title_with_two_dois_is_two_papers(store):
     same = "A Survey of Protein Language Models"
-    assert (
-        len(
-            _ingest(
-                store, "a", Paper(title=same, doi="10.1101/1"), Paper(title=same, doi="10.1101/2")
-            ).new
+    two = _ingest(
+        store, "a", Paper(title=same, doi="10.1101/1"), Paper(title=same, doi="10.1101/2")
+    )
+    assert len(two.new) == 2
+
+
+@pytest.mark.parametrize("doi_first", [True, False])
+def test_an_arxiv_row_and_a_doi_row_seen_as_one_paper_become_one(store, doi_first):
+    """An arXiv-only row and a DOI-only row (different titles, so no title match), then a
+    sighting with both ids: one row, the older, with both ids, every sighting, the
+    abstract only one had, its matches and votes; a match both had is kept once, its
+    unsent duplicate dropped; the search index follows."""
+    arxiv = Paper(title="Tensor Sketches", arxiv_id="2608.00009", authors=("A. Lee",))
+    doi = Paper(title="Tensor sketch preprint", doi="10.1101/9", abstract="We sketch tensors.")
+    older, newer = (doi, arxiv) if doi_first else (arxiv, doi)
+    [first] = _ingest(store, "a", older).new
+    [second] = _ingest(store, "b", newer).new
+    with store.transaction():
+        for pid in (first, second):
+            store.deliveries.add_matches([("w", pid, '[["tensor", "title"]]', 0, None, None)], "t")
+        [(mid, _)] = store.deliveries.add_matches(
+            [("only-newer", second, '[["sketch", "title"]]', 0, None, None)], "t"
         )
-        == 2
-    )
-    _ingest(store, "b", Paper(title="Tensor Sketches", arxiv_id="2608.00009"))
-    _ingest(store, "c", Paper(title="Tensor Sketch Preprint", doi="10.1101/9"))
+        store.deliveries.add_all_deliveries([(mid, "c", "t")], "t")
+        store.similar.vote("v", second, -1, "t")
     both = _ingest(
-        store, "d", Paper(title="Tensor Sketches", arxiv_id="2608.00009", doi="10.1101/9")
+        store, "c", Paper(title="Tensor Sketches", arxiv_id="2608.00009", doi="10.1101/9")
     )
-    assert both.new == []
-    rows = {(r.arxiv_id, r.doi) for r in store.papers.listing()}
-    assert ("2608.00009", None) in rows and (None, "10.1101/9") in rows
+    assert both.new == [] and both.gained == [first]
+    [row] = store.papers.listing()
+    assert (row.id, row.arxiv_id, row.doi, row.sightings) == (first, "2608.00009", "10.1101/9", 3)
+    assert row.abstract == "We sketch tensors." and row.authors == ("A. Lee",)
+    matches = store.conn.execute("SELECT watchlist, paper_id FROM matches ORDER BY watchlist")
+    assert [tuple(m) for m in matches] == [("only-newer", first), ("w", first)]
+    assert [d.match.paper.id for d in store.deliveries.listing()] == [first]
+    assert store.similar.votes("v") == {first: -1}
+    catch_up(store)
+    assert search(store, parse_query("sketch"))[0] == [first]
+    assert store.papers.find("2608.00009", "") == store.papers.find(None, "", "10.1101/9") == first
 
 
 def test_a_doi_another_arxiv_paper_holds_never_breaks_a_document(store):

@@ -93,6 +93,25 @@ class PaperRepo:
                     rows.setdefault(r["id"], dict(r))
         return [rows[k] for k in sorted(rows)]
 
+    def absorb(self, pairs: dict[int, int]) -> None:
+        """Each paper `gone` becomes paper `keep` (`pairs[gone] = keep`): its sightings,
+        matches, votes and waits move over, unless `keep` has one for the same watchlist
+        (a paper alerts a watchlist once: the duplicate and its unsent deliveries go),
+        then its row is deleted."""
+        for gone, keep in pairs.items():
+            for table in ("sightings", "matches", "undecided", "similar_votes", "similar_rescore"):
+                self.conn.execute(
+                    f"UPDATE OR IGNORE {table} SET paper_id = ? WHERE paper_id = ?", (keep, gone)
+                )
+            self.conn.execute(
+                "DELETE FROM deliveries WHERE match_id IN "
+                "(SELECT id FROM matches WHERE paper_id = ?)",
+                (gone,),
+            )
+            for table in ("sightings", "matches", "undecided", "similar_votes", "similar_rescore"):
+                self.conn.execute(f"DELETE FROM {table} WHERE paper_id = ?", (gone,))
+            self.conn.execute("DELETE FROM papers WHERE id = ?", (gone,))
+
     def max_id(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0])
 
