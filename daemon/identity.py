@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from daemon.models import Paper, identifiers, key_hash
-from daemon.store.papers import PaperRepo
+from daemon.store import Store
 
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -31,12 +31,13 @@ class Merged:
 
 
 def store_papers(
-    repo: PaperRepo, papers: list[Paper], stamp: str, alert_replacements: bool = False
+    store: Store, papers: list[Paper], stamp: str, alert_replacements: bool = False
 ) -> Merged:
     """Insert new papers and fill what stored ones lack; the caller holds the transaction.
 
     A paper first seen as a new version of itself (arXiv's `replace`) is stored but not
     new, unless `alert_replacements`: a fresh install must not alert on old papers."""
+    repo = store.papers
     papers = [_known_by(p) for p in papers]
     keys = [p.key for p in papers]
     hashes = {k: key_hash(k) for k in keys}
@@ -99,7 +100,7 @@ def store_papers(
         if row["doi"]:
             by_doi[row["doi"]] = row
         merged.ids.append(row["id"])
-    repo.absorb(absorbed)  # first: the DOI's unique index frees it for the row kept
+    store.absorb(absorbed)  # first: the DOI's unique index frees it for the row kept
     repo.insert(list(fresh.values()), hashes, stamp)
     repo.update(changed.values(), stamp)
     merged.ids = [absorbed.get(i, i) for i in merged.ids]

@@ -147,7 +147,7 @@ def ingest_digest(
             page_day=day or None,
             papers=len(digest.papers),
         )
-        merged = store_papers(store.papers, list(digest.papers), stamp, alert_replacements)
+        merged = store_papers(store, list(digest.papers), stamp, alert_replacements)
         store.papers.add_sightings(
             source=source,
             location=location,

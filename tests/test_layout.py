@@ -4,7 +4,9 @@ no module of the daemon imports, however indirectly, one that imports it."""
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 
 from tests.conftest import ROOT
 
@@ -63,6 +65,43 @@ def test_the_parser_names_no_format():
             )
             own = path.relative_to(DAEMON).parts == ("sources", "arxiv.py") and name == "arxiv_xml"
             assert own or not imported, f"{path.relative_to(ROOT)} imports format {name}"
+
+
+def _code_words(path) -> str:
+    """A module's names and its strings that are not docstrings: what its code says,
+    without its comments and prose."""
+    source = path.read_text()
+    docstrings = {
+        (node.body[0].value.lineno, node.body[0].value.col_offset)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+        and isinstance(node.body[0].value.value, str)
+    }
+    words = [
+        t.string
+        for t in tokenize.generate_tokens(io.StringIO(source).readline)
+        if t.type == tokenize.NAME or (t.type == tokenize.STRING and t.start not in docstrings)
+    ]
+    return " ".join(words)
+
+
+def test_biorxiv_and_the_bibtex_output_are_named_only_by_their_own_modules():
+    """Issue 24: adding a source kind, its format and an output touched only their own
+    modules (the library reader's BibTeX input, an issue-23 feature, is another thing)."""
+    own = {
+        re.compile(r"(?i)\b(bio|med)rxiv\b"): {"sources/biorxiv.py", "parse/biorxiv_json.py"},
+        re.compile(r"bibtex://|[\"']bibtex[\"']"): {"outputs/bibtex.py"},
+    }
+    for pattern, modules_of_it in own.items():
+        naming = {
+            str(p.relative_to(DAEMON))
+            for p in DAEMON.rglob("*.py")
+            if pattern.search(_code_words(p))
+        }
+        assert naming == modules_of_it, pattern.pattern
 
 
 def test_no_module_imports_an_output_kind():

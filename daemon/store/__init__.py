@@ -102,6 +102,14 @@ class Store:
     def transaction(self) -> Transaction:
         return Transaction(self.conn)
 
+    def absorb(self, pairs: dict[int, int]) -> None:
+        """Each stored paper `gone` is found to be paper `keep` (`pairs[gone] = keep`):
+        what refers to it moves over, each table by its own repository, then it goes."""
+        for gone, keep in pairs.items():
+            self.deliveries.move_paper(gone, keep)
+            self.similar.move_paper(gone, keep)
+            self.papers.absorb(gone, keep)
+
 
 class Transaction:
     """BEGIN IMMEDIATE ... COMMIT/ROLLBACK: one writer, no surprise upgrades to write locks.

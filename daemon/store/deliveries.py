@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from daemon.store.papers import move_paper
 from daemon.store.rows import StoredDelivery, StoredMatch
 
 STATUSES = ("pending", "failed", "sent", "dead")
@@ -215,6 +216,19 @@ class DeliveryRepo:
             )
         ]
 
+    def move_paper(self, gone: int, keep: int) -> None:
+        """Paper `gone` is paper `keep`: its matches and waits move over; a match of a
+        watchlist `keep` also matched is dropped with its unsent deliveries (a paper
+        alerts a watchlist once)."""
+        self.conn.execute(
+            "UPDATE OR IGNORE matches SET paper_id = ? WHERE paper_id = ?", (keep, gone)
+        )
+        self.conn.execute(
+            "DELETE FROM deliveries WHERE match_id IN (SELECT id FROM matches WHERE paper_id = ?)",
+            (gone,),
+        )
+        move_paper(self.conn, ("matches", "undecided"), gone, keep)
+
     def matches_version(self, watchlists: list[str]) -> tuple[int, int, str]:
         """(newest match id, matches, latest change of a matched paper): what a feed of
         these watchlists shows changes only when one of them does."""
@@ -245,6 +259,10 @@ class SimilarRepo:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+
+    def move_paper(self, gone: int, keep: int) -> None:
+        """Paper `gone` is paper `keep`: its votes and pending rescoring move over."""
+        move_paper(self.conn, ("similar_votes", "similar_rescore"), gone, keep)
 
     def scored_up_to(self, watchlist: str) -> int | None:
         row = self.conn.execute(

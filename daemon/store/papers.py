@@ -93,24 +93,11 @@ class PaperRepo:
                     rows.setdefault(r["id"], dict(r))
         return [rows[k] for k in sorted(rows)]
 
-    def absorb(self, pairs: dict[int, int]) -> None:
-        """Each paper `gone` becomes paper `keep` (`pairs[gone] = keep`): its sightings,
-        matches, votes and waits move over, unless `keep` has one for the same watchlist
-        (a paper alerts a watchlist once: the duplicate and its unsent deliveries go),
-        then its row is deleted."""
-        for gone, keep in pairs.items():
-            for table in ("sightings", "matches", "undecided", "similar_votes", "similar_rescore"):
-                self.conn.execute(
-                    f"UPDATE OR IGNORE {table} SET paper_id = ? WHERE paper_id = ?", (keep, gone)
-                )
-            self.conn.execute(
-                "DELETE FROM deliveries WHERE match_id IN "
-                "(SELECT id FROM matches WHERE paper_id = ?)",
-                (gone,),
-            )
-            for table in ("sightings", "matches", "undecided", "similar_votes", "similar_rescore"):
-                self.conn.execute(f"DELETE FROM {table} WHERE paper_id = ?", (gone,))
-            self.conn.execute("DELETE FROM papers WHERE id = ?", (gone,))
+    def absorb(self, gone: int, keep: int) -> None:
+        """Paper `gone` is paper `keep`: its sightings move over (one per page), its row
+        goes. Whatever else refers to it is moved first by its own repository."""
+        move_paper(self.conn, ("sightings",), gone, keep)
+        self.conn.execute("DELETE FROM papers WHERE id = ?", (gone,))
 
     def max_id(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0])
@@ -307,6 +294,14 @@ class PaperRepo:
                 return
             yield from (StoredPaper.of(r) for r in rows)
             last = rows[-1]["id"]
+
+
+def move_paper(conn: sqlite3.Connection, tables: tuple[str, ...], gone: int, keep: int) -> None:
+    """Rows of these tables (keyed with `paper_id`) of paper `gone` become `keep`'s; one
+    `keep` already has (the same page, watchlist...) is dropped instead."""
+    for table in tables:
+        conn.execute(f"UPDATE OR IGNORE {table} SET paper_id = ? WHERE paper_id = ?", (keep, gone))
+        conn.execute(f"DELETE FROM {table} WHERE paper_id = ?", (gone,))
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:

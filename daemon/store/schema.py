@@ -252,7 +252,7 @@ def _similar_votes(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0012_doi_identity")
 def _doi_identity(db: sqlite_utils.Database) -> None:
     db.executescript("""
-    -- a paper may be known by a DOI (bioRxiv, journals), with or without an arXiv id;
+    -- a paper may be known by a DOI (preprint servers, journals), with or without an arXiv id;
     -- arXiv's own DOI is stored as the arXiv id (daemon.models.identifiers)
     ALTER TABLE papers ADD COLUMN doi TEXT;
     CREATE UNIQUE INDEX papers_doi ON papers (doi) WHERE doi IS NOT NULL;
