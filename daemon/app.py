@@ -8,9 +8,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+from daemon.config import Config, Watchlist
 from daemon.errors import ConfigError, ParseError
 from daemon.ingest import ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event
@@ -20,6 +23,7 @@ from daemon.poller import PollContext, run_source
 from daemon.query import Node
 from daemon.runtime import Runtime
 from daemon.search import search
+from daemon.similar_job import SimilarEngine
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
 from daemon.store.rows import StoredPaper
@@ -105,6 +109,33 @@ def settle(store: Store, runtime: Runtime, warn: Callable[[str], None]) -> Deliv
         warn(f"similar watchlists not scored: {exc}")
     decide_waiting(store, runtime, runtime.clock.now())
     return deliver_all(store, runtime.config, runtime.clock.now())
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A stored paper as a similar-watchlist's preview ranks it."""
+
+    paper: StoredPaper
+    score: float
+    facts: dict[str, Any]  # percentile, the words/meaning split...
+    terms: list[str]  # the words that weighed most
+    vote: int  # the reader's 👍 (1) / 👎 (-1) on it, or 0
+
+
+def preview_similar(
+    store: Store, config: Config, watchlist: Watchlist, limit: int
+) -> tuple[list[Ranked], float, int]:
+    """The stored papers a similar-watchlist scores highest (its model trained first if
+    stale), its threshold, and how many votes it was trained with."""
+    engine = SimilarEngine(config.state_dir)
+    ranked = engine.ranked(store, config, watchlist, limit)
+    papers = {r.id: r for r in store.papers.listing(ids=[pid for pid, *_ in ranked])}
+    votes = store.similar.votes(watchlist.name)
+    found = [
+        Ranked(papers[pid], score, facts, terms, votes.get(pid, 0))
+        for pid, score, facts, terms in ranked
+    ]
+    return found, engine.models[watchlist.name].threshold, len(votes)
 
 
 def find_papers(

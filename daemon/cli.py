@@ -17,6 +17,7 @@ from pathlib import Path
 
 from daemon import __version__
 from daemon.app import FileFailed, find_papers, ingest_file, poll, settle, skip_scoring
+from daemon.app import preview_similar as similar_preview
 from daemon.clock import SYSTEM, human
 from daemon.config import Config, Watchlist, config_path, load_config
 from daemon.errors import ConfigError, PaperwatchError, QueryError, UsageError
@@ -269,35 +270,27 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
 def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> int:
     """The stored papers a similar-watchlist scores highest, with why, and where its
     threshold lies (what would alert at its sensitivity)."""
-    from daemon.similar_job import SimilarEngine
-
-    store = Store(config.db_path)
-    engine = SimilarEngine(config.state_dir)
-    ranked = engine.ranked(store, config, wl, args.limit or 20)
-    rows = {r.id: r for r in store.papers.listing(ids=[pid for pid, *_ in ranked])}
-    votes = store.similar.votes(wl.name)
+    assert wl.similar is not None
+    ranked, threshold, votes = similar_preview(Store(config.db_path), config, wl, args.limit or 20)
     if args.json:
         found = [
-            {**paper_json(rows[pid]), **facts, "terms": terms, "vote": votes.get(pid, 0)}
-            for pid, _, facts, terms in ranked
+            {**paper_json(r.paper), **r.facts, "terms": r.terms, "vote": r.vote} for r in ranked
         ]
         out(json.dumps(found, indent=2, ensure_ascii=False))
         return EXIT_OK
-    threshold = engine.models[wl.name].threshold
-    for pid, score, facts, terms in ranked:
-        r = rows[pid]
-        mark = "*" if score >= threshold else " "
-        voted = {1: " 👍", -1: " 👎"}.get(votes.get(pid, 0), "")
+    for r in ranked:
+        mark = "*" if r.score >= threshold else " "
+        voted = {1: " 👍", -1: " 👎"}.get(r.vote, "")
         out(
-            f"{mark} {score:6.2f}  top {100 * (1 - facts['percentile']):5.2f}%  "
-            f"{r.arxiv_id or r.doi or '-':<12} {r.title}{voted}"
+            f"{mark} {r.score:6.2f}  top {100 * (1 - r.facts['percentile']):5.2f}%  "
+            f"{r.paper.arxiv_id or r.paper.doi or '-':<12} {r.paper.title}{voted}"
         )
-        out(f"      words that weighed most: {', '.join(terms)}")
+        out(f"      words that weighed most: {', '.join(r.terms)}")
     out(
-        f"* = above the threshold {threshold:.2f} (sensitivity {wl.similar.sensitivity}: "  # type: ignore[union-attr]
-        f"the top {100 * (1 - wl.similar.sensitivity):g}% of recent papers); new papers "  # type: ignore[union-attr]
+        f"* = above the threshold {threshold:.2f} (sensitivity {wl.similar.sensitivity}: "
+        f"the top {100 * (1 - wl.similar.sensitivity):g}% of recent papers); new papers "
         "scoring above it alert"
-        + (f"; trained with {len(votes)} votes (👍 as examples, 👎 as negatives)" if votes else "")
+        + (f"; trained with {votes} votes (👍 as examples, 👎 as negatives)" if votes else "")
     )
     return EXIT_OK
 
