@@ -139,12 +139,16 @@ def preview_similar(
 
 
 def find_papers(
-    store: Store, query: Node | None, since: date | None, limit: int | None
+    store: Store,
+    query: Node | None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int | None = None,
 ) -> tuple[list[StoredPaper], int, int]:
     """Stored papers, newest first; with a query, those it matches: (rows, how many match
     in all, how many more wait for their abstract to be decided)."""
     if query is None:
-        return store.papers.listing(since=since, limit=limit), 0, 0
+        return store.papers.listing(since=since, until=until, limit=limit), 0, 0
     ids, waiting = search(store, query)
-    rows = store.papers.listing(ids=ids, since=since, limit=limit) if ids else []
+    rows = store.papers.listing(ids=ids, since=since, until=until, limit=limit) if ids else []
     return rows, len(ids), waiting

@@ -114,16 +114,16 @@ def print_papers(rows: list[StoredPaper], as_json: bool) -> None:
         return
     for r in rows:
         ident = r.arxiv_id or r.doi or "-"
-        seen = (r.first_seen or "")[:10]
-        out(f"{seen}  {ident:<12} {r.title}  ({r.sightings} sightings)")
+        day = r.day or f"seen {(r.first_seen or '')[:10]}"
+        out(f"{day:<15} {ident:<12} {r.title}  ({r.sightings} sightings)")
 
 
 def cmd_papers(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
-    rows = store.papers.listing(since=args.since, limit=args.limit)
+    rows = store.papers.listing(since=args.since, until=args.until, limit=args.limit)
     print_papers(rows, args.json)
     if not rows and not args.json:
-        out("papers: none stored" + (f" since {args.since}" if args.since else " yet"))
+        out("papers: none stored" + (" in those days" if args.since or args.until else " yet"))
     return EXIT_OK
 
 
@@ -259,7 +259,7 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
     catch_up(store)
-    rows, matching, waiting = find_papers(store, query, None, args.limit)
+    rows, matching, waiting = find_papers(store, query, limit=args.limit)
     print_papers(rows, args.json)
     if not args.json:
         more = f"; {waiting} more wait for their abstract" if waiting else ""
@@ -487,7 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("papers", help="list stored papers, newest first")
     p.add_argument("--json", action="store_true", help="print a JSON list")
-    p.add_argument("--since", type=_day, help="first seen on or after DATE (YYYY-MM-DD)")
+    p.add_argument("--since", type=_day, help="papers of DATE (YYYY-MM-DD) or later")
+    p.add_argument("--until", type=_day, help="papers of DATE (YYYY-MM-DD) or earlier")
     p.add_argument("--limit", type=_positive, help="at most N papers")
     p.set_defaults(func=cmd_papers)
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from daemon.models import Paper, identifiers, key_hash
+from daemon.models import Paper, identifiers, key_hash, paper_day
 from daemon.store import Store
 
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
@@ -100,6 +100,8 @@ def store_papers(
         if row["doi"]:
             by_doi[row["doi"]] = row
         merged.ids.append(row["id"])
+    for row in [*fresh.values(), *changed.values()]:
+        row["day"] = paper_day(row["announced"], row["hf_day"], row["arxiv_id"])
     store.absorb(absorbed)  # first: the DOI's unique index frees it for the row kept
     repo.insert(list(fresh.values()), hashes, stamp)
     repo.update(changed.values(), stamp)

@@ -67,6 +67,23 @@ def arxiv_of_doi(value: str | None) -> str | None:
     return arxiv_id(m.group(1)) if m else None
 
 
+_ARXIV_MONTH = re.compile(r"^(?:[a-z.-]+/)?(\d{2})(\d{2})[.\d]", re.IGNORECASE)
+
+
+def paper_day(announced: str | None, hf_day: str | None, arxiv: str | None) -> str | None:
+    """The paper's own day (ISO), not the day paperwatch saw it: when its source
+    announced or published it (arXiv's announcement, a preprint's first version), else the
+    Hugging Face day that featured it, else the month its arXiv id encodes (`2101.00001`:
+    "2021-01"); None when nothing says."""
+    if announced or hf_day:
+        return announced or hf_day
+    m = _ARXIV_MONTH.match(arxiv or "")
+    if m is None or not 1 <= int(m.group(2)) <= 12:
+        return None
+    year = int(m.group(1))
+    return f"{2000 + year if year < 91 else 1900 + year}-{m.group(2)}"
+
+
 def identifiers(arxiv: str | None, raw_doi: str | None) -> tuple[str | None, str | None]:
     """(arXiv id, DOI) a paper is known by, the DOI normalised: arXiv's own DOI is its
     arXiv id, no other DOI."""

@@ -115,6 +115,7 @@ def paper_json(paper: StoredPaper) -> dict[str, Any]:
         "abstract": paper.abstract,
         "authors": list(paper.authors),
         "url": paper.url,
+        "day": paper.day,
         "first_seen": paper.first_seen,
         "sightings": paper.sightings,
     }
@@ -229,7 +230,7 @@ def render(
             x
             for x in (
                 authors_line(paper.authors) if paper.authors else "",
-                f"day {paper.hf_day}" if paper.hf_day else "",
+                paper.day or "",
                 f"{paper.upvotes} upvotes" if paper.upvotes is not None else "",
             )
             if x

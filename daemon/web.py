@@ -101,8 +101,8 @@ def _coins(paper: StoredPaper) -> str:
         ("rft.jtitle", "arXiv" if paper.arxiv_id else "preprint"),
     ]
     fields += [("rft.au", a) for a in paper.authors]
-    if paper.announced or paper.hf_day:
-        fields.append(("rft.date", paper.announced or paper.hf_day or ""))
+    if paper.day:
+        fields.append(("rft.date", paper.day))
     if paper.link:
         fields.append(("rft_id", paper.link))
     return urlencode(fields, quote_via=quote)
@@ -127,6 +127,7 @@ def _card(
         "link": paper.link,
         "authors": authors_line(paper.authors),
         "arxiv_id": paper.arxiv_id,
+        "day": paper.day,
         "coins": _coins(paper),
     }
 
@@ -166,7 +167,7 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
         sub(entry, f"{{{ATOM_NS}}}id").text = entry_id(paper)
         sub(entry, f"{{{ATOM_NS}}}title").text = paper.title
         sub(entry, f"{{{ATOM_NS}}}updated").text = group[0].created_at
-        sub(entry, f"{{{ATOM_NS}}}published").text = paper.first_seen
+        sub(entry, f"{{{ATOM_NS}}}published").text = _published(paper)
         if paper.link:
             sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=paper.link)
         for author in paper.authors:
@@ -174,7 +175,7 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
         for r in group:
             sub(entry, f"{{{ATOM_NS}}}category", term=r.watchlist, label=why_line(r))
         why = "; ".join(f"{r.watchlist}: {why_line(r)}" for r in group)
-        day = paper.announced or paper.hf_day or (paper.first_seen or "")[:10]
+        day = paper.day or f"first seen {(paper.first_seen or '')[:10]}"
         light = Highlighter([t for r in group for t in _terms(r)])
         body = (
             f"<p><b>{escape(why)}</b> · {escape(day)}</p>"
@@ -182,6 +183,14 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
         )
         sub(entry, f"{{{ATOM_NS}}}content", type="html").text = body
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+
+
+def _published(paper: StoredPaper) -> str | None:
+    """Atom's `published`: the paper's own day (its first day if known to the month),
+    else when it was first seen."""
+    if paper.day is None:
+        return paper.first_seen
+    return (paper.day if len(paper.day) == 10 else paper.day + "-01") + "T00:00:00Z"
 
 
 # -- the API ----------------------------------------------------------------------------
@@ -194,18 +203,17 @@ def _limit(query: dict[str, str], default: int) -> int:
     return int(raw)
 
 
-def _since(query: dict[str, str]) -> str | None:
-    raw = query.get("since")
-    if not raw:
-        return None
-    try:
-        return (
-            date.fromisoformat(raw).isoformat()
-            if len(raw) == 10
-            else datetime.fromisoformat(raw).isoformat()
-        )
-    except ValueError:
-        raise BadRequest(f"since: expected a day (2026-08-20) or a time, got {raw!r}") from None
+def _days(query: dict[str, str]) -> tuple[date | None, date | None]:
+    """`since` and `until`: the papers' own days, both included (a time counts as its
+    day)."""
+    days: list[date | None] = []
+    for name in ("since", "until"):
+        raw = query.get(name)
+        try:
+            days.append(datetime.fromisoformat(raw).date() if raw else None)
+        except ValueError:
+            raise BadRequest(f"{name}: expected a day (2026-08-20), got {raw!r}") from None
+    return days[0], days[1]
 
 
 def match_json(match: StoredMatch, vote: int = 0) -> dict[str, Any]:
@@ -232,7 +240,8 @@ def api_matches(store: Store, config: Config, query: dict[str, str]) -> list[dic
         names = [query["watchlist"]]
     if not names:
         return []
-    rows = store.deliveries.recent_matches(names, _since(query), _limit(query, 100))
+    since, until = _days(query)
+    rows = store.deliveries.recent_matches(names, since, until, _limit(query, 100))
     votes = store.similar.votes_on(sorted({r.paper.id for r in rows if r.explain}))
     return [match_json(r, votes.get((r.watchlist, r.paper.id), 0)) for r in rows]
 
@@ -240,15 +249,14 @@ def api_matches(store: Store, config: Config, query: dict[str, str]) -> list[dic
 def find_papers(store: Store, query: dict[str, str]) -> tuple[list[StoredPaper], int]:
     """Stored papers, newest first; with `q`, those the query language matches (and how
     many more wait for their abstract)."""
-    limit, since = _limit(query, 100), _since(query)
-    day = date.fromisoformat(since[:10]) if since else None
+    limit, (since, until) = _limit(query, 100), _days(query)
     parsed = None
     if query.get("q"):
         try:
             parsed = parse_query(query["q"])
         except QueryError as exc:
             raise BadRequest(f"q: {exc}") from None
-    rows, _, waiting = search_papers(store, parsed, day, limit)
+    rows, _, waiting = search_papers(store, parsed, since, until, limit)
     return rows, waiting
 
 

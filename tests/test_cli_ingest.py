@@ -24,6 +24,7 @@ def test_ingest_text_folder_then_again(cli):
         "abstract",
         "authors",
         "url",
+        "day",
         "first_seen",
         "sightings",
     }

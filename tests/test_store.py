@@ -230,12 +230,14 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0010_similar_starts_and_rescoring",
             "0011_similar_votes",
             "0012_doi_identity",
+            "0013_paper_day",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables
         assert store.papers.counts() == {"papers": 1, "sightings": 1, "documents": 1}
         [paper] = store.papers.listing()
         assert paper.arxiv_id == "2606.00467" and paper.upvotes == 3
+        assert paper.day == "2026-06-12"  # its Hugging Face day, filled by the migration
         [alert] = store.deliveries.listing()
         assert alert.status == "pending" and alert.match.paper.title == "A Paper"
         assert store.sources.get("hf").etag == '"v1"'
@@ -344,3 +346,20 @@ def test_a_doi_another_arxiv_paper_holds_never_breaks_a_document(store):
     assert len(first.new) == 1 and len(again.new) == 2
     holders = [r.arxiv_id for r in store.papers.listing() if r.doi == doi]
     assert holders == ["2608.00011"]
+
+
+@pytest.mark.parametrize(
+    ("announced", "hf_day", "arxiv", "day"),
+    [
+        ("2026-08-03", "2026-08-05", "2608.00001", "2026-08-03"),  # its announcement
+        (None, "2026-08-05", "2608.00001", "2026-08-05"),  # the HF day that featured it
+        (None, None, "2101.00001", "2021-01"),  # its id's month
+        (None, None, "hep-th/9901001", "1999-01"),
+        (None, None, "1613.00001", None),  # no month 13
+        (None, None, None, None),
+    ],
+)
+def test_a_papers_day_is_its_own(announced, hf_day, arxiv, day):
+    from daemon.models import paper_day
+
+    assert paper_day(announced, hf_day, arxiv) == day

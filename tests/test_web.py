@@ -11,7 +11,7 @@ import re
 import subprocess
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import feedparser
@@ -385,3 +385,54 @@ def test_the_page_reads_the_time_from_the_clock_it_is_given(served):
     finally:
         web.stop()
     assert "as of 2031-01-02 03:04 UTC" in page
+
+
+def test_a_paper_has_its_own_day_shown_and_filtered_on_everywhere(served):
+    """Issue 25: the day a paper was announced or published (else its Hugging Face day,
+    else its arXiv id's month), not the day it was stored, in the API, the CLI, the feed
+    and the alert; `since`/`until` filter on it."""
+    cfg, store, base = served
+    old = Paper(
+        title="Tensor Decompositions Revisited", arxiv_id="0103.00001", announced=date(2001, 3, 5)
+    )
+    month = Paper(title="Tensor Trains in 2021", arxiv_id="2101.00002")
+    undated = Paper(title="A Tensor Note From A Dump")  # first seen NOW, nothing else known
+    runtime = Runtime.build(cfg, check_examples=False)
+    ingest_digest(
+        store,
+        Digest("t", (old, month, undated)),
+        source="t",
+        location="d",
+        content_hash="d",
+        now=NOW,
+        on_change=match_hook(runtime),
+    )
+
+    def titles(path: str) -> set[str]:
+        found = httpx.get(base + path).json()
+        return {m.get("paper", m)["title"] for m in found}
+
+    def days(path: str) -> dict[str, str | None]:
+        return {m["paper"]["title"]: m["paper"]["day"] for m in httpx.get(base + path).json()}
+
+    assert days("/api/matches?watchlist=tensors")[old.title] == "2001-03-05"
+    assert days("/api/matches?watchlist=tensors")[month.title] == "2021-01"
+    assert days("/api/matches?watchlist=tensors")[undated.title] is None
+    recent = titles("/api/papers?since=2026-06-01&limit=500")
+    assert undated.title in recent and not {old.title, month.title} & recent
+    assert titles("/api/papers?until=2021-12-31") == {old.title, month.title}
+    assert titles("/api/papers?since=2021-01-01&until=2021-01-31") == {month.title}
+    assert titles("/api/matches?until=2021-12-31") == {old.title, month.title}
+    assert httpx.get(f"{base}/api/papers?since=yesterday").status_code == 400
+    # the CLI: the day first, "seen <date>" when only that is known
+    listed = paperwatch(cfg.path, "papers", "--until", "2021-12-31").stdout
+    assert "2001-03-05" in listed and "2021-01" in listed and undated.title not in listed
+    assert f"seen 2026-08-03 -            {undated.title}" in paperwatch(cfg.path, "papers").stdout
+    # the feed's published is the paper's day, the alert says it
+    feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
+    published = {e.title: e.published for e in feed.entries}
+    assert published[old.title] == "2001-03-05T00:00:00Z"
+    assert published[month.title] == "2021-01-01T00:00:00Z"
+    rows = store.deliveries.recent_matches(["tensors"], limit=3)
+    message = render("tensors", cfg.watchlist("tensors"), rows)
+    assert "2001-03-05" in message.text and "2021-01" in message.text

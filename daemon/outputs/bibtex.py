@@ -55,12 +55,12 @@ def cite_key(paper: StoredPaper) -> str:
 
 
 def _entry(key: str, watchlist: str, paper: StoredPaper) -> str:
-    day = paper.announced or paper.hf_day or ""
+    day = paper.day or ""
     fields: list[tuple[str, str]] = [("title", paper.title)]
     if paper.authors:
         fields.append(("author", " and ".join(paper.authors)))
     if day:
-        fields += [("year", day[:4]), ("month", str(int(day[5:7])))]
+        fields += [("year", day[:4]), ("month", str(int(day[5:7])))]  # known to the month
     if paper.arxiv_id:
         fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
     if paper.doi:

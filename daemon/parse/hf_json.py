@@ -81,6 +81,7 @@ def entry_to_paper(entry: Any, name: str, where: str) -> Paper:
         authors=names,
         arxiv_id=ident,
         hf_day=parse_iso_day(paper.get("submittedOnDailyAt")),
+        announced=parse_iso_day(paper.get("publishedAt")),  # on arXiv: the paper's own day
         upvotes=upvotes if _count(upvotes) else None,
         url=paper_url(ident) if ident else None,
     )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
-from daemon.store.papers import move_paper
+from daemon.store.papers import DAY_OR_SEEN, move_paper
 from daemon.store.rows import StoredDelivery, StoredMatch
 
 STATUSES = ("pending", "failed", "sent", "dead")
 _MATCH = (  # a match and its paper, as StoredMatch reads them
     "m.id AS match_id, m.watchlist, m.matched, m.title_only, m.score, m.explain, "
     "m.created_at, p.id, p.arxiv_id, p.doi, p.title_key, p.title, p.abstract, p.authors, "
-    "p.url, p.hf_day, p.upvotes, p.version, p.announced, p.first_seen, p.updated_at"
+    "p.url, p.hf_day, p.upvotes, p.version, p.announced, p.day, p.first_seen, p.updated_at"
 )
 _DELIVERY = (  # a delivery, its match and its paper, as StoredDelivery reads them
     "SELECT d.id AS delivery_id, d.channel, d.status, d.attempts, d.due_at, d.sent_at, "
@@ -196,15 +197,23 @@ class DeliveryRepo:
         return [StoredDelivery.of(r) for r in self.conn.execute(sql + "ORDER BY d.id", args)]
 
     def recent_matches(
-        self, watchlists: list[str], since: str | None = None, limit: int = 200
+        self,
+        watchlists: list[str],
+        since: date | None = None,
+        until: date | None = None,
+        limit: int = 200,
     ) -> list[StoredMatch]:
-        """Matches of these watchlists with their papers (seen how often), newest first."""
+        """Matches of these watchlists with their papers (seen how often), newest first;
+        `since`/`until` by the papers' own days."""
         marks = ",".join("?" * len(watchlists))
         args: list[object] = list(watchlists)
         where = f"m.watchlist IN ({marks})"
         if since:
-            where += " AND m.created_at >= ?"
-            args.append(since)
+            where += f" AND {DAY_OR_SEEN} >= ?"
+            args.append(since.isoformat())
+        if until:
+            where += f" AND {DAY_OR_SEEN} <= ?"
+            args.append(until.isoformat())
         return [
             StoredMatch.of(r)
             for r in self.conn.execute(

@@ -23,8 +23,13 @@ COLUMNS = (
     "version",
     "announced",
     "doi",
+    "day",
 )
 _SELECT = ", ".join(COLUMNS)
+DAY_OR_SEEN = (  # a day known to the month counts as its first
+    "coalesce(CASE WHEN length(p.day) = 7 THEN p.day || '-01' ELSE p.day END, "
+    "substr(p.first_seen, 1, 10))"
+)
 _UPDATED = COLUMNS[1:]  # all but the id: what identity may change (a new version, its title too)
 _CHUNK = 500  # bound parameters per IN (...) list
 
@@ -253,15 +258,21 @@ class PaperRepo:
         self,
         *,
         since: date | None = None,
+        until: date | None = None,
         limit: int | None = None,
         ids: Iterable[int] | None = None,
     ) -> list[StoredPaper]:
-        """Papers newest first (ids grow with first_seen), with their sighting count."""
+        """Papers newest first (ids grow with first_seen), with their sighting count;
+        `since`/`until` (inclusive) by their own day (one only known to the month is
+        in it from its first day), else the day they were first seen."""
         where: list[str] = []
         args: list[object] = []
         if since is not None:
-            where.append("p.first_seen >= ?")
+            where.append(f"{DAY_OR_SEEN} >= ?")
             args.append(since.isoformat())
+        if until is not None:
+            where.append(f"{DAY_OR_SEEN} <= ?")
+            args.append(until.isoformat())
         if ids is not None:  # one parameter however many (a search may match most papers)
             where.append("p.id IN (SELECT value FROM json_each(?))")
             args.append("[" + ",".join(str(int(i)) for i in ids) + "]")

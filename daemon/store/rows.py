@@ -27,6 +27,7 @@ class StoredPaper:
     upvotes: int | None = None
     version: int | None = None
     announced: str | None = None
+    day: str | None = None  # its own day (models.paper_day), not first_seen
     first_seen: str | None = None
     updated_at: str | None = None
     sightings: int = 0  # how many times it was seen (in the queries that count them)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from daemon.models import paper_day
+
 MIGRATIONS = Migrations("paperwatch")
 _LEGACY_TABLE = "_migrations"  # the hand-written runner's record, before sqlite-utils'
 
@@ -257,6 +259,21 @@ def _doi_identity(db: sqlite_utils.Database) -> None:
     ALTER TABLE papers ADD COLUMN doi TEXT;
     CREATE UNIQUE INDEX papers_doi ON papers (doi) WHERE doi IS NOT NULL;
     """)
+
+
+@MIGRATIONS(name="0013_paper_day")
+def _paper_day(db: sqlite_utils.Database) -> None:
+    """The paper's own day (daemon.models.paper_day), shown and filtered on, apart from
+    first_seen; filled for the papers stored before."""
+    db.executescript("""
+    ALTER TABLE papers ADD COLUMN day TEXT;
+    CREATE INDEX papers_day ON papers (day);
+    """)
+    rows = db.execute("SELECT id, announced, hf_day, arxiv_id FROM papers").fetchall()
+    db.conn.executemany(
+        "UPDATE papers SET day = ? WHERE id = ?",
+        [(paper_day(a, h, x), pid) for pid, a, h, x in rows if paper_day(a, h, x)],
+    )
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
