@@ -18,11 +18,15 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import apprise
+from apprise import NotifyFormat
 from apprise.decorators import notify
+from apprise.plugins.base import NotifyBase
+from apprise.plugins.email import NotifyEmail
 
 from daemon.errors import ConfigError
 from daemon.log import event
 from daemon.outputs.contract import Output, output_kind
+from daemon.render import EMAIL
 from daemon.secrets import HIDDEN, scrub
 from daemon.store.rows import StoredMatch
 
@@ -70,11 +74,19 @@ def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any)
 
 @dataclass(frozen=True)
 class Target:
-    """One apprise URL, loaded: what to call, which format it wants, how to show it."""
+    """One apprise URL, loaded: what to call, which format it wants (render.EMAIL: the
+    styled document), how to show it, and how many characters a message may hold (None:
+    no limit that matters, as for email)."""
 
     plugin: Any = field(repr=False, compare=False)
     private_url: str
-    format: apprise.NotifyFormat
+    format: str
+    limit: int | None = None
+
+
+# services whose real limit is below what apprise declares: Slack shows the body in one
+# Block Kit section, which takes 3,000 characters
+_SERVICE_LIMITS = {"NotifySlack": 3000}
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds a service may take to connect, and again to answer
@@ -84,10 +96,8 @@ _TIMED_OUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
 class Rendered(Protocol):
     """A message in every body format (daemon.render.Message)."""
 
-    @property
-    def title(self) -> str: ...
-
-    def bodies(self) -> dict[apprise.NotifyFormat, str]: ...
+    def parts(self, fmt: str, limit: int | None) -> list[tuple[str, str]]:
+        """(title, body) of each message that carries it within `limit` characters."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +122,8 @@ class Channel:
         """A batch of one watchlist's matches: to each output as data, to the apprise
         targets as `render()`'s message; None on success, else the reasons."""
         errors = [e for o in self.outputs if (e := o.deliver(watchlist, matches))]
-        if self.targets:
-            message = render()
-            if sent_error := self.send(message.title, message.bodies()):
-                errors.append(sent_error)
+        if self.targets and (sent_error := self.send(render())):
+            errors.append(sent_error)
         return "; ".join(errors) or None
 
     def scrub(self, text: str) -> str:
@@ -125,17 +133,20 @@ class Channel:
                 text = text.replace(form, HIDDEN)
         return text
 
-    def send(self, title: str, bodies: dict[apprise.NotifyFormat, str]) -> str | None:
-        """Send to every target in the format it prefers; None on success, else the reason
-        (scrubbed of secrets)."""
+    def send(self, message: Rendered) -> str | None:
+        """Send to every target in the format it prefers, in as many numbered parts as its
+        limit needs; None on success, else the reason (scrubbed of secrets). A target
+        whose part fails is not sent its later parts."""
         errors = []
         for target in self.targets:
-            fmt = target.format
-            body = bodies[fmt]
-            with _capture() as log:
-                ok = bool(target.plugin.notify(body=body, title=title, body_format=fmt))
-            if not ok:
-                errors.append(f"{target.private_url}: {self.scrub(_reason(log, self.timeout))}")
+            fmt = NotifyFormat.HTML if target.format == EMAIL else target.format
+            for title, body in message.parts(target.format, target.limit):
+                with _capture() as log:
+                    ok = bool(target.plugin.notify(body=body, title=title, body_format=fmt))
+                if not ok:
+                    reason = self.scrub(_reason(log, self.timeout))
+                    errors.append(f"{target.private_url}: {reason}")
+                    break
         return "; ".join(errors) or None
 
 
@@ -168,10 +179,12 @@ def load_channel(
     secrets: Sequence[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
     base: Path = Path("."),
+    max_chars: int | None = None,
 ) -> Channel:
     """Load `urls` (secrets already expanded; `secrets` are the expanded values): an
-    output kind's URL by that kind (paths relative to `base`), any other by apprise."""
-    targets: list[tuple[Any, apprise.NotifyFormat]] = []
+    output kind's URL by that kind (paths relative to `base`), any other by apprise.
+    `max_chars`: a message's limit for every target, below the service's own."""
+    targets: list[tuple[Any, str, int | None]] = []
     outputs: list[Output] = []
     hidden = [*urls, *secrets]
     for i, url in enumerate(urls):
@@ -188,28 +201,53 @@ def load_channel(
                 f"{at}: apprise cannot load {what} (unknown service or invalid parameters)"
             )
         hidden += _private_values(plugin)
-        formats = plugin.notify_format
-        preferred = formats[0] if isinstance(formats, tuple) else formats
-        if preferred not in (apprise.NotifyFormat.HTML, apprise.NotifyFormat.TEXT):
-            preferred = apprise.NotifyFormat.MARKDOWN
-        targets.append((plugin, preferred))
+        targets.append((plugin, *_format_and_limit(plugin, max_chars)))
     secret_values = tuple(dict.fromkeys(s for s in hidden if len(s) >= 3))
     channel = Channel(name, (), secret_values, timeout)
     # apprise's privacy form hides passwords and tokens it knows; a secret in a path, a
     # query or a header (json://host/hook/${KEY}, ?+X-Api-Key=${KEY}) is scrubbed too
     shown = tuple(
-        Target(plugin, scrub(channel.scrub(plugin.url(privacy=True))), fmt)
-        for plugin, fmt in targets
+        Target(plugin, scrub(channel.scrub(plugin.url(privacy=True))), fmt, limit)
+        for plugin, fmt, limit in targets
     )
     return Channel(name, shown, secret_values, timeout, tuple(outputs))
 
 
+def _format_and_limit(plugin: Any, max_chars: int | None) -> tuple[str, int | None]:
+    """The body format a service takes best (email: the styled document) and the size
+    of its messages: none for email (a digest is one email), else the service's limit."""
+    if isinstance(plugin, NotifyEmail):
+        return EMAIL, max_chars
+    formats = plugin.notify_format
+    preferred = formats[0] if isinstance(formats, tuple) else formats
+    if preferred not in (NotifyFormat.HTML, NotifyFormat.TEXT):
+        preferred = NotifyFormat.MARKDOWN
+    limits = [
+        n
+        for n in (_declared_limit(plugin), _SERVICE_LIMITS.get(type(plugin).__name__), max_chars)
+        if isinstance(n, int) and n > 0
+    ]
+    return preferred, min(limits) if limits else None
+
+
+def _declared_limit(plugin: Any) -> int | None:
+    """The size limit a service's plugin declares; None where it only inherits apprise's
+    default (a generic webhook has no limit of its own)."""
+    for cls in type(plugin).__mro__:
+        if cls is NotifyBase:
+            return None
+        if "body_maxlen" in vars(cls):
+            return int(plugin.body_maxlen)
+    return None
+
+
 def _with_options(url: str, timeout: float) -> str:
-    """Ask apprise to split messages over a service's size limit, and to give up on a
-    service after `timeout` (connect, and again read), unless the URL says otherwise."""
+    """Ask apprise to send what it is given as it is (paperwatch splits a digest in
+    numbered parts itself, within the service's limit), and to give up on a service after
+    `timeout` (connect, and again read), unless the URL says otherwise."""
     if url.startswith("console://"):
         return url
-    wanted = {"overflow": "split", "cto": f"{timeout:g}", "rto": f"{timeout:g}"}
+    wanted = {"overflow": "upstream", "cto": f"{timeout:g}", "rto": f"{timeout:g}"}
     extra = "&".join(f"{k}={v}" for k, v in wanted.items() if f"{k}=" not in url)
     if not extra:
         return url

@@ -188,7 +188,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     if args.action == "retry":
-        report = retry_all(store, config, SYSTEM.now())
+        report = retry_all(store, config, SYSTEM.now(), pending_too=args.now)
         report_delivery(report)
         if not report.messages:
             out("alerts: nothing to retry")
@@ -321,7 +321,7 @@ def cmd_test_notify(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"unknown channel {args.channel!r} (channels: {known})")
     title = "paperwatch test notification"
     body = f"This is a test of channel {args.channel} from paperwatch."
-    error = channel.send(title, Message.plain(title, body).bodies())
+    error = channel.send(Message.plain(title, body))
     if error:
         err(f"{args.channel}: {error}")
         return EXIT_FAILURE
@@ -497,9 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "alerts",
-        help="list alert deliveries; `alerts retry` sends every pending, failed or dead one "
-        "now; `alerts drop --channel NAME` removes unsent ones (a channel that is gone)",
+        help="list alert deliveries; `alerts retry` sends every failed or dead one now "
+        "(`--now`: and those waiting for their daily digest); `alerts drop --channel NAME` "
+        "removes unsent ones (a channel that is gone)",
     )
+    p.add_argument("--now", action="store_true", help="retry: send pending digests now too")
     p.add_argument("action", nargs="?", choices=("list", "retry", "drop"), default="list")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--status", choices=STATUSES, help="only deliveries in this state")

@@ -304,7 +304,7 @@ def _channels(data: dict[str, Any], secrets: Secrets, base: Path) -> dict[str, C
     channels = {}
     for name, value in data.items():
         where = f"channels.{name}"
-        timeout = DEFAULT_TIMEOUT
+        timeout, max_chars = DEFAULT_TIMEOUT, None
         urls = value
         if isinstance(value, dict):
             table = validated(ChannelShape, value, ("channels", name))
@@ -312,13 +312,14 @@ def _channels(data: dict[str, Any], secrets: Secrets, base: Path) -> dict[str, C
                 raise ConfigError(f"{where}.url: missing (required, or urls = [...])")
             urls = table.urls if table.urls is not None else table.url
             timeout = DEFAULT_TIMEOUT if table.timeout is None else table.timeout.total_seconds()
+            max_chars = table.max_chars
         if isinstance(urls, str):
             urls = [urls]
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             raise ConfigError(f"{where}: expected an apprise URL or a list of them")
         expanded = [secrets.expand(u, where) for u in urls]
         known = [v for u in urls for v in secrets.referenced(u)]
-        channels[name] = load_channel(name, expanded, where, known, timeout, base)
+        channels[name] = load_channel(name, expanded, where, known, timeout, base, max_chars)
     return channels
 
 

@@ -88,6 +88,7 @@ class ChannelShape(Shape):
     url: str | None = None
     urls: list[Words] | None = None
     timeout: Duration | None = None
+    max_chars: Annotated[int, Field(ge=500)] | None = None  # a message's size, at most
 
 
 class WatchlistShape(Shape):

@@ -107,6 +107,11 @@ def abs_url(arxiv: str) -> str:
     return f"https://arxiv.org/abs/{arxiv}"
 
 
+def pdf_url(arxiv: str) -> str:
+    """The paper's PDF on arXiv (its latest version)."""
+    return f"https://arxiv.org/pdf/{arxiv}"
+
+
 @dataclass(frozen=True, slots=True)
 class Paper:
     """One paper as one document shows it; missing facts are empty, never guessed."""

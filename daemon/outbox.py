@@ -47,7 +47,6 @@ class Matching(Protocol):
     def matcher(self) -> Matcher: ...
 
 
-BATCH_PAPERS = 25  # papers per message; apprise splits further by the service's size limit
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 CLAIM_MARGIN = timedelta(minutes=2)  # a claim outlives its sends by this; then it lapses
@@ -253,33 +252,35 @@ def _send_claimed(
     owner: str,
     report: DeliveryReport,
 ) -> None:
-    """One message per watchlist and batch of the claimed rows; each batch recorded as
-    sent or failed as soon as it is; what is left is released at the end."""
+    """One digest per watchlist of the claimed rows, however many (a service with a size
+    limit gets it in numbered parts); each recorded as sent or failed as soon as it is;
+    what is left is released at the end."""
     channel = config.channels.get(channel_name)
     groups: dict[str, list[StoredDelivery]] = {}
     for row in rows:
         groups.setdefault(row.match.watchlist, []).append(row)
     try:
-        for watchlist, group in groups.items():
-            for start in range(0, len(group), BATCH_PAPERS):
-                batch = group[start : start + BATCH_PAPERS]
-                if channel is None:
-                    error: str | None = f"channel {channel_name!r} is not in the configuration"
-                else:
-                    matches = [d.match for d in batch]
-                    message = partial(render, watchlist, config.watchlist(watchlist), matches)
-                    error = channel.deliver(watchlist, matches, message)
-                report.messages += 1
-                _record(store, batch, now, error, config.give_up_after, report)
-                event(
-                    "deliver",
-                    logging.INFO if error is None else logging.WARNING,
-                    watchlist=watchlist,
-                    channel=channel_name,
-                    papers=len(batch),
-                    result="sent" if error is None else "failed",
-                    error=error,
+        for watchlist, batch in groups.items():
+            if channel is None:
+                error: str | None = f"channel {channel_name!r} is not in the configuration"
+            else:
+                matches = [d.match for d in batch]
+                configured = config.watchlist(watchlist)
+                query = configured.source if configured is not None else ""
+                error = channel.deliver(
+                    watchlist, matches, partial(render, watchlist, query, matches)
                 )
+            report.messages += 1
+            _record(store, batch, now, error, config.give_up_after, report)
+            event(
+                "deliver",
+                logging.INFO if error is None else logging.WARNING,
+                watchlist=watchlist,
+                channel=channel_name,
+                papers=len(batch),
+                result="sent" if error is None else "failed",
+                error=error,
+            )
     finally:
         with store.transaction():
             store.deliveries.release(owner)
@@ -324,9 +325,12 @@ def _record(
                 report.failed += 1
 
 
-def retry_all(store: Store, config: Config, now: datetime) -> DeliveryReport:
-    """`alerts retry`: every pending, failed or dead delivery, now."""
-    ids = store.deliveries.retryable()
+def retry_all(
+    store: Store, config: Config, now: datetime, pending_too: bool = False
+) -> DeliveryReport:
+    """`alerts retry`: every failed or dead delivery, now; a pending one (a daily digest
+    before its time) keeps its time unless `pending_too` (`--now`)."""
+    ids = store.deliveries.retryable(pending_too)
     with store.transaction():
         store.deliveries.revive_dead(iso(now))
     return deliver(store, config, now, ids) if ids else DeliveryReport()

@@ -1,47 +1,109 @@
-"""Alert messages: one per watchlist and channel, in the format each service takes:
-escaped HTML (email), markdown (chat), plain text without markup (everything else)."""
+"""Alert messages: one digest per watchlist and channel, in the format each service takes:
+a styled HTML document (email), HTML fragments, markdown (chat), plain text. A service
+with a size limit gets the digest in numbered parts, each within the limit."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import jinja2
 from apprise import NotifyFormat
+from markupsafe import Markup
 
 from daemon.errors import QueryError
+from daemon.models import abs_url, doi_url, pdf_url
 from daemon.query import DEFAULT_FIELDS, Field, make_term, term_spans
 from daemon.store.rows import StoredMatch, StoredPaper
 from daemon.text import tokenize
 
-if TYPE_CHECKING:
-    from daemon.config import Watchlist
-
 SNIPPET_CHARS = 320
 MAX_AUTHORS = 6
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|<>~])")  # inline markup only
+EMAIL = "email"  # HTML as one styled document, for mail clients (never split)
+FORMATS = (EMAIL, NotifyFormat.HTML, NotifyFormat.MARKDOWN, NotifyFormat.TEXT)
+_EMAIL = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+).get_template("email.html")
 
 
 @dataclass(frozen=True)
 class Message:
+    """A message in every body format: an opening (`heads`) and a card per paper."""
+
     title: str
-    html: str
-    markdown: str
-    text: str
+    heads: dict[str, str]
+    cards: tuple[dict[str, str], ...] = ()
+    email: str = ""
 
     @classmethod
     def plain(cls, title: str, body: str) -> Message:
         """A one-paragraph notice (tests, admin alerts) in every body format."""
-        return cls(title, f"<p>{html.escape(body)}</p>", md_escape(body), body)
-
-    def bodies(self) -> dict[NotifyFormat, str]:
-        return {
-            NotifyFormat.HTML: self.html,
-            NotifyFormat.MARKDOWN: self.markdown,
-            NotifyFormat.TEXT: self.text,
+        heads: dict[str, str] = {
+            NotifyFormat.HTML: f"<p>{html.escape(body)}</p>",
+            NotifyFormat.MARKDOWN: md_escape(body),
+            NotifyFormat.TEXT: body,
         }
+        return cls(title, heads, (), _EMAIL.render(title=title, intro=body, cards=[]))
+
+    def body(self, fmt: str) -> str:
+        """The whole message in `fmt`."""
+        if fmt == EMAIL:
+            return self.email
+        return "\n".join([self.heads[fmt], *(card[fmt] for card in self.cards)])
+
+    @property
+    def html(self) -> str:
+        return self.body(NotifyFormat.HTML)
+
+    @property
+    def markdown(self) -> str:
+        return self.body(NotifyFormat.MARKDOWN)
+
+    @property
+    def text(self) -> str:
+        return self.body(NotifyFormat.TEXT)
+
+    def parts(self, fmt: str, limit: int | None) -> list[tuple[str, str]]:
+        """(title, body) of each message to send where a message holds at most `limit`
+        characters (None: no limit): whole cards to a part, each part numbered."""
+        whole = self.body(fmt)
+        if fmt == EMAIL or limit is None or len(self.title) + len(whole) <= limit:
+            return [(self.title, whole)]
+        label = _PART_LABEL.get(fmt, _PART_LABEL[NotifyFormat.TEXT])
+        room = limit - len(self.title) - len(" (part 999 of 999)") - len(label.format(999, 999))
+        room -= len(self.heads[fmt]) + 2
+        groups: list[list[str]] = [[]]
+        used = 0
+        for card in self.cards:
+            text = card[fmt] if len(card[fmt]) < room else card[fmt][: max(0, room - 2)] + "…"
+            if groups[-1] and used + len(text) + 1 > room:
+                groups.append([])
+                used = 0
+            groups[-1].append(text)
+            used += len(text) + 1
+        n = len(groups)
+        return [
+            (
+                f"{self.title} (part {i} of {n})",
+                "\n".join([label.format(i, n), self.heads[fmt], *group]),
+            )
+            for i, group in enumerate(groups, 1)
+        ]
+
+
+_PART_LABEL: dict[str, str] = {
+    NotifyFormat.HTML: "<p><b>Part {} of {}</b></p>",
+    NotifyFormat.MARKDOWN: "_Part {} of {}_",
+    NotifyFormat.TEXT: "Part {} of {}",
+}
 
 
 def md_escape(text: str) -> str:
@@ -154,98 +216,128 @@ def authors_line(names: Sequence[str]) -> str:
     return shown + (f" et al. ({len(names)} authors)" if len(names) > MAX_AUTHORS else "")
 
 
-@dataclass(frozen=True)
-class _Format:
-    """How one body format escapes, highlights, links and lays out a paper."""
+def paper_links(paper: StoredPaper) -> list[tuple[str, str]]:
+    """Where to read a paper: arXiv's abstract page and PDF, its DOI's page, and the page
+    it was found on (Hugging Face's, a preprint server's) when that is another."""
+    links = []
+    if paper.arxiv_id:
+        links += [("arXiv", abs_url(paper.arxiv_id)), ("PDF", pdf_url(paper.arxiv_id))]
+    if paper.doi:
+        links.append(("DOI", doi_url(paper.doi)))
+    if paper.url and paper.url not in {url for _, url in links}:
+        links.append(("Hugging Face" if "huggingface.co" in paper.url else "Page", paper.url))
+    return links
 
-    escape: Callable[[str], str]
-    mark: Callable[[str], str]
-    link: Callable[[str, str], str]  # (shown text, url)
-    header: Callable[[str], str]
-    card: Callable[[str, str, str, str], str]  # title, facts, why, snippet (all escaped)
+
+@dataclass(frozen=True)
+class _Card:
+    """What a card shows of one match, before any format escapes it."""
+
+    title: str
+    facts: str  # day · authors · upvotes
+    why: str
+    snippet: str
+    links: list[tuple[str, str]]
+    light: Highlighter = field(repr=False)
+
+
+def _card(match: StoredMatch) -> _Card:
+    paper = match.paper
+    light = Highlighter([t for t, _ in match.matched])
+    facts = " · ".join(
+        x
+        for x in (
+            paper.day or "",
+            authors_line(paper.authors) if paper.authors else "",
+            f"{paper.upvotes} upvotes" if paper.upvotes is not None else "",
+        )
+        if x
+    )
+    snippet = light.snippet(paper.abstract) if paper.abstract else ""
+    return _Card(paper.title, facts, why_line(match), snippet, paper_links(paper), light)
+
+
+def _html_mark(s: str) -> str:
+    return f"<mark><b>{s}</b></mark>"
+
+
+def _html_card(c: _Card) -> str:
+    title = c.light.apply(c.title, html.escape, _html_mark)
+    if c.links:
+        title = f'<a href="{html.escape(c.links[0][1])}">{title}</a>'
+    links = " · ".join(f'<a href="{html.escape(u)}">{html.escape(t)}</a>' for t, u in c.links)
+    snippet = c.light.apply(c.snippet, html.escape, _html_mark)
+    return (
+        f"<h3>{title}</h3>"
+        + _opt("<p>{}</p>", html.escape(c.facts))
+        + f"<p><i>matched: {html.escape(c.why)}</i></p>"
+        + _opt("<p>{}</p>", snippet)
+        + _opt("<p>{}</p>", links)
+    )
+
+
+def _markdown_card(c: _Card) -> str:
+    title = c.light.apply(c.title, md_escape, lambda s: f"**{s}**")
+    if c.links:
+        title = f"[{title}]({c.links[0][1]})"
+    links = " · ".join(f"[{t}]({u})" for t, u in c.links)
+    snippet = c.light.apply(c.snippet, md_escape, lambda s: f"**{s}**")
+    return (
+        f"\n### {title}\n"
+        + _opt("{}\n", md_escape(c.facts))
+        + f"_matched: {md_escape(c.why)}_\n"
+        + _opt("\n{}\n", snippet)
+        + _opt("\n{}\n", links)
+    )
+
+
+def _text_card(c: _Card) -> str:
+    """Plain text has no markup: the "matched:" line says what matched; links in full."""
+    return (
+        f"\n* {c.title}"
+        + _opt("\n  {}", c.facts)
+        + f"\n  matched: {c.why}"
+        + _opt("\n  {}", c.snippet)
+        + "".join(f"\n  {t}: {u}" for t, u in c.links)
+    )
+
+
+def _email_card(c: _Card) -> dict[str, Any]:
+    mark = '<mark style="background:#fff1a8;color:#1f2328;">{}</mark>'.format
+    return {
+        "title": Markup(c.light.apply(c.title, html.escape, mark)),
+        "link": c.links[0][1] if c.links else None,
+        "facts": c.facts,
+        "why": c.why,
+        "snippet": Markup(c.light.apply(c.snippet, html.escape, mark)),
+        "links": c.links,
+    }
 
 
 def _opt(template: str, value: str) -> str:
     return template.format(value) if value else ""
 
 
-def _html_card(title: str, facts: str, why: str, snippet: str) -> str:
-    return (
-        f"<h3>{title}</h3>"
-        + _opt("<p>{}</p>", facts)
-        + f"<p><i>matched: {why}</i></p>"
-        + _opt("<p>{}</p>", snippet)
-    )
-
-
-def _markdown_card(title: str, facts: str, why: str, snippet: str) -> str:
-    return (
-        f"\n### {title}\n" + _opt("{}\n", facts) + f"_matched: {why}_\n" + _opt("\n{}\n", snippet)
-    )
-
-
-def _text_card(title: str, facts: str, why: str, snippet: str) -> str:
-    return f"\n* {title}" + _opt("\n  {}", facts) + f"\n  matched: {why}" + _opt("\n  {}", snippet)
-
-
-_FORMATS = {
-    NotifyFormat.HTML: _Format(
-        escape=html.escape,
-        mark=lambda s: f"<mark><b>{s}</b></mark>",
-        link=lambda text, url: f'<a href="{html.escape(url)}">{text}</a>',
-        header=lambda title: f"<h2>{html.escape(title)}</h2>",
-        card=_html_card,
-    ),
-    NotifyFormat.MARKDOWN: _Format(
-        escape=md_escape,
-        mark=lambda s: f"**{s}**",
-        link=lambda text, url: f"[{text}]({url})",
-        header=lambda title: f"**{md_escape(title)}**",
-        card=_markdown_card,
-    ),
-    NotifyFormat.TEXT: _Format(
-        escape=str,
-        mark=str,  # plain text has no markup; the "matched:" line says what matched
-        link=lambda text, url: f"{text}\n  {url}",
-        header=str,
-        card=_text_card,
-    ),
-}
-
-
-def render(
-    watchlist: str, config_watchlist: Watchlist | None, matches: list[StoredMatch]
-) -> Message:
-    """One message for these matches of one watchlist, in every body format."""
+def render(watchlist: str, query: str, matches: list[StoredMatch]) -> Message:
+    """One digest of these matches of watchlist `watchlist` (`query`: what it watches, as
+    written), in every body format."""
     n = len(matches)
     title = f"paperwatch: {n} new paper{'s' if n != 1 else ''} for {watchlist}"
-    parts = {fmt: [f.header(title)] for fmt, f in _FORMATS.items()}
-    if config_watchlist is not None:
-        query = html.escape(config_watchlist.source)
-        parts[NotifyFormat.HTML].append(f"<p>Watchlist: <code>{query}</code></p>")
-    for match in matches:
-        paper = match.paper
-        light = Highlighter([t for t, _ in match.matched])
-        facts = " · ".join(
-            x
-            for x in (
-                authors_line(paper.authors) if paper.authors else "",
-                paper.day or "",
-                f"{paper.upvotes} upvotes" if paper.upvotes is not None else "",
-            )
-            if x
-        )
-        why = why_line(match)
-        snippet = light.snippet(paper.abstract) if paper.abstract else ""
-        for fmt, f in _FORMATS.items():
-            shown = light.apply(paper.title, f.escape, f.mark)
-            if link := paper.link:
-                shown = f.link(shown, link)
-            marked = light.apply(snippet, f.escape, f.mark) if snippet else ""
-            parts[fmt].append(f.card(shown, f.escape(facts), f.escape(why), marked))
-    return Message(
-        title,
-        "\n".join(parts[NotifyFormat.HTML]),
-        "\n".join(parts[NotifyFormat.MARKDOWN]),
-        "\n".join(parts[NotifyFormat.TEXT]),
+    heads: dict[str, str] = {
+        NotifyFormat.HTML: f"<h2>{html.escape(title)}</h2>"
+        + _opt("<p>Watchlist: <code>{}</code></p>", html.escape(query)),
+        NotifyFormat.MARKDOWN: f"**{md_escape(title)}**",
+        NotifyFormat.TEXT: title,
+    }
+    cards = [_card(m) for m in matches]
+    rendered: tuple[dict[str, str], ...] = tuple(
+        {
+            NotifyFormat.HTML: _html_card(c),
+            NotifyFormat.MARKDOWN: _markdown_card(c),
+            NotifyFormat.TEXT: _text_card(c),
+        }
+        for c in cards
     )
+    intro = f"Watchlist {watchlist}" + (f": {query}" if query else "")
+    email = _EMAIL.render(title=title, intro=intro, cards=[_email_card(c) for c in cards])
+    return Message(title, heads, rendered, email)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -84,10 +85,13 @@ def test_email_alert_through_real_smtp(cli, config_file, caplog):
     html = msg.get_body(("html",)).get_content()
     assert "Constitutional Midtraining" in html
     assert 'href="https://huggingface.co/papers/2607.26654"' in html
-    assert "<mark><b>Alignment</b></mark>" in html
-    assert "&lt;<mark><b>script</b></mark>&gt;" in html
+    assert re.search(r"<mark[^>]*>Alignment</mark>", html)
+    assert re.search(r"&lt;<mark[^>]*>script</mark>&gt;", html)
     assert "<script>" not in html
     assert "Desiree Cho" in html
+    assert 'href="https://arxiv.org/pdf/2607.26654"' in html
+    text = msg.get_body(("plain",)).get_content()  # links in the plain part too
+    assert "https://arxiv.org/abs/2607.26654" in text and "https://arxiv.org/pdf/2607.26654" in text
     # the password is nowhere: not in logs, CLI output or the database
     db = (config_file.parent / "state" / "paperwatch.db").read_bytes()
     check = cli("check")
@@ -452,7 +456,7 @@ def test_an_abstract_that_never_comes_is_decided_after_undecided_after(tmp_path)
     assert alert["watchlist"] == "align" and alert["title_only"] == 1
     later = now + timedelta(days=1)
     [row] = store.deliveries.claim("me", iso(later), iso(later + timedelta(hours=1)), "hook")
-    message = render("align", config.watchlist("align"), [row.match])
+    message = render("align", config.watchlist("align").source, [row.match])
     assert "title only: decided without the abstract" in message.text
     assert decide_waiting(store, runtime, now + timedelta(days=5)) == 0  # once, ever
     runtime.http.close()

@@ -19,7 +19,7 @@ def row(**extra):
 
 
 def test_html_is_escaped_and_highlighted():
-    msg = render("w", None, [row()])
+    msg = render("w", "", [row()])
     assert "<script>" not in msg.html
     assert "&lt;script&gt;" in msg.html
     assert (
@@ -30,7 +30,7 @@ def test_html_is_escaped_and_highlighted():
 
 
 def test_markdown_escapes_markup_and_links_title():
-    msg = render("w", None, [row()])
+    msg = render("w", "", [row()])
     assert "[**Tensor** \\<script\\>alert\\(1\\)\\</script\\> \\[nets\\]]" in msg.markdown
     assert "(https://huggingface.co/papers/2101.00001)" in msg.markdown
     assert '_matched: tensor in title, "neural operator" in abstract_' in msg.markdown
@@ -45,10 +45,8 @@ def test_snippet_starts_near_the_first_match():
 
 
 def test_subject_counts_papers():
-    assert render("w", None, [row(), row(title="Other")]).title == (
-        "paperwatch: 2 new papers for w"
-    )
-    assert render("w", None, [row()]).title == "paperwatch: 1 new paper for w"
+    assert render("w", "", [row(), row(title="Other")]).title == ("paperwatch: 2 new papers for w")
+    assert render("w", "", [row()]).title == "paperwatch: 1 new paper for w"
 
 
 def test_highlights_follow_the_match():

@@ -371,7 +371,7 @@ def test_a_paper_known_only_by_its_doi_has_a_link_and_a_feed_id(served):
     assert entry.id == "tag:paperwatch,2026:doi:10.1101/2026.08.01.5"
     assert entry.link == "https://doi.org/10.1101/2026.08.01.5"
     [row] = store.deliveries.recent_matches(["tensors"], limit=1)
-    message = render("tensors", cfg.watchlist("tensors"), [row])
+    message = render("tensors", cfg.watchlist("tensors").source, [row])
     assert "https://doi.org/10.1101/2026.08.01.5" in message.text
 
 
@@ -434,5 +434,5 @@ def test_a_paper_has_its_own_day_shown_and_filtered_on_everywhere(served):
     assert published[old.title] == "2001-03-05T00:00:00Z"
     assert published[month.title] == "2021-01-01T00:00:00Z"
     rows = store.deliveries.recent_matches(["tensors"], limit=3)
-    message = render("tensors", cfg.watchlist("tensors"), rows)
+    message = render("tensors", cfg.watchlist("tensors").source, rows)
     assert "2001-03-05" in message.text and "2021-01" in message.text

@@ -168,13 +168,11 @@ class DeliveryRepo:
         cur = self.conn.execute(f"DELETE FROM deliveries WHERE {' AND '.join(where)}", args)
         return cur.rowcount
 
-    def retryable(self) -> list[int]:
-        return [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT id FROM deliveries WHERE status IN ('pending', 'failed', 'dead')"
-            )
-        ]
+    def retryable(self, pending_too: bool = False) -> list[int]:
+        """Failed and dead deliveries (and those still waiting for their time)."""
+        statuses = "'pending', 'failed', 'dead'" if pending_too else "'failed', 'dead'"
+        query = f"SELECT id FROM deliveries WHERE status IN ({statuses})"
+        return [r[0] for r in self.conn.execute(query)]
 
     def channels_with_work(self) -> list[str]:
         """Channels that have unsent deliveries (including ones no longer configured)."""

@@ -1,0 +1,165 @@
+"""Issue 25: one digest per watchlist and channel per delivery time, however many papers;
+numbered parts within a service's limit; `alerts retry` keeps daily digests on time."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from daemon.channels import load_channel
+from daemon.config import load_config
+from daemon.ingest import ingest_bytes
+from daemon.match import Matcher, Rule
+from daemon.outbox import deliver, match_hook, retry_all
+from daemon.query import keywords_query
+from daemon.runtime import Runtime
+from daemon.store import Store
+from tests.conftest import CORPUS_SAMPLE
+from tests.daemon_proc import paperwatch
+from tests.receivers import SMTPServer, Webhook
+
+KEYWORDS = ["language model"]
+MATCHING = 79
+T0 = datetime(2026, 11, 22, 7, tzinfo=UTC)
+DIGEST_AT = datetime(2026, 11, 22, 8, tzinfo=UTC)
+
+
+def corpus_day() -> tuple[bytes, list[str]]:
+    """A Hugging Face API answer of real arXiv papers: 79 the watchlist matches and 21 it
+    does not; and the arXiv ids of the 79."""
+    rule = Matcher([Rule("w", keywords_query(KEYWORDS, [], frozenset({"title", "abstract"})))])
+    wanted, other = [], []
+    with gzip.open(CORPUS_SAMPLE, "rt") as f:
+        for line in f:
+            p = json.loads(line)
+            hit = bool(rule.match(p["title"], p["abstract"], p["authors"]))
+            group = wanted if hit else other
+            if len(group) < (MATCHING if hit else 21):
+                group.append(p)
+            if len(wanted) == MATCHING and len(other) == 21:
+                break
+    entries = [
+        {
+            "paper": {
+                "id": p["id"],
+                "title": p["title"],
+                "summary": p["abstract"],
+                "authors": [{"name": a} for a in p["authors"][:4]],
+                "publishedAt": "2026-11-20T00:00:00.000Z",
+            }
+        }
+        for p in wanted + other
+    ]
+    return json.dumps(entries).encode(), [p["id"] for p in wanted]
+
+
+def configured(tmp_path, channels: str):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'state_dir = "state"\ntimezone = "UTC"\n[channels]\n'
+        + channels
+        + '[[watchlists]]\nname = "llm-daily"\nkeywords = ["language model"]\n'
+        'notify = ["c"]\ndeliver = "daily 08:00"\n'
+    )
+    config = load_config(path)
+    store = Store(config.db_path)
+    data, ids = corpus_day()
+    result = ingest_bytes(
+        store,
+        data,
+        name="day.json",
+        source="t",
+        location="day",
+        ref_time=T0,
+        now=T0,
+        on_change=match_hook(Runtime.build(config)),
+    )
+    assert len(result.new) == MATCHING + 21 and store.deliveries.match_count() == MATCHING
+    return config, store, ids
+
+
+def test_79_matches_of_a_daily_watchlist_are_one_email_with_links_in_both_parts(tmp_path):
+    with SMTPServer() as smtp:
+        url = f"mailto://a:b@127.0.0.1:{smtp.port}?from=pw@example.com&to=me@example.com"
+        config, store, ids = configured(tmp_path, f'c = "{url}"\n')
+        assert deliver(store, config, DIGEST_AT - timedelta(minutes=1)).messages == 0
+        report = deliver(store, config, DIGEST_AT)
+        assert (report.messages, report.sent) == (1, MATCHING)
+        assert deliver(store, config, DIGEST_AT + timedelta(hours=1)).messages == 0
+    assert len(smtp.messages) == 1
+    [msg] = smtp.messages
+    assert msg["Subject"] == f"paperwatch: {MATCHING} new papers for llm-daily"
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    assert html.count('class="pw-card"') == MATCHING
+    for pid in ids:
+        for url in (f"https://arxiv.org/abs/{pid}", f"https://arxiv.org/pdf/{pid}"):
+            assert f'href="{url}"' in html and url in text, url
+    assert "2026-11-20" in html and "2026-11-20" in text  # the papers' own day
+
+
+def test_a_service_with_a_limit_gets_numbered_parts_within_it(tmp_path):
+    hook = Webhook().start()
+    try:
+        channel = f'[channels.c]\nurl = "{hook.url}"\nmax_chars = 3000\n'
+        config, store, ids = configured(tmp_path, channel)
+        report = deliver(store, config, DIGEST_AT)
+        assert report.sent == MATCHING and report.messages == 1
+    finally:
+        hook.stop()
+    n = len(hook.bodies)
+    assert n > 3
+    for i, body in enumerate(hook.bodies, 1):
+        assert body["title"] == f"paperwatch: {MATCHING} new papers for llm-daily (part {i} of {n})"
+        assert body["message"].startswith(f"Part {i} of {n}\n")
+        assert len(body["title"]) + len(body["message"]) <= 3000
+    shown = [re.findall(r"https://arxiv\.org/abs/(\S+)", b["message"]) for b in hook.bodies]
+    assert sorted(pid for part in shown for pid in part) == sorted(ids)  # each once
+
+
+@pytest.mark.parametrize(
+    ("url", "limit"),
+    [
+        ("slack://T1ABCDEFG/B1ABCDEFG/abcdefghijklmnopqrstuvwx/#papers", 3000),
+        ("discord://1234567/abcdefg", 2000),
+        ("mailto://a:b@127.0.0.1:2525?from=pw@example.com&to=me@example.com", None),
+        ("json://127.0.0.1:9/", None),  # a generic webhook: no limit of its own
+    ],
+)
+def test_each_service_gets_its_limit(url, limit):
+    [target] = load_channel("c", [url], "channels.c").targets
+    assert target.limit == limit
+
+
+def test_retry_sends_failures_and_keeps_a_daily_digest_on_its_time(tmp_path):
+    hook = Webhook().start()
+    try:
+        config, store, ids = configured(tmp_path, f'c = "{hook.url}"\n')
+        early = DIGEST_AT - timedelta(hours=1)
+        assert retry_all(store, config, early).messages == 0  # waits for 08:00
+        assert hook.bodies == [] and store.deliveries.counts()["pending"] == MATCHING
+        listed = paperwatch(config.path, "alerts", "retry")
+        assert "nothing to retry" in listed.stdout and hook.bodies == []
+        hook.status = 500
+        assert deliver(store, config, DIGEST_AT).failed == MATCHING
+        hook.status = 200
+        assert retry_all(store, config, DIGEST_AT + timedelta(seconds=1)).sent == MATCHING
+    finally:
+        hook.stop()
+    assert len(hook.bodies) == 1  # the retry (the receiver keeps what it answered 200)
+    assert store.deliveries.counts()["sent"] == MATCHING
+
+
+def test_retry_now_sends_a_daily_digest_before_its_time(tmp_path):
+    hook = Webhook().start()
+    try:
+        config, store, ids = configured(tmp_path, f'c = "{hook.url}"\n')
+        forced = paperwatch(config.path, "alerts", "retry", "--now")
+        assert forced.returncode == 0, forced.stderr
+    finally:
+        hook.stop()
+    assert len(hook.bodies) == 1 and store.deliveries.counts()["sent"] == MATCHING
