@@ -231,6 +231,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0011_similar_votes",
             "0012_doi_identity",
             "0013_paper_day",
+            "0014_latex_as_unicode",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables
@@ -363,3 +364,45 @@ def test_a_papers_day_is_its_own(announced, hf_day, arxiv, day):
     from daemon.models import paper_day
 
     assert paper_day(announced, hf_day, arxiv) == day
+
+
+def test_latex_is_stored_as_unicode_and_matched_on_the_same_words(store):
+    """Issue 25: `P\\'erez` is Pérez, shown and matched so (`perez` finds it); a bare %
+    stays a percent sign and an unknown macro stays as written."""
+    from daemon.latex import to_unicode
+
+    paper = Paper(
+        title=r"Cosmic rays above $10^{19}$ eV with \textit{Auger}",
+        abstract=r"We improve recall by 5% (100\% at $\alpha_1$) using C:\temp files.",
+        authors=(r"J. P\'erez", r"A. M\"uller"),
+        arxiv_id="2608.00021",
+    )
+    [pid] = _ingest(store, "latex", paper).new
+    [row] = store.papers.listing()
+    assert row.title == "Cosmic rays above 10^19 eV with Auger"
+    assert row.abstract == r"We improve recall by 5% (100% at α_1) using C:\temp files."
+    assert row.authors == ("J. Pérez", "A. Müller")
+    catch_up(store)
+    for query in ("author:perez", "author:müller", "auger", "recall"):
+        assert search(store, parse_query(query))[0] == [pid], query
+    assert to_unicode("no markup {BERT} here") == "no markup {BERT} here"
+
+
+def test_papers_stored_with_latex_are_converted_by_the_migration(tmp_path):
+    from daemon.store import schema
+
+    path = tmp_path / "paperwatch.db"
+    with Store(path) as store:
+        _ingest(store, "a", Paper(title="Plain", arxiv_id="2608.00031"))
+        store.conn.execute(
+            "UPDATE papers SET title = ?, authors = ?",
+            (r"Sch\"odinger bridges at $\sim$3x", '["J. P\\\\\'erez"]'),
+        )
+        store.conn.execute(
+            f"DELETE FROM {schema.MIGRATIONS.migrations_table} WHERE name = ?",
+            ("0014_latex_as_unicode",),
+        )
+    with Store(path) as store:
+        [row] = store.papers.listing()
+        assert (row.title, row.authors) == ("Schödinger bridges at ∼3x", ("J. Pérez",))
+        assert store.papers.find(None, "schödinger bridges at 3x") == row.id

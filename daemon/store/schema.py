@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from daemon.models import paper_day
+from daemon.latex import to_unicode
+from daemon.models import key_hash, paper_day, title_key
+
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 MIGRATIONS = Migrations("paperwatch")
 _LEGACY_TABLE = "_migrations"  # the hand-written runner's record, before sqlite-utils'
@@ -273,6 +278,32 @@ def _paper_day(db: sqlite_utils.Database) -> None:
     db.conn.executemany(
         "UPDATE papers SET day = ? WHERE id = ?",
         [(paper_day(a, h, x), pid) for pid, a, h, x in rows if paper_day(a, h, x)],
+    )
+
+
+@MIGRATIONS(name="0014_latex_as_unicode")
+def _latex_as_unicode(db: sqlite_utils.Database) -> None:
+    """Papers stored with LaTeX in their title, abstract or names get them in Unicode, as
+    new ones are (daemon.latex); the search index re-reads them (its trigger)."""
+    rows = db.execute(
+        "SELECT id, title, abstract, authors FROM papers WHERE "
+        + " OR ".join(
+            f"instr({column}, {mark})"
+            for column in ("title", "abstract", "authors")
+            for mark in ("char(92)", "'$'")  # a backslash, a dollar sign
+        )
+    ).fetchall()
+    changed = []
+    for pid, title, abstract, authors in rows:
+        names = [to_unicode(a) for a in json.loads(authors)]
+        new = (to_unicode(title), to_unicode(abstract or ""), _to_json(names))
+        if new != (title, abstract or "", authors):
+            key = title_key(new[0])
+            changed.append((*new, key, key_hash(key), pid))
+    db.conn.executemany(
+        "UPDATE papers SET title = ?, abstract = ?, authors = ?, title_key = ?, "
+        "title_hash = ? WHERE id = ?",
+        changed,
     )
 
 
