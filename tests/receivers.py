@@ -60,6 +60,7 @@ class Webhook:
 
     def __init__(self, port: int | None = None) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # of each request answered 200
         self.status = 200
         self.hang = 0.0  # seconds to stall before reading a request (which is then dropped)
         self.trickle = 0.0  # seconds between the bytes of an answer (a slow peer)
@@ -88,6 +89,7 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if owner.status == 200:
                     owner.bodies.append(json.loads(body))
+                    owner.headers.append(dict(self.headers))
                 if owner.gate is not None:
                     owner.gate.wait(30)
                 if owner.trickle:

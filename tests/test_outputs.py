@@ -4,12 +4,14 @@ appended as matches are delivered, read back with a real BibTeX parser."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import bibtexparser
 
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
 from tests.conftest import HF, TEXT
+from tests.receivers import Webhook
 from tests.test_alerts import write_config
 
 
@@ -93,3 +95,53 @@ def test_titles_with_latex_braces_and_specials_stay_one_well_formed_entry(tmp_pa
     title = parsed.entries[0].fields_dict["title"].value
     expected = r"Unbalanced \{ brace and 100\% of \$\textbackslash{}alpha\_1\$ in C:"
     assert title == expected + r"\textbackslash{}temp"
+
+
+def test_a_json_webhook_gets_the_matches_as_data_in_its_documented_schema(
+    cli, config_file, monkeypatch
+):
+    """Issue 25, item 6: `webhook://` POSTs ids, title, authors, day, links, matched
+    terms, watchlist and score, valid against webhook.schema.json; a header from the URL
+    carries a secret that is shown nowhere; an error status is a failed delivery."""
+    import jsonschema
+
+    from daemon.outputs import webhook
+
+    schema = json.loads((Path(webhook.__file__).parent / "webhook.schema.json").read_text())
+    token = "s3cr3t-hook-token"
+    monkeypatch.setenv("HOOK_TOKEN", token)
+    hook = Webhook().start()
+    try:
+        url = f"webhook://127.0.0.1:{hook.port}/in?+Authorization=Bearer%20${{HOOK_TOKEN}}"
+        write_config(
+            config_file,
+            {"data": url},
+            [{"name": "alignment", "keywords": ["alignment"], "notify": ["data"]}],
+        )
+        check = cli("check")
+        assert check.code == 0 and f"webhook://127.0.0.1:{hook.port}/in" in check.out
+        assert cli("ingest", str(HF / "api_daily_papers_2026-08-03.json")).code == 0
+        hook.status = 500
+        failed = cli("ingest", str(TEXT / "000_a4df948192ebdd8e.txt"))
+        assert "failed (will retry)" in failed.out or "alerts: 0 sent" in failed.out
+    finally:
+        hook.stop()
+    [body] = hook.bodies
+    jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(body)
+    assert body["schema"] == webhook.SCHEMA and body["watchlist"] == "alignment"
+    assert hook.headers[0]["Authorization"] == f"Bearer {token}"
+    entries = json.loads((HF / "api_daily_papers_2026-08-03.json").read_text())
+    by_id = {e["paper"]["id"]: e["paper"] for e in entries}
+    for paper in body["papers"]:
+        source = by_id[paper["arxiv_id"]]
+        assert paper["title"] == source["title"]
+        assert paper["authors"] == [a["name"] for a in source["authors"]]
+        assert paper["day"] == source["publishedAt"][:10]
+        links = {link["label"]: link["url"] for link in paper["links"]}
+        assert links["PDF"] == f"https://arxiv.org/pdf/{paper['arxiv_id']}"
+        assert {"term": "alignment"}.items() <= paper["matched"][0].items()
+        assert paper["score"] is None  # a keyword match
+    log = cli("alerts").out + check.out + check.err + failed.out + failed.err
+    assert token not in log and "Authorization" not in log

@@ -1,0 +1,89 @@
+"""`webhook://HOST[:PORT]/PATH` (`webhooks://` for HTTPS): each digest POSTed as JSON, the
+matches as data (ids, title, authors, day, links, matched terms, watchlist, score) for a
+script, a bot or a no-code tool to use without parsing a message.
+
+The body follows `webhook.schema.json` (JSON Schema), whose version is the body's
+`schema`: fields may be added within a version, never renamed or removed. Headers come
+from the URL's query as apprise writes them (`?+Authorization=Bearer%20${TOKEN}`); the
+URL as shown keeps only scheme, host and path. A status other than 2xx is a failed
+delivery, retried.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpx
+
+from daemon.errors import ConfigError
+from daemon.outputs.contract import OutputKind, register_output
+from daemon.render import paper_links
+from daemon.store.rows import StoredMatch
+
+SCHEMA = "paperwatch.matches/1"
+TIMEOUT = 30.0  # seconds to connect, and again to answer
+
+
+class Webhook:
+    def __init__(self, url: str, headers: dict[str, str], private_url: str) -> None:
+        self.url, self.headers, self.private_url = url, headers, private_url
+
+    def deliver(self, watchlist: str, matches: list[StoredMatch]) -> str | None:
+        try:
+            answer = httpx.post(
+                self.url,
+                json=payload(watchlist, matches, datetime.now(UTC)),
+                headers=self.headers,
+                timeout=TIMEOUT,
+            )
+        except httpx.HTTPError as exc:
+            return f"{self.private_url}: {type(exc).__name__}"
+        if not answer.is_success:
+            return f"{self.private_url}: HTTP {answer.status_code}"
+        return None
+
+
+def payload(watchlist: str, matches: list[StoredMatch], now: datetime) -> dict[str, Any]:
+    """The body of one digest, as webhook.schema.json describes it."""
+    return {
+        "schema": SCHEMA,
+        "watchlist": watchlist,
+        "sent_at": now.isoformat(timespec="seconds"),
+        "papers": [
+            {
+                "id": m.paper.id,
+                "arxiv_id": m.paper.arxiv_id,
+                "doi": m.paper.doi,
+                "title": m.paper.title,
+                "authors": list(m.paper.authors),
+                "abstract": m.paper.abstract or None,
+                "day": m.paper.day,
+                "first_seen": m.paper.first_seen,
+                "links": [{"label": label, "url": url} for label, url in paper_links(m.paper)],
+                "matched": [{"term": t, "field": f} for t, f in m.matched],
+                "title_only": m.title_only,
+                "score": m.score,
+                "matched_at": m.created_at,
+            }
+            for m in matches
+        ],
+    }
+
+
+def _load(url: str, where: str, base: Path) -> Webhook:
+    parts = urlsplit(url)
+    secure = parts.scheme.lower() == "webhooks"
+    if not parts.hostname:
+        raise ConfigError(f"{where}: expected webhook://HOST[:PORT]/PATH, got no host")
+    pairs = [item.partition("=") for item in parts.query.split("&") if item]
+    headers = {unquote(k[1:]): unquote(v) for k, _, v in pairs if k.startswith("+")}
+    real = urlunsplit(("https" if secure else "http", parts.netloc, parts.path or "/", "", ""))
+    shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    return Webhook(real, headers, shown)
+
+
+KIND = register_output(OutputKind("webhook", "a JSON webhook of the matches", _load))
+HTTPS = register_output(OutputKind("webhooks", "a JSON webhook of the matches, HTTPS", _load))
