@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test bench eval check clean system-deps stage install-service
+.PHONY: install run test bench eval check clean system-deps stage install-service screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: $(STAMP) system-deps stage
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# the README's pictures of the page and the digest email, taken by the browser tests
+screenshots: $(STAMP) system-deps
+	PAPERWATCH_SCREENSHOTS=docs/screenshots PYTHONDONTWRITEBYTECODE= \
+	  $(BIN)/python -m pytest -q tests/test_page.py tests/test_email_look.py
 
 # "more like these" watchlists on the real corpus: precision against a centroid baseline
 eval: $(STAMP)

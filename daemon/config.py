@@ -23,6 +23,7 @@ from daemon.config_schema import (
     TopShape,
     WatchlistShape,
     WebShape,
+    ZoteroShape,
     shown,
     source_shape,
     validated,
@@ -45,6 +46,8 @@ from daemon.sources import kind as source_kind
 from daemon.sources import kinds as source_kinds
 from daemon.store import DB_NAME
 from daemon.toml_positions import Loc, Position, parse_path, position_of, positions
+from daemon.zotero import API as ZOTERO_API
+from daemon.zotero import ZoteroSettings
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -108,6 +111,7 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     admin_channel: str | None = None
     alert_after_failures: int = 3
+    zotero: ZoteroSettings | None = None  # "add to Zotero" on the page
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -188,6 +192,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         http=http,
         web=web,
         admin_channel=top.admin_channel,
+        zotero=_zotero(top.zotero, secrets),
         **{k: getattr(top, k) for k in given if getattr(top, k) is not None},
     )
 
@@ -261,6 +266,15 @@ def _web(shape: WebShape, secrets: Secrets) -> WebSettings:
                 'e.g. token = "${PAPERWATCH_WEB_TOKEN}"'
             )
     return WebSettings(listen, token or None, tuple(h.strip().lower() for h in shape.hosts))
+
+
+def _zotero(shape: ZoteroShape | None, secrets: Secrets) -> ZoteroSettings | None:
+    if shape is None:
+        return None
+    base = shape.base_url or ZOTERO_API
+    if not re.match(r"^https?://[^/\s]+", base):
+        raise ConfigError(f"zotero.base_url: expected an http:// or https:// URL, got {base!r}")
+    return ZoteroSettings(shape.library, secrets.expand(shape.key, "zotero.key"), base)
 
 
 def _loopback(host: str) -> bool:

@@ -91,6 +91,12 @@ class ChannelShape(Shape):
     max_chars: Annotated[int, Field(ge=500)] | None = None  # a message's size, at most
 
 
+class ZoteroShape(Shape):
+    library: Annotated[str, Field(pattern=r"^(users|groups)/\d+$")]
+    key: Words
+    base_url: str | None = None
+
+
 class WatchlistShape(Shape):
     name: Words
     fields: list[Words] | None = None
@@ -116,6 +122,7 @@ class TopShape(Shape):
     sources: list[dict[str, Any]] = []  # each by its kind's shape (`source_shape`)
     http: HttpShape = HttpShape()
     web: WebShape = WebShape()
+    zotero: ZoteroShape | None = None
     admin_channel: str | None = None
     alert_after_failures: Annotated[int, Field(ge=1)] | None = None
 

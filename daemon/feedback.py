@@ -1,4 +1,5 @@
-"""A reader's 👍/👎 on a similar-watchlist's paper: one more example, or a negative.
+"""What a reader does with a paper on the page: 👍/👎 on a similar-watchlist's paper (one
+more example, or a negative), read and saved marks, "add to Zotero".
 
 The web page, `POST /api/feedback` and `paperwatch vote` all record votes here. A vote
 changes the watchlist's training set, so its model is stale: the daemon's similar job
@@ -15,6 +16,7 @@ from daemon.config import Config
 from daemon.errors import PaperwatchError
 from daemon.models import arxiv_id
 from daemon.store import Store
+from daemon.zotero import ZoteroSettings, add_to_zotero
 
 VOTES = {"up": 1, "down": -1, "none": 0}
 
@@ -58,3 +60,21 @@ def record_vote(
         pid = find_paper(store, paper)
         store.similar.vote(watchlist, pid, value, iso(now))
     return pid, value
+
+
+def mark_paper(
+    store: Store, paper: object, read: bool | None, saved: bool | None, now: datetime
+) -> tuple[int, bool, bool]:
+    """Mark a paper read or unread, saved or not (None: as it is); returns (paper id,
+    read, saved) as they are now."""
+    with store.transaction():
+        pid = find_paper(store, paper)
+        store.marks.set(pid, iso(now), read, saved)
+    return pid, *store.marks.of([pid]).get(pid, (False, False))
+
+
+def save_to_zotero(store: Store, settings: ZoteroSettings, paper: object) -> tuple[int, str | None]:
+    """Add a stored paper to the Zotero library; (paper id, None or why not)."""
+    pid = find_paper(store, paper)
+    [found] = store.papers.listing(ids=[pid])
+    return pid, add_to_zotero(settings, found)

@@ -22,51 +22,58 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
-from itertools import groupby
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from daemon import __version__
-from daemon.app import find_papers as search_papers
 from daemon.clock import SYSTEM, Clock
 from daemon.config import Config
-from daemon.errors import QueryError
-from daemon.feedback import VOTES, FeedbackError, record_vote
+from daemon.feedback import VOTES, FeedbackError, mark_paper, record_vote, save_to_zotero
 from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
 from daemon.models import key_hash
 from daemon.poller import status
-from daemon.query import parse_query, wanted_terms
-from daemon.render import Highlighter, authors_line, paper_json, why_line
+from daemon.render import Highlighter, paper_json, why_line
 from daemon.store import Store, StoreError
 from daemon.store.rows import StoredMatch, StoredPaper
+from daemon.web_pages import (
+    BadRequest,
+    bibtex_of,
+    days_of,
+    find_papers,
+    home,
+    html_marked,
+    keep_token,
+    limit_of,
+    local_path,
+    papers_page,
+    saved_page,
+    status_page,
+)
 
 FEED_ENTRIES = 200
-PAGE_MATCHES = 50  # per watchlist on the page
-MAX_LIMIT = 1000
-MAX_BODY = 8192  # a vote is a few dozen bytes
+MAX_BODY = 8192  # a vote or a mark is a few dozen bytes
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ET.register_namespace("", ATOM_NS)
 
-_TEMPLATES = Environment(
-    loader=PackageLoader("daemon", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
 _TOKEN_IN_URL = re.compile(r"([?&])token=[^&\s\"]*")
+_PAPER_BIB = re.compile(r"^/papers/(\d{1,12})\.bib$")
 
 
-class BadRequest(Exception):
-    """A request the API cannot answer: 400 with the reason."""
+def _flag(value: Any, name: str) -> bool | None:
+    """A form's "1"/"0" or JSON's true/false; absent: None (left as it is)."""
+    if value is None or value == "":
+        return None
+    if value in (True, 1, "1", "true"):
+        return True
+    if value in (False, 0, "0", "false"):
+        return False
+    raise BadRequest(f"{name}: expected 1 or 0, got {value!r}")
 
 
 def entry_id(paper: StoredPaper) -> str:
@@ -77,59 +84,6 @@ def entry_id(paper: StoredPaper) -> str:
     if paper.doi:
         return f"tag:paperwatch,2026:doi:{paper.doi}"
     return f"tag:paperwatch,2026:title:{key_hash(paper.title_key):x}"
-
-
-def _html(light: Highlighter, text: str) -> Markup:
-    """`text` escaped, what the highlighter finds in <mark>."""
-    return Markup(light.apply(text, lambda s: str(escape(s)), "<mark>{}</mark>".format))
-
-
-def _marked(paper: StoredPaper, terms: list[str]) -> tuple[Markup, Markup]:
-    """Title and abstract snippet, escaped, these terms marked."""
-    light = Highlighter(terms)
-    snippet = light.snippet(paper.abstract) if paper.abstract else ""
-    return _html(light, paper.title), _html(light, snippet)
-
-
-def _coins(paper: StoredPaper) -> str:
-    """OpenURL COinS (Z39.88) for the Zotero Connector and other reference managers."""
-    fields = [
-        ("ctx_ver", "Z39.88-2004"),
-        ("rft_val_fmt", "info:ofi/fmt:kev:mtx:journal"),
-        ("rft.genre", "preprint"),
-        ("rft.atitle", paper.title),
-        ("rft.jtitle", "arXiv" if paper.arxiv_id else "preprint"),
-    ]
-    fields += [("rft.au", a) for a in paper.authors]
-    if paper.day:
-        fields.append(("rft.date", paper.day))
-    if paper.link:
-        fields.append(("rft_id", paper.link))
-    return urlencode(fields, quote_via=quote)
-
-
-def _card(
-    paper: StoredPaper,
-    terms: list[str],
-    match: StoredMatch | None = None,
-    vote: int | None = None,
-) -> dict[str, Any]:
-    """A paper as the page shows it, with why it matched (`match`); `vote`: a similarity
-    match's (0 = none), with its 👍/👎 buttons."""
-    title, snippet = _marked(paper, terms)
-    return {
-        "vote": vote,
-        "watchlist": match.watchlist if match else None,
-        "paper": paper.id,
-        "title": title,
-        "snippet": snippet,
-        "why": why_line(match) if match else "",
-        "link": paper.link,
-        "authors": authors_line(paper.authors),
-        "arxiv_id": paper.arxiv_id,
-        "day": paper.day,
-        "coins": _coins(paper),
-    }
 
 
 # -- feeds ------------------------------------------------------------------------------
@@ -176,10 +130,10 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
             sub(entry, f"{{{ATOM_NS}}}category", term=r.watchlist, label=why_line(r))
         why = "; ".join(f"{r.watchlist}: {why_line(r)}" for r in group)
         day = paper.day or f"first seen {(paper.first_seen or '')[:10]}"
-        light = Highlighter([t for r in group for t in _terms(r)])
+        light = Highlighter([term for r in group for term, _ in r.matched])
         body = (
             f"<p><b>{escape(why)}</b> · {escape(day)}</p>"
-            f"<p>{_html(light, paper.abstract or '')}</p>"
+            f"<p>{html_marked(light, paper.abstract or '')}</p>"
         )
         sub(entry, f"{{{ATOM_NS}}}content", type="html").text = body
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
@@ -194,26 +148,6 @@ def _published(paper: StoredPaper) -> str | None:
 
 
 # -- the API ----------------------------------------------------------------------------
-
-
-def _limit(query: dict[str, str], default: int) -> int:
-    raw = query.get("limit", str(default))
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit: expected a number from 1 to {MAX_LIMIT}, got {raw!r}")
-    return int(raw)
-
-
-def _days(query: dict[str, str]) -> tuple[date | None, date | None]:
-    """`since` and `until`: the papers' own days, both included (a time counts as its
-    day)."""
-    days: list[date | None] = []
-    for name in ("since", "until"):
-        raw = query.get(name)
-        try:
-            days.append(datetime.fromisoformat(raw).date() if raw else None)
-        except ValueError:
-            raise BadRequest(f"{name}: expected a day (2026-08-20), got {raw!r}") from None
-    return days[0], days[1]
 
 
 def match_json(match: StoredMatch, vote: int = 0) -> dict[str, Any]:
@@ -240,80 +174,10 @@ def api_matches(store: Store, config: Config, query: dict[str, str]) -> list[dic
         names = [query["watchlist"]]
     if not names:
         return []
-    since, until = _days(query)
-    rows = store.deliveries.recent_matches(names, since, until, _limit(query, 100))
+    since, until = days_of(query)
+    rows = store.deliveries.recent_matches(names, since, until, limit_of(query, 100))
     votes = store.similar.votes_on(sorted({r.paper.id for r in rows if r.explain}))
     return [match_json(r, votes.get((r.watchlist, r.paper.id), 0)) for r in rows]
-
-
-def find_papers(store: Store, query: dict[str, str]) -> tuple[list[StoredPaper], int]:
-    """Stored papers, newest first; with `q`, those the query language matches (and how
-    many more wait for their abstract)."""
-    limit, (since, until) = _limit(query, 100), _days(query)
-    parsed = None
-    if query.get("q"):
-        try:
-            parsed = parse_query(query["q"])
-        except QueryError as exc:
-            raise BadRequest(f"q: {exc}") from None
-    rows, _, waiting = search_papers(store, parsed, since, until, limit)
-    return rows, waiting
-
-
-# -- the page ---------------------------------------------------------------------------
-
-
-def home(store: Store, config: Config, now: datetime, token: str = "") -> str:
-    """`token`: the one this page was asked with, for its vote forms' address."""
-    groups = []
-    for watchlist in config.watchlists:
-        rows = store.deliveries.recent_matches([watchlist.name], limit=PAGE_MATCHES)
-        votes = store.similar.votes(watchlist.name) if watchlist.similar else {}
-
-        def card(r: StoredMatch, votes: dict[int, int] = votes) -> dict[str, Any]:
-            vote = votes.get(r.paper.id, 0) if r.explain else None
-            return _card(r.paper, _terms(r), r, vote)
-
-        days = [
-            {"day": day, "cards": [card(r) for r in day_rows]}
-            for day, day_rows in groupby(rows, key=lambda r: r.created_at[:10])
-        ]
-        groups.append({"name": watchlist.name, "query": watchlist.source, "days": days})
-    report = status(store, config)
-    failing = store.deliveries.listing("dead") + store.deliveries.listing("failed")
-    return _TEMPLATES.get_template("home.html").render(
-        groups=groups,
-        sources=report["sources"],
-        deliveries=report["deliveries"],
-        failing=failing[-20:],
-        papers=report["papers"],
-        now=now.strftime("%Y-%m-%d %H:%M UTC"),
-        feedback="/api/feedback" + (f"?{urlencode({'token': token})}" if token else ""),
-    )
-
-
-def papers_page(store: Store, query: dict[str, str]) -> str:
-    error, rows, waiting = None, list[StoredPaper](), 0
-    try:
-        rows, waiting = find_papers(store, query)
-    except BadRequest as exc:
-        error = str(exc)
-    q = query.get("q", "")
-    terms = _search_terms(q) if error is None else []
-    cards = [_card(row, terms) for row in rows]
-    return _TEMPLATES.get_template("papers.html").render(
-        q=q, cards=cards, error=error, waiting=waiting
-    )
-
-
-def _terms(match: StoredMatch) -> list[str]:
-    return [term for term, _ in match.matched]
-
-
-def _search_terms(q: str) -> list[str]:
-    """A search's terms as the query language reads them (those under NOT left out),
-    for highlighting its results."""
-    return [t.text for t in wanted_terms(parse_query(q))] if q.strip() else []
 
 
 # -- the server -------------------------------------------------------------------------
@@ -420,13 +284,19 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             url_token = query.get("token", "") if config.web.token else ""
             if not self._admitted(config, query):
                 return
-            if parts.path != "/api/feedback":
+            actions = {
+                "/api/feedback": self._feedback,
+                "/api/marks": self._marks,
+                "/api/zotero": self._zotero,
+            }
+            action = actions.get(parts.path)
+            if action is None:
                 self._send(404, b"not found\n", "text/plain")
                 return
             if self._cross_site():
-                self._json(403, {"error": "a vote from another site's page is refused"})
+                self._json(403, {"error": "a request from another site's page is refused"})
                 return
-            self._answer(lambda: self._feedback(config, url_token), parts.path)
+            self._answer(lambda: action(config, url_token), parts.path)
 
         def _admitted(self, config: Config, query: dict[str, str]) -> bool:
             """The Host is this server's and the token (if one is set) is right; else the
@@ -465,27 +335,39 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 return False
             return urlsplit(origin).netloc.lower() != (self.headers.get("Host") or "").lower()
 
-        def _feedback(self, config: Config, url_token: str) -> None:
-            """A vote, as JSON {watchlist, paper, vote} or as the page's form (answered
-            with the page again, the vote shown)."""
+        def _body(self) -> tuple[dict[str, Any], bool]:
+            """The request's fields, from JSON or from the page's form (True)."""
             raw = self.headers.get("Content-Length") or "0"
             length = int(raw) if raw.isdigit() else 0
             if not 0 < length <= MAX_BODY:
                 raise BadRequest(f"expected a body of 1 to {MAX_BODY} bytes, got {length}")
             body = self.rfile.read(length)
             ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            form = ctype == "application/x-www-form-urlencoded"
-            if form:
-                data: Any = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-            elif ctype == "application/json":
-                try:
-                    data = json.loads(body)
-                except ValueError as exc:
-                    raise BadRequest(f"body: not JSON ({exc})") from None
-            else:
+            if ctype == "application/x-www-form-urlencoded":
+                fields = parse_qs(body.decode("utf-8", "replace"))
+                return {k: v[-1] for k, v in fields.items()}, True
+            if ctype != "application/json":
                 raise BadRequest("Content-Type: application/json (or a form), got " + repr(ctype))
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                raise BadRequest(f"body: not JSON ({exc})") from None
             if not isinstance(data, dict):
-                raise BadRequest("body: expected an object {watchlist, paper, vote}")
+                raise BadRequest("body: expected a JSON object")
+            return data, False
+
+        def _back(self, data: dict[str, Any], url_token: str, paper: int, notice: str = "") -> None:
+            """A form's answer: the page it was sent from again, at the paper."""
+            page = local_path(data.get("next"))
+            if notice:
+                page += ("&" if "?" in page else "?") + urlencode({"notice": notice})
+            target = keep_token(page, url_token) + f"#paper-{paper}"
+            self._send(303, b"", None, {"Location": target})
+
+        def _feedback(self, config: Config, url_token: str) -> None:
+            """A vote, as JSON {watchlist, paper, vote} or as the page's form (answered
+            with the page again, the vote shown)."""
+            data, form = self._body()
             with Store(config.db_path) as store:
                 try:
                     pid, vote = record_vote(
@@ -501,11 +383,41 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             event("feedback", watchlist=data.get("watchlist"), paper=pid, vote=vote)
             web.on_feedback()
             if form:
-                page = "/" + (f"?{urlencode({'token': url_token})}" if url_token else "")
-                anchor = f"#watchlist-{quote(str(data.get('watchlist')))}"
-                return self._send(303, b"", None, {"Location": page + anchor})
+                return self._back(data, url_token, pid)
             name = {v: k for k, v in VOTES.items()}[vote]
             self._json(200, {"watchlist": data["watchlist"], "paper": pid, "vote": name})
+
+        def _marks(self, config: Config, url_token: str) -> None:
+            """Read or unread, saved or not: {paper, read?, saved?} (1/0, true/false)."""
+            data, form = self._body()
+            wanted = {k: _flag(data.get(k), k) for k in ("read", "saved")}
+            with Store(config.db_path) as store:
+                try:
+                    pid, read, saved = mark_paper(
+                        store, data.get("paper"), wanted["read"], wanted["saved"], web.clock.now()
+                    )
+                except FeedbackError as exc:
+                    raise BadRequest(str(exc)) from None
+            if form:
+                return self._back(data, url_token, pid)
+            self._json(200, {"paper": pid, "read": read, "saved": saved})
+
+        def _zotero(self, config: Config, url_token: str) -> None:
+            """ "Add to Zotero": {paper}; the answer says whether the library took it."""
+            data, form = self._body()
+            if config.zotero is None:
+                raise BadRequest("no [zotero] in config.toml: add library and key to use it")
+            with Store(config.db_path) as store:
+                try:
+                    pid, error = save_to_zotero(store, config.zotero, data.get("paper"))
+                except FeedbackError as exc:
+                    raise BadRequest(str(exc)) from None
+            event("zotero", paper=pid, result="added" if error is None else "failed", error=error)
+            if form:
+                return self._back(data, url_token, pid, error or "Added to Zotero.")
+            if error is not None:
+                return self._json(502, {"paper": pid, "error": error})
+            self._json(200, {"paper": pid, "zotero": "added"})
 
         def _authorized(self, token: str, query: dict[str, str]) -> bool:
             scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
@@ -517,12 +429,20 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             now = web.clock.now()
             if path.startswith("/feeds/") and path.endswith(".atom"):
                 return self._feed(config, path[len("/feeds/") : -len(".atom")])
-            if path in ("/", "/papers", "/api/matches", "/api/papers", "/api/status"):
+            bib = _PAPER_BIB.match(path)
+            if bib or path == "/saved.bib":
+                return self._bibtex(config, int(bib.group(1)) if bib else None)
+            pages = {"/papers": papers_page, "/saved": saved_page, "/status": status_page}
+            if (
+                path == "/"
+                or path in pages
+                or path in ("/api/matches", "/api/papers", "/api/status")
+            ):
                 with Store(config.db_path, readonly=True) as store:
                     if path == "/":
-                        return self._html(home(store, config, now, url_token))
-                    if path == "/papers":
-                        return self._html(papers_page(store, query))
+                        return self._html(home(store, config, now, query, url_token))
+                    if path in pages:
+                        return self._html(pages[path](store, config, query, url_token))
                     if path == "/api/matches":
                         return self._json(200, api_matches(store, config, query))
                     if path == "/api/papers":
@@ -530,6 +450,18 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                         return self._json(200, [paper_json(r) for r in rows])
                     return self._json(200, status(store, config))
             self._send(404, b"not found\n", "text/plain")
+
+        def _bibtex(self, config: Config, paper: int | None) -> None:
+            """BibTeX of one paper, or of the saved list (None)."""
+            with Store(config.db_path, readonly=True) as store:
+                ids = [paper] if paper is not None else store.marks.saved()
+                papers = store.papers.listing(ids=ids)
+                if paper is not None and not papers:
+                    return self._send(404, b"no such paper\n", "text/plain")
+                body = bibtex_of(papers).encode()
+            name = f"paper-{paper}.bib" if paper is not None else "saved.bib"
+            headers = {"Content-Disposition": f'inline; filename="{name}"'}
+            self._send(200, body, "text/x-bibtex; charset=utf-8", headers)
 
         def _feed(self, config: Config, name: str) -> None:
             names = [w.name for w in config.watchlists]

@@ -3,8 +3,10 @@ protocol (a WebSocket) to load a page, click, and read what it shows."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -74,6 +76,39 @@ class Page:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
         return result["result"].get("value")
 
+    def click(self, selector: str) -> None:
+        """Click what `selector` finds and wait for the page it leads to (a link, a
+        form's button: the page itself runs no script)."""
+        loads = self.loads + 1
+        found = self.evaluate(f"document.querySelector({json.dumps(selector)}) !== null")
+        assert found, f"nothing on the page matches {selector}"
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        self.wait_load(loads)
+
+    def dark(self, on: bool) -> None:
+        """Show pages as a reader in dark mode sees them (prefers-color-scheme)."""
+        value = "dark" if on else "light"
+        self.call(
+            "Emulation.setEmulatedMedia",
+            features=[{"name": "prefers-color-scheme", "value": value}],
+        )
+
+    def screenshot(self, width: int = 1000, height: int | None = None) -> bytes:
+        """The page as a PNG, `width` pixels wide, as tall as it is (or `height`)."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=800,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        tall = int(self.evaluate("document.documentElement.scrollHeight"))
+        clip = {"x": 0, "y": 0, "width": width, "height": min(tall, height or tall), "scale": 1}
+        shot = self.call(
+            "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+        )
+        return base64.b64decode(shot["data"])
+
 
 def _tabs(port: int) -> list[dict[str, Any]]:
     try:
@@ -106,3 +141,12 @@ def browser(profile: Path) -> Iterator[Page]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def keep_screenshot(name: str, png: bytes) -> None:
+    """`make screenshots` sets PAPERWATCH_SCREENSHOTS: the README's pictures are the ones
+    the tests take."""
+    folder = os.environ.get("PAPERWATCH_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / name).write_bytes(png)

@@ -61,6 +61,8 @@ class Webhook:
     def __init__(self, port: int | None = None) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []  # of each request answered 200
+        self.paths: list[str] = []  # of each request answered 200
+        self.reply = b""  # the body of a 200 answer
         self.status = 200
         self.hang = 0.0  # seconds to stall before reading a request (which is then dropped)
         self.trickle = 0.0  # seconds between the bytes of an answer (a slow peer)
@@ -90,6 +92,7 @@ class Webhook:
                 if owner.status == 200:
                     owner.bodies.append(json.loads(body))
                     owner.headers.append(dict(self.headers))
+                    owner.paths.append(self.path)
                 if owner.gate is not None:
                     owner.gate.wait(30)
                 if owner.trickle:
@@ -99,8 +102,10 @@ class Webhook:
                         self.wfile.flush()
                     return
                 self.send_response(owner.status)
-                self.send_header("Content-Length", "0")
+                reply = owner.reply if owner.status == 200 else b""
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -530,7 +530,7 @@ def test_a_secret_in_a_url_path_or_header_is_shown_nowhere(cli, config_file, cap
     assert failed and all(a["last_error"] for a in failed)  # the sends did fail
     config = load_config(config_file)
     with Store(config.db_path, readonly=True) as store:
-        outputs.append(home(store, config, datetime.now(UTC)))
+        outputs.append(home(store, config, datetime.now(UTC), {}))
     # what reaches the log (pytest also hears apprise's own logger, which never does)
     outputs += [r.getMessage() for r in caplog.records if not r.name.startswith("apprise")]
     db = b"".join(p.read_bytes() for p in (config_file.parent / "state").glob("paperwatch.db*"))

@@ -466,7 +466,7 @@ def test_the_feedback_api_records_votes_under_the_token_rules(tmp_path, backgrou
         form = {"watchlist": "halluc", "paper": str(paper), "vote": "up"}
         answer = httpx.post(url + "?token=s3cret", data=form)
         assert answer.status_code == 303
-        assert answer.headers["Location"] == "/?token=s3cret#watchlist-halluc"
+        assert answer.headers["Location"] == f"/?token=s3cret#paper-{paper}"
         assert background.similar.votes("halluc") == {paper: 1}
         # another site's page may not vote (a form posted to loopback)
         foreign = {**auth, "Origin": "http://evil.example"}
@@ -520,12 +520,12 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
         trained = daemon.output().count("similar_trained")
         with browser(tmp_path / "chromium") as page:
             page.open(f"http://127.0.0.1:{port}/")
-            down = f"#watchlist-halluc form.vote:has(input[value='{pid}']) button[value=down]"
+            down = f"#paper-{pid} form.vote:has(input[value=halluc]) button[value=down]"
             assert page.evaluate(f"document.querySelector({json.dumps(down)}) !== null")
             loads = page.loads + 1
             page.evaluate(f"document.querySelector({json.dumps(down)}).click()")
             page.wait_load(loads)  # the form's answer: the page again, the vote shown
-            pressed = "#watchlist-halluc button[value=none][aria-pressed=true]"
+            pressed = f"#paper-{pid} form.vote button[value=none][aria-pressed=true]"
             assert page.evaluate(f"document.querySelector({json.dumps(pressed)}).textContent")
         with Store(db, readonly=True) as store:
             assert store.similar.votes("halluc") == {pid: -1}

@@ -15,6 +15,7 @@ import sqlite_utils
 from daemon.errors import PaperwatchError
 from daemon.store import schema
 from daemon.store.deliveries import STATUSES, DeliveryRepo, SimilarRepo
+from daemon.store.marks import MarksRepo
 from daemon.store.papers import PaperRepo
 from daemon.store.search_index import SearchIndexRepo
 from daemon.store.source_state import SourceStateRepo
@@ -62,6 +63,7 @@ class Store:
         self.sources = SourceStateRepo(self.db)
         self.similar = SimilarRepo(self.conn)
         self.search_index = SearchIndexRepo(self.conn)
+        self.marks = MarksRepo(self.conn)
 
     def _open_readonly(self, path: Path) -> None:
         try:
@@ -78,6 +80,7 @@ class Store:
         self.sources = SourceStateRepo(self.db)
         self.similar = SimilarRepo(self.conn)
         self.search_index = SearchIndexRepo(self.conn)
+        self.marks = MarksRepo(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -108,6 +111,7 @@ class Store:
         for gone, keep in pairs.items():
             self.deliveries.move_paper(gone, keep)
             self.similar.move_paper(gone, keep)
+            self.marks.move_paper(gone, keep)
             self.papers.absorb(gone, keep)
 
 

@@ -200,9 +200,12 @@ class DeliveryRepo:
         since: date | None = None,
         until: date | None = None,
         limit: int = 200,
+        offset: int = 0,
+        by_day: bool = False,
     ) -> list[StoredMatch]:
-        """Matches of these watchlists with their papers (seen how often), newest first;
-        `since`/`until` by the papers' own days."""
+        """Matches of these watchlists with their papers (seen how often), newest first
+        (`by_day`: by the papers' own days, as the page groups them); `since`/`until` by
+        the papers' own days."""
         marks = ",".join("?" * len(watchlists))
         args: list[object] = list(watchlists)
         where = f"m.watchlist IN ({marks})"
@@ -218,8 +221,8 @@ class DeliveryRepo:
                 f"SELECT {_MATCH}, "
                 "(SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) AS sightings "
                 f"FROM matches m JOIN papers p ON p.id = m.paper_id WHERE {where} "
-                "ORDER BY m.id DESC LIMIT ?",
-                (*args, limit),
+                f"ORDER BY {DAY_OR_SEEN + ' DESC, ' if by_day else ''}m.id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
             )
         ]
 
@@ -235,6 +238,16 @@ class DeliveryRepo:
             (gone,),
         )
         move_paper(self.conn, ("matches", "undecided"), gone, keep)
+
+    def counts_by_watchlist(self) -> dict[str, tuple[int, int]]:
+        """Per watchlist: its matches, and how many of their papers are not marked read."""
+        return {
+            r[0]: (int(r[1]), int(r[2]))
+            for r in self.conn.execute(
+                "SELECT m.watchlist, count(*), count(*) - count(k.read_at) FROM matches m "
+                "LEFT JOIN paper_marks k ON k.paper_id = m.paper_id GROUP BY m.watchlist"
+            )
+        }
 
     def matches_version(self, watchlists: list[str]) -> tuple[int, int, str]:
         """(newest match id, matches, latest change of a matched paper): what a feed of

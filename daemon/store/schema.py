@@ -307,6 +307,19 @@ def _latex_as_unicode(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0015_paper_marks")
+def _paper_marks(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- what the reader did with a paper on the page: read it, saved it (for BibTeX, Zotero)
+    CREATE TABLE paper_marks (
+        paper_id INTEGER PRIMARY KEY REFERENCES papers (id),
+        read_at TEXT,
+        saved_at TEXT
+    );
+    CREATE INDEX paper_marks_saved ON paper_marks (saved_at) WHERE saved_at IS NOT NULL;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""

@@ -1,0 +1,305 @@
+"""The page, a place to work from: the watchlists with their counts beside every page, a
+watchlist's matches by the papers' own days, a page at a time, the search box on every
+page, what was read and saved (kept in SQLite), BibTeX of a paper or of the saved list,
+and "add to Zotero". Reading needs no JavaScript: every action is a link or a form.
+Also the request parameters the page and the API share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from itertools import groupby
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from daemon.app import find_papers as search_papers
+from daemon.bibtex import cite_key, entry
+from daemon.config import Config
+from daemon.errors import QueryError
+from daemon.poller import status
+from daemon.query import parse_query, wanted_terms
+from daemon.render import Highlighter, authors_line, paper_links, why_line
+from daemon.store import Store
+from daemon.store.rows import StoredMatch, StoredPaper
+
+PAGE_SIZE = 25  # papers a page shows
+MAX_LIMIT = 1000
+
+TEMPLATES = Environment(
+    loader=PackageLoader("daemon", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def keep_token(url: str, token: str) -> str:
+    """`url` carrying the token the page was asked with (a feed reader's `?token=`)."""
+    if not token:
+        return url
+    path, _, anchor = url.partition("#")
+    joined = path + ("&" if "?" in path else "?") + urlencode({"token": token})
+    return joined + (f"#{anchor}" if anchor else "")
+
+
+TEMPLATES.filters["keep_token"] = keep_token
+
+
+class BadRequest(Exception):
+    """A request the API cannot answer: 400 with the reason."""
+
+
+# -- request parameters ---------------------------------------------------------------
+
+
+def limit_of(query: dict[str, str], default: int) -> int:
+    raw = query.get("limit", str(default))
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit: expected a number from 1 to {MAX_LIMIT}, got {raw!r}")
+    return int(raw)
+
+
+def days_of(query: dict[str, str]) -> tuple[date | None, date | None]:
+    """`since` and `until`: the papers' own days, both included (a time counts as its
+    day)."""
+    days: list[date | None] = []
+    for name in ("since", "until"):
+        raw = query.get(name)
+        try:
+            days.append(datetime.fromisoformat(raw).date() if raw else None)
+        except ValueError:
+            raise BadRequest(f"{name}: expected a day (2026-08-20), got {raw!r}") from None
+    return days[0], days[1]
+
+
+def _page_of(query: dict[str, str]) -> int:
+    raw = query.get("page", "1")
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise BadRequest(f"page: expected a page number, got {raw!r}")
+    return int(raw)
+
+
+def find_papers(
+    store: Store, query: dict[str, str], offset: int = 0
+) -> tuple[list[StoredPaper], int]:
+    """Stored papers, newest first; with `q`, those the query language matches (and how
+    many more wait for their abstract)."""
+    limit, (since, until) = limit_of(query, 100), days_of(query)
+    parsed = None
+    if query.get("q"):
+        try:
+            parsed = parse_query(query["q"])
+        except QueryError as exc:
+            raise BadRequest(f"q: {exc}") from None
+    rows, _, waiting = search_papers(store, parsed, since, until, limit + offset)
+    return rows[offset:], waiting
+
+
+# -- cards ------------------------------------------------------------------------------
+
+
+def html_marked(light: Highlighter, text: str) -> Markup:
+    """`text` escaped, what the highlighter finds in <mark>."""
+    return Markup(light.apply(text, lambda s: str(escape(s)), "<mark>{}</mark>".format))
+
+
+def _coins(paper: StoredPaper) -> str:
+    """OpenURL COinS (Z39.88) for the Zotero Connector and other reference managers."""
+    fields = [
+        ("ctx_ver", "Z39.88-2004"),
+        ("rft_val_fmt", "info:ofi/fmt:kev:mtx:journal"),
+        ("rft.genre", "preprint"),
+        ("rft.atitle", paper.title),
+        ("rft.jtitle", "arXiv" if paper.arxiv_id else "preprint"),
+    ]
+    fields += [("rft.au", a) for a in paper.authors]
+    if paper.day:
+        fields.append(("rft.date", paper.day))
+    if paper.link:
+        fields.append(("rft_id", paper.link))
+    return urlencode(fields, quote_via=quote)
+
+
+def _card(
+    paper: StoredPaper,
+    terms: list[str],
+    marks: dict[int, tuple[bool, bool]],
+    matches: Iterable[StoredMatch] = (),
+    votes: dict[tuple[str, int], int] | None = None,
+) -> dict[str, Any]:
+    """A paper as the page shows it: why it matched each watchlist, whether it was read
+    or saved, and a 👍/👎 for each similarity match (`votes`)."""
+    light = Highlighter(terms)
+    snippet = light.snippet(paper.abstract) if paper.abstract else ""
+    read, saved = marks.get(paper.id, (False, False))
+    matches = list(matches)
+    return {
+        "paper": paper.id,
+        "title": html_marked(light, paper.title),
+        "snippet": html_marked(light, snippet),
+        "whys": [(m.watchlist, why_line(m)) for m in matches],
+        "link": paper.link,
+        "links": paper_links(paper),
+        "authors": authors_line(paper.authors),
+        "day": paper.day,
+        "seen": (paper.first_seen or "")[:10],
+        "read": read,
+        "saved": saved,
+        "votes": [
+            (m.watchlist, (votes or {}).get((m.watchlist, paper.id), 0))
+            for m in matches
+            if m.explain is not None
+        ],
+        "coins": _coins(paper),
+    }
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+def _common(store: Store, config: Config, query: dict[str, str], token: str) -> dict[str, Any]:
+    """What every page shows: the side navigation with counts, the search box, where
+    the forms post (with the token the page was asked with)."""
+    counts = store.deliveries.counts_by_watchlist()
+    lists = [
+        {
+            "name": w.name,
+            "total": counts.get(w.name, (0, 0))[0],
+            "unread": counts.get(w.name, (0, 0))[1],
+        }
+        for w in config.watchlists
+    ]
+    return {
+        "lists": lists,
+        "saved_count": len(store.marks.saved()),
+        "q": query.get("q", ""),
+        "token": token,
+        "zotero": config.zotero is not None,
+        "notice": query.get("notice", ""),
+    }
+
+
+def _by_day(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"day": day, "cards": list(group)}
+        for day, group in groupby(cards, key=lambda c: c["day"] or f"first seen {c['seen']}")
+    ]
+
+
+def home(
+    store: Store, config: Config, now: datetime, query: dict[str, str], token: str = ""
+) -> str:
+    """A watchlist's matches (or every watchlist's), by the papers' own days, newest
+    first, PAGE_SIZE papers a page."""
+    names = [w.name for w in config.watchlists]
+    chosen = query.get("watchlist")
+    if chosen is not None and chosen not in names:
+        raise BadRequest(f"watchlist: unknown {chosen!r} (known: {names})")
+    page = _page_of(query)
+    wanted = [chosen] if chosen else names
+    rows = (
+        store.deliveries.recent_matches(
+            wanted, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, by_day=True
+        )
+        if wanted
+        else []
+    )
+    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    by_paper: dict[int, list[StoredMatch]] = {}
+    for row in rows:
+        by_paper.setdefault(row.paper.id, []).append(row)
+    marks = store.marks.of(by_paper)
+    votes = store.similar.votes_on(sorted(by_paper))
+    cards = [
+        _card(group[0].paper, [t for m in group for t, _ in m.matched], marks, group, votes)
+        for group in by_paper.values()
+    ]
+    watchlist = config.watchlist(chosen) if chosen else None
+
+    def at(n: int) -> str:
+        return "/?" + urlencode({**({"watchlist": chosen} if chosen else {}), "page": n})
+
+    return TEMPLATES.get_template("home.html").render(
+        **_common(store, config, query, token),
+        heading=chosen or "All watchlists",
+        query_text=watchlist.source if watchlist else "",
+        feed=f"/feeds/{quote(chosen or 'all')}.atom",
+        days=_by_day(cards),
+        page=page,
+        newer=at(page - 1) if page > 1 else None,
+        older=at(page + 1) if more else None,
+        here=at(page),
+        now=now.strftime("%Y-%m-%d %H:%M UTC"),
+        papers=store.papers.counts()["papers"],
+        configured=bool(names),
+    )
+
+
+def papers_page(store: Store, config: Config, query: dict[str, str], token: str = "") -> str:
+    """Search the stored papers, with the query language; its terms marked."""
+    error, rows, waiting = None, list[StoredPaper](), 0
+    page = 1
+    try:
+        page = _page_of(query)
+        rows, waiting = find_papers(
+            store, {**query, "limit": str(PAGE_SIZE + 1)}, (page - 1) * PAGE_SIZE
+        )
+    except BadRequest as exc:
+        error = str(exc)
+    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    q = query.get("q", "")
+    terms = [t.text for t in wanted_terms(parse_query(q))] if q.strip() and error is None else []
+    marks = store.marks.of(r.id for r in rows)
+
+    def at(n: int) -> str:
+        return "/papers?" + urlencode({"q": q, "page": n})
+
+    return TEMPLATES.get_template("papers.html").render(
+        **_common(store, config, query, token),
+        cards=[_card(row, terms, marks) for row in rows],
+        error=error,
+        waiting=waiting,
+        newer=at(page - 1) if page > 1 else None,
+        older=at(page + 1) if more else None,
+        here=at(page),
+    )
+
+
+def saved_page(store: Store, config: Config, query: dict[str, str], token: str = "") -> str:
+    ids = store.marks.saved()
+    papers = {p.id: p for p in store.papers.listing(ids=ids)}
+    marks = store.marks.of(ids)
+    return TEMPLATES.get_template("saved.html").render(
+        **_common(store, config, query, token),
+        cards=[_card(papers[i], [], marks) for i in ids if i in papers],
+        here="/saved",
+    )
+
+
+def status_page(store: Store, config: Config, query: dict[str, str], token: str = "") -> str:
+    report = status(store, config)
+    failing = store.deliveries.listing("dead") + store.deliveries.listing("failed")
+    return TEMPLATES.get_template("status.html").render(
+        **_common(store, config, query, token),
+        sources=report["sources"],
+        deliveries=report["deliveries"],
+        failing=failing[-20:],
+        papers=report["papers"],
+        here="/status",
+    )
+
+
+def bibtex_of(papers: Iterable[StoredPaper]) -> str:
+    """BibTeX entries of these papers (one each)."""
+    return "".join(entry(cite_key(p), p) for p in papers)
+
+
+def local_path(target: str | None, fallback: str = "/") -> str:
+    """Where a form may send the reader back to: a path on this server, never another
+    site (`//evil.example`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    return target
