@@ -283,7 +283,8 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
         voted = {1: " 👍", -1: " 👎"}.get(r.vote, "")
         out(
             f"{mark} {r.score:6.2f}  top {100 * (1 - r.facts['percentile']):5.2f}%  "
-            f"{r.paper.arxiv_id or r.paper.doi or '-':<12} {r.paper.title}{voted}"
+            f"{r.paper.day or '-':<10} {r.paper.arxiv_id or r.paper.doi or '-':<12} "
+            f"{r.paper.title}{voted}"
         )
         out(f"      words that weighed most: {', '.join(r.terms)}")
     out(

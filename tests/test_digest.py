@@ -7,6 +7,7 @@ import gzip
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import pytest
 
@@ -28,6 +29,7 @@ T0 = datetime(2026, 11, 22, 7, tzinfo=UTC)
 DIGEST_AT = datetime(2026, 11, 22, 8, tzinfo=UTC)
 
 
+@cache
 def corpus_day() -> tuple[bytes, list[str]]:
     """A Hugging Face API answer of real arXiv papers: 79 the watchlist matches and 21 it
     does not; and the arXiv ids of the 79."""

@@ -77,7 +77,7 @@ def documents(draw: st.DrawFn) -> tuple[str, list[tuple[tuple[str | int, ...], s
     return "\n".join(lines) + "\n", keys
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(documents())
 def test_every_key_is_found_where_it_is_written(document):
     text, keys = document
