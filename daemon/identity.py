@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from daemon.latex import to_unicode
+from daemon.latex import has_latex, to_unicode
 from daemon.models import Paper, identifiers, key_hash, paper_day
 from daemon.store import Store
 
@@ -117,17 +117,16 @@ def _known_by(paper: Paper) -> Paper:
     """The paper as it is stored: its identifiers (arXiv's DOI as its arXiv id), its
     title, abstract and names in Unicode rather than LaTeX."""
     arxiv, doi = identifiers(paper.arxiv_id, paper.doi)
-    title, abstract = to_unicode(paper.title), to_unicode(paper.abstract)
-    authors = tuple(to_unicode(a) for a in paper.authors)
-    if (arxiv, doi, title, abstract, authors) == (
-        paper.arxiv_id,
-        paper.doi,
-        paper.title,
-        paper.abstract,
-        paper.authors,
-    ):
+    if (arxiv, doi) != (paper.arxiv_id, paper.doi):
+        paper = replace(paper, arxiv_id=arxiv, doi=doi)
+    if not has_latex(paper.title, paper.abstract, *paper.authors):
         return paper
-    return replace(paper, arxiv_id=arxiv, doi=doi, title=title, abstract=abstract, authors=authors)
+    return replace(
+        paper,
+        title=to_unicode(paper.title),
+        abstract=to_unicode(paper.abstract),
+        authors=tuple(to_unicode(a) for a in paper.authors),
+    )
 
 
 def _one_paper(row: dict[str, Any], twin: dict[str, Any], fresh: dict[int, Any]) -> bool:

@@ -14,8 +14,6 @@ from typing import Any
 
 from pylatexenc.latex2text import LatexNodes2Text
 
-_MARKERS = re.compile(r"[\\$]")
-
 
 class _KeepingUnknown(LatexNodes2Text):  # type: ignore[misc]
     def macro_node_to_text(self, node: Any) -> str:
@@ -41,9 +39,16 @@ _PIECE = re.compile(
 )
 
 
+def has_latex(*texts: str) -> bool:
+    """Whether any of `texts` may hold LaTeX (a backslash or a dollar sign): most papers
+    hold none, and this is what every paper stored pays."""
+    joined = "".join(texts)
+    return "\\" in joined or "$" in joined
+
+
 def to_unicode(text: str) -> str:
     """`text` with its LaTeX turned into Unicode, whitespace collapsed."""
-    if not _MARKERS.search(text):
+    if not has_latex(text):
         return text
     return " ".join(_PIECE.sub(lambda m: _piece(m.group(0)), text).split())
 
