@@ -8,11 +8,16 @@ Papers are stored converted, so what is shown, matched, searched and exported ag
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import cache, lru_cache
 from typing import Any
 
 from pylatexenc.latex2text import LatexNodes2Text
+
+# it warns of each macro it cannot fill (`\\frac` without braces): a piece it cannot
+# read is kept as written, which is not worth a log line per paper
+logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
 
 class _KeepingUnknown(LatexNodes2Text):  # type: ignore[misc]

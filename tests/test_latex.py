@@ -57,3 +57,9 @@ def test_every_real_abstract_converts_without_loss_of_words():
             out = to_unicode(field)
             plain = [w for w in field.split() if w.isalpha() and w.isascii()]
             assert all(w in out for w in plain), field
+
+
+def test_a_macro_it_cannot_fill_is_not_a_log_line(caplog):
+    caplog.set_level("DEBUG")
+    to_unicode(r"a bare \frac and \widehat here")  # no arguments to fill them with
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
