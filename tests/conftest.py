@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +43,26 @@ class Result:
 
 
 Cli = Callable[..., Result]
+
+
+def corpus_papers() -> Iterator[dict[str, Any]]:
+    """The corpus sample's papers, in order."""
+    with gzip.open(CORPUS_SAMPLE, "rt") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def hf_entry(p: dict[str, Any], authors: int = 3, published: str | None = None) -> dict[str, Any]:
+    """A corpus paper as an entry of the Hugging Face API's answer."""
+    paper = {
+        "id": p["id"],
+        "title": p["title"],
+        "summary": p["abstract"],
+        "authors": [{"name": a} for a in p["authors"][:authors]],
+    }
+    if published:
+        paper["publishedAt"] = f"{published}T00:00:00.000Z"
+    return {"paper": paper}
 
 
 def configured(tmp_path: Path, text: str) -> tuple[Config, Store]:

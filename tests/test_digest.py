@@ -3,7 +3,6 @@ numbered parts within a service's limit; `alerts retry` keeps daily digests on t
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from daemon.outbox import deliver, match_hook, retry_all
 from daemon.query import keywords_query
 from daemon.runtime import Runtime
 from daemon.store import Store
-from tests.conftest import CORPUS_SAMPLE
+from tests.conftest import corpus_papers, hf_entry
 from tests.daemon_proc import paperwatch
 from tests.receivers import SMTPServer, Webhook
 
@@ -34,28 +33,16 @@ def corpus_day() -> tuple[bytes, list[str]]:
     """A Hugging Face API answer of real arXiv papers: 79 the watchlist matches and 21 it
     does not; and the arXiv ids of the 79."""
     rule = Matcher([Rule("w", keywords_query(KEYWORDS, [], frozenset({"title", "abstract"})))])
-    wanted, other = [], []
-    with gzip.open(CORPUS_SAMPLE, "rt") as f:
-        for line in f:
-            p = json.loads(line)
-            hit = bool(rule.match(p["title"], p["abstract"], p["authors"]))
-            group = wanted if hit else other
-            if len(group) < (MATCHING if hit else 21):
-                group.append(p)
-            if len(wanted) == MATCHING and len(other) == 21:
-                break
-    entries = [
-        {
-            "paper": {
-                "id": p["id"],
-                "title": p["title"],
-                "summary": p["abstract"],
-                "authors": [{"name": a} for a in p["authors"][:4]],
-                "publishedAt": "2026-11-20T00:00:00.000Z",
-            }
-        }
-        for p in wanted + other
-    ]
+    wanted: list[dict] = []
+    other: list[dict] = []
+    for p in corpus_papers():
+        hit = bool(rule.match(p["title"], p["abstract"], p["authors"]))
+        group = wanted if hit else other
+        if len(group) < (MATCHING if hit else 21):
+            group.append(p)
+        if len(wanted) == MATCHING and len(other) == 21:
+            break
+    entries = [hf_entry(p, 4, "2026-11-20") for p in wanted + other]
     return json.dumps(entries).encode(), [p["id"] for p in wanted]
 
 

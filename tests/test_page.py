@@ -5,7 +5,6 @@ in SQLite, BibTeX of a paper and of the saved list, "add to Zotero"."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from daemon.config import load_config
 from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import browser, keep_screenshot
-from tests.conftest import CORPUS_SAMPLE, ingest_alerting
+from tests.conftest import corpus_papers, hf_entry, ingest_alerting
 from tests.receivers import Webhook
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -27,22 +26,8 @@ DAYS = ("2026-11-18", "2026-11-19", "2026-11-20")
 
 def corpus_days(n: int) -> bytes:
     """`n` real arXiv papers as a Hugging Face answer, their days spread over DAYS."""
-    entries = []
-    with gzip.open(CORPUS_SAMPLE, "rt") as f:
-        for i, line in zip(range(n), f, strict=False):
-            p = json.loads(line)
-            entries.append(
-                {
-                    "paper": {
-                        "id": p["id"],
-                        "title": p["title"],
-                        "summary": p["abstract"],
-                        "authors": [{"name": a} for a in p["authors"][:4]],
-                        "publishedAt": f"{DAYS[i % 3]}T00:00:00.000Z",
-                    }
-                }
-            )
-    return json.dumps(entries).encode()
+    papers = zip(range(n), corpus_papers(), strict=False)
+    return json.dumps([hf_entry(p, 4, DAYS[i % 3]) for i, p in papers]).encode()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ stored background, trained and scored as the daemon does."""
 from __future__ import annotations
 
 import contextlib
-import gzip
+import itertools
 import json
 import logging
 import os
@@ -29,7 +29,7 @@ from daemon.similar_job import SimilarEngine, start_watchlists
 from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import browser
-from tests.conftest import ARXIV, CORPUS_SAMPLE, ingest_alerting
+from tests.conftest import ARXIV, CORPUS_SAMPLE, corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import Daemon, wait_for
 from tests.receivers import free_port
 
@@ -61,25 +61,8 @@ OTHER_TOPIC = {
 
 
 def corpus_json(n: int, skip: int = 0) -> bytes:
-    entries = []
-    with gzip.open(CORPUS, "rt") as f:
-        for i, line in enumerate(f):
-            if i < skip:
-                continue
-            p = json.loads(line)
-            entries.append(
-                {
-                    "paper": {
-                        "id": p["id"],
-                        "title": p["title"],
-                        "summary": p["abstract"],
-                        "authors": [{"name": a} for a in p["authors"][:3]],
-                    }
-                }
-            )
-            if len(entries) == n:
-                break
-    return json.dumps(entries).encode()
+    papers = itertools.islice(corpus_papers(), skip, skip + n)
+    return json.dumps([hf_entry(p) for p in papers]).encode()
 
 
 def hf(*papers: dict) -> bytes:
