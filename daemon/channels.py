@@ -21,7 +21,6 @@ import apprise
 from apprise import NotifyFormat
 from apprise.decorators import notify
 from apprise.plugins.base import NotifyBase
-from apprise.plugins.email import NotifyEmail
 
 from daemon.errors import ConfigError
 from daemon.log import event
@@ -216,8 +215,8 @@ def load_channel(
 def _format_and_limit(plugin: Any, max_chars: int | None) -> tuple[str, int | None]:
     """The body format a service takes best (email: the styled document) and the size
     of its messages: none for email (a digest is one email), else the service's limit."""
-    if isinstance(plugin, NotifyEmail):
-        return EMAIL, max_chars
+    if type(plugin).__module__.startswith("apprise.plugins.email"):  # mailto(s)://, by module:
+        return EMAIL, max_chars  # importing apprise's email plugin here costs every command
     formats = plugin.notify_format
     preferred = formats[0] if isinstance(formats, tuple) else formats
     if preferred not in (NotifyFormat.HTML, NotifyFormat.TEXT):

@@ -8,10 +8,10 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from apprise import NotifyFormat
 from markupsafe import Markup
 
@@ -26,12 +26,21 @@ MAX_AUTHORS = 6
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|<>~])")  # inline markup only
 EMAIL = "email"  # HTML as one styled document, for mail clients (never split)
 FORMATS = (EMAIL, NotifyFormat.HTML, NotifyFormat.MARKDOWN, NotifyFormat.TEXT)
-_EMAIL = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-).get_template("email.html")
+
+
+@cache
+def _email() -> Any:
+    """The email's template (Jinja2 is imported by the first message, not by every
+    command that loads the configuration)."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("email.html")
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class Message:
             NotifyFormat.MARKDOWN: md_escape(body),
             NotifyFormat.TEXT: body,
         }
-        return cls(title, heads, (), _EMAIL.render(title=title, intro=body, cards=[]))
+        return cls(title, heads, (), _email().render(title=title, intro=body, cards=[]))
 
     def body(self, fmt: str) -> str:
         """The whole message in `fmt`."""
@@ -339,5 +348,5 @@ def render(watchlist: str, query: str, matches: list[StoredMatch]) -> Message:
         for c in cards
     )
     intro = f"Watchlist {watchlist}" + (f": {query}" if query else "")
-    email = _EMAIL.render(title=title, intro=intro, cards=[_email_card(c) for c in cards])
+    email = _email().render(title=title, intro=intro, cards=[_email_card(c) for c in cards])
     return Message(title, heads, rendered, email)
