@@ -39,38 +39,40 @@ def chromium() -> str:
 
 
 class Page:
-    """One tab: navigate, evaluate JavaScript, wait for the next page load."""
+    """One tab: navigate, evaluate JavaScript, click and wait for the page it leads to."""
 
     def __init__(self, ws: websocket.WebSocket) -> None:
         self.ws = ws
         self.next_id = 0
-        self.loads = 0
-        self.call("Page.enable")
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("method") == "Page.loadEventFired":
-                self.loads += 1
-            if message.get("id") == self.next_id:
-                assert "error" not in message, message
+        """A DevTools command's result; one the tab answers while it is between two
+        documents ("navigated or closed") is sent again."""
+        for _ in range(100):
+            self.next_id += 1
+            self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+            while True:
+                message = json.loads(self.ws.recv())  # events in between are not needed
+                if message.get("id") == self.next_id:
+                    break
+            error = message.get("error", {})
+            if "navigated or closed" not in str(error.get("message", "")):
+                assert not error, message
                 return dict(message.get("result", {}))
-
-    def wait_load(self, loads: int, timeout: float = 30) -> None:
-        """Until `loads` pages have loaded in this tab."""
-        deadline = time.monotonic() + timeout
-        self.ws.settimeout(timeout)
-        while self.loads < loads:
-            assert time.monotonic() < deadline, "the page did not load"
-            if json.loads(self.ws.recv()).get("method") == "Page.loadEventFired":
-                self.loads += 1
+            time.sleep(0.05)
+        raise AssertionError(f"{method}: the tab kept navigating")
 
     def open(self, url: str) -> None:
-        loads = self.loads + 1
+        """Navigate to `url` and wait until its document has loaded (a load event alone
+        may be the blank tab's, read late)."""
+        self.evaluate("window.__paperwatch_old = true")
         self.call("Page.navigate", url=url)
-        self.wait_load(loads)
+        self._wait_new_document()
+
+    def _wait_new_document(self, timeout: float = 30) -> None:
+        """Until the tab shows another document than the one marked, fully loaded."""
+        fresh = "window.__paperwatch_old === undefined && document.readyState === 'complete'"
+        assert wait_for(lambda: self.evaluate(fresh), timeout), "the page did not load"
 
     def evaluate(self, expression: str) -> Any:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -79,11 +81,11 @@ class Page:
     def click(self, selector: str) -> None:
         """Click what `selector` finds and wait for the page it leads to (a link, a
         form's button: the page itself runs no script)."""
-        loads = self.loads + 1
         found = self.evaluate(f"document.querySelector({json.dumps(selector)}) !== null")
         assert found, f"nothing on the page matches {selector}"
+        self.evaluate("window.__paperwatch_old = true")
         self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
-        self.wait_load(loads)
+        self._wait_new_document()
 
     def dark(self, on: bool) -> None:
         """Show pages as a reader in dark mode sees them (prefers-color-scheme)."""

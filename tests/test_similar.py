@@ -504,10 +504,7 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
         with browser(tmp_path / "chromium") as page:
             page.open(f"http://127.0.0.1:{port}/")
             down = f"#paper-{pid} form.vote:has(input[value=halluc]) button[value=down]"
-            assert page.evaluate(f"document.querySelector({json.dumps(down)}) !== null")
-            loads = page.loads + 1
-            page.evaluate(f"document.querySelector({json.dumps(down)}).click()")
-            page.wait_load(loads)  # the form's answer: the page again, the vote shown
+            page.click(down)  # the form's answer: the page again, the vote shown
             pressed = f"#paper-{pid} form.vote button[value=none][aria-pressed=true]"
             assert page.evaluate(f"document.querySelector({json.dumps(pressed)}).textContent")
         with Store(db, readonly=True) as store:
