@@ -10,12 +10,14 @@ The flow, one module per stage (each arrow a plain function call on plain data):
            |           store/papers.py; the change hook ...
     match.py           ... matches new papers (query.py) and outbox.py writes matches and
            |           deliveries (store/deliveries.py) in that same transaction
-    outbox.py          deliver(): batches per watchlist x channel, render.py, retries
+    outbox.py          deliver(): one digest per watchlist x channel, render.py, retries
            |
-    channels.py        apprise (email, chat, webhooks, console://)
+    channels.py        apprise (email, chat, console://) and outputs/ (data: BibTeX,
+                       JSON webhooks)
 
-config.py validates config.toml; runtime.py turns it into the immutable snapshot the
-daemon swaps on reload; clock.py and http.py are the edges tests replace.
+app.py is what the CLI, the daemon's jobs and the web handlers call; config.py validates
+config.toml (config_schema.py its shape); runtime.py turns it into the immutable snapshot
+the daemon swaps on reload; clock.py and http.py are the edges tests replace.
 """
 
 __version__ = "0.1.0"
