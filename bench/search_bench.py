@@ -82,7 +82,7 @@ def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any
     from daemon.query import parse_query
     from daemon.search import catch_up, search
     from daemon.store import Store
-    from daemon.web import find_papers
+    from daemon.web_pages import find_papers
 
     queries = search_queries(n_queries)
     with tempfile.TemporaryDirectory() as tmp:
