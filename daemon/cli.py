@@ -171,6 +171,8 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
         out(f"  web: http://{web.listen}/" + (" (token required)" if web.token else ""))
     else:
         out("  web: off")
+    if config.zotero is not None:
+        out(f"  zotero: {config.zotero.library} ({config.zotero.base_url}; key ****)")
     if config.admin_channel:
         out(f"  admin_channel: {config.admin_channel} after {config.alert_after_failures} failures")
     out(f"  watchlists: {len(config.watchlists)}")
