@@ -25,7 +25,6 @@ SNIPPET_CHARS = 320
 MAX_AUTHORS = 6
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|<>~])")  # inline markup only
 EMAIL = "email"  # HTML as one styled document, for mail clients (never split)
-FORMATS = (EMAIL, NotifyFormat.HTML, NotifyFormat.MARKDOWN, NotifyFormat.TEXT)
 
 
 @cache
