@@ -195,6 +195,15 @@ def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch, caplog):
             == 200
         )
         assert httpx.get(f"{base}/feeds/all.atom?token=s3cret-t0ken").status_code == 200
+        # a page asked with ?token= keeps it in every link and form it offers
+        page = httpx.get(f"{base}/saved?token=s3cret-t0ken").text
+        assert '<input type="hidden" name="token" value="s3cret-t0ken">' in page  # search
+        targets = re.findall(r'(?:href|action)="(/[^"]*)"', page)
+        targets = [t for t in targets if t != "/papers"]  # the search form: its hidden input
+        assert targets and all("token=s3cret-t0ken" in t for t in targets)
+        for target in targets:
+            answer = httpx.get(base + html.unescape(target))
+            assert answer.status_code != 401, target
     finally:
         web.stop()
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("paperwatch"))
