@@ -25,7 +25,7 @@ from apprise.plugins.base import NotifyBase
 from daemon.errors import ConfigError
 from daemon.log import event
 from daemon.outputs.contract import Output, output_kind
-from daemon.render import EMAIL
+from daemon.render import EMAIL, Part
 from daemon.secrets import HIDDEN, scrub
 from daemon.store.rows import StoredMatch
 
@@ -95,8 +95,17 @@ _TIMED_OUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
 class Rendered(Protocol):
     """A message in every body format (daemon.render.Message)."""
 
-    def parts(self, fmt: str, limit: int | None) -> list[tuple[str, str]]:
-        """(title, body) of each message that carries it within `limit` characters."""
+    def parts(self, fmt: str, limit: int | None) -> list[Part]:
+        """The messages that carry it within `limit` characters, and their papers."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How a delivery went: None, or why it failed; and which of its papers (their
+    indices) did not reach every output and target (sent again on a retry)."""
+
+    error: str | None = None
+    unsent: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -117,13 +126,18 @@ class Channel:
 
     def deliver(
         self, watchlist: str, matches: list[StoredMatch], render: Callable[[], Rendered]
-    ) -> str | None:
+    ) -> Sent:
         """A batch of one watchlist's matches: to each output as data, to the apprise
-        targets as `render()`'s message; None on success, else the reasons."""
+        targets as `render()`'s message. An output takes all or nothing; a target given
+        the message in parts may have taken the first ones."""
         errors = [e for o in self.outputs if (e := o.deliver(watchlist, matches))]
-        if self.targets and (sent_error := self.send(render())):
-            errors.append(sent_error)
-        return "; ".join(errors) or None
+        unsent = set(range(len(matches))) if errors else set()
+        if self.targets:
+            sent_error, missed = self.send(render())
+            if sent_error:
+                errors.append(sent_error)
+                unsent |= missed or set(range(len(matches)))
+        return Sent("; ".join(errors) or None, frozenset(unsent))
 
     def scrub(self, text: str) -> str:
         """`text` with every secret of this channel (as written or URL-encoded) hidden."""
@@ -132,21 +146,23 @@ class Channel:
                 text = text.replace(form, HIDDEN)
         return text
 
-    def send(self, message: Rendered) -> str | None:
+    def send(self, message: Rendered) -> tuple[str | None, set[int]]:
         """Send to every target in the format it prefers, in as many numbered parts as its
-        limit needs; None on success, else the reason (scrubbed of secrets). A target
-        whose part fails is not sent its later parts."""
-        errors = []
+        limit needs: (None on success, else the reason scrubbed of secrets; the papers
+        some target did not get). A target whose part fails is not sent its later parts."""
+        errors, missed = [], set[int]()
         for target in self.targets:
             fmt = NotifyFormat.HTML if target.format == EMAIL else target.format
-            for title, body in message.parts(target.format, target.limit):
+            parts = message.parts(target.format, target.limit)
+            for i, part in enumerate(parts):
                 with _capture() as log:
-                    ok = bool(target.plugin.notify(body=body, title=title, body_format=fmt))
+                    ok = target.plugin.notify(body=part.body, title=part.title, body_format=fmt)
                 if not ok:
                     reason = self.scrub(_reason(log, self.timeout))
                     errors.append(f"{target.private_url}: {reason}")
+                    missed.update(card for later in parts[i:] for card in later.cards)
                     break
-        return "; ".join(errors) or None
+        return "; ".join(errors) or None, missed
 
 
 def _reason(log: list[str], timeout: float) -> str:

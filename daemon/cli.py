@@ -324,7 +324,7 @@ def cmd_test_notify(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"unknown channel {args.channel!r} (channels: {known})")
     title = "paperwatch test notification"
     body = f"This is a test of channel {args.channel} from paperwatch."
-    error = channel.send(Message.plain(title, body))
+    error, _ = channel.send(Message.plain(title, body))
     if error:
         err(f"{args.channel}: {error}")
         return EXIT_FAILURE

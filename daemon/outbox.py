@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from apscheduler.triggers.cron import CronTrigger
 
 from daemon.backoff import backoff
+from daemon.channels import Sent
 from daemon.clock import iso
 from daemon.config import Config, Watchlist
 from daemon.log import event
@@ -262,24 +263,29 @@ def _send_claimed(
     try:
         for watchlist, batch in groups.items():
             if channel is None:
-                error: str | None = f"channel {channel_name!r} is not in the configuration"
+                gone = f"channel {channel_name!r} is not in the configuration"
+                sent = Sent(gone, frozenset(range(len(batch))))
             else:
                 matches = [d.match for d in batch]
                 configured = config.watchlist(watchlist)
                 query = configured.source if configured is not None else ""
-                error = channel.deliver(
-                    watchlist, matches, partial(render, watchlist, query, matches)
-                )
+                message = partial(render, watchlist, query, matches)
+                sent = channel.deliver(watchlist, matches, message)
             report.messages += 1
-            _record(store, batch, now, error, config.give_up_after, report)
+            # the papers the first parts of a digest carried were sent: only the rest retry
+            reached = [row for i, row in enumerate(batch) if i not in sent.unsent]
+            _record(store, reached, now, None, config.give_up_after, report)
+            missed = [row for i, row in enumerate(batch) if i in sent.unsent]
+            _record(store, missed, now, sent.error, config.give_up_after, report)
             event(
                 "deliver",
-                logging.INFO if error is None else logging.WARNING,
+                logging.INFO if sent.error is None else logging.WARNING,
                 watchlist=watchlist,
                 channel=channel_name,
                 papers=len(batch),
-                result="sent" if error is None else "failed",
-                error=error,
+                sent=len(reached),
+                result="sent" if sent.error is None else "failed",
+                error=sent.error,
             )
     finally:
         with store.transaction():
@@ -295,6 +301,8 @@ def _record(
     report: DeliveryReport,
 ) -> None:
     """Mark a batch sent, or failed with its next try (dead after `give_up_after`)."""
+    if not batch:
+        return
     with store.transaction():
         if error is None:
             store.deliveries.mark_sent([row.id for row in batch], iso(now))

@@ -230,7 +230,7 @@ def admin_message(config: Config, title: str, body: str) -> bool:
     channel = config.channels.get(config.admin_channel or "")
     if channel is None:
         return False
-    error = channel.send(Message.plain(title, body))
+    error, _ = channel.send(Message.plain(title, body))
     if error:
         event("admin_alert", logging.WARNING, result="failed", error=error)
         return False

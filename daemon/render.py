@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from apprise import NotifyFormat
 from markupsafe import Markup
@@ -40,6 +40,14 @@ def _email() -> Any:
         lstrip_blocks=True,
     )
     return environment.get_template("email.html")
+
+
+class Part(NamedTuple):
+    """One message to send: its title, its body, and which papers (cards) it carries."""
+
+    title: str
+    body: str
+    cards: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -79,29 +87,32 @@ class Message:
     def text(self) -> str:
         return self.body(NotifyFormat.TEXT)
 
-    def parts(self, fmt: str, limit: int | None) -> list[tuple[str, str]]:
-        """(title, body) of each message to send where a message holds at most `limit`
-        characters (None: no limit): whole cards to a part, each part numbered."""
+    def parts(self, fmt: str, limit: int | None) -> list[Part]:
+        """The messages to send where a message holds at most `limit` characters (None:
+        no limit): whole cards to a part, each part numbered."""
         whole = self.body(fmt)
         if fmt == EMAIL or limit is None or len(self.title) + len(whole) <= limit:
-            return [(self.title, whole)]
+            return [Part(self.title, whole, tuple(range(len(self.cards))))]
         label = _PART_LABEL.get(fmt, _PART_LABEL[NotifyFormat.TEXT])
         room = limit - len(self.title) - len(" (part 999 of 999)") - len(label.format(999, 999))
         room -= len(self.heads[fmt]) + 2
-        groups: list[list[str]] = [[]]
+        groups: list[list[int]] = [[]]
+        texts: list[str] = []
         used = 0
-        for card in self.cards:
+        for number, card in enumerate(self.cards):
             text = card[fmt] if len(card[fmt]) < room else card[fmt][: max(0, room - 2)] + "…"
             if groups[-1] and used + len(text) + 1 > room:
                 groups.append([])
                 used = 0
-            groups[-1].append(text)
+            groups[-1].append(number)
+            texts.append(text)
             used += len(text) + 1
         n = len(groups)
         return [
-            (
+            Part(
                 f"{self.title} (part {i} of {n})",
-                "\n".join([label.format(i, n), self.heads[fmt], *group]),
+                "\n".join([label.format(i, n), self.heads[fmt], *(texts[c] for c in group)]),
+                tuple(group),
             )
             for i, group in enumerate(groups, 1)
         ]

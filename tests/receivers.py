@@ -63,6 +63,8 @@ class Webhook:
         self.headers: list[dict[str, str]] = []  # of each request answered 200
         self.paths: list[str] = []  # of each request answered 200
         self.reply = b""  # the body of a 200 answer
+        self.fail_from: int | None = None  # answer 500 from this request on (1: the first)
+        self.requests = 0
         self.status = 200
         self.hang = 0.0  # seconds to stall before reading a request (which is then dropped)
         self.trickle = 0.0  # seconds between the bytes of an answer (a slow peer)
@@ -89,7 +91,10 @@ class Webhook:
                     self.close_connection = True
                     return
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if owner.status == 200:
+                owner.requests += 1
+                failing = owner.fail_from is not None and owner.requests >= owner.fail_from
+                status = 500 if failing else owner.status
+                if status == 200:
                     owner.bodies.append(json.loads(body))
                     owner.headers.append(dict(self.headers))
                     owner.paths.append(self.path)
@@ -101,8 +106,8 @@ class Webhook:
                         self.wfile.write(bytes([byte]))
                         self.wfile.flush()
                     return
-                self.send_response(owner.status)
-                reply = owner.reply if owner.status == 200 else b""
+                self.send_response(status)
+                reply = owner.reply if status == 200 else b""
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)

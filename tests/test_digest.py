@@ -110,6 +110,26 @@ def test_a_service_with_a_limit_gets_numbered_parts_within_it(tmp_path):
     assert sorted(pid for part in shown for pid in part) == sorted(ids)  # each once
 
 
+def test_a_part_that_fails_retries_only_the_papers_it_and_the_later_parts_carry(tmp_path):
+    """Nothing sent twice: when part 3 fails, the papers of parts 1 and 2 are sent; the
+    retry carries only the others."""
+    hook = Webhook()
+    hook.fail_from = 3
+    hook.start()
+    try:
+        channel = f'[channels.c]\nurl = "{hook.url}"\nmax_chars = 3000\n'
+        config, store, ids = configured(tmp_path, channel)
+        first = deliver(store, config, DIGEST_AT)
+        assert 0 < first.sent < MATCHING and first.sent + first.failed == MATCHING
+        hook.fail_from = None
+        again = retry_all(store, config, DIGEST_AT + timedelta(seconds=1))
+        assert (again.sent, again.failed) == (MATCHING - first.sent, 0)
+    finally:
+        hook.stop()
+    shown = [re.findall(r"https://arxiv\.org/abs/(\S+)", b["message"]) for b in hook.bodies]
+    assert sorted(pid for part in shown for pid in part) == sorted(ids)  # each once
+
+
 @pytest.mark.parametrize(
     ("url", "limit"),
     [
