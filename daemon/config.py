@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 from apscheduler.triggers.cron import CronTrigger
 from tzlocal import get_localzone
 
@@ -47,6 +48,7 @@ from daemon.sources import kinds as source_kinds
 from daemon.store import DB_NAME
 from daemon.toml_positions import Loc, Position, parse_path, position_of, positions
 from daemon.zotero import API as ZOTERO_API
+from daemon.zotero import LIBRARY as ZOTERO_LIBRARY
 from daemon.zotero import ZoteroSettings
 
 DEFAULT_CONFIG = "config.toml"
@@ -177,7 +179,8 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     channels = _channels(top.channels, secrets, base)
     watchlists = _watchlists(top.watchlists, channels, positions(text), base)
     sources = _sources(top.sources, base, state_dir, secrets)
-    http = HttpSettings(**{k: _plain(v) for k, v in top.http if v is not None})
+    given_http = msgspec.structs.asdict(top.http).items()
+    http = HttpSettings(**{k: _plain(v) for k, v in given_http if v is not None})
     web = _web(top.web, secrets)
     if top.admin_channel is not None and top.admin_channel not in channels:
         raise ConfigError(f"admin_channel: unknown channel {top.admin_channel!r}")
@@ -226,7 +229,8 @@ def _sources(data: list[Any], base: Path, state_dir: Path, secrets: Secrets) -> 
         name = table.name
         if any(s.name == name for s in out):
             raise ConfigError(f"{where}.name: duplicate source name {name!r}")
-        every, cron = table.every, table.cron
+        every: timedelta | None = table.every
+        cron = table.cron
         if cron is not None:
             if every is not None:
                 raise ConfigError(f"{where}: give either every or cron, not both")
@@ -271,6 +275,11 @@ def _web(shape: WebShape, secrets: Secrets) -> WebSettings:
 def _zotero(shape: ZoteroShape | None, secrets: Secrets) -> ZoteroSettings | None:
     if shape is None:
         return None
+    if not ZOTERO_LIBRARY.match(shape.library):
+        raise ConfigError(
+            f'zotero.library: expected "users/<user id>" or "groups/<group id>", '
+            f"got {shape.library!r}"
+        )
     base = shape.base_url or ZOTERO_API
     if not re.match(r"^https?://[^/\s]+", base):
         raise ConfigError(f"zotero.base_url: expected an http:// or https:// URL, got {base!r}")
@@ -453,6 +462,8 @@ def _similar(w: WatchlistShape, where: str, base: Path) -> Similar | None:
             if value is not None:
                 raise ConfigError(f"{where}.{key}: only for a watchlist with similar_to")
         return None
+    if w.mode not in (None, "both", "either"):
+        raise ConfigError(f"{where}.mode: expected 'both' or 'either', got {shown(w.mode)}")
     level = DEFAULT_SENSITIVITY if w.sensitivity is None else w.sensitivity
     if not 0.5 <= level < 1:
         raise ConfigError(

@@ -1,24 +1,23 @@
-"""The shape of config.toml, as pydantic models: which keys each table takes and of what
+"""The shape of config.toml, as msgspec structs: which keys each table takes and of what
 type (strict: a string where a list is expected is an error, not a one-item list).
 `config.py` turns a validated shape into a Config, checking what a type cannot say
 (channels that exist, queries that parse). A validation error becomes one ConfigError
 that names the TOML path, says what was expected with an example, and suggests the
-nearest known key for an unknown one."""
+nearest known key for an unknown one. (msgspec rather than pydantic: the daemon keeps
+what it imports for as long as it runs, and pydantic would be a fifth of it.)"""
 
 from __future__ import annotations
 
 import difflib
 import re
 from datetime import timedelta
-from functools import cache, partial
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from functools import cache
+from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
-from pydantic import ValidationError as SchemaError
-from pydantic_core import ErrorDetails, PydanticCustomError
+import msgspec
 
 from daemon.errors import ConfigError
-from daemon.toml_positions import Loc, show_path
+from daemon.toml_positions import Loc, parse_path, show_path
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -32,37 +31,42 @@ def shown(value: Any) -> str:
     return f"{kind.get(type(value), type(value).__name__)} {value!r}"[:120]
 
 
+class Duration(timedelta):
+    """`"30s"`, `"30m"`, `"2h"`, `"7d"`: more than zero."""
+
+
+class DurationOrZero(timedelta):
+    """A duration that may be `"0s"`."""
+
+
+class Words(str):
+    """A string with something in it (a keyword, a name, a channel)."""
+
+
 def parse_duration(value: Any, allow_zero: bool = False) -> timedelta:
-    """`"30s"`, `"30m"`, `"2h"`, `"7d"`."""
     if not isinstance(value, str):
-        raise PydanticCustomError(
-            "duration", 'expected a duration such as "30m", got {got}', {"got": shown(value)}
-        )
+        raise ValueError(f'expected a duration such as "30m", got {shown(value)}')
     m = _DURATION.match(value)
     if not m or (int(m.group(1)) == 0 and not allow_zero):
-        raise PydanticCustomError(
-            "duration",
-            "expected a duration like '30s', '30m', '2h' or '7d', got {got}",
-            {"got": repr(value)},
-        )
+        raise ValueError(f"expected a duration like '30s', '30m', '2h' or '7d', got {value!r}")
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 
-def _words(value: str) -> str:
-    if not value.strip():
-        raise PydanticCustomError("empty", "expected a non-empty string")
-    return value
+def _decode(kind: type, value: Any) -> Any:
+    """msgspec's hook for the types above; its ValueError is the key's error."""
+    if kind in (Duration, DurationOrZero):
+        return kind(seconds=parse_duration(value, kind is DurationOrZero).total_seconds())
+    if kind is Words:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {shown(value)}")
+        if not value.strip():
+            raise ValueError("expected a non-empty string")
+        return Words(value)
+    raise NotImplementedError(kind)
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-DurationOrZero = Annotated[timedelta, BeforeValidator(partial(parse_duration, allow_zero=True))]
-Words = Annotated[str, AfterValidator(_words)]
-
-
-class Shape(BaseModel):
+class Shape(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A TOML table: strict types, unknown keys refused."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
 # Keys left out are None here: their defaults have one home, the dataclass they fill.
@@ -71,9 +75,9 @@ class Shape(BaseModel):
 class HttpShape(Shape):
     timeout: Duration | None = None
     min_interval: DurationOrZero | None = None
-    max_bytes: Annotated[int, Field(ge=1)] | None = None
+    max_bytes: Annotated[int, msgspec.Meta(ge=1)] | None = None
     job_time_limit: Duration | None = None
-    retries: Annotated[int, Field(ge=0)] | None = None
+    retries: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 class WebShape(Shape):
@@ -83,16 +87,17 @@ class WebShape(Shape):
 
 
 class ChannelShape(Shape):
-    """A channel written as a table: `{url = ...}` or `{urls = [...]}`, and its timeout."""
+    """A channel written as a table: `{url = ...}` or `{urls = [...]}`, its timeout and
+    the most characters a message may hold."""
 
     url: str | None = None
     urls: list[Words] | None = None
     timeout: Duration | None = None
-    max_chars: Annotated[int, Field(ge=500)] | None = None  # a message's size, at most
+    max_chars: Annotated[int, msgspec.Meta(ge=500)] | None = None
 
 
 class ZoteroShape(Shape):
-    library: Annotated[str, Field(pattern=r"^(users|groups)/\d+$")]
+    library: str
     key: Words
     base_url: str | None = None
 
@@ -104,7 +109,7 @@ class WatchlistShape(Shape):
     exclude: list[Words] = []
     query: str | None = None
     similar_to: list[Words] = []
-    mode: Literal["both", "either"] | None = None
+    mode: str | None = None
     sensitivity: float | None = None
     notify: list[Words] = []
     deliver: str = "immediate"
@@ -117,14 +122,14 @@ class TopShape(Shape):
     undecided_after: DurationOrZero | None = None
     stall_after: Duration | None = None
     secrets_file: str | None = None
-    channels: dict[str, str | list[Any] | dict[str, Any]] = {}
+    channels: dict[str, Any] = {}
     watchlists: list[WatchlistShape] = []
     sources: list[dict[str, Any]] = []  # each by its kind's shape (`source_shape`)
-    http: HttpShape = HttpShape()
-    web: WebShape = WebShape()
+    http: HttpShape = msgspec.field(default_factory=HttpShape)
+    web: WebShape = msgspec.field(default_factory=WebShape)
     zotero: ZoteroShape | None = None
     admin_channel: str | None = None
-    alert_after_failures: Annotated[int, Field(ge=1)] | None = None
+    alert_after_failures: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 _KEY_TYPES: dict[str, Any] = {
@@ -152,11 +157,12 @@ class SourceShape(Shape):
 def source_shape(type_name: str, keys: tuple[tuple[str, str, bool], ...]) -> type[SourceShape]:
     """The shape of a `type = type_name` source table: the common keys and its kind's
     own (name, type, required)."""
-    fields: dict[str, Any] = {}
+    fields: list[Any] = []
     for name, key_type, required in keys:
         python_type = _KEY_TYPES[key_type]
-        fields[name] = (python_type, ...) if required else (python_type | None, None)
-    return create_model(f"{type_name}_source", __base__=SourceShape, **fields)
+        fields.append((name, python_type) if required else (name, python_type | None, None))
+    shape = msgspec.defstruct(f"{type_name}_source", fields, bases=(SourceShape,), kw_only=True)
+    return cast(type[SourceShape], shape)
 
 
 S = TypeVar("S", bound=Shape)
@@ -168,56 +174,56 @@ def validated(shape: type[S], data: Any, at: Loc = (), what: str = "") -> S:
     if not isinstance(data, dict):
         raise ConfigError(f"{show_path(at) or 'config'}: expected a table, got {shown(data)}")
     try:
-        return shape.model_validate(data)
-    except SchemaError as exc:
-        raise ConfigError(_explain(shape, exc.errors(), at, what)) from None
+        return msgspec.convert(data, shape, strict=True, dec_hook=_decode)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(shape, str(exc), data, at, what)) from None
 
 
+_PROBLEM = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _EXPECTED = {
-    "string_type": "a string",
-    "int_type": "a whole number",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "list_type": 'a list such as ["a", "b"]',
-    "dict_type": "a table",
-    "model_type": "a table",
+    "str": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "array": 'a list such as ["a", "b"]',
+    "object": "a table",
 }
 
 
-def _explain(shape: type[Shape], errors: list[ErrorDetails], at: Loc, what: str) -> str:
-    """One line for the first problem; a missing key whose typo is also there (`notfy`
-    for `notify`) is told as the typo."""
-    first = errors[0]
-    for error in errors:
-        if error["type"] == "missing":
-            for other in errors:
-                typo = other["loc"][-1]
-                if (
-                    other["type"] == "extra_forbidden"
-                    and other["loc"][:-1] == error["loc"][:-1]
-                    and difflib.get_close_matches(str(typo), [str(error["loc"][-1])], 1, 0.75)
-                ):
-                    first = other
-                    break
-    loc = at + tuple(first["loc"])
-    where = show_path(loc)
-    kind, value = first["type"], first.get("input")
-    if kind == "extra_forbidden":
-        known = _fields_at(shape, tuple(first["loc"][:-1]))
-        near = difflib.get_close_matches(str(loc[-1]), known, 1, 0.6)
+def _explain(shape: type[Shape], message: str, data: Any, at: Loc, what: str) -> str:
+    """msgspec's message (`Expected `array`, got `str` - at `$.watchlists[0].keywords``)
+    as paperwatch says it, with the TOML path."""
+    found = _PROBLEM.match(message)
+    assert found is not None  # the pattern matches any text
+    problem, inner = found["what"], parse_path((found["path"] or "").lstrip("."))
+    loc = at + inner
+    unknown = re.match(r"Object contains unknown field `(.+)`$", problem)
+    if unknown:
+        near = difflib.get_close_matches(unknown[1], _fields_at(shape, inner), 1, 0.6)
         hint = f"; did you mean {near[0]!r}?" if near else ""
-        table = f" for {what}" if what and len(first["loc"]) == 1 else ""
-        return f"{where}: unknown key{table}{hint}"
-    if kind == "missing":
-        return f"{where}: missing (required)"
-    if kind in _EXPECTED:
-        return f"{where}: expected {_EXPECTED[kind]}, got {shown(value)}"
-    if kind == "literal_error":
-        return f"{where}: expected {first['ctx']['expected']}, got {shown(value)}"
-    if kind in ("greater_than_equal", "greater_than"):
-        bound = first["ctx"].get("ge", first["ctx"].get("gt"))
-        return f"{where}: must be {bound} or more, got {shown(value)}"
-    return f"{where}: {first['msg']}"
+        table = f" for {what}" if what and not inner else ""
+        return f"{show_path((*loc, unknown[1]))}: unknown key{table}{hint}"
+    missing = re.match(r"Object missing required field `(.+)`$", problem)
+    if missing:
+        return f"{show_path((*loc, missing[1]))}: missing (required)"
+    value = _value_at(data, inner)
+    where = show_path(loc)
+    wrong = re.match(r"Expected `(\w+)(?: \| null)?`, got `\w+`$", problem)
+    if wrong and wrong[1] in _EXPECTED:
+        return f"{where}: expected {_EXPECTED[wrong[1]]}, got {shown(value)}"
+    bound = re.match(r"Expected `int` >= (\d+)$", problem)
+    if bound:
+        return f"{where}: must be {bound[1]} or more, got {shown(value)}"
+    return f"{where}: {problem}"
+
+
+def _value_at(data: Any, loc: Loc) -> Any:
+    for step in loc:
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _fields_at(shape: type[Shape], loc: Loc) -> list[str]:
@@ -226,25 +232,22 @@ def _fields_at(shape: type[Shape], loc: Loc) -> list[str]:
     for step in loc:
         if isinstance(step, int):
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if not (isinstance(current, type) and issubclass(current, msgspec.Struct)):
             return []
-        field = current.model_fields.get(step)
-        if field is None:
+        hints = get_type_hints(current)
+        if step not in hints:
             return []
-        current = _inner_model(field.annotation)
-    return (
-        list(current.model_fields)
-        if isinstance(current, type) and issubclass(current, BaseModel)
-        else []
-    )
+        current = _inner_struct(hints[step])
+    is_struct = isinstance(current, type) and issubclass(current, msgspec.Struct)
+    return list(current.__struct_fields__) if is_struct else []
 
 
-def _inner_model(annotation: Any) -> Any:
-    """The model inside `list[M]`, `M | None`, `dict[str, M]`; else the annotation."""
+def _inner_struct(annotation: Any) -> Any:
+    """The struct inside `list[S]`, `S | None`, `dict[str, S]`; else the annotation."""
     origin = get_origin(annotation)
     if origin in (list, dict, Union) or str(origin) == "types.UnionType":
         for arg in get_args(annotation):
-            inner = _inner_model(arg)
-            if isinstance(inner, type) and issubclass(inner, BaseModel):
+            inner = _inner_struct(arg)
+            if isinstance(inner, type) and issubclass(inner, msgspec.Struct):
                 return inner
     return annotation

@@ -284,6 +284,10 @@ ARXIV_SOURCE = '[[sources]]\nname = "a"\ntype = "arxiv"\ncategories = [{}]\ncont
             "got the string 'tensor'",
         ),
         (
+            '[zotero]\nlibrary = "me"\nkey = "k"\n',
+            'zotero.library (line 5, column 11): expected "users/<user id>" or "groups/',
+        ),
+        (
             '[[sources]]\nname = "s"\ntype = "hf_dialy"\n',
             "sources[0].type (line 6, column 8): unknown type 'hf_dialy' (did you mean 'hf_daily'?",
         ),
