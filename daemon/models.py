@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 HF_BASE = "https://huggingface.co"
 
@@ -105,6 +106,11 @@ def paper_url(arxiv: str) -> str:
 def abs_url(arxiv: str) -> str:
     """The paper's abstract page on arXiv."""
     return f"https://arxiv.org/abs/{arxiv}"
+
+
+def title_search_url(title: str) -> str:
+    """arXiv's search for this title: where a paper known by nothing else is found."""
+    return "https://arxiv.org/search/?" + urlencode({"query": title, "searchtype": "title"})
 
 
 def pdf_url(arxiv: str) -> str:

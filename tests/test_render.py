@@ -66,3 +66,12 @@ def test_highlights_follow_the_match():
     assert marked(["GPT-4"], "GPT-4o beats GPT-4 and GPT4") == "GPT-4o beats [GPT-4] and [GPT4]"
     assert marked(["C++"], "C++ in Appendix C") == "[C++] in Appendix C"
     assert marked(["tensor*"], "TensorNet and tensors") == "[TensorNet] and [tensors]"
+
+
+def test_a_paper_known_by_its_title_alone_links_to_arxivs_search_for_it():
+    """Issue 25: papers from text dumps had no link."""
+    msg = render("w", "", [row(url=None, title="Tensor Nets & Friends")])
+    search = "https://arxiv.org/search/?query=Tensor+Nets+%26+Friends&searchtype=title"
+    assert f"Find on arXiv: {search}" in msg.text
+    assert f"[Find on arXiv]({search})" in msg.markdown
+    assert search.replace("&", "&amp;") in msg.email
