@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
@@ -52,17 +53,28 @@ def parse_duration(value: Any, allow_zero: bool = False) -> timedelta:
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 
+def _words(value: Any) -> Words:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {shown(value)}")
+    if not value.strip():
+        raise ValueError("expected a non-empty string")
+    return Words(value)
+
+
+# how msgspec makes the types above from TOML values; a ValueError is the key's error
+_DECODERS: dict[type, Callable[[Any], Any]] = {
+    Duration: lambda value: Duration(seconds=parse_duration(value).total_seconds()),
+    DurationOrZero: lambda value: DurationOrZero(
+        seconds=parse_duration(value, allow_zero=True).total_seconds()
+    ),
+    Words: _words,
+}
+
+
 def _decode(kind: type, value: Any) -> Any:
-    """msgspec's hook for the types above; its ValueError is the key's error."""
-    if kind in (Duration, DurationOrZero):
-        return kind(seconds=parse_duration(value, kind is DurationOrZero).total_seconds())
-    if kind is Words:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a string, got {shown(value)}")
-        if not value.strip():
-            raise ValueError("expected a non-empty string")
-        return Words(value)
-    raise NotImplementedError(kind)
+    """msgspec's hook: only the types above reach it, every shape's other types being
+    msgspec's own."""
+    return _DECODERS[kind](value)
 
 
 class Shape(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -13,23 +13,24 @@ import re
 from functools import cache, lru_cache
 from typing import Any
 
-from pylatexenc.latex2text import LatexNodes2Text
-
 # it warns of each macro it cannot fill (`\\frac` without braces): a piece it cannot
 # read is kept as written, which is not worth a log line per paper
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
 
-class _KeepingUnknown(LatexNodes2Text):  # type: ignore[misc]
-    def macro_node_to_text(self, node: Any) -> str:
-        if self.latex_context.get_macro_spec(node.macroname) is None:
-            return str(node.latex_verbatim())
-        return str(super().macro_node_to_text(node))
-
-
 @cache
-def _converter() -> LatexNodes2Text:
-    return _KeepingUnknown(math_mode="text")
+def _converter() -> Any:
+    """pylatexenc's converter, keeping a macro it does not know as written; imported by
+    the first paper with LaTeX, not by every command."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    class KeepingUnknown(LatexNodes2Text):  # type: ignore[misc]
+        def macro_node_to_text(self, node: Any) -> str:
+            if self.latex_context.get_macro_spec(node.macroname) is None:
+                return str(node.latex_verbatim())
+            return str(super().macro_node_to_text(node))
+
+    return KeepingUnknown(math_mode="text")
 
 
 # what is converted, piece by piece (the text between is left as it is, and converting

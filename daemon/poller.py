@@ -7,10 +7,9 @@ here knows a source kind: each kind's module brings its own `poll`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from daemon.backoff import backoff
 from daemon.clock import days_to_poll, iso
@@ -19,12 +18,12 @@ from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
 from daemon.ingest import IngestResult, ingest_bytes
 from daemon.log import event, log
-from daemon.models import Paper
 from daemon.outbox import match_hook
 from daemon.render import Message
 from daemon.runtime import Runtime
 from daemon.secrets import scrub
 from daemon.sources import Memory, Outcome, Source
+from daemon.sources.contract import IngestOptions
 from daemon.store import STATUSES, Store
 from daemon.store.rows import SourceState
 
@@ -90,22 +89,19 @@ class PollContext:
         source: Source,
         data: bytes | bytearray,  # a bytearray is emptied once parsed (see ingest_bytes)
         location: str,
-        name: str | None = None,
-        ref_time: datetime | None = None,
-        select: Callable[[Paper], Paper | None] | None = None,
-        alert_replacements: bool = False,
+        **options: Unpack[IngestOptions],
     ) -> IngestResult:
         result = ingest_bytes(
             self.store,
             data,
-            name=name or location,
+            name=options.get("name", location),
             source=source.name,
             location=location,
-            ref_time=ref_time or self.now,
+            ref_time=options.get("ref_time", self.now),
             now=self.now,
             on_change=match_hook(self.runtime) if self.notify else None,
-            select=select,
-            alert_replacements=alert_replacements,
+            select=options.get("select"),
+            alert_replacements=options.get("alert_replacements", False),
         )
         papers = self.store.papers.by_ids(result.new) if log.isEnabledFor(logging.DEBUG) else ()
         for paper in papers:

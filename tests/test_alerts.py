@@ -24,7 +24,7 @@ from daemon.render import render
 from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web import home
-from tests.conftest import HF, TEXT
+from tests.conftest import HF, TEXT, ingest_alerting
 from tests.daemon_proc import paperwatch, wait_for
 from tests.receivers import SMTPServer, Webhook, free_port
 
@@ -43,16 +43,7 @@ def write_config(path, channels, watchlists, extra=""):
 def ingest_fixture(store, config, now):
     """The 40-paper text dump, matched against `config`'s watchlists."""
     data = (TEXT / "000_a4df948192ebdd8e.txt").read_bytes()
-    return ingest_bytes(
-        store,
-        data,
-        name="a",
-        source="t",
-        location="a",
-        ref_time=now,
-        now=now,
-        on_change=match_hook(Runtime.build(config)),
-    )
+    return ingest_alerting(config, store, "a", data, now)
 
 
 def tensor_watch(notify="hook", **extra):

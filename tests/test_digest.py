@@ -12,13 +12,11 @@ import pytest
 
 from daemon.channels import load_channel
 from daemon.config import load_config
-from daemon.ingest import ingest_bytes
 from daemon.match import Matcher, Rule
-from daemon.outbox import deliver, match_hook, retry_all
+from daemon.outbox import deliver, retry_all
 from daemon.query import keywords_query
-from daemon.runtime import Runtime
 from daemon.store import Store
-from tests.conftest import corpus_papers, hf_entry
+from tests.conftest import corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import paperwatch
 from tests.receivers import SMTPServer, Webhook
 
@@ -57,16 +55,7 @@ def configured(tmp_path, channels: str):
     config = load_config(path)
     store = Store(config.db_path)
     data, ids = corpus_day()
-    result = ingest_bytes(
-        store,
-        data,
-        name="day.json",
-        source="t",
-        location="day",
-        ref_time=T0,
-        now=T0,
-        on_change=match_hook(Runtime.build(config)),
-    )
+    result = ingest_alerting(config, store, "day.json", data, T0)
     assert len(result.new) == MATCHING + 21 and store.deliveries.match_count() == MATCHING
     return config, store, ids
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict, Unpack
 
 from daemon.clock import human
 from daemon.http import HttpClient
@@ -60,6 +60,15 @@ class Source:
 
 Memory = dict[str, Any]  # per source, kept by the daemon from one poll to the next
 Watch = Callable[[Source, Memory, threading.Event], Iterator[None]]
+
+
+class IngestOptions(TypedDict, total=False):
+    """What a kind may say of a document it ingests."""
+
+    name: str  # shown in errors; the location unless given
+    ref_time: datetime  # resolves days written without a year; now unless given
+    select: Callable[[Paper], Paper | None] | None  # a paper, changed, or None: left out
+    alert_replacements: bool  # a new version of a paper alerts (first-time history: no)
 
 
 @dataclass
@@ -114,15 +123,10 @@ class Context(Protocol):
         source: Source,
         data: bytes | bytearray,
         location: str,
-        name: str | None = None,
-        ref_time: datetime | None = None,
-        select: Callable[[Paper], Paper | None] | None = None,
-        alert_replacements: bool = False,
+        **options: Unpack[IngestOptions],
     ) -> IngestResult:
-        """Parse, store and match the document found at `location`; its counts are added
-        to `outcome`. `name` (shown in errors) is the location unless given; `ref_time`
-        (resolves days written without a year) is now unless given; `select` returns a
-        paper, changed, or None to leave it out."""
+        """Parse, store and match the document found at `location` (a bytearray is
+        emptied once parsed); its counts are added to `outcome`."""
 
 
 @dataclass(frozen=True)
