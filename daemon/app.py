@@ -15,7 +15,7 @@ from typing import Any
 
 from daemon.config import Config, Watchlist
 from daemon.errors import ConfigError, ParseError
-from daemon.ingest import ChangeHook, IngestResult, ingest_bytes
+from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event
 from daemon.outbox import DeliveryReport, channels_to_pass, decide_waiting, deliver_channel
 from daemon.outbox import deliver as deliver_all
@@ -73,10 +73,16 @@ def skip_scoring(store: Store, runtime: Runtime, newest: int, gained: list[int])
 
 
 def poll(
-    store: Store, runtime: Runtime, source: Source, memory: Memory, force: bool = False
+    store: Store,
+    runtime: Runtime,
+    source: Source,
+    memory: Memory,
+    force: bool = False,
+    beat: Beat | None = None,
 ) -> Outcome | None:
-    """Poll one source now and record how it went; None if it failed or is backing off."""
-    ctx = PollContext(store, runtime, runtime.clock.now(), memory)
+    """Poll one source now and record how it went; None if it failed or is backing off.
+    `beat` is called as the poll makes progress (each paper prepared)."""
+    ctx = PollContext(store, runtime, runtime.clock.now(), memory, beat=beat)
     return run_source(ctx, source, force=force)
 
 

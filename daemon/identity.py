@@ -12,6 +12,7 @@ rows become one: the older keeps everything either had.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,14 @@ from daemon.models import Paper, identifiers, key_hash, paper_day
 from daemon.store import Store
 
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+# whether the source a paper was seen in speaks for it (arXiv for arXiv ids, bioRxiv for
+# its DOIs): only such a sighting's newer version replaces a stored paper's text
+Authority = Callable[[Paper], bool]
+
+
+def no_authority(paper: Paper) -> bool:
+    return False
 
 
 @dataclass
@@ -30,16 +39,28 @@ class Merged:
     new: list[int] = field(default_factory=list)
     gained: list[int] = field(default_factory=list)
 
+    def add(self, other: Merged) -> None:
+        self.ids += other.ids
+        self.new += [i for i in other.new if i not in self.new]
+        self.gained += [i for i in other.gained if i not in self.gained]
+
 
 def store_papers(
-    store: Store, papers: list[Paper], stamp: str, alert_replacements: bool = False
+    store: Store,
+    papers: list[Paper],
+    stamp: str,
+    alert_replacements: bool = False,
+    authority: Authority = no_authority,
 ) -> Merged:
-    """Insert new papers and fill what stored ones lack; the caller holds the transaction.
+    """Insert new papers and fill what stored ones lack; the caller holds the transaction
+    and has made each paper `as_stored`.
 
     A paper first seen as a new version of itself (arXiv's `replace`) is stored but not
-    new, unless `alert_replacements`: a fresh install must not alert on old papers."""
+    new, unless `alert_replacements`: a fresh install must not alert on old papers. A
+    version number counts only from a source with `authority` over the paper: any other
+    adds a sighting and fills what is missing, never replaces text."""
     repo = store.papers
-    papers = [_known_by(p) for p in papers]
+    papers = [p if authority(p) else replace(p, version=None) for p in papers]
     keys = [p.key for p in papers]
     hashes = {k: key_hash(k) for k in keys}
     wanted = set(keys)
@@ -113,20 +134,25 @@ def store_papers(
     return merged
 
 
-def _known_by(paper: Paper) -> Paper:
+def as_stored(paper: Paper) -> Paper:
     """The paper as it is stored: its identifiers (arXiv's DOI as its arXiv id), its
-    title, abstract and names in Unicode rather than LaTeX."""
+    title, abstract and names in Unicode rather than LaTeX. Done before the write
+    transaction (conversion is the slow part of a paper); markup that cannot be
+    converted is kept as written."""
     arxiv, doi = identifiers(paper.arxiv_id, paper.doi)
     if (arxiv, doi) != (paper.arxiv_id, paper.doi):
         paper = replace(paper, arxiv_id=arxiv, doi=doi)
     if not has_latex(paper.title, paper.abstract, *paper.authors):
         return paper
-    return replace(
-        paper,
-        title=to_unicode(paper.title),
-        abstract=to_unicode(paper.abstract),
-        authors=tuple(to_unicode(a) for a in paper.authors),
-    )
+    try:
+        return replace(
+            paper,
+            title=to_unicode(paper.title),
+            abstract=to_unicode(paper.abstract),
+            authors=tuple(to_unicode(a) for a in paper.authors),
+        )
+    except Exception:  # one paper's markup: it is stored as written
+        return paper
 
 
 def _one_paper(row: dict[str, Any], twin: dict[str, Any], fresh: dict[int, Any]) -> bool:
@@ -195,7 +221,8 @@ def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
     changed = gained = False
     if paper.version and paper.version > (row["version"] or 0):
         changed = True
-        if row["version"]:  # a newer version's text replaces the older one's; not new
+        if row["version"] or paper.version > 1:  # a newer version's text replaces the
+            # text stored (from an older version, or from a source without authority)
             row["title"], row["title_key"] = paper.title, paper.key
             row["abstract"] = paper.abstract or row["abstract"]
             if paper.authors:

@@ -1,13 +1,18 @@
 """The ingest path shared by every way in (CLI, sources, inbox): parse, then store.
 
 One document is one transaction: its papers, sightings and whatever the change hook
-writes (matches and their deliveries) commit together or not at all.
+writes (matches and their deliveries) commit together or not at all. Within it, one
+paper's failure is that paper's: a record that cannot be read, or a paper that cannot be
+stored, is left out with its reason (logged, kept with the document, counted in the
+source's result); the document's other papers are stored. Papers are converted (LaTeX)
+before the transaction, so a slow document holds the write lock only to write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -16,14 +21,20 @@ from pathlib import Path
 
 from daemon.clock import iso
 from daemon.errors import ParseError
-from daemon.identity import store_papers
+from daemon.identity import Authority, Merged, as_stored, no_authority, store_papers
+from daemon.log import event
 from daemon.models import Digest, Paper
 from daemon.parse import parse_document
+from daemon.parse.formats import MAX_REASON, reason
 from daemon.store import Store
 
 # Called inside the ingest transaction with (store, changed paper ids, now), so whatever
 # it writes commits or rolls back with the papers.
 ChangeHook = Callable[[Store, list[int], datetime], None]
+# Called once per paper prepared: a long document is progress, not a stall (the watchdog)
+Beat = Callable[[], None]
+# the disk's or the database's failures, not a paper's: the document is tried again later
+DATABASE_FAULTS = (OSError, sqlite3.OperationalError, sqlite3.InternalError)
 
 
 @dataclass
@@ -36,6 +47,7 @@ class IngestResult:
     gained: list[int] = field(default_factory=list)
     duplicate: bool = False
     page_day: str | None = None  # the day the document showed, as stored
+    skipped: list[str] = field(default_factory=list)  # why each paper left out was
 
 
 def content_hash(data: bytes | bytearray) -> str:
@@ -61,6 +73,8 @@ def ingest_bytes(
     on_change: ChangeHook | None = None,
     select: Callable[[Paper], Paper | None] | None = None,
     alert_replacements: bool = False,
+    authority: Authority = no_authority,
+    beat: Beat | None = None,
 ) -> IngestResult:
     """Parse and store one document (each paper as `select` keeps or changes it). A
     ParseError is recorded and re-raised; nothing else is written for a document that fails.
@@ -100,13 +114,13 @@ def ingest_bytes(
             now=now,
             on_change=on_change,
             alert_replacements=alert_replacements,
+            authority=authority,
+            beat=beat,
         )
-    except (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
-        cause: Exception = exc  # what the document holds cannot be stored
-    except (OSError, sqlite3.Error):
+    except DATABASE_FAULTS:
         raise  # the disk or the database, not the document: tried again later
     except Exception as exc:  # one document's failure, never the caller's
-        cause = exc
+        cause: Exception = exc
     error = f"{name}: cannot be stored ({type(cause).__name__}: {cause})"[:300]
     failed(error)
     raise ParseError(error)
@@ -130,8 +144,11 @@ def ingest_digest(
     now: datetime,
     on_change: ChangeHook | None = None,
     alert_replacements: bool = False,
+    authority: Authority = no_authority,
+    beat: Beat | None = None,
 ) -> IngestResult:
     """Store one parsed document in one transaction; the same content twice changes nothing."""
+    papers = _prepared(digest.papers, beat)
     with store.transaction():
         earlier = _earlier(store, content_hash)
         if earlier is not None:
@@ -147,7 +164,10 @@ def ingest_digest(
             page_day=day or None,
             papers=len(digest.papers),
         )
-        merged = store_papers(store, list(digest.papers), stamp, alert_replacements)
+        merged, unstored = _store_each(store, papers, stamp, alert_replacements, authority)
+        skipped = [*digest.skipped, *unstored]
+        if skipped:
+            store.papers.set_document_skipped(doc_id, skipped)
         store.papers.add_sightings(
             source=source,
             location=location,
@@ -159,9 +179,53 @@ def ingest_digest(
         store.papers.set_document_counts(doc_id, len(merged.new), len(merged.gained))
         if on_change is not None and (merged.new or merged.gained):
             on_change(store, merged.new + merged.gained, now)
-        return IngestResult(
-            doc_id, len(digest.papers), merged.new, merged.gained, page_day=day or None
+        result = IngestResult(
+            doc_id,
+            len(digest.papers) - len(unstored),
+            merged.new,
+            merged.gained,
+            page_day=day or None,
+            skipped=skipped,
         )
+    for why in skipped:
+        event("paper_skipped", logging.WARNING, source=source, reason=why)
+    return result
+
+
+def _prepared(papers: tuple[Paper, ...], beat: Beat | None) -> list[Paper]:
+    """Each paper as it is stored (identifiers, LaTeX converted), outside the write lock."""
+    prepared = []
+    for paper in papers:
+        prepared.append(as_stored(paper))
+        if beat is not None:
+            beat()
+    return prepared
+
+
+def _store_each(
+    store: Store, papers: list[Paper], stamp: str, alert: bool, authority: Authority
+) -> tuple[Merged, list[str]]:
+    """Store the papers together; if that fails for a reason of theirs (a value SQLite
+    cannot hold, a bug a hostile paper finds), store them one by one, each in a savepoint,
+    leaving out the ones that fail, with their reasons."""
+    try:
+        with store.savepoint():
+            return store_papers(store, papers, stamp, alert, authority), []
+    except DATABASE_FAULTS:
+        raise
+    except Exception:  # whose? tried one by one below
+        pass
+    merged, skipped = Merged(), []
+    for number, paper in enumerate(papers, 1):
+        try:
+            with store.savepoint():
+                merged.add(store_papers(store, [paper], stamp, alert, authority))
+        except DATABASE_FAULTS:
+            raise
+        except Exception as exc:  # this paper's failure, never its document's
+            what = f"paper {number} ({paper.title[:60]!r})"
+            skipped.append(f"{what} not stored: {reason(exc)}"[:MAX_REASON])
+    return merged, skipped
 
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp", ".error.txt")

@@ -2,8 +2,11 @@
 stands for: `P\\'erez` -> Pérez, `\\textit{x}` -> x, `$10^{19}$` -> 10^19, `$\\alpha$` -> α.
 Text without a backslash or a dollar sign is left as it is; a macro the converter does
 not know is kept as written (`C:\\temp`), and a bare `%` is a percent sign, not a comment.
-Text the converter fails on (real abstracts hold `\\href{url}{text` cut short) is kept as
-written: one paper's markup never costs a document.
+Text the converter fails on (real abstracts hold `\\href{url}{text` cut short; hostile
+ones nest deeper than Python's recursion limit) is kept as written: one paper's markup
+never costs a document. A piece's braced argument is bounded (4,000 characters) and a text-
+style macro around plain words is unwrapped without the converter, so conversion stays
+linear in the text's size; the cache keeps short pieces only, so its memory is bounded.
 Papers are stored converted, so what is shown, matched, searched and exported agree."""
 
 from __future__ import annotations
@@ -37,12 +40,20 @@ def _converter() -> Any:
 # a few short pieces is far cheaper than parsing a whole abstract): inline math, a macro
 # with its bracketed and braced arguments (one level of nesting), a short braced group
 # opening with one (`M{\\"u}ller`), an accent and its letter, or an escape
+# a braced argument of more than 4,000 characters is not converted: its macro is kept as written
 _PIECE = re.compile(
     r"\$[^$]{1,400}\$"
     r"|\{\\[^{}]{1,20}\}"
-    r"|\\[A-Za-z]+\*?(?:\s*(?:\[[^\]]{0,100}\])?\{(?:[^{}]|\{[^{}]*\})*\})*"
+    r"|\\[A-Za-z]+\*?(?:\s*(?:\[[^\]]{0,100}\])?\{(?:[^{}]|\{[^{}]{0,4000}\}){0,4000}\})*"
+    r"(?!\s*[\[{])"  # every argument taken, or the macro is left as written
     r"|\\[^A-Za-z\s](?:\{[A-Za-z]?\}|[A-Za-z])?"
 )
+# a text-style macro around words without markup: its words, as the converter would give
+_PLAIN_STYLE = re.compile(
+    r"\\(?:textit|textbf|textsl|textsc|textup|textmd|textrm|textsf|texttt|textnormal|emph)"
+    r"\s*\{([^{}\\$%~^_&#]*)\}"
+)
+CACHED_PIECE = 200  # characters: longer pieces are converted each time, never kept
 
 
 def has_latex(*texts: str) -> bool:
@@ -59,9 +70,20 @@ def to_unicode(text: str) -> str:
     return " ".join(_PIECE.sub(lambda m: _piece(m.group(0)), text).split())
 
 
-@lru_cache(maxsize=8192)
 def _piece(latex: str) -> str:
+    plain = _PLAIN_STYLE.fullmatch(latex)
+    if plain is not None:
+        return plain.group(1)
+    return _short_piece(latex) if len(latex) <= CACHED_PIECE else _convert(latex)
+
+
+@lru_cache(maxsize=8192)  # at most 8,192 pieces of CACHED_PIECE characters: a few MB
+def _short_piece(latex: str) -> str:
+    return _convert(latex)
+
+
+def _convert(latex: str) -> str:
     try:
         return str(_converter().latex_to_text(latex))
-    except (IndexError, KeyError, TypeError, ValueError, AttributeError):  # its bugs
+    except Exception:  # its bugs, a recursion on hostile nesting: kept as written
         return latex

@@ -154,3 +154,4 @@ class Digest:
     kind: str  # "hf_json" | "hf_html" | "text" | "arxiv_rss" | "arxiv_rdf" | "arxiv_api" | ...
     papers: tuple[Paper, ...]
     page_day: date | None = None
+    skipped: tuple[str, ...] = ()  # why each record that could not be read was left out

@@ -16,7 +16,7 @@ from daemon.clock import days_to_poll, iso
 from daemon.config import Config
 from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
-from daemon.ingest import IngestResult, ingest_bytes
+from daemon.ingest import Beat, IngestResult, ingest_bytes
 from daemon.log import event, log
 from daemon.outbox import match_hook
 from daemon.render import Message
@@ -40,6 +40,7 @@ class PollContext:
     memory: Memory = field(default_factory=dict)
     notify: bool = True  # match new papers and write alerts (False: load history)
     deadline: float = 0.0  # clock.monotonic() by which the poll must stop
+    beat: Beat | None = None  # progress within a document (a watcher's stall clock)
 
     def __post_init__(self) -> None:
         if not self.deadline:
@@ -102,7 +103,14 @@ class PollContext:
             on_change=match_hook(self.runtime) if self.notify else None,
             select=options.get("select"),
             alert_replacements=options.get("alert_replacements", False),
+            authority=source.kind.authority,
+            beat=self.beat,
         )
+        if result.skipped:
+            outcome.notes.append(
+                f"{len(result.skipped)} papers of {options.get('name', location)} "
+                f"skipped ({result.skipped[0]})"
+            )
         papers = self.store.papers.by_ids(result.new) if log.isEnabledFor(logging.DEBUG) else ()
         for paper in papers:
             event("new_paper", logging.DEBUG, source=source.name, id=paper.id, title=paper.title)
@@ -123,6 +131,9 @@ def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome 
         outcome = source.kind.poll(ctx, source)
     except PaperwatchError as exc:
         _failed(ctx, source, state, str(exc))
+        return None
+    except Exception as exc:  # a bug a hostile answer finds: a failure all the same
+        _failed(ctx, source, state, f"{type(exc).__name__}: {exc}"[:500])
         return None
     if state.failure_alerted:
         admin_message(

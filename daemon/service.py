@@ -36,6 +36,7 @@ from daemon.backoff import backoff
 from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import Config, load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
+from daemon.ingest import Beat
 from daemon.log import Conditions, event
 from daemon.poller import admin_message
 from daemon.runtime import Current, Runtime
@@ -106,14 +107,16 @@ class Jobs:
         with self.guard:
             return self.locks.setdefault(name, threading.Lock())
 
-    def poll(self, name: str, force: bool = False) -> Outcome | None:
+    def poll(self, name: str, force: bool = False, beat: Beat | None = None) -> Outcome | None:
         """Poll source `name` (one poll per source at a time); None if skipped or failed."""
         runtime = self.current.get()
         source = runtime.config.source(name)
         if source is None:
             return None
         with self._source_lock(name), Store(runtime.config.db_path) as store:
-            outcome = app.poll(store, runtime, source, self.memory.setdefault(name, {}), force)
+            outcome = app.poll(
+                store, runtime, source, self.memory.setdefault(name, {}), force, beat
+            )
         arrived = outcome is not None and (outcome.new or outcome.gained)
         if arrived and any(w.similar for w in runtime.config.watchlists):
             self.on_new_papers()
@@ -196,7 +199,7 @@ class Watcher(threading.Thread):
         self,
         source: Source,
         memory: Memory,
-        poll: Callable[[], Outcome | None],
+        poll: Callable[[Beat], Outcome | None],
         deliver: Callable[[], None],
         health: Callable[[Source, str | None], None],
     ) -> None:
@@ -206,7 +209,9 @@ class Watcher(threading.Thread):
         self.halt = threading.Event()
         self.started = threading.Event()  # set up (what is dropped now is seen) or failed
         self.failures = 0  # in a row: the watch has not come up since
-        self.busy_since: float | None = None  # monotonic start of the poll running now
+        # monotonic time the running poll started or last made progress (a paper
+        # prepared): a long file that moves on is busy, not stuck
+        self.busy_since: float | None = None
 
     @property
     def down(self) -> bool:
@@ -214,9 +219,13 @@ class Watcher(threading.Thread):
         died = self.ident is not None and not self.is_alive() and not self.halt.is_set()
         return died or self.failures >= DOWN_AFTER
 
+    def beat(self) -> None:
+        if self.busy_since is not None:
+            self.busy_since = time.monotonic()
+
     def stalled(self, limit: float) -> float | None:
-        """Seconds its poll has been running, if more than `limit`: a file that hangs a
-        read or a parse stops the inbox, which only a restart frees."""
+        """Seconds its poll has gone without progress, if more than `limit`: a file that
+        hangs a read or a parse stops the inbox, which only a restart frees."""
         since = self.busy_since
         busy = time.monotonic() - since if since is not None else 0.0
         return busy if busy > limit else None
@@ -235,7 +244,7 @@ class Watcher(threading.Thread):
                         self.health(self.source, None)
                     self.busy_since = time.monotonic()
                     try:
-                        outcome = self.poll()
+                        outcome = self.poll(self.beat)
                     finally:
                         self.busy_since = None
                     if outcome is not None and outcome.documents:
@@ -392,7 +401,7 @@ class Service:
                 watcher = Watcher(
                     source,
                     self.jobs.memory.setdefault(name, {}),
-                    functools.partial(self.jobs.poll, name, force=True),
+                    functools.partial(self.jobs.poll, name, True),
                     self.jobs.deliver,
                     self.watcher_health,
                 )

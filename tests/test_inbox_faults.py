@@ -19,6 +19,7 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ParseError
+from daemon.ingest import Beat
 from daemon.latex import to_unicode
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
@@ -216,11 +217,12 @@ class Inbox:
         self.polls = 0
         self.memory: dict[str, object] = {}
 
-    def poll(self) -> None:
+    def poll(self, beat: Beat | None = None) -> None:
         self.polls += 1
         runtime = Runtime.build(self.config)
         with Store(self.config.db_path) as store:
-            run_source(PollContext(store, runtime, runtime.clock.now(), self.memory), self.source)
+            ctx = PollContext(store, runtime, runtime.clock.now(), self.memory, beat=beat)
+            run_source(ctx, self.source)
         runtime.http.close()
 
     def watching(self) -> Watcher:

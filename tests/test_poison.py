@@ -152,7 +152,7 @@ def test_a_poll_stuck_on_a_file_is_reported_as_a_stall(tmp_path):
     inbox = Inbox(tmp_path)
     entered, release = threading.Event(), threading.Event()
 
-    def stuck_poll() -> None:
+    def stuck_poll(beat: object) -> None:
         entered.set()
         release.wait(30)
 
@@ -162,6 +162,9 @@ def test_a_poll_stuck_on_a_file_is_reported_as_a_stall(tmp_path):
         assert entered.wait(5)
         assert wait_for(lambda: watcher.stalled(0.2) is not None, 5)
         assert watcher.stalled(60) is None  # within a long limit: still fine
+        watcher.beat()  # a paper prepared: a long file making progress is not a stall
+        assert watcher.stalled(0.2) is None
+        assert wait_for(lambda: watcher.stalled(0.2) is not None, 5)
         release.set()
         assert wait_for(lambda: watcher.stalled(0.2) is None, 5)
     finally:

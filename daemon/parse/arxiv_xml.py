@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, abs_url, arxiv_id, clean_text
-from daemon.parse.formats import NAMED, Format, register_format
+from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
 
 if pyexpat.version_info < (2, 4, 1):
     raise ImportError(
@@ -137,8 +137,8 @@ def _rss(root: ET.Element, name: str) -> Digest:
     if channel is None:
         raise ParseError(f"{name}: RSS without a channel")
     day = _feed_day(channel.findtext("pubDate")) or _feed_day(channel.findtext("lastBuildDate"))
-    papers = []
-    for item in channel.iter("item"):
+
+    def read(item: ET.Element) -> Paper:
         ident, version = _versioned(item.findtext("guid") or item.findtext("link") or "")
         description = item.findtext("description") or ""
         announce = item.findtext(f"{ARXIV}announce_type") or ""
@@ -146,20 +146,19 @@ def _rss(root: ET.Element, name: str) -> Digest:
             m = _ANNOUNCE.search(description)
             announce = m.group(1) if m else "new"
         _, _, abstract = description.partition("Abstract:")
-        papers.append(
-            _paper(
-                _text(item.find("title")),
-                clean_text(abstract),
-                _authors(item.findtext(f"{DC}creator") or ""),
-                ident,
-                version,
-                announce.strip(),
-                tuple(c.text.strip() for c in item.iter("category") if c.text),
-                day,
-                name,
-            )
+        return _paper(
+            _text(item.find("title")),
+            clean_text(abstract),
+            _authors(item.findtext(f"{DC}creator") or ""),
+            ident,
+            version,
+            announce.strip(),
+            tuple(c.text.strip() for c in item.iter("category") if c.text),
+            day,
+            name,
         )
-    return Digest("arxiv_rss", tuple(papers), day)
+
+    return whole("arxiv_rss", read_records(channel.iter("item"), read, name), page_day=day)
 
 
 def _rdf(root: ET.Element, name: str) -> Digest:
@@ -170,8 +169,8 @@ def _rdf(root: ET.Element, name: str) -> Digest:
     feed_category = m.group(1) if m else ""
     stamp = channel.findtext(f"{DC}date") if channel is not None else None
     day = _iso_day(stamp) if stamp else None
-    papers = []
-    for item in root.iter(f"{RSS1}item"):
+
+    def read(item: ET.Element) -> Paper:
         raw_title = clean_text(item.findtext(f"{RSS1}title") or "")
         found = _LEGACY_TITLE.match(raw_title)
         if not found:
@@ -185,49 +184,47 @@ def _rdf(root: ET.Element, name: str) -> Digest:
             announce = "cross" if cross else "new"
         description = _TAG.sub(" ", item.findtext(f"{RSS1}description") or "")
         creators = _TAG.sub("", html.unescape(item.findtext(f"{DC}creator") or ""))
-        papers.append(
-            _paper(
-                clean_text(title),
-                clean_text(html.unescape(description)),
-                _authors(creators),
-                ident,
-                version,
-                announce,
-                (category,),
-                day,
-                name,
-            )
+        return _paper(
+            clean_text(title),
+            clean_text(html.unescape(description)),
+            _authors(creators),
+            ident,
+            version,
+            announce,
+            (category,),
+            day,
+            name,
         )
-    return Digest("arxiv_rdf", tuple(papers), day)
+
+    return whole("arxiv_rdf", read_records(root.iter(f"{RSS1}item"), read, name), page_day=day)
 
 
 def _api(root: ET.Element, name: str) -> Digest:
     """An API answer; an error comes as a feed with one entry titled "Error"."""
-    papers = []
-    for entry in root.iter(f"{ATOM}entry"):
-        raw_id = entry.findtext(f"{ATOM}id") or ""
-        title = _text(entry.find(f"{ATOM}title"))
-        if "/api/errors" in raw_id:
-            detail = _text(entry.find(f"{ATOM}summary")) or title
+    entries = list(root.iter(f"{ATOM}entry"))
+    for entry in entries:
+        if "/api/errors" in (entry.findtext(f"{ATOM}id") or ""):
+            detail = _text(entry.find(f"{ATOM}summary")) or _text(entry.find(f"{ATOM}title"))
             raise ParseError(f"{name}: the arXiv API answered an error: {detail}")
-        ident, version = _versioned(raw_id)
-        published = entry.findtext(f"{ATOM}published") or ""
-        papers.append(
-            _paper(
-                title,
-                _text(entry.find(f"{ATOM}summary")),
-                tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
-                ident,
-                version,
-                "new" if version in (None, 1) else "replace",
-                tuple(c.get("term", "") for c in entry.iter(f"{ATOM}category") if c.get("term")),
-                _iso_day(published),
-                name,
-            )
-        )
-    if not papers and root.find(f"{OPENSEARCH}totalResults") is None:
+    if not entries and root.find(f"{OPENSEARCH}totalResults") is None:
         raise ParseError(f"{name}: an Atom feed that is not an arXiv API answer")
-    return Digest("arxiv_api", tuple(papers))
+
+    def read(entry: ET.Element) -> Paper:
+        ident, version = _versioned(entry.findtext(f"{ATOM}id") or "")
+        published = entry.findtext(f"{ATOM}published") or ""
+        return _paper(
+            _text(entry.find(f"{ATOM}title")),
+            _text(entry.find(f"{ATOM}summary")),
+            tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
+            ident,
+            version,
+            "new" if version in (None, 1) else "replace",
+            tuple(c.get("term", "") for c in entry.iter(f"{ATOM}category") if c.get("term")),
+            _iso_day(published),
+            name,
+        )
+
+    return whole("arxiv_api", read_records(entries, read, name))
 
 
 def _oai(root: ET.Element, name: str) -> Digest:
@@ -236,14 +233,14 @@ def _oai(root: ET.Element, name: str) -> Digest:
     error = root.find(f"{OAI}error")
     if error is not None and error.get("code") != "noRecordsMatch":
         raise ParseError(f"{name}: OAI-PMH error {error.get('code')}: {_text(error)}")
-    papers = []
-    for record in root.iter(f"{OAI}record"):
+
+    def read(record: ET.Element) -> Paper | None:
         header = record.find(f"{OAI}header")
         if header is not None and header.get("status") == "deleted":
-            continue
+            return None
         meta = record.find(f"{OAI}metadata/{OAI_ARXIV}arXiv")
         if meta is None:
-            continue
+            return None
         ident = arxiv_id(meta.findtext(f"{OAI_ARXIV}id"))
         authors = []
         for author in meta.iter(f"{OAI_ARXIV}author"):
@@ -255,20 +252,19 @@ def _oai(root: ET.Element, name: str) -> Digest:
             authors.append(clean_text(" ".join(p for p in parts if p)))
         updated = meta.findtext(f"{OAI_ARXIV}updated")
         created = meta.findtext(f"{OAI_ARXIV}created") or ""
-        papers.append(
-            _paper(
-                _text(meta.find(f"{OAI_ARXIV}title")),
-                _text(meta.find(f"{OAI_ARXIV}abstract")),
-                tuple(a for a in authors if a),
-                ident,
-                None,
-                "replace" if updated else "new",
-                tuple((meta.findtext(f"{OAI_ARXIV}categories") or "").split()),
-                _iso_day(created),  # the first version's day: close to its announcement
-                name,
-            )
+        return _paper(
+            _text(meta.find(f"{OAI_ARXIV}title")),
+            _text(meta.find(f"{OAI_ARXIV}abstract")),
+            tuple(a for a in authors if a),
+            ident,
+            None,
+            "replace" if updated else "new",
+            tuple((meta.findtext(f"{OAI_ARXIV}categories") or "").split()),
+            _iso_day(created),  # the first version's day: close to its announcement
+            name,
         )
-    return Digest("arxiv_oai", tuple(papers))
+
+    return whole("arxiv_oai", read_records(root.iter(f"{OAI}record"), read, name))
 
 
 def _iso_day(value: str) -> date | None:

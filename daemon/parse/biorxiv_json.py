@@ -12,7 +12,7 @@ from typing import Any
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, clean_text, doi
-from daemon.parse.formats import NAMED, Format, register_format
+from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
 
 HOSTS = {"biorxiv": "https://www.biorxiv.org", "medrxiv": "https://www.medrxiv.org"}
 
@@ -30,11 +30,13 @@ def parse_biorxiv(data: bytes | bytearray, name: str, ref_time: datetime) -> Dig
             raise TypeError("collection is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         raise ParseError(f"{name}: not a bioRxiv/medRxiv API answer ({exc})") from None
+    read, skipped = read_records(records, _paper, name)
     versions: dict[str, list[Paper]] = {}  # a listing may hold several versions of one
-    for record in records:
-        if (paper := _paper(record)) is not None and paper.doi:
+    for paper in read:
+        if paper.doi:
             versions.setdefault(paper.doi, []).append(paper)
-    return Digest("biorxiv", tuple(_newest(found) for found in versions.values()))
+    newest = tuple(_newest(found) for found in versions.values())
+    return whole("biorxiv", (newest, skipped))
 
 
 def _newest(found: list[Paper]) -> Paper:
@@ -53,7 +55,7 @@ def _paper(record: Any) -> Paper | None:
     ident, title = doi(str(record.get("doi", ""))), clean_text(str(record.get("title", "")))
     if ident is None or not title:
         return None
-    version = int(v) if (v := str(record.get("version", ""))).isdigit() else None
+    version = _version(str(record.get("version", "")))
     server = str(record.get("server", "")).lower()
     host = HOSTS.get(server, HOSTS["biorxiv"])
     posted = _day(str(record.get("date", "")))
@@ -69,6 +71,13 @@ def _paper(record: Any) -> Paper | None:
         categories=(str(record["category"]),) if record.get("category") else (),
         announced=posted if first else None,  # the paper's day: its first version's
     )
+
+
+def _version(text: str) -> int | None:
+    """A version number as the API writes it ("2"); anything else ("²", twenty digits,
+    "v2") is no version: the record is still read."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 6 else None
 
 
 def _day(text: str) -> date | None:

@@ -14,7 +14,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
 from daemon.parse.days import parse_iso_day, parse_yearless
-from daemon.parse.formats import SHAPE, Format, register_format
+from daemon.parse.formats import SHAPE, Format, read_records, register_format, whole
 from daemon.parse.hf_json import entries_to_papers, entry_to_paper
 
 PAPER_HREF = re.compile(r"^/papers/(\d{4}\.\d{4,5})(?:v\d+)?/?$")
@@ -88,7 +88,7 @@ def _props(tree: LexborHTMLParser, target: str, name: str) -> dict[str, object] 
 def _from_hydration(tree: LexborHTMLParser, name: str) -> Digest | None:
     props = _props(tree, "DailyPapers", name)
     if props is not None:
-        papers = entries_to_papers(props.get("dailyPapers"), name, "DailyPapers.dailyPapers")
+        read = entries_to_papers(props.get("dailyPapers"), name, "DailyPapers.dailyPapers")
         day = (
             parse_iso_day(props.get("dateString"))
             if props.get("periodType", "day") == "day"
@@ -96,7 +96,7 @@ def _from_hydration(tree: LexborHTMLParser, name: str) -> Digest | None:
         )
         if props.get("query"):
             day = None  # search results: the page's date pill is not the papers' day
-        return Digest("hf_html", papers, day)
+        return whole("hf_html", read, page_day=day)
     props = _props(tree, "PaperContent", name)
     if props is not None and isinstance(props.get("paper"), dict):
         paper = entry_to_paper({"paper": props["paper"]}, name, "PaperContent.paper")
@@ -105,15 +105,16 @@ def _from_hydration(tree: LexborHTMLParser, name: str) -> Digest | None:
 
 
 def _from_cards(tree: LexborHTMLParser, name: str, ref_time: datetime) -> Digest:
-    papers: list[Paper] = []
+    read, skipped = read_records(tree.css("article"), _card_paper, name)
     seen: set[str] = set()
-    for card in tree.css("article"):
-        paper = _card_paper(card)
-        if paper is not None and paper.arxiv_id not in seen:
+    papers = []
+    for paper in read:
+        if paper.arxiv_id not in seen:
             seen.add(paper.arxiv_id or "")
             papers.append(paper)
     is_search = any(n.attributes.get("value") for n in tree.css('input[name="q"]'))
-    return Digest("hf_html", tuple(papers), None if is_search else _page_day(tree, ref_time))
+    day = None if is_search else _page_day(tree, ref_time)
+    return whole("hf_html", (tuple(papers), skipped), page_day=day)
 
 
 def _card_paper(card: LexborNode) -> Paper | None:

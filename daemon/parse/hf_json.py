@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
 from daemon.parse.days import parse_iso_day
-from daemon.parse.formats import SHAPE, Format, register_format
+from daemon.parse.formats import SHAPE, Format, read_records, register_format, whole
 
 
 def parse_json(text: str, name: str) -> Digest:
@@ -25,8 +26,8 @@ def parse_json(text: str, name: str) -> Digest:
     except ValueError as exc:  # a number of more than 4,300 digits
         raise ParseError(f"{name}: JSON with an unreadable value ({exc})"[:300]) from None
     if isinstance(data, dict) and "dailyPapers" in data:
-        papers = entries_to_papers(data["dailyPapers"], name, "dailyPapers")
-        return Digest("hf_json", papers, parse_iso_day(data.get("dateString")))
+        read = entries_to_papers(data["dailyPapers"], name, "dailyPapers")
+        return whole("hf_json", read, page_day=parse_iso_day(data.get("dateString")))
     if isinstance(data, dict) and isinstance(data.get("paper"), dict):
         return Digest("hf_json", (entry_to_paper(data, name, "$"),))
     if isinstance(data, dict) and "id" in data and "title" in data:
@@ -36,15 +37,19 @@ def parse_json(text: str, name: str) -> Digest:
             f"{name}: JSON of the wrong shape: expected a list of daily-papers "
             f"entries or an object with 'dailyPapers', got {type(data).__name__}"
         )
-    papers = entries_to_papers(data, name, "$")
-    days = {p.hf_day for p in papers}
-    return Digest("hf_json", papers, days.pop() if len(days) == 1 else None)
+    digest = whole("hf_json", entries_to_papers(data, name, "$"))
+    days = {p.hf_day for p in digest.papers}
+    return replace(digest, page_day=days.pop() if len(days) == 1 else None)
 
 
-def entries_to_papers(entries: Any, name: str, where: str) -> tuple[Paper, ...]:
+def entries_to_papers(
+    entries: Any, name: str, where: str
+) -> tuple[tuple[Paper, ...], tuple[str, ...]]:
+    """(papers, reasons): each entry read alone, one that cannot be is skipped."""
     if not isinstance(entries, list):
         raise ParseError(f"{name}: JSON of the wrong shape: {where} is not a list")
-    return tuple(entry_to_paper(e, name, f"{where}[{i}]") for i, e in enumerate(entries))
+    numbered = enumerate(entries)
+    return read_records(numbered, lambda e: entry_to_paper(e[1], name, f"{where}[{e[0]}]"), name)
 
 
 def _wrong(name: str, where: str, what: str) -> ParseError:

@@ -305,6 +305,7 @@ KIND = register(
             Key("oai_url", "url", "https://oaipmh.arxiv.org/oai", help="OAI-PMH"),
         ),
         poll=poll,
+        authority=lambda paper: paper.arxiv_id is not None,
         describe=feed_url,
         every=timedelta(hours=1),
         report=_report,

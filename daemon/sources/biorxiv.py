@@ -99,6 +99,7 @@ KIND = register(
             Key("catch_up_days", "int", 7, _days, "days missed while down, fetched on start"),
         ),
         poll=poll,
+        authority=lambda paper: (paper.doi or "").startswith("10.1101/"),
         describe=_describe,
         every=timedelta(hours=1),
     )

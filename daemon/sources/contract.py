@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol, TypedDict, Unpack
 
 from daemon.clock import human
 from daemon.http import HttpClient
+from daemon.identity import no_authority
 from daemon.ingest import IngestResult
 from daemon.models import Paper
 from daemon.registry import Registry
@@ -140,6 +141,9 @@ class SourceKind:
     watch: Watch | None = None  # yields whenever a poll is worth running now
     # what `status` shows beyond the common fields, from the details its polls stored
     report: Callable[[Source, dict[str, Any]], dict[str, Any]] | None = None
+    # the papers this kind speaks for (arXiv for arXiv ids): only its newer versions
+    # replace a stored paper's text; any other source adds sightings and fills gaps
+    authority: Callable[[Paper], bool] = no_authority
 
 
 KINDS: Registry[SourceKind] = Registry("daemon.sources", "paperwatch.sources", ("contract",))

@@ -6,8 +6,10 @@ source_state) and the schema in `schema`; everything outside `daemon/store/` cal
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -104,6 +106,19 @@ class Store:
 
     def transaction(self) -> Transaction:
         return Transaction(self.conn)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that can fail alone: rolled back on an exception,
+        which goes on to the caller; what came before it stays."""
+        self.conn.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO part")
+            self.conn.execute("RELEASE part")
+            raise
+        self.conn.execute("RELEASE part")
 
     def absorb(self, pairs: dict[int, int]) -> None:
         """Each stored paper `gone` is found to be paper `keep` (`pairs[gone] = keep`):

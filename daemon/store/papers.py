@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -73,6 +74,12 @@ class PaperRepo:
             "UPDATE documents SET new = ?, gained = ? WHERE id = ?", (new, gained, document_id)
         )
 
+    def set_document_skipped(self, document_id: int, reasons: list[str]) -> None:
+        """Why each paper of the document was left out (the others were stored)."""
+        self.conn.execute(
+            "UPDATE documents SET skipped = ? WHERE id = ?", (json.dumps(reasons), document_id)
+        )
+
     def last_error(self) -> str | None:
         row = self.conn.execute("SELECT error FROM documents ORDER BY id DESC LIMIT 1").fetchone()
         return row[0] if row else None
@@ -105,7 +112,12 @@ class PaperRepo:
         self.conn.execute("DELETE FROM papers WHERE id = ?", (gone,))
 
     def max_id(self) -> int:
-        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0])
+        """The highest id ever given to a paper, its row gone or not: ids are never
+        reused (the search index and references keep a gone paper's id)."""
+        row = self.conn.execute(
+            "SELECT max((SELECT coalesce(max(id), 0) FROM papers), (SELECT high FROM paper_ids))"
+        ).fetchone()
+        return int(row[0])
 
     def insert(self, rows: list[dict[str, Any]], title_hashes: dict[str, int], stamp: str) -> None:
         self.conn.executemany(

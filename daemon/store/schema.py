@@ -320,6 +320,26 @@ def _paper_marks(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0016_paper_ids_never_reused_skipped_papers")
+def _paper_ids(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- the highest paper id ever given: a paper merged away leaves its id unused for good
+    -- (PaperRepo.max_id), so no later paper takes an id the search index or a match knew
+    CREATE TABLE paper_ids (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        high INTEGER NOT NULL
+    );
+    INSERT INTO paper_ids VALUES (1, (SELECT coalesce(max(id), 0) FROM papers));
+    CREATE TRIGGER paper_ids_high AFTER INSERT ON papers
+    WHEN new.id > (SELECT high FROM paper_ids)
+    BEGIN
+        UPDATE paper_ids SET high = new.id;
+    END;
+    -- a document stored without some of its papers: why each was left out (JSON list)
+    ALTER TABLE documents ADD COLUMN skipped TEXT;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
