@@ -27,12 +27,15 @@ class FakeBiorxiv(FakeServer):
         super().__init__()
         self.listing: dict[str, list[dict[str, Any]]] = {"biorxiv": [], "medrxiv": []}
         self.error: str | None = None  # answer every request with this status
+        self.raw: bytes | None = None  # answer every request with these bytes
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         m = _DETAILS.match(h.path)
         if not m:
             return self.send(h, 404, b"not found")
         server, start, end, cursor = m.group(1), m.group(2), m.group(3), int(m.group(4))
+        if self.raw is not None:
+            return self.send(h, 200, self.raw)
         if self.error:
             body = {"messages": [{"status": self.error}], "collection": []}
             return self.send(h, 200, json.dumps(body).encode())

@@ -5,13 +5,13 @@ stored paper quietly. Every value is a string, counts included."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, clean_text, doi
+from daemon.parse import json_text
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
 
 HOSTS = {"biorxiv": "https://www.biorxiv.org", "medrxiv": "https://www.medrxiv.org"}
@@ -24,7 +24,7 @@ def looks_like_biorxiv(head: str) -> bool:
 
 def parse_biorxiv(data: bytes | bytearray, name: str, ref_time: datetime) -> Digest:
     try:
-        doc = json.loads(data)
+        doc = json_text.loads(data)
         records = doc["collection"]
         if not isinstance(records, list):
             raise TypeError("collection is not a list")

@@ -32,7 +32,9 @@ class Format:
     parse: Callable[[bytes | bytearray, str, datetime], Digest]
 
 
-FORMATS: Registry[Format] = Registry("daemon.parse", "paperwatch.formats", ("formats", "days"))
+FORMATS: Registry[Format] = Registry(
+    "daemon.parse", "paperwatch.formats", ("formats", "days", "json_text")
+)
 
 
 def register_format(new: Format) -> Format:

@@ -13,6 +13,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
+from daemon.parse import json_text
 from daemon.parse.days import parse_iso_day, parse_yearless
 from daemon.parse.formats import SHAPE, Format, read_records, register_format, whole
 from daemon.parse.hf_json import entries_to_papers, entry_to_paper
@@ -75,7 +76,7 @@ def _props(tree: LexborHTMLParser, target: str, name: str) -> dict[str, object] 
     if not raw:
         raise ParseError(f"{name}: {target} hydration element has no data-props")
     try:
-        props = json.loads(raw)
+        props = json_text.loads(raw)
     except json.JSONDecodeError as exc:
         raise ParseError(f"{name}: {target} hydration JSON is invalid ({exc.msg})") from None
     except (RecursionError, ValueError):  # nested too deeply, a number too long

@@ -9,13 +9,14 @@ from typing import Any
 
 from daemon.errors import ParseError
 from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
+from daemon.parse import json_text
 from daemon.parse.days import parse_iso_day
 from daemon.parse.formats import SHAPE, Format, read_records, register_format, whole
 
 
 def parse_json(text: str, name: str) -> Digest:
     try:
-        data = json.loads(text)
+        data = json_text.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"{name}: invalid or truncated JSON ({exc.msg} at line {exc.lineno}, "

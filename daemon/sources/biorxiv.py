@@ -10,12 +10,12 @@ updates it quietly. `categories` keeps only the papers of those subject collecti
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from daemon.errors import FetchError, ParseError
 from daemon.models import Paper
+from daemon.parse import json_text
 from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
 
 MAX_PAGES = 500  # 50,000 versions: a month of bioRxiv
@@ -54,14 +54,14 @@ def _next_cursor(body: bytes, url: str) -> int | None:
     """Where the next page starts, or None after the last one. The answer's `cursor` and
     `count` are numbers, its `total` a string ("152918")."""
     try:
-        message: dict[str, Any] = json.loads(body)["messages"][0]
+        message: dict[str, Any] = json_text.loads(body)["messages"][0]
         status = str(message.get("status", ""))
         if status == "no posts found":
             return None
         if status != "ok":
             raise FetchError(f"{url}: the API says {status[:200]!r}")
         start, count, total = (int(str(message[k])) for k in ("cursor", "count", "total"))
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
         raise ParseError(f"{url}: no paging in the answer ({exc!r})") from None
     after = start + count
     return after if count > 0 and after < total else None

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from daemon.errors import FetchError, ParseError
 from daemon.log import event
+from daemon.parse import json_text
 from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
 
 PAGE_LIMIT = 100
@@ -38,8 +39,8 @@ def _api_day(ctx: Context, source: Source, day: date) -> bytes:
         url = f"{_base(source)}/api/daily_papers?date={day.isoformat()}&limit={PAGE_LIMIT}&p={page}"
         body = ctx.http.get(url, token=source.options["hf_token"]).body
         try:
-            chunk = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            chunk = json_text.loads(body)
+        except (ValueError, RecursionError):
             raise ParseError(f"{url}: API answered something that is not JSON") from None
         if not isinstance(chunk, list):
             raise ParseError(f"{url}: API answered JSON of the wrong shape")
