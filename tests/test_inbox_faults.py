@@ -248,7 +248,7 @@ def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[Unreadable]:
     names = Unreadable()
     real = folder.read_consumable
 
-    def read(path: Path, limit: int) -> bytearray:
+    def read(path: Path, limit: int) -> tuple[bytearray, os.stat_result]:
         if path.name in names:
             names.tries.append(path.name)
             raise PermissionError(13, "Permission denied", str(path))
@@ -306,7 +306,7 @@ def test_a_writer_finishing_while_its_file_is_taken_loses_nothing(tmp_path, monk
     os.utime(paused, (time.time() - 60, time.time() - 60))  # settled: taken as it is
     real = folder.read_consumable
 
-    def read_then_finish(path: Path, limit: int) -> bytearray:
+    def read_then_finish(path: Path, limit: int) -> tuple[bytearray, os.stat_result]:
         found = real(path, limit)
         if path == paused:
             with open(path, "ab") as f:
@@ -382,7 +382,7 @@ def test_an_inbox_file_is_read_into_a_buffer_that_ingest_frees(tmp_path):
     from daemon.sources.folder import read_consumable
 
     (tmp_path / "a.txt").write_bytes(DUMP.read_bytes())
-    data = read_consumable(tmp_path / "a.txt", 10**9)
+    data, _ = read_consumable(tmp_path / "a.txt", 10**9)
     assert bytes(data) == DUMP.read_bytes()
     store = Store(tmp_path / "db.sqlite")
     now = datetime.now(UTC)
@@ -395,3 +395,45 @@ def test_an_inbox_file_is_read_into_a_buffer_that_ingest_frees(tmp_path):
         junk = bytearray(bad)
         with pytest.raises(ParseError):  # a ParseError, never a BufferError
             ingest_bytes(store, junk, name="j", source="inbox", location="j", ref_time=now, now=now)
+
+
+@pytest.mark.parametrize("too_large", [False, True])
+def test_a_file_renamed_over_one_being_read_is_never_moved_unread(tmp_path, monkeypatch, too_large):
+    """The inbox read a.txt, then b.txt was renamed over it before a.txt was moved: b.txt
+    went to done/ unread (55 of 100 in a 0-9 ms race). Files are moved by the inode that
+    was read: b.txt waits for its own turn, and over max_file_bytes goes to failed/."""
+    from daemon.sources import folder
+
+    inbox = Inbox(tmp_path, 'max_file_bytes = 150000\nsettle = "1s"')
+    now = [1000.0]
+    inbox.memory["inbox"] = folder.Inbox(clock=lambda: now[0])
+    other = TEXT / "000_a4df948192ebdd8e.txt"  # 40 papers, none of DUMP's
+    first, second = inbox.path / "a.txt", tmp_path / "b.txt"
+    first.write_bytes(DUMP.read_bytes())
+    second.write_bytes(other.read_bytes() + (b" " * 200_000 if too_large else b""))
+    os.utime(first, (time.time() - 60, time.time() - 60))
+    os.utime(second, (time.time() - 60, time.time() - 60))
+    real = folder.read_consumable
+
+    def read_then_rename_over(path: Path, limit: int) -> tuple[bytearray, os.stat_result]:
+        found = real(path, limit)
+        if second.exists():
+            os.rename(second, first)  # while a.txt's papers are being parsed and stored
+        return found
+
+    monkeypatch.setattr(folder, "read_consumable", read_then_rename_over)
+    inbox.poll()
+    assert len(papers(tmp_path)) == 62  # a.txt's, read and stored
+    assert first.exists()  # b.txt, not moved unread
+    assert not (inbox.path / "done" / "a.txt").exists()
+    inbox.poll()  # seen changed: complete once unchanged for `settle` (the watch: renamed in)
+    now[0] += 1
+    inbox.poll()  # its own turn
+    if too_large:
+        reason = (inbox.path / "failed" / "a.txt.error.txt").read_text()
+        assert "over this inbox's max_file_bytes" in reason
+        assert not (inbox.path / "done" / "a.txt").exists()
+        assert len(papers(tmp_path)) == 62
+    else:
+        assert (inbox.path / "done" / "a.txt").read_bytes() == other.read_bytes()
+        assert len(papers(tmp_path)) == 97  # b.txt's 40, 5 of them a.txt's too

@@ -89,16 +89,54 @@ def move(path: Path, folder: Path) -> Path:
     return target
 
 
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def move_read(path: Path, read: os.stat_result, folder: Path) -> Path | None:
+    """Move the file that was read (known by its inode, `read`) to `folder`; None if
+    `path` names another file now (one renamed over it meanwhile): that file is left
+    where it is for a turn of its own, never moved unread. A rename in the instant
+    between the check and the move is undone the same way."""
+    try:
+        if not _same_file(path.stat(), read):
+            return None
+    except FileNotFoundError:
+        return None
+    target = move(path, folder)
+    if _same_file(target.stat(), read):
+        return target
+    back = path if not path.exists() else _free_name(path.parent, path.name)
+    os.replace(target, back)
+    return None
+
+
 def _note(path: Path) -> Path:
     return path.with_name(path.name + ".error.txt")
 
 
-def quarantine(path: Path, inbox: Path, reason: str) -> Path:
-    """Move to failed/ (unless there already) with the reason beside it."""
-    target = path if path.parent == inbox / "failed" else move(path, inbox / "failed")
+def quarantine(
+    path: Path, inbox: Path, reason: str, read: os.stat_result | None = None
+) -> Path | None:
+    """Move to failed/ (unless there already) with the reason beside it. With `read`
+    (the file the reason is about, by its inode): None, and nothing moved, if another
+    file has been renamed over it since."""
+    if path.parent == inbox / "failed":
+        target: Path | None = path
+    elif read is not None:
+        target = move_read(path, read, inbox / "failed")
+    else:
+        target = move(path, inbox / "failed")
+    if target is None:
+        _renamed_over(path)
+        return None
     _note(target).write_text(reason + "\n", errors="backslashreplace")
     event("quarantined", file=shown(path.name), to=shown(str(target)), reason=reason)
     return target
+
+
+def _renamed_over(path: Path) -> None:
+    event("renamed_over", file=shown(path.name), action="the file now there waits its turn")
 
 
 def _shape(st: os.stat_result) -> Shape:
@@ -318,7 +356,8 @@ class Inbox:
             closed = key in self.closed
         limit: int = source.options["max_file_bytes"]
         if st.st_size > limit:
-            quarantine(path, inbox, _too_large(path, st.st_size, limit))
+            if quarantine(path, inbox, _too_large(path, st.st_size, limit), st) is None:
+                return
             self._count(ctx, source, path, ok=False)
             outcome.notes.append(f"{shown(path.name)} too large")
             self.forget(key)
@@ -338,11 +377,11 @@ class Inbox:
         """Ingest one file and move it to done/ or failed/; None if it could not be read."""
         inbox: Path = source.options["path"]
         try:
-            data = read_consumable(path, source.options["max_file_bytes"])
+            data, read = read_consumable(path, source.options["max_file_bytes"])
         except Refused as exc:
             outcome.notes.append(f"{shown(path.name)} refused")
             self._count(ctx, source, path, ok=False)
-            return quarantine(path, inbox, str(exc))
+            return quarantine(path, inbox, str(exc), exc.read)
         except OSError as exc:  # left where it is; tried again with backoff
             self._retry_later(path, "inbox_unreadable", exc.strerror or str(exc), outcome)
             return None
@@ -353,15 +392,19 @@ class Inbox:
                 data,
                 name=shown(path.name),
                 location=shown(str(path.resolve())),
-                ref_time=datetime.fromtimestamp(st.st_mtime, UTC),
+                ref_time=datetime.fromtimestamp(read.st_mtime, UTC),
             )
         except PaperwatchError as exc:
             outcome.notes.append(f"{shown(path.name)} failed")
             self._count(ctx, source, path, ok=False)
-            return quarantine(path, inbox, str(exc))
-        target = path
+            return quarantine(path, inbox, str(exc), read)
+        target: Path | None = path
         if path.parent != inbox / "done":
-            target = move(path, inbox / "done")
+            target = move_read(path, read, inbox / "done")
+            if target is None:  # read, stored; the file renamed over it is not
+                _renamed_over(path)
+                self._count(ctx, source, path, ok=True)
+                return None
             if path.parent == inbox / "failed":
                 _note(path).unlink(missing_ok=True)  # a file fixed in failed/ loses its note
         event(
@@ -426,29 +469,35 @@ class Inbox:
 
 
 class Refused(PaperwatchError):
-    """A file the inbox will not read: not a regular file, or over max_file_bytes."""
+    """A file the inbox will not read: not a regular file, or over max_file_bytes;
+    `read` is the file it is about (its inode), as opened."""
+
+    def __init__(self, message: str, read: os.stat_result) -> None:
+        super().__init__(message)
+        self.read = read
 
 
-def read_consumable(path: Path, limit: int) -> bytearray:
+def read_consumable(path: Path, limit: int) -> tuple[bytearray, os.stat_result]:
     """The file in a buffer that ingest empties once parsed, so a large file is not held
     as raw bytes and as papers at once (peak memory stays under 3x the file). Opened
     without blocking (a FIFO renamed over a file must not hang the inbox); its type and
     size are checked on the open descriptor, and at most `limit` bytes are read, so a
-    file swapped in after the scan's checks is refused too."""
+    file swapped in after the scan's checks is refused too. Returns the file's stat as
+    opened: what is moved afterwards must be this file, not one renamed over it."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with open(fd, "rb", closefd=True) as f:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise Refused(f"{shown(path.name)}: not a regular file: refused")
+            raise Refused(f"{shown(path.name)}: not a regular file: refused", st)
         if st.st_size > limit:
-            raise Refused(_too_large(path, st.st_size, limit))
+            raise Refused(_too_large(path, st.st_size, limit), st)
         data = bytearray(st.st_size)
         data[f.readinto(data) :] = b""
         more = f.read(limit + 1 - len(data))  # what a writer appended meanwhile
         if len(data) + len(more) > limit:
-            raise Refused(_too_large(path, len(data) + len(more), limit))
+            raise Refused(_too_large(path, len(data) + len(more), limit), st)
         data += more
-    return data
+    return data, st
 
 
 def _too_large(path: Path, size: int, limit: int) -> str:
