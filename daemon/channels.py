@@ -120,9 +120,8 @@ class Channel:
     outputs: tuple[Output, ...] = ()
 
     def describe(self) -> str:
-        return ", ".join(
-            [t.private_url for t in self.targets] + [o.private_url for o in self.outputs]
-        )
+        shown = [t.private_url for t in self.targets] + [o.private_url for o in self.outputs]
+        return scrub(", ".join(shown))
 
     def deliver(
         self, watchlist: str, matches: list[StoredMatch], render: Callable[[], Rendered]
@@ -137,7 +136,9 @@ class Channel:
             if sent_error:
                 errors.append(sent_error)
                 unsent |= missed or set(range(len(matches)))
-        return Sent("; ".join(errors) or None, frozenset(unsent))
+        # the one place a delivery's error is made: what is stored and shown is scrubbed
+        # of every secret (the targets' errors of this channel's own already)
+        return Sent(scrub("; ".join(errors)) or None, frozenset(unsent))
 
     def scrub(self, text: str) -> str:
         """`text` with every secret of this channel (as written or URL-encoded) hidden."""
@@ -205,7 +206,7 @@ def load_channel(
     for i, url in enumerate(urls):
         at = where if len(urls) == 1 else f"{where}[{i}]"
         if kind := output_kind(url):
-            outputs.append(kind.load(url, at, base))
+            outputs.append(kind.load(url, at, base, timeout))
             continue
         with _capture():  # apprise's complaints may quote the URL: never shown
             plugin = apprise.Apprise.instantiate(_with_options(url, timeout))

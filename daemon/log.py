@@ -31,8 +31,24 @@ def event(name: str, level: int = logging.INFO, **fields: object) -> None:
     log.log(level, scrub(" ".join(parts)))
 
 
+class Scrubbed(logging.Filter):
+    """Every record, paperwatch's or a library's (httpx, urllib3 at debug level print a
+    request's path), leaves with its secrets hidden."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's bad format string: logging reports it itself
+            return True
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
 def setup_logging(verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(Scrubbed())
     # journald stamps each line itself; anywhere else a line carries its own time
     stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
     handler.setFormatter(logging.Formatter(stamp + "%(levelname)s %(message)s"))

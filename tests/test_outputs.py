@@ -145,3 +145,81 @@ def test_a_json_webhook_gets_the_matches_as_data_in_its_documented_schema(
         assert paper["score"] is None  # a keyword match
     log = cli("alerts").out + check.out + check.err + failed.out + failed.err
     assert token not in log and "Authorization" not in log
+
+
+def test_a_secret_in_a_webhook_path_is_stored_and_shown_nowhere(cli, config_file, monkeypatch):
+    """Issue 31, item 10: a webhook:// URL's path held the secret, which went into
+    deliveries.last_error, onto /status and, with -v, into library debug lines. A
+    `${...}` value and a path segment that reads as a token are both hidden everywhere."""
+    secret, literal = "hook-Secret-0042", "T0123456789abcdefXYZ"
+    monkeypatch.setenv("HOOK_SECRET", secret)
+    hook = Webhook().start()
+    hook.status = 500
+    try:
+        write_config(
+            config_file,
+            {
+                "data": f"webhook://127.0.0.1:{hook.port}/hook/${{HOOK_SECRET}}",
+                "raw": f"webhook://127.0.0.1:{hook.port}/services/{literal}",
+            },
+            [{"name": "alignment", "keywords": ["alignment"], "notify": ["data", "raw"]}],
+        )
+        check = cli("check")
+        assert f"webhook://127.0.0.1:{hook.port}/services/****" in check.out
+        ingest = cli("-v", "ingest", str(HF / "api_daily_papers_2026-08-03.json"))
+        alerts = cli("-v", "alerts")
+        status = cli("status")
+    finally:
+        hook.stop()
+    assert hook.requests >= 2  # both were tried, and failed
+    with Store(config_file.parent / "state" / "paperwatch.db") as store:
+        errors = [r[0] for r in store.conn.execute("SELECT last_error FROM deliveries")]
+    assert errors and all("HTTP 500" in e for e in errors)
+    shown = "".join([*errors, check.out, check.err, ingest.out, ingest.err, alerts.out])
+    shown += alerts.err + status.out + status.err
+    assert secret not in shown and literal not in shown
+
+
+def test_library_log_lines_are_scrubbed_too(capsys):
+    """urllib3 and httpx print a request's path at debug level (`-v`): the root logger's
+    handler scrubs every record, not only paperwatch's own."""
+    import logging
+
+    from daemon.log import setup_logging
+    from daemon.secrets import remember
+
+    remember("lib-Secret-0043")
+    setup_logging(verbose=True)
+    try:
+        logging.getLogger("urllib3.connectionpool").debug(
+            '%s "POST /hook/%s HTTP/1.1" 500', "http://127.0.0.1:9", "lib-Secret-0043"
+        )
+        logging.getLogger("urllib3.connectionpool").debug("bad %d format", "x")
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert "POST /hook/**** HTTP/1.1" in err and "lib-Secret-0043" not in err
+
+
+def test_a_webhook_that_trickles_its_answer_is_cut_off_at_the_channel_timeout(config_file):
+    """Issue 31, item 11: `timeout = "5s"` was not applied to webhook:// (a trickling
+    receiver held it 103 s): the channel's timeout is the delivery's total time."""
+    import time
+
+    from daemon.config import load_config
+
+    hook = Webhook().start()
+    hook.trickle = 0.25  # 38 bytes: 9.5 s, each byte well within any read timeout
+    try:
+        config_file.write_text(
+            'state_dir = "state"\n[channels.data]\n'
+            f'url = "webhook://127.0.0.1:{hook.port}/in"\ntimeout = "1s"\n'
+        )
+        channel = load_config(config_file).channels["data"]
+        started = time.monotonic()
+        sent = channel.deliver("w", [], lambda: None)  # type: ignore[arg-type, return-value]
+        took = time.monotonic() - started
+    finally:
+        hook.stop()
+    assert sent.error is not None and "timed out after 1 s" in sent.error
+    assert took < 5

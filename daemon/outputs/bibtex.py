@@ -48,7 +48,7 @@ class BibtexFiles:
         return None
 
 
-def _load(url: str, where: str, base: Path) -> BibtexFiles:
+def _load(url: str, where: str, base: Path, timeout: float) -> BibtexFiles:
     folder = url.split("://", 1)[1]
     if not folder or "?" in folder:
         raise ConfigError(f"{where}: expected bibtex://FOLDER (bibtex:///abs/path), got {url!r}")

@@ -29,9 +29,10 @@ class Output(Protocol):
 class OutputKind:
     scheme: str  # the URL scheme it answers: `bibtex` for bibtex://...
     summary: str
-    # (the URL, where it is in config.toml, the config file's directory) -> the output;
-    # a URL it cannot take is a ConfigError naming `where`
-    load: Callable[[str, str, Path], Output]
+    # (the URL, where it is in config.toml, the config file's directory, the channel's
+    # timeout in seconds: a delivery's total time) -> the output; a URL it cannot take
+    # is a ConfigError naming `where`
+    load: Callable[[str, str, Path, float], Output]
 
 
 OUTPUTS: Registry[OutputKind] = Registry("daemon.outputs", "paperwatch.outputs", ("contract",))

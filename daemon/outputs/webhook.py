@@ -5,12 +5,16 @@ script, a bot or a no-code tool to use without parsing a message.
 The body follows `webhook.schema.json` (JSON Schema), whose version is the body's
 `schema`: fields may be added within a version, never renamed or removed. Headers come
 from the URL's query as apprise writes them (`?+Authorization=Bearer%20${TOKEN}`); the
-URL as shown keeps only scheme, host and path. A status other than 2xx is a failed
-delivery, retried.
+URL as shown keeps only scheme, host and path, a path segment that reads as a token
+(a long run of letters and digits, as services put in webhook paths) hidden and
+remembered as a secret, so no log line or stored error shows it. A status other than 2xx
+is a failed delivery, retried. The channel's `timeout` bounds a delivery's total time: a
+receiver that trickles its answer is cut off at it.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,28 +23,39 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from daemon.errors import ConfigError
+from daemon.http import Deadline
 from daemon.outputs.contract import OutputKind, register_output
 from daemon.render import paper_links
+from daemon.secrets import HIDDEN, remember, scrub
 from daemon.store.rows import StoredMatch
 
 SCHEMA = "paperwatch.matches/1"
-TIMEOUT = 30.0  # seconds to connect, and again to answer
+# a path segment that is a token, not a word: 16 or more letters, digits, - and _, with
+# a digit among them (Slack's, Discord's, Zapier's hook paths)
+_TOKEN = re.compile(r"^(?=[^/]*\d)[A-Za-z0-9_-]{16,}$")
 
 
 class Webhook:
-    def __init__(self, url: str, headers: dict[str, str], private_url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str], private_url: str, timeout: float) -> None:
         self.url, self.headers, self.private_url = url, headers, private_url
+        self.timeout = timeout
 
     def deliver(self, watchlist: str, matches: list[StoredMatch]) -> str | None:
+        deadline = Deadline(self.timeout)
         try:
-            answer = httpx.post(
-                self.url,
-                json=payload(watchlist, matches, datetime.now(UTC)),
-                headers=self.headers,
-                timeout=TIMEOUT,
-            )
+            with httpx.Client(timeout=self.timeout) as client:  # its own connection
+                answer = client.post(
+                    self.url,
+                    json=payload(watchlist, matches, datetime.now(UTC)),
+                    headers=self.headers,
+                    extensions={"trace": deadline.trace},
+                )
         except httpx.HTTPError as exc:
+            if deadline.expired:
+                return f"{self.private_url}: timed out after {self.timeout:g} s"
             return f"{self.private_url}: {type(exc).__name__}"
+        finally:
+            deadline.cancel()
         if not answer.is_success:
             return f"{self.private_url}: HTTP {answer.status_code}"
         return None
@@ -73,7 +88,7 @@ def payload(watchlist: str, matches: list[StoredMatch], now: datetime) -> dict[s
     }
 
 
-def _load(url: str, where: str, base: Path) -> Webhook:
+def _load(url: str, where: str, base: Path, timeout: float) -> Webhook:
     parts = urlsplit(url)
     secure = parts.scheme.lower() == "webhooks"
     if not parts.hostname:
@@ -81,8 +96,16 @@ def _load(url: str, where: str, base: Path) -> Webhook:
     pairs = [item.partition("=") for item in parts.query.split("&") if item]
     headers = {unquote(k[1:]): unquote(v) for k, _, v in pairs if k.startswith("+")}
     real = urlunsplit(("https" if secure else "http", parts.netloc, parts.path or "/", "", ""))
-    shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-    return Webhook(real, headers, shown)
+    for secret in [*headers.values(), parts.password or ""]:
+        remember(secret)
+    path = []
+    for segment in parts.path.split("/"):
+        if _TOKEN.match(unquote(segment)):
+            remember(unquote(segment))
+            segment = HIDDEN
+        path.append(segment)
+    shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "/".join(path), "", ""))
+    return Webhook(real, headers, scrub(shown), timeout)
 
 
 KIND = register_output(OutputKind("webhook", "a JSON webhook of the matches", _load))
