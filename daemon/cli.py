@@ -435,6 +435,8 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """The web interface alone, reading the state directory another daemon writes."""
     from daemon.web import WebServer
 
+    if args.listen is not None:
+        config = config.listening(args.listen)
     if config.web.address is None:
         raise UsageError('web.listen is "": the web interface is off in this configuration')
     Store(config.db_path).close()  # the schema, if no daemon made it yet
@@ -445,8 +447,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     try:
         web.start()
     except OSError as exc:
+        where = "--listen" if args.listen is not None else "[web] listen"
         raise UsageError(
-            f"web.listen: cannot listen on {config.web.listen} ({exc.strerror})"
+            f"{where}: cannot listen on {config.web.listen} ({exc.strerror}): "
+            "another program has the port; choose another one"
         ) from None
     out(f"serving http://{config.web.listen.rsplit(':', 1)[0]}:{web.port}/ (Ctrl-C stops)")
     stop.wait()
@@ -536,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "serve", help="serve the web interface (feeds, API, page) alone, without the daemon"
     )
+    p.add_argument("--listen", metavar="HOST:PORT", help="where to listen, instead of [web] listen")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("poll", help="run one cycle now: fetch, ingest, match, deliver")

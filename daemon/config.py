@@ -7,7 +7,7 @@ import ipaddress
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta, tzinfo
 from pathlib import Path
 from types import MappingProxyType
@@ -130,6 +130,12 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.state_dir / DB_NAME
+
+    def listening(self, listen: str) -> Config:
+        """This configuration serving its page at `listen` (`serve --listen`), checked as
+        `[web] listen` is."""
+        _check_listen(listen, self.web.token, "--listen")
+        return replace(self, web=replace(self.web, listen=listen))
 
 
 def config_path(explicit: str | None) -> Path:
@@ -261,15 +267,19 @@ def _web(shape: WebShape, secrets: Secrets) -> WebSettings:
     if token is not None:
         token = secrets.expand(token, "web.token")
     if listen:
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ConfigError(f"web.listen: expected host:port, got {listen!r}")
-        if not _loopback(host.strip("[]")) and not token:
-            raise ConfigError(
-                f"web.token: required when listening beyond this machine ({listen}); "
-                'e.g. token = "${PAPERWATCH_WEB_TOKEN}"'
-            )
+        _check_listen(listen, token, "web.listen")
     return WebSettings(listen, token or None, tuple(h.strip().lower() for h in shape.hosts))
+
+
+def _check_listen(listen: str, token: str | None, where: str) -> None:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"{where}: expected host:port, got {listen!r}")
+    if not _loopback(host.strip("[]")) and not token:
+        raise ConfigError(
+            f"web.token: required when listening beyond this machine ({listen}); "
+            'e.g. token = "${PAPERWATCH_WEB_TOKEN}"'
+        )
 
 
 def _zotero(shape: ZoteroShape | None, secrets: Secrets) -> ZoteroSettings | None:

@@ -521,7 +521,14 @@ class Service:
         try:
             self.web.follow()
         except OSError as exc:
-            event("web_failed", logging.ERROR, listen=self.web.listen, error=exc.strerror)
+            event(
+                "web_failed",
+                logging.ERROR,
+                key="[web] listen",
+                listen=self.current.get().config.web.listen,
+                error=exc.strerror,
+                action="alerts go on without the page; choose another port",
+            )
 
     def watch_config(self) -> None:
         """Wake the main loop when config.toml changes (editors that replace it included).

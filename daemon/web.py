@@ -240,14 +240,18 @@ def _allowed_host(header: str | None, config: Config) -> bool:
     127.0.0.1 (DNS rebinding) is refused, token or not."""
     if not header:
         return True  # HTTP/1.0 without Host: not a browser's request
-    host = header.strip().lower()
-    if host.startswith("["):
-        name = host[1 : host.find("]")] if "]" in host else host
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    found = _HOST.fullmatch(header.strip().lower())
+    if found is None:  # `localhost:1@evil.example`, a path, spaces: not a host
+        return False
+    name = found.group(1) or found.group(2)
     listen = (config.web.address or ("", 0))[0].lower()
     known = {"localhost", "127.0.0.1", "::1", listen, *config.web.hosts}
     return name in known or (listen in ("0.0.0.0", "::") and _is_ip(name))
+
+
+# a Host header as RFC 9110 has it: a name or an IPv4 address, or an IPv6 one in
+# brackets, then an optional port; nothing else (it is echoed into feeds' links)
+_HOST = re.compile(r"(?:\[([0-9a-f:.]+)\]|([a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?))(?::\d{1,5})?")
 
 
 def _is_ip(name: str) -> bool:

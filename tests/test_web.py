@@ -445,3 +445,73 @@ def test_a_paper_has_its_own_day_shown_and_filtered_on_everywhere(served):
     rows = store.deliveries.recent_matches(["tensors"], limit=3)
     message = render("tensors", cfg.watchlist("tensors").source, rows)
     assert "2001-03-05" in message.text and "2021-01" in message.text
+
+
+def test_clients_trickling_their_requests_hold_no_worker(served):
+    """Issue 31, item 12: one byte per connection held a worker for 10 s before the token
+    check: 60 such connections kept the page down for 5 minutes. The request head is read
+    without a thread, under a 2 s deadline from its first byte."""
+    import socket
+
+    _, _, base = served
+    port = int(base.rsplit(":", 1)[1])
+    slow = []
+    try:
+        for _ in range(60):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"G")  # and nothing more
+            slow.append(s)
+        t0 = time.monotonic()
+        assert httpx.get(f"{base}/api/status", timeout=5).status_code == 200
+        assert time.monotonic() - t0 < 1.5
+        # a trickler is cut off at the head deadline, not served
+        slow[0].settimeout(5)
+        assert slow[0].recv(100) == b""
+    finally:
+        for s in slow:
+            s.close()
+    posted = httpx.post(f"{base}/api/marks", content=b"x" * 10, timeout=5)
+    assert posted.status_code < 500  # a request with a body still reaches its handler
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost:1@evil.example", "localhost@evil.example", "127.0.0.1/x", "a b", "[::1"]
+)
+def test_a_host_header_is_parsed_strictly(served, host):
+    """Issue 31, item 13: `localhost:1@evil.example` was accepted and echoed into the
+    Atom feed's self link."""
+    _, _, base = served
+    feed = httpx.get(f"{base}/feeds/agents.atom", headers={"Host": host}, timeout=5)
+    assert feed.status_code in (400, 421) and b"evil" not in feed.content
+    good = httpx.get(f"{base}/feeds/agents.atom", headers={"Host": "localhost:8790"}, timeout=5)
+    assert good.status_code == 200 and b'href="http://localhost:8790/feeds/agents.atom"' in (
+        good.content
+    )
+
+
+def test_a_busy_port_is_one_line_naming_the_key(tmp_path):
+    """A port in use printed a 31-37 line traceback ending in AttributeError, for `run`
+    and `serve`; `serve --listen` picks another."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        config = make_config(tmp_path, listen=f"127.0.0.1:{port}")
+        result = paperwatch(config, "serve")
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert "[web] listen" in line and str(port) in line and "in use" in line
+        other = paperwatch(config, "serve", "--listen", f"127.0.0.1:{port}")
+        assert "--listen: cannot listen" in other.stderr
+        daemon = Daemon(config, tmp_path / "daemon.log").start()
+        try:
+            assert daemon.wait_log("web_failed")
+        finally:
+            assert daemon.stop() == 0
+        assert "Traceback" not in daemon.output() and "AttributeError" not in daemon.output()
+        assert 'key="[web] listen"' in daemon.output()
+    finally:
+        taken.close()
