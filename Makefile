@@ -24,13 +24,17 @@ run: $(STAMP)
 	$(BIN)/paperwatch --config $(CONFIG) run
 
 # Debian packages the tests use: chromium (the web page's browser test); bubblewrap,
-# python3-venv and systemd's systemd-analyze (the service install test)
+# python3-venv and systemd's systemd-analyze (the service install test); bibtex
+# (texlive-binaries: BibTeX itself reads the BibTeX output)
 system-deps:
 	@command -v chromium >/dev/null 2>&1 && command -v bwrap >/dev/null 2>&1 && \
-	  command -v systemd-analyze >/dev/null 2>&1 && dpkg -s python3-venv >/dev/null 2>&1 || \
+	  command -v systemd-analyze >/dev/null 2>&1 && dpkg -s python3-venv >/dev/null 2>&1 && \
+	  command -v bibtex >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium bubblewrap python3 python3-venv systemd; }
+	    chromium bubblewrap python3 python3-venv systemd && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends texlive-binaries; }
 
 # the service, as README.md's "Run as a service" says: sudo make install-service
 install-service:

@@ -43,11 +43,24 @@ def entry(key: str, paper: StoredPaper, note: str = "") -> str:
     return f"@misc{{{key},\n{body}\n}}\n\n"
 
 
-_SPECIAL = re.compile(r"[\\{}%&#_$]")
-_LITERAL = {"\\": r"\textbackslash{}", **{c: "\\" + c for c in "{}%&#_$"}}
+_SPECIAL = re.compile(r"[\\{}%&#_$@^~]")
+# each a command whose own braces balance: BibTeX counts braces whatever precedes them
+# (`\}` would end a field, and what follows it would be read as entries: `@preamble{...}`
+# runs in the user's document), `@` starts an entry for some readers, `^^5c` is a
+# backslash to TeX
+_LITERAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+    "@": r"{\char64}",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    **{c: "\\" + c for c in "%&#_$"},
+}
 
 
 def _escape(text: str) -> str:
-    """The characters LaTeX treats specially made literal, in one pass: braces balanced
-    whatever the text holds (a lone brace would end the field)."""
-    return _SPECIAL.sub(lambda m: _LITERAL[m.group()], text)
+    """What the text says, as BibTeX and LaTeX read it literally, in one pass: no brace,
+    backslash or `@` of the text's own survives, so a field ends where it should and no
+    text becomes a command or an entry; line breaks become spaces."""
+    return _SPECIAL.sub(lambda m: _LITERAL[m.group()], " ".join(text.split()))

@@ -4,9 +4,14 @@ appended as matches are delivered, read back with a real BibTeX parser."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import bibtexparser
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
@@ -93,8 +98,93 @@ def test_titles_with_latex_braces_and_specials_stay_one_well_formed_entry(tmp_pa
     assert len(parsed.entries) == 2 and not parsed.failed_blocks
     assert [e.key for e in parsed.entries] == ["arXiv_2608.00000", "arXiv_2608.00001"]
     title = parsed.entries[0].fields_dict["title"].value
-    expected = r"Unbalanced \{ brace and 100\% of \$\textbackslash{}alpha\_1\$ in C:"
-    assert title == expected + r"\textbackslash{}temp"
+    expected = r"Unbalanced \textbraceleft{} brace and 100\% of \$\textbackslash{}alpha\_1\$ in"
+    assert title == expected + r" C:\textbackslash{}temp"
+
+
+_COMMANDS = re.compile(
+    r"\\(?:textbackslash|textbraceleft|textbraceright|textasciicircum|textasciitilde)\{\}"
+    r"|\{\\char64\}|\\[%&#_$]"
+)
+
+
+def _balanced(value: str) -> bool:
+    depth = 0
+    for c in value:
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=1), st.text(), st.lists(st.text(min_size=1), max_size=3)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_no_text_in_a_paper_adds_an_entry_or_a_command_to_bibtex(papers):
+    """Issue 31, item 9: a title with `}` and then `@preamble{...}` or `@misc(...)` added
+    entries, and TeX ran code from them. Whatever a paper's text, each paper is one entry
+    whose fields' braces balance, and no backslash or `@` of the text survives."""
+    from daemon.bibtex import entry
+
+    text = "".join(
+        entry(f"k{i}", StoredPaper(i, title, abstract, tuple(authors), None), note=title)
+        for i, (title, abstract, authors) in enumerate(papers)
+    )
+    parsed = bibtexparser.parse_string(text)
+    assert [e.key for e in parsed.entries] == [f"k{i}" for i in range(len(papers))]
+    assert not parsed.failed_blocks and not parsed.strings and not parsed.preambles
+    assert text.count("@") == len(papers)  # the entries' own
+    for e in parsed.entries:
+        for f in e.fields:
+            assert _balanced(f.value), f.value
+            assert "\\" not in _COMMANDS.sub("", f.value), f.value
+            assert "^" not in f.value and "@" not in f.value
+
+
+# a style that writes each entry's key and title as BibTeX read them
+_MIN_BST = """ENTRY { title } {} {}
+FUNCTION {misc} { "\\bibitem{" cite$ * "}" * write$ newline$ title write$ newline$ }
+READ
+ITERATE {call.type$}
+"""
+HOSTILE_TITLES = [
+    "x} @preamble{\\immediate\\write18{touch pwned}}",
+    "y} @misc(z, title={a}",
+    "}}}} @string{a = {b}} {{{",
+    "^^5cimmediate^^5cwrite18{touch pwned}",
+    "a\n@misc{evil,\ntitle={b}}",
+    "%}\\",
+]
+
+
+def test_bibtex_itself_reads_hostile_titles_as_one_entry_each(tmp_path):
+    """The same, read by BibTeX itself (Debian's texlive-binaries, installed by make)."""
+    from daemon.bibtex import entry
+
+    papers = [StoredPaper(i, t, t, ("A B",), None) for i, t in enumerate(HOSTILE_TITLES)]
+    (tmp_path / "refs.bib").write_text("".join(entry(f"k{p.id}", p) for p in papers))
+    (tmp_path / "min.bst").write_text(_MIN_BST)
+    (tmp_path / "doc.aux").write_text("\\citation{*}\n\\bibdata{refs}\n\\bibstyle{min}\n")
+    run = subprocess.run(
+        ["bibtex", "doc"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BIBINPUTS": ".", "BSTINPUTS": "."},
+        timeout=30,
+    )
+    assert run.returncode == 0 and "error" not in run.stdout.lower(), run.stdout
+    bbl = " ".join((tmp_path / "doc.bbl").read_text().split())  # BibTeX wraps long lines
+    items = re.findall(r"\\bibitem\{(\w+)\} (.*?)(?= \\bibitem|$)", bbl)
+    assert [key for key, _ in items] == [f"k{i}" for i in range(len(papers))]
+    for _, title in items:
+        assert "@" not in title and "^" not in title and _balanced(title)
+        assert "\\" not in _COMMANDS.sub("", title)
 
 
 def test_a_json_webhook_gets_the_matches_as_data_in_its_documented_schema(
