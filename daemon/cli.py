@@ -30,7 +30,7 @@ from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.search import catch_up
 from daemon.secrets import scrub
-from daemon.similar_job import examples_of, start_watchlists, unstored
+from daemon.similar_job import examples_of, library_problems, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import STATUSES, Store, StoreError, usable
 from daemon.store.rows import StoredPaper
@@ -148,6 +148,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
         err(problem)
         return EXIT_FAILURE
     waiting: list[str] = []
+    broken: list[str] = []  # libraries that cannot be read: their watchlists' problem
     if any(w.similar for w in config.watchlists):
         with Store(config.db_path) as store:
             examples = examples_of(store, config)  # every named example is stored
@@ -156,6 +157,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
             for w in config.watchlists:
                 if w.similar is not None:
                     waiting += _library_lines(store, w, len(examples[w.name]))
+                    broken += library_problems(w)
     out(f"{config.path}: ok")
     out(f"  state_dir: {config.state_dir}")
     zone = f"{config.timezone}" if config.timezone else f"{config.tz} (system)"
@@ -184,7 +186,9 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
             warn(warning)
     for line in waiting:
         out(line)
-    return EXIT_OK
+    for problem in broken:
+        err(f"error: {problem} (this watchlist alone is affected)")
+    return EXIT_FAILURE if broken else EXIT_OK
 
 
 def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
@@ -415,6 +419,9 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         f"deliveries: {d['pending']} pending, {d['failed']} failed, {d['dead']} dead, "
         f"{d['sent']} sent; {report['papers']} papers stored"
     )
+    for name, problems in report["libraries"].items():
+        for problem in problems:
+            out(f"watchlist {name}: library unreadable, its last good examples kept: {problem}")
     return EXIT_OK
 
 

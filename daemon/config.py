@@ -480,13 +480,8 @@ def _similar(w: WatchlistShape, where: str, base: Path) -> Similar | None:
             f"{where}.sensitivity: from 0.5 to below 1 (0.99: the top 1% of recent "
             f"papers would alert), got {w.sensitivity!r}"
         )
-    libraries = []
-    for i, entry in enumerate(w.similar_to):
-        if is_library(entry):
-            path = base / entry
-            if not path.is_file():
-                raise ConfigError(f"{where}.similar_to[{i}]: no such library file {path}")
-            libraries.append(path)
+    # data, not configuration: read when used (a missing one is its watchlist's problem)
+    libraries = [base / entry for entry in w.similar_to if is_library(entry)]
     examples = tuple(w.similar_to)
     return Similar(examples, f"{where}.similar_to", level, w.mode == "either", tuple(libraries))
 

@@ -22,6 +22,7 @@ from daemon.outbox import match_hook
 from daemon.render import Message
 from daemon.runtime import Runtime
 from daemon.secrets import scrub
+from daemon.similar_job import library_problems
 from daemon.sources import Memory, Outcome, Source
 from daemon.sources.contract import IngestOptions
 from daemon.store import STATUSES, Store
@@ -229,6 +230,10 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
         "sources": sources,
         "deliveries": store.deliveries.counts() if store else dict.fromkeys(STATUSES, 0),
         "papers": store.papers.counts()["papers"] if store else 0,
+        # similar-watchlists whose library cannot be read now: each keeps its examples
+        "libraries": {
+            w.name: problems for w in config.watchlists if (problems := library_problems(w))
+        },
     }
 
 

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.clock import iso
 from daemon.config import Config, Watchlist
-from daemon.errors import ConfigError, PaperwatchError
-from daemon.library import Reference, is_library, read_library
+from daemon.errors import PaperwatchError
+from daemon.library import Reference, is_library, load_library
 from daemon.log import event
 from daemon.match import Matcher, Rule
 from daemon.models import title_key
@@ -96,13 +96,42 @@ def unstored(store: Store, watchlist: Watchlist) -> list[tuple[Path, int, list[s
     return out
 
 
-def _library(watchlist: Watchlist, path: Path) -> list[Reference]:
-    """A library's entries; an unreadable one is a ConfigError naming its TOML path."""
+def library_problems(watchlist: Watchlist) -> list[str]:
+    """Why each library of the watchlist that cannot be read now cannot, naming its TOML
+    path (its last good entries are used meanwhile, in a process that had them)."""
+    if watchlist.similar is None:
+        return []
+    found = []
+    for path in watchlist.similar.libraries:
+        problem = load_library(path).problem
+        if problem is not None:
+            found.append(f"{watchlist.similar.where}: {problem}")
+    return found
+
+
+_REPORTED: dict[Path, str] = {}  # a library's problem, logged once until it changes
+
+
+def _library(watchlist: Watchlist, path: Path) -> tuple[Reference, ...]:
+    """A library's entries, or its last good ones (logged once) when it cannot be read
+    now: a broken library is its own watchlist's problem, never the others'."""
     assert watchlist.similar is not None
-    try:
-        return read_library(path)
-    except ConfigError as exc:
-        raise ConfigError(f"{watchlist.similar.where}: {exc}") from None
+    read = load_library(path)
+    if read.problem is None:
+        if _REPORTED.pop(path, None) is not None:
+            event("library_readable", watchlist=watchlist.name, path=path)
+        return read.references
+    if _REPORTED.get(path) != read.problem:
+        _REPORTED[path] = read.problem
+        event(
+            "library_unreadable",
+            logging.WARNING,
+            watchlist=watchlist.name,
+            where=watchlist.similar.where,
+            problem=read.problem,
+            keeping=f"{len(read.references)} entries last read",
+        )
+    return read.references
 
 
 def _find(store: Store, ref: Reference) -> int | None:

@@ -288,6 +288,7 @@ def status_page(store: Store, config: Config, query: dict[str, str], token: str 
         deliveries=report["deliveries"],
         failing=failing[-20:],
         papers=report["papers"],
+        libraries=report["libraries"],
         here="/status",
     )
 

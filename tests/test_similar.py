@@ -326,11 +326,10 @@ def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, ba
     (tmp_path / "refs.json").write_text(json.dumps(items))
     cfg = load_config(write_config(tmp_path, watch.replace("refs.bib", "refs.json")))
     assert len(examples_of(store, cfg)["halluc"]) == 4  # the DOI one by its DOI
-    missing = write_config(tmp_path, watch.replace("refs.bib", "gone.bib"))
-    with pytest.raises(
-        ConfigError, match=r"similar_to\[0\] \(line 12, column 14\): no such library file"
-    ):
-        load_config(missing)
+    write_config(tmp_path, watch.replace("refs.bib", "gone.bib"))
+    result = cli("check")  # a library is data: missing, it is its watchlist's problem
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "watchlists[0].similar_to: " in result.err and "gone.bib" in result.err
 
 
 def test_a_library_with_nothing_stored_yet_waits(tmp_path, background, cli):
@@ -342,13 +341,70 @@ def test_a_library_with_nothing_stored_yet_waits(tmp_path, background, cli):
     assert preview.code == 1 and "none of its examples is stored yet" in preview.err
 
 
-def test_an_unreadable_library_is_a_config_error_naming_it(tmp_path, background, cli):
-    for name, text in (("bad.bib", "@article{x, title={unclosed"), ("bad.json", "{not json")):
+def test_an_unreadable_library_is_named_by_check(tmp_path, background, cli):
+    for name, text in (
+        ("bad.bib", "@article{x, title={unclosed"),
+        ("bad.json", "{not json"),
+        ("deep.json", "[" * 100_000),
+    ):
         (tmp_path / name).write_text(text)
         write_config(tmp_path, SIMILAR.replace(json.dumps(EXAMPLES), json.dumps([name])))
         result = cli("check")
-        assert result.code == 2 and name in result.err, (result.out, result.err)
-        assert "watchlists[0].similar_to: " in result.err
+        assert result.code == 1 and name in result.err, (result.out, result.err)
+        assert "watchlists[0].similar_to: " in result.err and "Traceback" not in result.err
+
+
+LIBRARY_AND_IDS = (
+    '[[watchlists]]\nname = "mine"\nsimilar_to = ["mine.bib"]\nnotify = ["c"]\n'
+    '[[watchlists]]\nname = "halluc"\nsimilar_to = ' + json.dumps(EXAMPLES) + '\nnotify = ["c"]\n'
+)
+
+
+@pytest.mark.parametrize("broken", ["half-written", "deleted", "deeply nested", "too large"])
+def test_a_broken_library_costs_only_its_own_watchlist(tmp_path, background, cli, broken):
+    """Issue 31, item 7: a half-written, deleted or deeply nested `similar_to` library
+    stopped every similar watchlist, those seeded by ids too; `status` crashed with exit
+    2 and `check` printed a traceback. Now its watchlist keeps its last good examples and
+    says so; the others train and score as before."""
+    from daemon.library import MAX_LIBRARY_BYTES
+
+    store = background
+    if broken == "deeply nested":  # a CSL-JSON library, as Zotero exports it
+        library = tmp_path / "mine.json"
+        items = [{"id": f"k{i}", "DOI": f"10.48550/arXiv.{x}"} for i, x in enumerate(EXAMPLES)]
+        library.write_text(json.dumps(items))
+    else:
+        library = tmp_path / "mine.bib"
+        library.write_text(
+            "".join(
+                f"@article{{k{i}, title={{T}}, eprint={{{x}}}, archivePrefix={{arXiv}}}}\n"
+                for i, x in enumerate(EXAMPLES)
+            )
+        )
+    cfg = load_config(write_config(tmp_path, LIBRARY_AND_IDS.replace("mine.bib", library.name)))
+    engine = SimilarEngine(cfg.state_dir)
+    engine.run(store, cfg, NOW)
+    assert set(engine.models) == {"mine", "halluc"}
+    if broken == "half-written":
+        library.write_text("@article{k0, title={T}, eprint={2608.18")
+    elif broken == "deleted":
+        library.unlink()
+    elif broken == "deeply nested":
+        library.write_text("[" * 100_000)
+    else:
+        with library.open("r+b") as f:
+            f.truncate(MAX_LIBRARY_BYTES + 1)  # sparse: refused by its size, never read
+    ingest_alerting(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
+    assert engine.run(store, cfg, NOW) >= 2  # both watchlists found the same-topic paper
+    found = {w for w, _ in store.conn.execute("SELECT watchlist, paper_id FROM matches")}
+    assert found == {"mine", "halluc"}
+    status = cli("status")
+    assert status.code == 0 and "Traceback" not in status.err
+    assert "watchlist mine: library unreadable, its last good examples kept" in status.out
+    check = cli("check")
+    assert check.code == 1 and "Traceback" not in check.err and "mine." in check.err
+    if broken == "too large":
+        assert "over the 50,000,000 a library may hold" in check.err
 
 
 def test_papers_ingested_with_no_notify_never_alert_later(tmp_path, background, cli):
