@@ -63,3 +63,57 @@ def test_a_macro_it_cannot_fill_is_not_a_log_line(caplog):
     caplog.set_level("DEBUG")
     to_unicode(r"a bare \frac and \widehat here")  # no arguments to fill them with
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_the_conversion_cache_keeps_short_pieces_only():
+    """Issue 31, item 8: 10 MB of `\\textit{...}` abstracts took the daemon from 77 MB to
+    2.4 GB: every piece, however long, was kept. Long pieces are converted each time."""
+    from daemon.latex import CACHED_PIECE, _short_piece
+
+    long_piece = "\\textit{$x$ " + "word " * CACHED_PIECE + "}"
+    before = _short_piece.cache_info().currsize
+    for n in range(50):
+        assert to_unicode(long_piece + f" {n}").startswith("x word")
+    assert _short_piece.cache_info().currsize == before
+    assert to_unicode("\\textit{$y_{17}$}") == "y_17"
+    assert _short_piece.cache_info().currsize == before + 1
+
+
+def test_a_document_is_converted_before_the_write_lock_and_beats_per_paper(tmp_path):
+    """Issue 31, item 8: conversion ran inside the write transaction (26 "database is
+    locked" errors of other jobs meanwhile) and a long file tripped the watchdog. Papers
+    are converted first, another writer is free meanwhile, and each paper is a beat."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from daemon.ingest import ingest_bytes
+    from daemon.store import Store
+
+    now = datetime(2026, 8, 20, tzinfo=UTC)
+    papers = [
+        {"paper": {"id": f"2608.{i:05d}", "title": f"T {i}", "summary": f"\\textit{{$a_{i}$}}"}}
+        for i in range(30)
+    ]
+    beats: list[bool] = []
+    with Store(tmp_path / "p.db") as store:
+        other = sqlite3.connect(tmp_path / "p.db", timeout=0, isolation_level=None)
+
+        def beat() -> None:  # another job writes while this document is converted
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO source_state (name) VALUES (?)", (f"s{len(beats)}",))
+            other.execute("COMMIT")
+            beats.append(True)
+
+        result = ingest_bytes(
+            store,
+            json.dumps(papers).encode(),
+            name="d.json",
+            source="t",
+            location="d.json",
+            ref_time=now,
+            now=now,
+            beat=beat,
+        )
+        other.close()
+        assert len(result.new) == 30 and len(beats) == 30
+        assert store.papers.listing(limit=1)[0].abstract.startswith("a_")
