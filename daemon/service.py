@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from inotify_simple import INotify
 from inotify_simple import flags as F
 
-from daemon import app
+from daemon import app, memory
 from daemon.backoff import backoff
 from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import Config, load_config
@@ -117,6 +117,8 @@ class Jobs:
             outcome = app.poll(
                 store, runtime, source, self.memory.setdefault(name, {}), force, beat
             )
+        if outcome is not None and outcome.documents:
+            memory.release()  # a large document's memory, back to the system
         arrived = outcome is not None and (outcome.new or outcome.gained)
         if arrived and any(w.similar for w in runtime.config.watchlists):
             self.on_new_papers()
@@ -137,6 +139,8 @@ class Jobs:
                     except TrainingStopped as exc:  # the daemon is stopping: not an error
                         event("similar_training_stopped", reason=str(exc))
                         return
+                    finally:
+                        memory.release()  # a model's and a batch's, back to the system
                 if found:
                     self.deliver()  # now, not at the next delivery pass
             with self.guard:

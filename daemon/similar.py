@@ -1,10 +1,14 @@
 """ "More like these": watchlists learned from example papers (`similar_to = [...]`).
 
 A paper is seen two ways. Its TF-IDF vector of title and abstract (words and word pairs,
-English stop words left out), hashed into 2^18 columns (scikit-learn's HashingVectorizer:
-no vocabulary to hold in memory, so 100,000 papers fit in well under 1 GB) and weighted by
-an IDF fitted on the stored papers; and its dense embedding (daemon.embed, 256
-dimensions), which knows that different words can say the same thing. Each
+English stop words left out, as scikit-learn's word analyzer cuts them), hashed into 2^18
+columns (no vocabulary to hold in memory, so 100,000 papers fit in well under 1 GB) and
+weighted by a smoothed IDF fitted on the stored papers, sublinear TF, unit length (as
+scikit-learn's TfidfTransformer); and its dense embedding (daemon.embed, 256
+dimensions), which knows that different words can say the same thing. Both are computed
+here with numpy and scipy alone: scikit-learn is imported by the training process only
+(its import costs the daemon 72 MB it would keep for good); tests check both views
+against scikit-learn's and WordLlama's own. Each
 similar-watchlist is two logistic regressions, one per view, with its examples (and the
 papers voted 👍) as positives and the papers it has seen of the last months as background,
 classes balanced, papers voted 👎 weighing as much as an example. A paper's score is the
@@ -19,17 +23,17 @@ weighed most for this paper.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.utils import murmurhash3_32
 
 from daemon.errors import ConfigError
 from daemon.models import arxiv_id, title_key
@@ -38,15 +42,39 @@ N_FEATURES = 1 << 18
 BACKGROUND = 5_000  # papers of the last months the examples are told apart from
 RETRAIN_GROWTH = 0.05  # the shared space is refitted when the store grew by 5 %
 TOP_TERMS = 5
-HASHER = HashingVectorizer(
-    n_features=N_FEATURES,
-    ngram_range=(1, 2),
-    stop_words="english",
-    alternate_sign=False,
-    norm=None,
-    dtype=np.float32,
+STOP_WORDS = frozenset(
+    line
+    for line in (Path(__file__).parent / "data" / "english_stop_words.txt").read_text().split("\n")
+    if line and not line.startswith("#")
 )
-_ANALYZE = HASHER.build_analyzer()
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's token_pattern
+
+
+def terms(text: str) -> list[str]:
+    """The words (two characters or more, lower case, stop words left out) and the pairs
+    of words next to each other once they are out: what the words view counts."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOP_WORDS]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def column(term: str) -> int:
+    """A term's column: its CRC-32 (stable across processes and versions), 2^18 of them."""
+    return zlib.crc32(term.encode()) % N_FEATURES
+
+
+def counts(texts: Iterable[str]) -> sparse.csr_matrix:
+    """How often each column's terms occur in each text, one row per text."""
+    indices: list[int] = []
+    indptr = [0]
+    for text in texts:
+        indices += map(column, terms(text))
+        indptr.append(len(indices))
+    found = sparse.csr_matrix(
+        (np.ones(len(indices), np.float32), np.array(indices, np.int32), np.array(indptr)),
+        shape=(len(indptr) - 1, N_FEATURES),
+    )
+    found.sum_duplicates()
+    return found
 
 
 def text_of(title: str, abstract: str) -> str:
@@ -76,14 +104,24 @@ def resolve_examples(
 class Space:
     """The TF-IDF space shared by every similar-watchlist, fitted on the stored papers."""
 
-    idf: TfidfTransformer
+    idf: np.ndarray  # per column, float32: ln((1 + papers) / (1 + papers with it)) + 1
     papers: int  # stored papers it was fitted on
 
     @classmethod
     def fit(cls, texts: Iterable[str], chunk: int = 5_000) -> Space:
-        counts = sparse.vstack(list(_hashed_chunks(texts, chunk)), format="csr")
-        idf = TfidfTransformer(sublinear_tf=True).fit(counts)
-        return cls(idf, counts.shape[0])
+        having = np.zeros(N_FEATURES, np.int64)
+        papers = 0
+        batch: list[str] = []
+        for text in itertools.chain(texts, [None]):
+            if text is not None:
+                batch.append(text)
+            if len(batch) == chunk or (text is None and batch):
+                found = counts(batch)
+                having += np.bincount(found.indices, minlength=N_FEATURES)
+                papers += len(batch)
+                batch = []
+        idf = np.log((1 + papers) / (1 + having)) + 1
+        return cls(idf.astype(np.float32), papers)
 
     def vectors(self, texts: Sequence[str]) -> Features:
         from daemon.embed import embed
@@ -91,8 +129,14 @@ class Space:
         return Features(self.words(texts), embed(list(texts)))
 
     def words(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """The TF-IDF view alone (what `Model.explain` reads)."""
-        return self.idf.transform(HASHER.transform(texts)).astype(np.float32).tocsr()
+        """The TF-IDF view alone (what `Model.explain` reads): sublinear TF times IDF,
+        each row of unit length."""
+        found = counts(texts)
+        found.data = (1 + np.log(found.data)) * self.idf[found.indices]
+        norms = np.sqrt(np.asarray(found.multiply(found).sum(axis=1)).ravel())
+        norms[norms == 0] = 1
+        found.data /= np.repeat(norms, np.diff(found.indptr)).astype(np.float32)
+        return found
 
 
 @dataclass
@@ -116,17 +160,6 @@ class Features:
             sparse.vstack([p.words for p in parts], format="csr"),
             np.vstack([p.dense for p in parts]),
         )
-
-
-def _hashed_chunks(texts: Iterable[str], chunk: int) -> Iterable[sparse.csr_matrix]:
-    batch: list[str] = []
-    for text in texts:
-        batch.append(text)
-        if len(batch) == chunk:
-            yield HASHER.transform(batch)
-            batch = []
-    if batch:
-        yield HASHER.transform(batch)
 
 
 @dataclass
@@ -173,8 +206,8 @@ class Model:
             for j, v in zip(row.indices, row.data, strict=True)
         }
         best: dict[str, float] = {}
-        for term in dict.fromkeys(_ANALYZE(text)):
-            w = weight.get(murmurhash3_32(term, positive=True) % N_FEATURES, 0.0)
+        for term in dict.fromkeys(terms(text)):
+            w = weight.get(column(term), 0.0)
             if w > 0 and _written(term, text):
                 best[term] = w
         ranked = sorted(best, key=best.__getitem__, reverse=True)
@@ -217,6 +250,8 @@ def train(
     """Positives (examples, 👍) against background, balanced, each 👎 weighing as much as
     a positive; the threshold at the sensitivity's percentile of the background's
     scores."""
+    from sklearn.linear_model import LogisticRegression  # the training process's alone
+
     parts = [positives, background] + ([negative_vectors] if negative_vectors else [])
     x = Features.stack(parts)
     n_pos, n_bg = len(positives), len(background)

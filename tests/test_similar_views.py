@@ -1,0 +1,59 @@
+"""The two views of a paper "more like these" reads, computed without scikit-learn and
+WordLlama in the daemon (issue 31: they cost it 90 MB for good), agree with what those
+libraries compute: the same terms, the same TF-IDF weights, the same embeddings."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import (
+    ENGLISH_STOP_WORDS,
+    HashingVectorizer,
+    TfidfTransformer,
+)
+
+from daemon.similar import STOP_WORDS, Space, counts, terms, text_of
+from tests.conftest import corpus_papers
+
+TEXTS = [text_of(p["title"], p["abstract"]) for p in itertools.islice(corpus_papers(), 300)]
+ANALYZER = HashingVectorizer(ngram_range=(1, 2), stop_words="english").build_analyzer()
+
+
+def test_the_stop_words_are_scikit_learns():
+    assert STOP_WORDS == ENGLISH_STOP_WORDS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(), st.sampled_from(TEXTS)))
+def test_a_text_has_the_terms_scikit_learn_cuts_from_it(text):
+    assert terms(text) == ANALYZER(text)
+
+
+def test_the_words_view_weighs_as_scikit_learns_tfidf():
+    fitted, batch = TEXTS[:250], TEXTS[250:]
+    space = Space.fit(iter(fitted), chunk=100)  # chunks: the fit streams the store
+    reference = TfidfTransformer(sublinear_tf=True).fit(counts(fitted))
+    assert space.papers == 250
+    assert np.allclose(space.idf, reference.idf_, rtol=1e-5)
+    ours, theirs = space.words(batch), reference.transform(counts(batch))
+    assert ours.dtype == np.float32
+    assert np.allclose(ours.toarray(), theirs.toarray(), atol=1e-6)
+    assert np.allclose(np.linalg.norm(ours.toarray(), axis=1), 1, atol=1e-5)
+    empty = space.words(["", "a"])  # nothing counted: a zero row, not a division by zero
+    assert empty.nnz == 0
+
+
+def test_the_dense_view_is_wordllamas_embedding():
+    import wordllama
+
+    from daemon.embed import DIMENSIONS, embed
+
+    model = wordllama.WordLlama.load(
+        dim=DIMENSIONS, cache_dir=Path(wordllama.__file__).parent, disable_download=True
+    )
+    texts = [*TEXTS[:40], "ε-greedy τ²-bench", "a"]
+    assert np.allclose(embed(texts), model.embed(texts, norm=True), atol=1e-5)
