@@ -20,6 +20,7 @@ from daemon.ingest import ingest_bytes
 from daemon.parse import parse_document
 from daemon.store import Store
 from tests.conftest import ARXIV, HF, TEXT
+from tests.fake_biorxiv import BIORXIV
 from tests.test_inbox_faults import Inbox
 
 NOW = datetime(2026, 8, 21, tzinfo=UTC)
@@ -31,6 +32,7 @@ SEEDS = [  # small real documents of every format
     ARXIV / "oai_listrecords_hep-th_2017-12-14.xml",
     ARXIV / "rss_cs.CL_2026-08-15_weekend_empty.xml",
     ARXIV / "api_query_testing_page2_of10.xml",
+    BIORXIV / "biorxiv_details_doi_10.1101_2021.09.30.462652.json",
 ]
 _SEED_BYTES = [p.read_bytes() for p in SEEDS]
 _TEXT_DUMP = sorted(TEXT.glob("*.txt"))[0].read_bytes()[:20_000]
@@ -52,6 +54,13 @@ POISON = [
     b"null",
     b'"',
     b"\xe2\x80",
+    # issue 31: LaTeX nested past the recursion limit, bioRxiv's odd versions and Greek
+    b"\\x{" + b"\\[" * 400 + b"}",
+    b"\\textit{" * 500,
+    "\u00b2".encode(),
+    b"99999999999999999999",
+    b"TGF{beta}",
+    b'"version": "\xc2\xb2"',
 ]
 
 
@@ -141,3 +150,51 @@ def test_the_inbox_takes_the_next_good_file_whatever_came_before(
 
 
 _TEXT_DUMP_FULL = sorted(Path(TEXT).glob("*.txt"))[0].read_bytes()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=mutated(), second=mutated(), after_read=st.booleans(), big=st.booleans())
+def test_a_file_renamed_over_another_is_never_moved_unread(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: bytes,
+    second: bytes,
+    after_read: bool,
+    big: bool,
+) -> None:
+    """Issue 31, item 4: whatever the files and the moment of the rename (as the inbox
+    opens a file, or once it has read it), every file moved to done/ is one that was
+    read, and each file ends in done/ or failed/."""
+    from daemon.sources import folder
+
+    tmp = tmp_path_factory.mktemp("race")
+    inbox = Inbox(tmp, "max_file_bytes = 100000")
+    now = [1000.0]
+    inbox.memory["inbox"] = folder.Inbox(clock=lambda: now[0])
+    target, incoming = inbox.path / "a.txt", tmp / "b.txt"
+    target.write_bytes(first)
+    incoming.write_bytes(second + (b" " * 100_000 if big else b""))
+    old = time.time() - 60
+    for path in (target, incoming):
+        os.utime(path, (old, old))
+    read: set[int] = set()
+    real = folder.read_consumable
+
+    def racing(path: Path, limit: int) -> tuple[bytearray, os.stat_result]:
+        if not after_read and incoming.exists():
+            os.rename(incoming, target)
+        found = real(path, limit)
+        read.add(found[1].st_ino)
+        if after_read and incoming.exists():
+            os.rename(incoming, target)
+        return found
+
+    folder.read_consumable = racing  # type: ignore[assignment]
+    try:
+        for _ in range(4):
+            inbox.poll()
+            now[0] += 10
+    finally:
+        folder.read_consumable = real  # type: ignore[assignment]
+    done = [p for p in (inbox.path / "done").iterdir()] if (inbox.path / "done").exists() else []
+    assert all(p.stat().st_ino in read for p in done), "a file moved to done/ unread"
+    assert not target.exists()  # what came into the inbox was taken, nothing left behind

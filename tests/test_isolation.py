@@ -5,6 +5,7 @@ papers it has authority over; paper ids are never reused; any error of a poll co
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from datetime import UTC, datetime
@@ -296,3 +297,24 @@ def test_paper_ids_are_never_reused_whatever_merges_happen(documents):
             assert all(i > max(given, default=0) for i in born)
             given |= after
             assert set(merged.ids) <= after
+
+
+def test_a_skipped_record_is_said_in_the_log_and_in_status(tmp_path, caplog):
+    """A record left out is not silent: its reason is logged, kept with its document and
+    shown in the source's last result; the document's other papers are stored."""
+    from tests.test_inbox_faults import Inbox
+
+    entries = json.loads(json.dumps(HF_API))
+    entries[1]["paper"]["title"] = ""  # no title: not a paper
+    inbox = Inbox(tmp_path)
+    (inbox.path / "daily.json").write_text(json.dumps(entries))
+    old = NOW.timestamp()
+    os.utime(inbox.path / "daily.json", (old, old))
+    inbox.poll()
+    assert (inbox.path / "done" / "daily.json").exists()
+    with Store(inbox.config.db_path) as store:
+        assert len(store.papers.listing()) == len(entries) - 1
+        [source] = status(store, inbox.config)["sources"]
+    assert "1 papers of daily.json skipped" in source["last_result"]
+    assert "record 2 skipped" in source["last_result"] and "has no title" in source["last_result"]
+    assert "paper_skipped" in caplog.text
