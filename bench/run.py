@@ -545,6 +545,7 @@ def main() -> None:
     )
     subprocess.run([sys.executable, str(ROOT / "bench" / "words.py")], check=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py")], check=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "soak_similar.py")], check=True)
     ap = run_part("arxiv_parse")
     print(
         f"arXiv feed parse: {ap['mb_s']:7.1f} MB/s   baseline (bare xml.etree parse) "
