@@ -152,7 +152,7 @@ def test_the_inbox_takes_the_next_good_file_whatever_came_before(
 _TEXT_DUMP_FULL = sorted(Path(TEXT).glob("*.txt"))[0].read_bytes()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=mutated(), second=mutated(), after_read=st.booleans(), big=st.booleans())
 def test_a_file_renamed_over_another_is_never_moved_unread(
     tmp_path_factory: pytest.TempPathFactory,

@@ -272,7 +272,7 @@ def test_the_sources_say_what_they_speak_for():
 _SIGHTING = st.tuples(st.none() | st.integers(0, 2), st.none() | st.integers(0, 2))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(_SIGHTING, min_size=1, max_size=3), min_size=1, max_size=8))
 def test_paper_ids_are_never_reused_whatever_merges_happen(documents):
     """A merge that deleted the newest paper let the next paper take its id, which the
