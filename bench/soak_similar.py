@@ -33,10 +33,7 @@ def _papers() -> list[dict[str, object]]:
 
 def _hf(papers: list[dict[str, object]]) -> bytes:
     return json.dumps(
-        [
-            {"paper": {"id": p["id"], "title": p["title"], "summary": p["abstract"]}}
-            for p in papers
-        ]
+        [{"paper": {"id": p["id"], "title": p["title"], "summary": p["abstract"]}} for p in papers]
     ).encode()
 
 

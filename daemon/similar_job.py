@@ -30,7 +30,7 @@ from daemon.clock import iso
 from daemon.config import Config, Watchlist
 from daemon.errors import PaperwatchError
 from daemon.library import Reference, is_library, load_library
-from daemon.log import event
+from daemon.log import Conditions, event
 from daemon.match import Matcher, Rule
 from daemon.models import title_key
 from daemon.outbox import record_matches
@@ -109,7 +109,7 @@ def library_problems(watchlist: Watchlist) -> list[str]:
     return found
 
 
-_REPORTED: dict[Path, str] = {}  # a library's problem, logged once until it changes
+_UNREADABLE = Conditions()  # libraries that cannot be read: logged once, and when fixed
 
 
 def _library(watchlist: Watchlist, path: Path) -> tuple[Reference, ...]:
@@ -118,14 +118,11 @@ def _library(watchlist: Watchlist, path: Path) -> tuple[Reference, ...]:
     assert watchlist.similar is not None
     read = load_library(path)
     if read.problem is None:
-        if _REPORTED.pop(path, None) is not None:
-            event("library_readable", watchlist=watchlist.name, path=path)
-        return read.references
-    if _REPORTED.get(path) != read.problem:
-        _REPORTED[path] = read.problem
-        event(
+        _UNREADABLE.end(str(path), watchlist=watchlist.name, path=path)
+    else:
+        _UNREADABLE.start(
+            str(path),
             "library_unreadable",
-            logging.WARNING,
             watchlist=watchlist.name,
             where=watchlist.similar.where,
             problem=read.problem,
