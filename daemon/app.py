@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,7 +23,7 @@ from daemon.outbox import deliver as deliver_all
 from daemon.poller import PollContext, run_source
 from daemon.query import Node
 from daemon.runtime import Runtime
-from daemon.search import search
+from daemon.search import catch_up, search
 from daemon.similar_job import SimilarEngine
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
@@ -158,3 +159,19 @@ def find_papers(
     ids, waiting = search(store, query)
     rows = store.papers.listing(ids=ids, since=since, until=until, limit=limit) if ids else []
     return rows, len(ids), waiting
+
+
+def keep_index_current(db_path: Path, stop: threading.Event, every: float = 2.0) -> None:
+    """Bring the search index up to date now, then whenever another process has written
+    to the store (SQLite's data_version moves): `serve` beside a daemon elsewhere, or after
+    an `ingest`, answers a search as fast as a daemon's own page does."""
+    with Store(db_path) as store:
+        seen = None
+        while not stop.is_set():
+            version = store.conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != seen:
+                done = catch_up(store)
+                if done:
+                    event("search_indexed", papers=done)
+                seen = store.conn.execute("PRAGMA data_version").fetchone()[0]
+            stop.wait(every)

@@ -16,7 +16,15 @@ from datetime import date
 from pathlib import Path
 
 from daemon import __version__
-from daemon.app import FileFailed, find_papers, ingest_file, poll, settle, skip_scoring
+from daemon.app import (
+    FileFailed,
+    find_papers,
+    ingest_file,
+    keep_index_current,
+    poll,
+    settle,
+    skip_scoring,
+)
 from daemon.app import preview_similar as similar_preview
 from daemon.clock import SYSTEM, human
 from daemon.config import Config, Watchlist, config_path, load_config
@@ -93,6 +101,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         f"{len(files)} files, {total_papers} papers, {total_new} new, "
         f"{total_gained} gained text, {failed} failed; {stored} papers stored"
     )
+    catch_up(store)  # a search right after is as fast as later
     if args.no_notify:
         skip_scoring(store, runtime, newest, quiet)
     else:
@@ -449,6 +458,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     Store(config.db_path).close()  # the schema, if no daemon made it yet
     web = WebServer(lambda: config)
     stop = threading.Event()
+    indexer = threading.Thread(
+        target=keep_index_current, args=(config.db_path, stop), name="index", daemon=True
+    )
+    indexer.start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
@@ -462,6 +475,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     out(f"serving http://{config.web.listen.rsplit(':', 1)[0]}:{web.port}/ (Ctrl-C stops)")
     stop.wait()
     web.stop()
+    indexer.join(5)
     return EXIT_OK
 
 

@@ -205,3 +205,67 @@ def test_a_search_matching_more_papers_than_sqlite_takes_parameters_lists_them(t
     assert len(ids) == 2_000
     rows = store.papers.listing(ids=ids, limit=3)
     assert [r.id for r in rows] == [2_000, 1_999, 1_998]
+
+
+# the keys of the papers below as each analysis makes them: a change to how keys are made
+# must raise search.ANALYSIS (stored papers' keys are made again) and add its fingerprint
+FINGERPRINTS = {1: "57ab00fdbc903a5a"}
+
+
+def test_the_analysis_version_says_when_keys_change():
+    """Issue 32, item 10: the index's version was a hash of text.py's and search.py's
+    bytes (a comment edited rebuilt every paper's keys, 61 s per 100k) and missed the
+    lemma table read. Now it is an explicit constant and the data: this test fails when
+    keys change without it."""
+    import hashlib
+    import itertools
+
+    from daemon.search import ANALYSIS, paper_keys
+    from tests.conftest import corpus_papers
+
+    texts = [
+        (p["title"], p["abstract"], p["authors"]) for p in itertools.islice(corpus_papers(), 300)
+    ]
+    texts.append(
+        (
+            "Schrödinger's C++ GPT-4o pre-training",
+            "Matrices, analyses; colour tokenisation YOLOv8 ε-greedy",
+            ["Jürgen Müller-Lüdenscheidt"],
+        )
+    )
+    keys = [[sorted(field.split()) for field in paper_keys(t)] for t in texts]  # sets' order
+    found = hashlib.sha256(repr(keys).encode()).hexdigest()[:16]
+    assert FINGERPRINTS.get(ANALYSIS) == found, (
+        f"paper keys changed: raise daemon.search.ANALYSIS and add {found!r} for it"
+    )
+
+
+def test_an_ingest_and_a_serve_keep_the_index_current(tmp_path, cli, config_file):
+    """Issue 32, item 9: a store filled by `ingest` was searched paper by paper (1.4 s a
+    query over 4,790 papers) until a daemon's index pass ran, and `serve` never ran one.
+    `ingest` indexes what it stored; `serve` catches up at start and after each write."""
+    import threading
+
+    from daemon.app import keep_index_current
+    from tests.conftest import HF
+    from tests.daemon_proc import wait_for
+
+    config_file.write_text('state_dir = "state"\n')
+    assert cli("ingest", str(HF / "api_daily_papers_2026-06-12.json")).code == 0
+    db = config_file.parent / "state" / "paperwatch.db"
+    with Store(db) as store:
+        stored = store.papers.max_id()
+        assert stored and store.search_index.state().indexed_up_to == stored
+        _ingest(store, _papers(random.Random(3), 30, 0), "more")  # not indexed yet
+        assert store.search_index.state().indexed_up_to == stored
+    stop = threading.Event()
+    serving = threading.Thread(target=keep_index_current, args=(db, stop, 0.05))
+    serving.start()
+    try:
+        with Store(db) as store:
+            assert wait_for(lambda: store.search_index.state().indexed_up_to == stored + 30, 10)
+            _ingest(store, _papers(random.Random(4), 5, 100), "later")  # another process
+            assert wait_for(lambda: store.search_index.state().indexed_up_to == stored + 35, 10)
+    finally:
+        stop.set()
+        serving.join(5)
