@@ -168,12 +168,13 @@ class BoundedHTTPServer(HTTPServer):
                 self._close(waiting.conn)
 
     def _work(self, conn: socket.socket, address: Any, got: bytes) -> None:
-        timer = threading.Timer(self.deadline, _cut, (conn,))
+        request = ReadAhead(conn, got)
+        timer = threading.Timer(self.deadline, request.cut, (self.deadline,))
         timer.daemon = True
         timer.start()
         try:
             conn.settimeout(self.deadline)
-            self.finish_request(ReadAhead(conn, got), address)  # type: ignore[arg-type]
+            self.finish_request(request, address)  # type: ignore[arg-type]
         except OSError:
             pass  # a client gone, a socket cut at its deadline: nobody to answer
         except Exception as exc:  # the handler answers its own errors; this is a bug
@@ -204,10 +205,36 @@ class BoundedHTTPServer(HTTPServer):
 
 class ReadAhead:
     """A connection whose first bytes were read already: the handler reads them first,
-    then the socket; everything else is the socket's."""
+    then the socket; everything else is the socket's. At its deadline (`cut`) a request
+    not answered yet gets a 503 saying so (a search of 1,000 results over an index still
+    being built was dropped with no answer at all); then its socket is shut down."""
 
     def __init__(self, conn: socket.socket, got: bytes) -> None:
         self._conn, self._got = conn, got
+        self._lock = threading.Lock()
+        self._answered = self._over = False
+
+    def sendall(self, data: Any) -> None:
+        with self._lock:
+            if self._over:
+                raise BrokenPipeError("the request's deadline passed")
+            self._answered = True
+        self._conn.sendall(data)
+
+    def cut(self, deadline: float) -> None:
+        with self._lock:
+            self._over = True
+            if not self._answered:
+                body = f"no answer within {deadline:g} s: try again in a moment\n".encode()
+                head = (
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
+                    f"charset=utf-8\r\nRetry-After: 10\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n"
+                )
+                with contextlib.suppress(OSError):
+                    self._conn.settimeout(1.0)
+                    self._conn.sendall(head.encode() + body)
+        _cut(self._conn)
 
     def makefile(self, mode: str = "r", buffering: int = -1) -> Any:
         if "r" not in mode:

@@ -515,3 +515,36 @@ def test_a_busy_port_is_one_line_naming_the_key(tmp_path):
             BoundedHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     finally:
         taken.close()
+
+
+def test_a_request_not_answered_by_its_deadline_gets_a_503_not_silence():
+    """Issue 32, item 9: a search of 1,000 results over a store not indexed yet took past
+    the worker's 10 s and was dropped with no response. The deadline still holds, but a
+    request not answered by then is told so (503, Retry-After)."""
+    from http.server import BaseHTTPRequestHandler
+
+    from daemon.http_server import BoundedHTTPServer
+
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            release.wait(5)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = BoundedHTTPServer(("127.0.0.1", 0), Slow, deadline=0.3)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{server.server_address[1]}/", timeout=5)
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "10"
+        assert "no answer within 0.3 s" in answer.text
+    finally:
+        release.set()
+        server.stop()
+        thread.join(5)
+        server.server_close()
