@@ -168,10 +168,10 @@ def keep_index_current(db_path: Path, stop: threading.Event, every: float = 2.0)
     with Store(db_path) as store:
         seen = None
         while not stop.is_set():
-            version = store.conn.execute("PRAGMA data_version").fetchone()[0]
+            version = store.data_version()
             if version != seen:
                 done = catch_up(store)
                 if done:
                     event("search_indexed", papers=done)
-                seen = store.conn.execute("PRAGMA data_version").fetchone()[0]
+                seen = store.data_version()
             stop.wait(every)

@@ -107,6 +107,10 @@ class Store:
     def transaction(self) -> Transaction:
         return Transaction(self.conn)
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (another process) commits."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the transaction that can fail alone: rolled back on an exception,
