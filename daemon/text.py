@@ -30,14 +30,18 @@ from breame.spelling import get_american_spelling
 
 from daemon.lemmas import noun_lemmas
 
+# combining marks: part of the letter before them ("Ro\u0308tig", decomposed as bioRxiv
+# sends some names, is one word, as its composed form "Rötig" is; `fold` drops them)
+_MARK = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 # C++, C#, F# (a version may follow: C++17), else letters and digits joined by hyphens
+_WORD = rf"[^\W_]+(?:[{_MARK}]+[^\W_]*)*"  # word characters (no underscore), marks within
 _CHUNK = re.compile(
-    r"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![^\W\d]|[#+])|[^\W_]+(?:[-\u2010\u2011][^\W_]+)*"
+    rf"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![^\W\d]|[#+])|{_WORD}(?:[-\u2010\u2011]{_WORD})*"
 )
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
 # runs of digits or letters; a version marker "v" + digits after a name is a run of its
 # own, so YOLOv8 is yolo v 8 (as YOLO-v8 is) and `YOLO` finds it
-_RUN = re.compile(r"\d+|[^\W\d_]{2,}?(?=[vV]\d)|[^\W\d_]+")
+_RUN = re.compile(rf"\d+|(?:[^\W\d_][{_MARK}]*){{2,}}?(?=[vV]\d)|[^\W\d_]+(?:[{_MARK}]+[^\W\d_]*)*")
 CACHED = 40_000  # words and pieces kept cut per cache generation (bounded memory)
 K = TypeVar("K")
 V = TypeVar("V")
@@ -142,10 +146,13 @@ def _fallback(raw: str, word: str) -> str:
 
 @lru_cache(maxsize=CACHED)
 def forms(raw: str) -> tuple[str, ...]:
-    """Every form one part stands for, the preferred first: "Matrices" -> ("matrix",)."""
+    """Every form one part stands for, the preferred first: "Matrices" -> ("matrix",). An
+    acronym's plural is the acronym, never a word it spells: "GAs" -> ("ga",), not gas."""
     word = fold(raw)
     if word.isdigit() or not word.isalnum():
         return (word,)
+    if _ACRONYM_PLURAL.match(raw):
+        return (american(word[:-1]),)
     spelled = american(word)
     lemmas = noun_lemmas(word) or (noun_lemmas(spelled) if spelled != word else None)
     if lemmas is None:
@@ -276,6 +283,7 @@ def tokenize(
     (so a chunk is not held twice)."""
     out = into if into is not None else Tokens()
     cut = _cut if cached else _cut.__wrapped__
+    text, origin = compatible(text)
     for m in _CHUNK.finditer(text):
         parts, surfaces, soft, spans, joined = cut(m.group(), author)
         start = m.start()
@@ -283,7 +291,10 @@ def tokenize(
         out.forms.extend(parts)
         out.surface.extend(surfaces)
         out.soft.extend(soft)
-        out.spans.extend((start + a, start + b) for a, b in spans)
+        if origin is None:
+            out.spans.extend((start + a, start + b) for a, b in spans)
+        else:  # offsets in the text as given
+            out.spans.extend((origin[start + a], origin[start + b - 1] + 1) for a, b in spans)
         if joined is not None:
             out.joined.append((joined[0], joined[1], first, len(out.forms) - 1))
     return out
@@ -304,4 +315,23 @@ def pieces(text: str) -> list[str]:
     """`text` cut at spaces and ASCII punctuation, at C speed. Each piece holds whole
     chunks (maybe none, maybe several): cutting it with `tokenize` gives the same parts
     as cutting the whole text, so pieces can be cut once and cached."""
-    return text.translate(_APART).split()
+    return compatible(text)[0].translate(_APART).split()
+
+
+def compatible(text: str) -> tuple[str, list[int] | None]:
+    """`text` with its compatibility characters as NFKC writes them (ligatures, super-
+    and subscript digits, full-width forms: ﬁ -> fi, τ² -> τ2, ＧＰＴ－４ -> GPT-4), one
+    character at a time, and where each character of the result comes from in `text`
+    (None: nothing changed). So a text and its NFC, NFD, NFKC and NFKD forms cut into the
+    same parts; combining marks are kept with their letter (see _WORD)."""
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text, None
+    out: list[str] = []
+    origin: list[int] = []
+    for i, c in enumerate(text):
+        normal = unicodedata.normalize("NFKC", c) if not c.isascii() else c
+        out.append(normal)
+        origin.extend([i] * len(normal))
+    if len(origin) == len(text) and "".join(out) == text:
+        return text, None
+    return "".join(out), origin

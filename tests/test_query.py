@@ -4,10 +4,13 @@ the indexed matcher, which must agree."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime
 from functools import partial
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daemon import text
 from daemon.errors import QueryError
@@ -58,6 +61,20 @@ ROWS: list[tuple] = [
     ("optimizer", "Learned optimizers", ALERT),
     ("news", "Fake news detection", ALERT),
     ("news", "A new dataset", NO),
+    # an acronym's plural is the acronym, never the word it spells (issue 32, item 6)
+    ("gas", "Genetic algorithms (GAs) for scheduling", NO),
+    ("GA", "Genetic algorithms (GAs) for scheduling", ALERT),
+    ("GAs", "A GA for scheduling", ALERT),
+    ("gas", "Gas turbines and GAS pipelines", ALERT),
+    ("GNN", "Deep GNNs oversmooth", ALERT),
+    # decomposed accents and compatibility forms are the letters they show (item 3)
+    ("author:rotig", "A title", ALERT, FILLER, ["M. Ro\u0308tig"]),
+    ("author:Rötig", "A title", ALERT, FILLER, ["M. Ro\u0308tig"]),
+    ("author:kugelgen", "A title", ALERT, FILLER, ["Julius von Ku\u0308gelgen"]),
+    ("author:sjoberg-herrera", "A title", ALERT, FILLER, ["A. Sjo\u0308berg-Herrera"]),
+    ("schrodinger bridge", "Schro\u0308dinger bridges", ALERT),
+    ("fine-tuning", "Eﬃcient ﬁne-tuning", ALERT),
+    ("GPT-4", "Prompting ＧＰＴ－４", ALERT),
     ("new", "Fake news detection", NO),
     ("physics", "A physical model", NO),
     ("dynamics", "Learning dynamics of transformers", ALERT),
@@ -585,3 +602,77 @@ def test_dictionary_lookup_equals_lemminflects_public_call():
         return tuple(x.lower() for x in found.get("NOUN", ())) or (word,)
 
     assert [w for w in words if noun_lemmas(w) != public(w)] == []
+
+
+_ACCENTED = "aeiounc" + "áéíóúüöäñçøåÁÉÖÜÑ" + "ﬁﬂ²₂ＡＢｘ－"
+_MARKS = "\u0301\u0308\u0303\u0327"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.text(st.sampled_from(list(_ACCENTED) + list(_MARKS)), min_size=1, max_size=8),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]),
+)
+def test_a_text_and_its_normal_forms_match_the_same(words, form):
+    """Issue 32, item 3: bioRxiv sends names with decomposed accents ("Ro\u0308tig"),
+    which matched nothing. A text and its NFC, NFD, NFKC and NFKD forms give the same
+    parts, and the same matches for queries made of their words, in every field."""
+    import unicodedata
+
+    written = " ".join(words)
+    normal = unicodedata.normalize(form, written)
+    for author in (False, True):
+        assert text.parts(written, author).forms == text.parts(normal, author).forms
+    queries = []
+    for w in words:
+        cut = text.words(w)
+        if cut:
+            queries.append(
+                parse_query(" ".join(f'"{c}"' if c in ("and", "or", "not") else c for c in cut))
+            )
+    for node in queries:
+        for doc in (
+            (Doc(written, FILLER, []), Doc(normal, FILLER, [])),
+            (Doc("t", FILLER, [written]), Doc("t", FILLER, [normal])),
+        ):
+            assert evaluate(node, doc[0]) == evaluate(node, doc[1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.from_regex(r"[A-Z]{1,4}[A-RT-Z]|[A-Z]{1,3}[0-9]{1,3}[A-Z][A-RT-Z]", fullmatch=True))
+def test_an_acronyms_plural_is_the_acronym_never_a_word(acronym):
+    """Issue 32, item 6: `gas` listed "Genetic algorithms (GAs)": an all-caps acronym's
+    plural is the acronym (GAs, LLMs, GNNs), never the lower-case word it spells."""
+    plural = acronym + "s"
+    assert text.words(plural) == text.words(acronym)
+    node = parse_query(acronym)
+    assert evaluate(node, Doc(f"On {plural} today", FILLER, []))
+    lower = plural.lower()  # "gas": a word of its own (mixed with digits, a joined word)
+    if acronym.isalpha() and text.words(lower) != text.words(acronym):
+        assert not evaluate(parse_query(lower), Doc(f"On {plural} today", FILLER, []))
+
+
+def test_every_name_of_the_real_biorxiv_records_is_found_by_its_plain_spelling():
+    """The real records hold names with decomposed accents: each name's every word is
+    found by `author:` typed plain (accents dropped), composed, or decomposed."""
+    import json
+    import unicodedata
+
+    from tests.fake_biorxiv import BIORXIV
+
+    names = []
+    for path in sorted(BIORXIV.glob("*.json")):
+        for record in json.loads(path.read_text())["collection"]:
+            names += [n.strip() for n in record["authors"].split(";") if n.strip()]
+    decomposed = [n for n in names if any(unicodedata.combining(c) for c in n)]
+    assert decomposed  # the fixtures have them
+    for name in decomposed:
+        doc = Doc("t", FILLER, [name])
+        for word in re.findall(r"\w+(?:-\w+)*", unicodedata.normalize("NFC", name)):
+            plain = "".join(c for c in unicodedata.normalize("NFD", word) if c.isascii())
+            for typed in {plain, word, unicodedata.normalize("NFD", word)}:
+                assert evaluate(parse_query(f"author:{typed}"), doc), (typed, name)
