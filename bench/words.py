@@ -63,7 +63,26 @@ def measure(n: int) -> dict[str, object]:
         if get_american_spelling(word) == other:
             breame_only += 1
         (folded if set(forms(word)) & set(forms(other)) else apart).append(f"{word}/{other}")
+    # -ae-/-oe- (issue 32): corpus words of 7 letters or more written with them whose
+    # American form (e for ae/oe) is a corpus word too, folded by breame's list or by the
+    # Greek-root rule, and those kept apart (to read: most are not one word)
+    ae_folded, ae_breame, ae_apart = [], 0, []
+    for word in words:
+        if len(word) < 7 or ("ae" not in word and "oe" not in word):
+            continue  # short: goes/ges, does/des are no spellings of one word
+        for british in re.finditer(r"ae|oe", word):
+            other = word[: british.start()] + "e" + word[british.end() :]
+            if words[other] == 0:
+                continue
+            if get_american_spelling(word) == other:
+                ae_breame += 1
+            same = set(forms(word)) & set(forms(other))
+            (ae_folded if same else ae_apart).append(f"{word}/{other}")
     return {
+        "ae_pairs": len(ae_folded) + len(ae_apart),
+        "ae_folded": len(ae_folded),
+        "ae_folded_by_breame_alone": ae_breame,
+        "ae_apart": sorted(ae_apart)[:20],
         "papers": n,
         "split_places": sum(joined.values()) + sum(refused.values()),
         "joined_total": sum(joined.values()),
@@ -100,6 +119,12 @@ def main() -> None:
         f"British -is-/-iz- pairs written both ways in the corpus: {m['is_iz_pairs']}; folded "
         f"to one word now {m['is_iz_folded']} (by breame's list alone "
         f"{m['is_iz_folded_by_breame_alone']}); apart: {', '.join(m['is_iz_apart']) or 'none'}"
+    )
+    print(
+        f"British -ae-/-oe- pairs written both ways in the corpus: {m['ae_pairs']}; folded to "
+        f"one word now {m['ae_folded']} (by breame's list alone "
+        f"{m['ae_folded_by_breame_alone']}); apart (first 20): "
+        f"{', '.join(m['ae_apart']) or 'none'}"
     )
 
 

@@ -103,12 +103,43 @@ def _ise_kept(base: str) -> bool:
     )
 
 
+# British -ae-/-oe- in the Greek roots of medicine and biology, where American English
+# writes e (breame's list knows the common words: haemorrhage, oestrogen, anaemia; not
+# haemorrhagic, haematoxylin, ischaemic, hypoxaemia, oedema, dyspnoea): a word holding
+# one of these roots is spelled with the American root
+_GREEK_AE = re.compile(
+    r"haem|aem|paed|oesoph|oestr|foet|aetiol|gynaec|diarrhoe|pnoe|oedem|coeli|faec|caesar"
+    r"|anaesth|amoeb"
+)
+_AMERICAN_ROOT = {
+    "haem": "hem",
+    "aem": "em",
+    "paed": "ped",
+    "oesoph": "esoph",
+    "oestr": "estr",
+    "foet": "fet",
+    "aetiol": "etiol",
+    "gynaec": "gynec",
+    "diarrhoe": "diarrhe",
+    "pnoe": "pne",
+    "oedem": "edem",
+    "coeli": "celi",
+    "faec": "fec",
+    "caesar": "cesar",
+    "anaesth": "anesth",
+    "amoeb": "ameb",
+}
+
+
 @lru_cache(maxsize=CACHED)
 def american(word: str) -> str:
-    """A folded word in American spelling: breame's list, then the -ise family by rule
-    (tokenisation -> tokenization, quantised -> quantized; promise, exercise, pairwise and
-    the other real -ise words stay)."""
+    """A folded word in American spelling: breame's list, then by rule the Greek roots
+    with -ae-/-oe- (haematoxylin -> hematoxylin, ischaemic -> ischemic) and the -ise
+    family (tokenisation -> tokenization, quantised -> quantized; promise, exercise,
+    pairwise and the other real -ise words stay)."""
     found: str = get_american_spelling(word)
+    if found == word and ("ae" in word or "oe" in word):
+        found = _GREEK_AE.sub(lambda m: _AMERICAN_ROOT[m.group()], word)
     if found != word or "is" not in word:
         return found
     m = _ISE.match(word)

@@ -75,6 +75,18 @@ ROWS: list[tuple] = [
     ("schrodinger bridge", "Schro\u0308dinger bridges", ALERT),
     ("fine-tuning", "Eﬃcient ﬁne-tuning", ALERT),
     ("GPT-4", "Prompting ＧＰＴ－４", ALERT),
+    # British -ae-/-oe- fold like -is-/-iz-, both ways (item 2)
+    ("hemorrhagic", "Haemorrhagic fever in bats", ALERT),
+    ("haemorrhagic", "Hemorrhagic fever in bats", ALERT),
+    ("hematoxylin", "Haematoxylin and eosin stains", ALERT),
+    ("estrogen", "Oestrogen receptors", ALERT),
+    ("anemia", "Anaemia in pregnancy", ALERT),
+    ("pediatric", "Paediatric intensive care", ALERT),
+    ("fetal", "Foetal growth", ALERT),
+    ("ischemic stroke", "Ischaemic stroke outcomes", ALERT),
+    ("edema", "Pulmonary oedema", ALERT),
+    ("aerial", "Aerial imagery", ALERT),
+    ("shoe", "She sells", NO),
     ("new", "Fake news detection", NO),
     ("physics", "A physical model", NO),
     ("dynamics", "Learning dynamics of transformers", ALERT),
@@ -676,3 +688,60 @@ def test_every_name_of_the_real_biorxiv_records_is_found_by_its_plain_spelling()
             plain = "".join(c for c in unicodedata.normalize("NFD", word) if c.isascii())
             for typed in {plain, word, unicodedata.normalize("NFD", word)}:
                 assert evaluate(parse_query(f"author:{typed}"), doc), (typed, name)
+
+
+_ROOTS = [
+    ("haem", "hem"),
+    ("haemat", "hemat"),
+    ("anaem", "anem"),
+    ("ischaem", "ischem"),
+    ("hypoxaem", "hypoxem"),
+    ("paed", "ped"),
+    ("orthopaed", "orthoped"),
+    ("oesophag", "esophag"),
+    ("oestr", "estr"),
+    ("foet", "fet"),
+    ("aetiolog", "etiolog"),
+    ("gynaecolog", "gynecolog"),
+    ("diarrhoe", "diarrhe"),
+    ("dyspnoe", "dyspne"),
+    ("oedem", "edem"),
+    ("coeliac", "celiac"),
+    ("anaesthe", "anesthe"),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(_ROOTS),
+    st.sampled_from(["a", "ia", "ic", "ics", "al", "ous", "orrhage", "orrhagic", "ology"]),
+    st.sampled_from(["lower", "title", "upper"]),
+)
+def test_british_ae_and_oe_fold_like_is_and_iz(root, ending, case):
+    """Issue 32, item 2: `hemorrhagic` did not find "haemorrhagic", nor `estrogen`
+    "oestrogen": a word with a Greek root written -ae-/-oe- is the American word, both
+    ways, whatever its ending and case."""
+    british, american = (getattr(r + ending, case)() for r in root)
+    assert text.words(british) == text.words(american)
+    for query, title in ((american, british), (british, american)):
+        assert evaluate(parse_query(query), Doc(f"On {title} today", FILLER, []))
+
+
+def test_the_british_spellings_of_the_real_records_are_found_the_american_way():
+    """Over the real medRxiv and bioRxiv records: every word written with a Greek root in
+    -ae-/-oe- is found by its American spelling."""
+    import json
+
+    from daemon.text import _AMERICAN_ROOT, _GREEK_AE
+    from tests.fake_biorxiv import BIORXIV
+
+    found = 0
+    for path in sorted(BIORXIV.glob("*.json")):
+        for record in json.loads(path.read_text())["collection"]:
+            doc = Doc(record["title"], record["abstract"], [])
+            for word in set(re.findall(r"[A-Za-z]+", record["title"] + " " + record["abstract"])):
+                if _GREEK_AE.search(word.lower()):
+                    spelled = _GREEK_AE.sub(lambda m: _AMERICAN_ROOT[m.group()], word.lower())
+                    assert evaluate(parse_query(spelled), doc), (spelled, word)
+                    found += 1
+    assert found >= 3
