@@ -32,7 +32,7 @@ import numpy as np
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
 from daemon.store.rows import StoredPaper
-from daemon.text import Cache, american, cut_piece, fold, forms, pieces, plain
+from daemon.text import Cache, american, cut_piece, fold, forms, opens_with_label, pieces, plain
 
 BATCH = 4096  # papers evaluated together (bits per integer; memory grows with it)
 PIECES = 150_000  # pieces kept per cache generation: a day of arXiv in a few thousand
@@ -309,14 +309,16 @@ class Matcher:
     def _piece(self, piece: str, author: bool) -> int:
         """What one piece of text holds that some watchlist reads, as an id: its keys
         and its parts."""
-        if piece.isalpha() or piece.isdigit():  # one word: most pieces
+        label = opens_with_label(piece)  # "BackgroundThe": two words
+        if (piece.isalpha() or piece.isdigit()) and not label:  # one word: most pieces
             keys, part = self._word(piece, author)
             if not keys and not part[0]:
                 return NONE
             return self._intern_piece(tuple(keys), (self._intern_part(*part),))
         words = piece.split("-")
         parts: list[int] = []
-        if len(words) > 1 and all(w.isalpha() or w.isdecimal() for w in words):  # pre-training
+        hyphenated = len(words) > 1 and not label
+        if hyphenated and all(w.isalpha() or w.isdecimal() for w in words):  # pre-training
             cache, table = self._pieces[author], self._piece_table
             keys = self._word("".join(words), author)[0]  # the joined word ("pretraining")
             for word in words:

@@ -35,8 +35,16 @@ from daemon.lemmas import noun_lemmas
 _MARK = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 # C++, C#, F# (a version may follow: C++17), else letters and digits joined by hyphens
 _WORD = rf"[^\W_]+(?:[{_MARK}]+[^\W_]*)*"  # word characters (no underscore), marks within
+# a structured abstract's label glued to its first word, as medRxiv's abstracts have them
+# ("ConclusionLow-dose", "BackgroundThe"): the label is a chunk of its own
+_LABEL = (
+    r"(?:Background|Methods?|Results?|Conclusions?|Objectives?|Design|Settings?"
+    r"|Participants|Findings|Interpretation|Funding)(?=[A-Z][a-z])"
+)
+_GLUED = re.compile(_LABEL)
 _CHUNK = re.compile(
-    rf"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![^\W\d]|[#+])|{_WORD}(?:[-\u2010\u2011]{_WORD})*"
+    rf"(?<![^\W_])[A-Za-z](?:\+\+|#)(?![^\W\d]|[#+])|(?<![^\W_]){_LABEL}"
+    rf"|{_WORD}(?:[-\u2010\u2011]{_WORD})*"
 )
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
 # runs of digits or letters; a version marker "v" + digits after a name is a run of its
@@ -285,14 +293,21 @@ Cut = tuple[
 ]
 
 
+def opens_with_label(piece: str) -> bool:
+    """A piece that opens with a structured abstract's label glued to its first word
+    ("BackgroundThe"): it is cut by the regular expressions, never by a word shortcut."""
+    return piece[:1].isupper() and _GLUED.match(piece) is not None
+
+
 def cut_piece(piece: str, author: bool = False) -> Cut:
     """One piece (see `pieces`) cut as `tokenize` cuts it, by shortcuts for a word and for
     words or numbers joined by hyphens (most pieces), which skip the regular expressions."""
     form_of = plain if author else forms
-    if piece.isalpha() or piece.isdigit():
+    label = opens_with_label(piece)
+    if (piece.isalpha() or piece.isdigit()) and not label:
         return ((form_of(piece),), (fold(piece),), (False,), ())
     words = piece.split("-")
-    if len(words) > 1 and all(w.isalpha() or w.isdecimal() for w in words):
+    if len(words) > 1 and not label and all(w.isalpha() or w.isdecimal() for w in words):
         whole = "".join(words)
         return (
             tuple(map(form_of, words)),

@@ -87,6 +87,11 @@ ROWS: list[tuple] = [
     ("edema", "Pulmonary oedema", ALERT),
     ("aerial", "Aerial imagery", ALERT),
     ("shoe", "She sells", NO),
+    # a structured abstract's label glued to its first word is two words (item 5)
+    ("low-dose", "Aspirin", ALERT, "Heart attacks were rare.ConclusionLow-dose aspirin helps."),
+    ("conclusion", "Aspirin", ALERT, "ConclusionLow-dose aspirin helps."),
+    ('"the cohort"', "A cohort", ALERT, "BackgroundThe cohort was large"),
+    ("we", "A cohort", ALERT, "MethodsWe followed it"),
     ("new", "Fake news detection", NO),
     ("physics", "A physical model", NO),
     ("dynamics", "Learning dynamics of transformers", ALERT),
@@ -745,3 +750,44 @@ def test_the_british_spellings_of_the_real_records_are_found_the_american_way():
                     assert evaluate(parse_query(spelled), doc), (spelled, word)
                     found += 1
     assert found >= 3
+
+
+_LABELS = ["Background", "Method", "Methods", "Result", "Results", "Conclusion", "Conclusions"]
+_LABELS += ["Objective", "Objectives", "Design", "Setting", "Participants", "Findings"]
+_LABELS += ["Interpretation", "Funding"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_LABELS), st.from_regex(r"[A-Z][a-z]{1,9}(-[a-z]{2,6})?", fullmatch=True))
+def test_a_label_glued_to_its_first_word_is_two_words(label, word):
+    """Issue 32, item 5: medRxiv's abstracts read "ConclusionLow-dose..." and
+    "BackgroundThe..."; the glued word was found nowhere. A label of a structured
+    abstract glued to a capitalised word is the label and the word, in every cut."""
+    glued = f"Seen before.{label}{word} and more"
+    apart = f"Seen before. {label} {word} and more"
+    assert text.words(glued) == text.words(apart)
+    assert text.parts(glued).forms == text.parts(apart).forms
+    spans = [glued[a:b] for a, b in text.tokenize(glued).spans]
+    assert label in spans
+    query = parse_query(" ".join(f'"{w}"' for w in text.words(word)))
+    assert evaluate(query, Doc("t", glued, []))
+
+
+def test_the_glued_labels_of_the_real_records_are_cut():
+    """Over the real medRxiv and bioRxiv records: every label glued to a word is cut,
+    and that word is found by a query for it."""
+    import json
+
+    from daemon.text import _GLUED
+    from tests.fake_biorxiv import BIORXIV
+
+    found = 0
+    for path in sorted(BIORXIV.glob("*.json")):
+        for record in json.loads(path.read_text())["collection"]:
+            abstract = record["abstract"]
+            doc = Doc(record["title"], abstract, [])
+            for m in re.finditer(r"(?<![A-Za-z])" + _GLUED.pattern + r"([A-Z][a-z]+)", abstract):
+                word = m.group(1)
+                assert evaluate(parse_query(f'"{word.lower()}"'), doc), word
+                found += 1
+    assert found >= 20
