@@ -33,7 +33,7 @@ from daemon.ingest import is_digest_file
 from daemon.log import setup_logging
 from daemon.outbox import DeliveryReport, alerts, match_hook, retry_all
 from daemon.poller import status
-from daemon.query import parse_query, query_warnings
+from daemon.query import parse_query, query_warnings, with_synonyms
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
 from daemon.search import catch_up
@@ -254,7 +254,7 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("preview takes a WATCHLIST or --query Q, not both")
     if args.query is not None:
         try:
-            query = parse_query(args.query)
+            query, widened = with_synonyms(parse_query(args.query), config.synonyms)
         except QueryError as exc:
             raise UsageError(f"--query: {exc}") from None
         for column, what in query_warnings(args.query):
@@ -269,7 +269,7 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         if wl.similar is not None:
             return preview_similar(args, config, wl)
         assert wl.query is not None
-        query = wl.query
+        query, widened = wl.query, list(wl.synonyms)
     else:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
@@ -279,6 +279,8 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
     if not args.json:
         more = f"; {waiting} more wait for their abstract" if waiting else ""
         out(f"{matching} stored papers match{more}")
+        for line in widened:
+            out(f"  {line}")
     return EXIT_OK
 
 

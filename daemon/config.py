@@ -36,10 +36,12 @@ from daemon.query import (
     DEFAULT_FIELDS,
     FIELDS,
     Node,
+    Synonyms,
     keywords_query,
     make_term,
     parse_query,
     query_warnings,
+    with_synonyms,
 )
 from daemon.secrets import Secrets
 from daemon.sources import REQUIRED, Key, Source
@@ -75,6 +77,7 @@ class Watchlist:
     deliver_at: time | None  # None: immediately; else daily at this local time
     warnings: tuple[str, ...] = ()  # valid, but probably not what it looks like
     similar: Similar | None = None
+    synonyms: tuple[str, ...] = ()  # the terms [synonyms] widened, as `preview` says them
 
     @property
     def keyword_alerts(self) -> bool:
@@ -114,6 +117,7 @@ class Config:
     admin_channel: str | None = None
     alert_after_failures: int = 3
     zotero: ZoteroSettings | None = None  # "add to Zotero" on the page
+    synonyms: Synonyms = ()  # [synonyms]: groups of terms that say the same
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -183,7 +187,8 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     secrets_file = base / top.secrets_file if top.secrets_file else None
     secrets = Secrets.load(secrets_file, "secrets_file")
     channels = _channels(top.channels, secrets, base)
-    watchlists = _watchlists(top.watchlists, channels, positions(text), base)
+    synonyms = _synonyms(top.synonyms)
+    watchlists = _watchlists(top.watchlists, channels, positions(text), base, synonyms)
     sources = _sources(top.sources, base, state_dir, secrets)
     given_http = msgspec.structs.asdict(top.http).items()
     http = HttpSettings(**{k: _plain(v) for k, v in given_http if v is not None})
@@ -202,6 +207,7 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         web=web,
         admin_channel=top.admin_channel,
         zotero=_zotero(top.zotero, secrets),
+        synonyms=synonyms,
         **{k: getattr(top, k) for k in given if getattr(top, k) is not None},
     )
 
@@ -389,11 +395,31 @@ def _position(where: _QueryLine | None, column: int) -> str:
     return f" (line {where.line}, column {i + 1})"
 
 
+def _synonyms(shape: dict[str, list[str]]) -> Synonyms:
+    """`[synonyms]`: `LLM = ["large language model"]`, each key and its list one group of
+    terms a watchlist's query matches alike (opt-in, applied to queries, not papers)."""
+    groups = []
+    for key, others in shape.items():
+        for where, term in (
+            (f"synonyms.{key}", key),
+            *((f"synonyms.{key}[{j}]", t) for j, t in enumerate(others)),
+        ):
+            try:
+                found = make_term(term, DEFAULT_FIELDS)
+            except QueryError as exc:
+                raise ConfigError(f"{where}: {exc.reason}") from None
+            if found.prefix:
+                raise ConfigError(f"{where}: a synonym is a word or a phrase, not a prefix")
+        groups.append((key, *others))
+    return tuple(groups)
+
+
 def _watchlists(
     shapes: list[WatchlistShape],
     channels: dict[str, Channel],
     found: dict[Loc, Position],
     base: Path,
+    synonyms: Synonyms = (),
 ) -> tuple[Watchlist, ...]:
     out: list[Watchlist] = []
     seen: set[str] = set()
@@ -457,7 +483,21 @@ def _watchlists(
                     f"{where}.notify[{j}]: unknown channel {ch!r} (channels: {known})"
                 )
         deliver_at = _deliver(w.deliver, f"{where}.deliver")
-        out.append(Watchlist(name, query, source, tuple(w.notify), deliver_at, warnings, similar))
+        widened: list[str] = []
+        if query is not None:
+            query, widened = with_synonyms(query, synonyms)
+        out.append(
+            Watchlist(
+                name,
+                query,
+                source,
+                tuple(w.notify),
+                deliver_at,
+                warnings,
+                similar,
+                tuple(widened),
+            )
+        )
     return tuple(out)
 
 

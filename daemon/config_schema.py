@@ -140,6 +140,7 @@ class TopShape(Shape):
     http: HttpShape = msgspec.field(default_factory=HttpShape)
     web: WebShape = msgspec.field(default_factory=WebShape)
     zotero: ZoteroShape | None = None
+    synonyms: dict[str, list[str]] = {}
     admin_channel: str | None = None
     alert_after_failures: Annotated[int, msgspec.Meta(ge=1)] | None = None
 

@@ -509,3 +509,36 @@ def decide(node: Node, doc: Doc) -> bool | None:
     if True in results:
         return True
     return None if None in results else False
+
+
+Synonyms = tuple[tuple[str, ...], ...]  # groups of terms that say the same, as written
+
+
+def with_synonyms(node: Node, groups: Synonyms) -> tuple[Node, list[str]]:
+    """`node` with each term that is one of a group's (the same word forms; a prefix is
+    not) also matching the group's others, as Elasticsearch's synonym filter does at
+    query time: `LLM` -> (LLM OR "large language model"); and what was added, a line a
+    term, for `preview` to say."""
+    if not groups:
+        return node, []
+    by_words: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
+    for group in groups:
+        for member in group:
+            by_words[make_term(member, DEFAULT_FIELDS).words] = group
+    said: list[str] = []
+
+    def expand(n: Node) -> Node:
+        if isinstance(n, And):
+            return And(tuple(map(expand, n.children)))
+        if isinstance(n, Or):
+            return Or(tuple(map(expand, n.children)))
+        if isinstance(n, Not):
+            return Not(expand(n.child))
+        group = by_words.get(n.words) if not n.prefix else None
+        if group is None:
+            return n
+        others = [m for m in group if make_term(m, n.fields).words != n.words]
+        said.append(f"{n.text}: also {', '.join(others)} (synonyms)")
+        return Or((n, *(make_term(m, n.fields) for m in others)))
+
+    return expand(node), said

@@ -450,7 +450,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                     if path == "/api/matches":
                         return self._json(200, api_matches(store, config, query))
                     if path == "/api/papers":
-                        rows, _ = find_papers(store, query)
+                        rows, _ = find_papers(store, query, synonyms=config.synonyms)
                         return self._json(200, [paper_json(r) for r in rows])
                     return self._json(200, status(store, config))
             self._send(404, b"not found\n", "text/plain")

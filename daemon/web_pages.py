@@ -20,7 +20,7 @@ from daemon.bibtex import cite_key, entry
 from daemon.config import Config
 from daemon.errors import QueryError
 from daemon.poller import status
-from daemon.query import parse_query, wanted_terms
+from daemon.query import Synonyms, parse_query, wanted_terms, with_synonyms
 from daemon.render import Highlighter, authors_line, paper_links, why_line
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
@@ -83,15 +83,15 @@ def _page_of(query: dict[str, str]) -> int:
 
 
 def find_papers(
-    store: Store, query: dict[str, str], offset: int = 0
+    store: Store, query: dict[str, str], offset: int = 0, synonyms: Synonyms = ()
 ) -> tuple[list[StoredPaper], int]:
     """Stored papers, newest first; with `q`, those the query language matches (and how
-    many more wait for their abstract)."""
+    many more wait for their abstract), its terms widened by `[synonyms]`."""
     limit, (since, until) = limit_of(query, 100), days_of(query)
     parsed = None
     if query.get("q"):
         try:
-            parsed = parse_query(query["q"])
+            parsed = with_synonyms(parse_query(query["q"]), synonyms)[0]
         except QueryError as exc:
             raise BadRequest(f"q: {exc}") from None
     rows, _, waiting = search_papers(store, parsed, since, until, limit + offset)
@@ -245,7 +245,7 @@ def papers_page(store: Store, config: Config, query: dict[str, str], token: str 
     try:
         page = _page_of(query)
         rows, waiting = find_papers(
-            store, {**query, "limit": str(PAGE_SIZE + 1)}, (page - 1) * PAGE_SIZE
+            store, {**query, "limit": str(PAGE_SIZE + 1)}, (page - 1) * PAGE_SIZE, config.synonyms
         )
     except BadRequest as exc:
         error = str(exc)

@@ -791,3 +791,30 @@ def test_the_glued_labels_of_the_real_records_are_cut():
                 assert evaluate(parse_query(f'"{word.lower()}"'), doc), word
                 found += 1
     assert found >= 20
+
+
+def test_synonyms_a_user_declares_widen_queries_and_preview_says_so(cli, config_file):
+    """Issue 32, item 7: `[synonyms]` (opt-in, as Elasticsearch's synonym filter): each
+    group's terms match alike in watchlists, `preview --query` and the page's search,
+    applied at query time and said in `preview`'s explanation."""
+    from daemon.config import load_config
+    from tests.conftest import HF
+
+    config_file.write_text(
+        'state_dir = "state"\n[channels]\nc = "console://"\n'
+        '[synonyms]\nLLM = ["large language model", "LM"]\n'
+        '[[watchlists]]\nname = "llm"\nkeywords = ["LLMs"]\nnotify = ["c"]\n'
+    )
+    config = load_config(config_file)
+    [watchlist] = config.watchlists
+    assert evaluate(watchlist.query, Doc("A large language model for proofs", FILLER, []))
+    assert evaluate(watchlist.query, Doc("Small LMs", FILLER, []))
+    assert not evaluate(watchlist.query, Doc("A language for proofs", FILLER, []))
+    assert cli("ingest", "--no-notify", str(HF / "api_daily_papers_2026-08-03.json")).code == 0
+    shown = cli("preview", "llm")
+    assert shown.code == 0 and "LLMs: also large language model, LM (synonyms)" in shown.out
+    alone = cli("preview", "--query", '"large language model" AND proof*')
+    assert '"large language model": also LLM, LM (synonyms)' in alone.out
+    config_file.write_text('state_dir = "state"\n[synonyms]\nLLM = ["large*"]\n')
+    bad = cli("check")
+    assert bad.code == 2 and "synonyms.LLM[0] (line 3, column 7): a synonym is a word" in bad.err
