@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from daemon.latex import has_latex, to_unicode
+from daemon.latex import braced_greek, has_latex, to_unicode
 from daemon.models import Paper, identifiers, key_hash, paper_day
 from daemon.store import Store
 
@@ -142,6 +142,10 @@ def as_stored(paper: Paper) -> Paper:
     arxiv, doi = identifiers(paper.arxiv_id, paper.doi)
     if (arxiv, doi) != (paper.arxiv_id, paper.doi):
         paper = replace(paper, arxiv_id=arxiv, doi=doi)
+    if "{" in paper.title or "{" in paper.abstract:  # bioRxiv's "TGF{beta}": TGFβ
+        paper = replace(
+            paper, title=braced_greek(paper.title), abstract=braced_greek(paper.abstract)
+        )
     if not has_latex(paper.title, paper.abstract, *paper.authors):
         return paper
     try:

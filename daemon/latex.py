@@ -87,3 +87,46 @@ def _convert(latex: str) -> str:
         return str(_converter().latex_to_text(latex))
     except Exception:  # its bugs, a recursion on hostile nesting: kept as written
         return latex
+
+
+_GREEK = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "omicron",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+]
+# bioRxiv's and medRxiv's way of writing a Greek letter: "TGF{beta}", "NF{kappa}B"
+_LETTERS = dict(zip(_GREEK, "αβγδεζηθικλμνξοπρστυφχψω", strict=True))
+_BRACED_GREEK = re.compile(r"\{(" + "|".join(_GREEK) + r")\}", re.IGNORECASE)
+
+
+def braced_greek(text: str) -> str:
+    """`{beta}` -> β, `{Delta}` -> Δ, as bioRxiv and medRxiv write Greek letters."""
+    if "{" not in text:
+        return text
+
+    def letter(m: re.Match[str]) -> str:
+        found = _LETTERS[m.group(1).lower()]
+        return found.upper() if m.group(1)[0].isupper() else found
+
+    return _BRACED_GREEK.sub(letter, text)

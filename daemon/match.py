@@ -32,7 +32,7 @@ import numpy as np
 
 from daemon.query import FIELDS, And, Doc, Node, Not, Or, Term, decide, term_matches
 from daemon.store.rows import StoredPaper
-from daemon.text import Cache, american, cut_piece, fold, forms, opens_with_label, pieces, plain
+from daemon.text import Cache, american, cut_by_regex, cut_piece, fold, forms, pieces, plain
 
 BATCH = 4096  # papers evaluated together (bits per integer; memory grows with it)
 PIECES = 150_000  # pieces kept per cache generation: a day of arXiv in a few thousand
@@ -309,7 +309,7 @@ class Matcher:
     def _piece(self, piece: str, author: bool) -> int:
         """What one piece of text holds that some watchlist reads, as an id: its keys
         and its parts."""
-        label = opens_with_label(piece)  # "BackgroundThe": two words
+        label = cut_by_regex(piece)  # "BackgroundThe", "TGFβ": two words
         if (piece.isalpha() or piece.isdigit()) and not label:  # one word: most pieces
             keys, part = self._word(piece, author)
             if not keys and not part[0]:

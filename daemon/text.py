@@ -49,7 +49,47 @@ _CHUNK = re.compile(
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
 # runs of digits or letters; a version marker "v" + digits after a name is a run of its
 # own, so YOLOv8 is yolo v 8 (as YOLO-v8 is) and `YOLO` finds it
-_RUN = re.compile(rf"\d+|(?:[^\W\d_][{_MARK}]*){{2,}}?(?=[vV]\d)|[^\W\d_]+(?:[{_MARK}]+[^\W\d_]*)*")
+# Greek letters: a run of their own beside other letters ("TGFβ" is tgf beta, as TGF-β
+# is), each read as its name (β -> beta): `TGF-beta`, `TGF-β` and `TGFβ` find each other
+GREEK = "\u0370-\u03ff\u1f00-\u1fff"
+_LATIN = rf"[^\W\d_{GREEK}]"  # a letter of any other script
+_RUN = re.compile(
+    rf"\d+|[{GREEK}]+(?:[{_MARK}]+[{GREEK}]*)*"
+    rf"|(?:{_LATIN}[{_MARK}]*){{2,}}?(?=[vV]\d)|{_LATIN}+(?:[{_MARK}]+{_LATIN}*)*"
+)
+_HAS_GREEK = re.compile(f"[{GREEK}]")
+_GREEK_NAMES = str.maketrans(
+    {
+        letter: name
+        for letters, name in (
+            ("α", "alpha"),
+            ("β", "beta"),
+            ("γ", "gamma"),
+            ("δ", "delta"),
+            ("εϵ", "epsilon"),
+            ("ζ", "zeta"),
+            ("η", "eta"),
+            ("θϑ", "theta"),
+            ("ι", "iota"),
+            ("κϰ", "kappa"),
+            ("λ", "lambda"),
+            ("μ", "mu"),
+            ("ν", "nu"),
+            ("ξ", "xi"),
+            ("ο", "omicron"),
+            ("πϖ", "pi"),
+            ("ρϱ", "rho"),
+            ("σς", "sigma"),
+            ("τ", "tau"),
+            ("υ", "upsilon"),
+            ("φϕ", "phi"),
+            ("χ", "chi"),
+            ("ψ", "psi"),
+            ("ω", "omega"),
+        )
+        for letter in letters
+    }
+)
 CACHED = 40_000  # words and pieces kept cut per cache generation (bounded memory)
 K = TypeVar("K")
 V = TypeVar("V")
@@ -75,13 +115,15 @@ _UNDECOMPOSABLE = str.maketrans(
 
 
 def fold(text: str) -> str:
-    """Casefold and strip accents: "Schrödinger" -> "schrodinger"."""
+    """Casefold and strip accents: "Schrödinger" -> "schrodinger"; a Greek letter is its
+    name: "β" -> "beta"."""
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text).translate(_UNDECOMPOSABLE)
     if decomposed.isascii():
         return decomposed.casefold()
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return folded.translate(_GREEK_NAMES) if _HAS_GREEK.search(folded) else folded
 
 
 # -ise words that are not British spellings of -ize words (American English writes them
@@ -232,7 +274,7 @@ def _cut(chunk: str, author: bool) -> tuple[Any, ...]:
     """One chunk's parts: forms, surfaces, soft flags, offsets in the chunk, and its
     joined word (forms, surface) if it has several parts."""
     form_of = plain if author else forms
-    if chunk.isalpha() or chunk.isdigit() or chunk[-1] in "+#":
+    if (chunk.isalpha() and not cut_by_regex(chunk)) or chunk.isdigit() or chunk[-1] in "+#":
         return ((form_of(chunk),), (fold(chunk),), (False,), ((0, len(chunk)),), None)
     parts, surfaces, soft, spans = [], [], [], []
     offset = 0
@@ -293,17 +335,20 @@ Cut = tuple[
 ]
 
 
-def opens_with_label(piece: str) -> bool:
-    """A piece that opens with a structured abstract's label glued to its first word
-    ("BackgroundThe"): it is cut by the regular expressions, never by a word shortcut."""
-    return piece[:1].isupper() and _GLUED.match(piece) is not None
+def cut_by_regex(piece: str) -> bool:
+    """A piece no word shortcut may cut: it opens with a structured abstract's label
+    glued to its first word ("BackgroundThe"), or mixes Greek letters with others
+    ("TGFβ", "NF-κB": two runs each)."""
+    if piece[:1].isupper() and _GLUED.match(piece) is not None:
+        return True
+    return not piece.isascii() and _HAS_GREEK.search(piece) is not None
 
 
 def cut_piece(piece: str, author: bool = False) -> Cut:
     """One piece (see `pieces`) cut as `tokenize` cuts it, by shortcuts for a word and for
     words or numbers joined by hyphens (most pieces), which skip the regular expressions."""
     form_of = plain if author else forms
-    label = opens_with_label(piece)
+    label = cut_by_regex(piece)
     if (piece.isalpha() or piece.isdigit()) and not label:
         return ((form_of(piece),), (fold(piece),), (False,), ())
     words = piece.split("-")

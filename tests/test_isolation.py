@@ -257,7 +257,7 @@ def test_only_the_source_with_authority_over_a_paper_replaces_its_text(tmp_path)
 def test_the_sources_say_what_they_speak_for():
     from daemon.sources.contract import KINDS
 
-    kinds = KINDS.registered()
+    kinds = KINDS.all()
     arxiv_paper, bio_paper = (
         Paper(title="a", arxiv_id="2608.00001"),
         Paper(title="b", doi="10.1101/x"),

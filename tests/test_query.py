@@ -87,6 +87,21 @@ ROWS: list[tuple] = [
     ("edema", "Pulmonary oedema", ALERT),
     ("aerial", "Aerial imagery", ALERT),
     ("shoe", "She sells", NO),
+    # Greek letters in every form are one word (item 1)
+    ("epsilon-greedy", "An ϵ-greedy policy", ALERT),
+    ("epsilon-greedy", "An ε-greedy policy", ALERT),
+    ("ε-greedy", "An epsilon-greedy policy", ALERT),
+    ("muP", "Hyperparameter transfer (μP)", ALERT),
+    ("TGF-beta", "TGFβ signalling", ALERT),
+    ("TGF-β", "TGF-beta signalling", ALERT),
+    ("TGFβ", "TGF-beta signalling", ALERT),
+    ("NF-kappaB", "NF-κB activation", ALERT),
+    ("NF-kappaB", "NFκB activation", ALERT),
+    ("IFN-γ", "IFNγ release", ALERT),
+    ("alpha-synuclein", "α-synuclein aggregates", ALERT),
+    ("τ²-bench", "Results on τ^2-bench", ALERT),
+    ("π0.5", "The π_0.5 policy", ALERT),
+    ("beta", "A better test", NO),
     # a structured abstract's label glued to its first word is two words (item 5)
     ("low-dose", "Aspirin", ALERT, "Heart attacks were rare.ConclusionLow-dose aspirin helps."),
     ("conclusion", "Aspirin", ALERT, "ConclusionLow-dose aspirin helps."),
@@ -818,3 +833,59 @@ def test_synonyms_a_user_declares_widen_queries_and_preview_says_so(cli, config_
     config_file.write_text('state_dir = "state"\n[synonyms]\nLLM = ["large*"]\n')
     bad = cli("check")
     assert bad.code == 2 and "synonyms.LLM[0] (line 3, column 7): a synonym is a word" in bad.err
+
+
+_GREEK = [
+    ("alpha", "α"), ("beta", "β"), ("gamma", "γ"), ("delta", "δ"), ("epsilon", "ε"),
+    ("kappa", "κ"), ("lambda", "λ"), ("mu", "μ"), ("pi", "π"), ("sigma", "σ"),
+    ("tau", "τ"), ("phi", "φ"), ("omega", "ω"),
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(_GREEK),
+    st.from_regex(r"[A-Z]{2,4}", fullmatch=True),
+    st.sampled_from(["", "B", "-receptor", " signalling"]),
+)
+def test_a_greek_letter_in_every_form_is_one_word(letter, prefix, suffix):
+    """Issue 32, item 1: typing a Greek letter worked, spelling it did not, and
+    bioRxiv's braces matched nothing. Spelled, as the letter, as LaTeX and as bioRxiv's
+    `{name}`, glued to a name or hyphenated, each finds every other."""
+    from daemon.identity import as_stored
+    from daemon.models import Paper
+
+    name, symbol = letter
+    written = [
+        f"{prefix}-{name}{suffix}",
+        f"{prefix}-{symbol}{suffix}",
+        f"{prefix}{symbol}{suffix}",
+        f"{prefix}{{{name}}}{suffix}",  # bioRxiv's
+        f"{prefix}-${chr(92)}{name}${suffix}",  # LaTeX
+    ]
+    stored = [as_stored(Paper(title=f"On {w} today")).title for w in written]
+    for query in (f"{prefix}-{name}{suffix}", f"{prefix}-{symbol}{suffix}"):
+        node = parse_query(f'"{query}"' if " " in query else query)
+        for title in stored:
+            assert evaluate(node, Doc(title, FILLER, [])), (query, title)
+
+
+def test_the_greek_letters_of_the_real_records_are_found_spelled():
+    """Over the real bioRxiv and medRxiv records: each `{name}` they write is found by
+    the name spelled and by the letter, once stored."""
+    import json
+
+    from daemon.identity import as_stored
+    from daemon.models import Paper
+    from tests.fake_biorxiv import BIORXIV
+
+    found = 0
+    for path in sorted(BIORXIV.glob("*.json")):
+        for record in json.loads(path.read_text())["collection"]:
+            paper = as_stored(Paper(title=record["title"], abstract=record["abstract"]))
+            doc = Doc(paper.title, paper.abstract, [])
+            for m in re.finditer(r"(\w*)\{(alpha|beta|gamma|kappa|delta)\}", record["abstract"]):
+                query = f"{m.group(1)}-{m.group(2)}" if m.group(1) else m.group(2)
+                assert evaluate(parse_query(query), doc), (query, m.group())
+                found += 1
+    assert found >= 2

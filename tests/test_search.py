@@ -209,7 +209,7 @@ def test_a_search_matching_more_papers_than_sqlite_takes_parameters_lists_them(t
 
 # the keys of the papers below as each analysis makes them: a change to how keys are made
 # must raise search.ANALYSIS (stored papers' keys are made again) and add its fingerprint
-FINGERPRINTS = {2: "e79f3b39769cf0c3"}
+FINGERPRINTS = {2: "3de79180b3cfc15c"}
 
 
 def test_the_analysis_version_says_when_keys_change():
@@ -230,7 +230,7 @@ def test_the_analysis_version_says_when_keys_change():
         (
             "Schrödinger's C++ GPT-4o pre-training of genetic algorithms (GAs)",
             "BackgroundMatrices, analyses; colour tokenisation YOLOv8 ε-greedy "
-            "ﬁne-tuning ＧＰＴ－４ τ²",
+            "ﬁne-tuning ＧＰＴ－４ τ² TGFβ NF-κB ϵ-greedy (μP)",
             ["Jürgen Müller-Lüdenscheidt", "M. Ro\u0308tig"],
         )
     )
