@@ -33,7 +33,7 @@ from daemon.text import CACHED, Tokens, american, parts
 # Raise it with any change to how a paper's keys are made (daemon.text's cutting and
 # folding, `paper_keys` here): every stored paper's keys are then made again (61 s per
 # 100,000 papers), as they are when the dictionaries change. A comment edited is not one.
-ANALYSIS = 2  # 2: marks, compatibility, Greek, acronym plurals, -ae-/-oe-, glued labels
+ANALYSIS = 2  # 2: marks, compatibility, Greek, Landau, acronyms, -ae-/-oe-, labels
 
 
 def _analysis_version() -> int:

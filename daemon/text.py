@@ -409,12 +409,19 @@ def pieces(text: str) -> list[str]:
     return compatible(text)[0].translate(_APART).split()
 
 
+_LANDAU = re.compile(r"(?<![^\W_])[oOΘΩ](?=\()")
+
+
 def compatible(text: str) -> tuple[str, list[int] | None]:
     """`text` with its compatibility characters as NFKC writes them (ligatures, super-
     and subscript digits, full-width forms: ﬁ -> fi, τ² -> τ2, ＧＰＴ－４ -> GPT-4), one
     character at a time, and where each character of the result comes from in `text`
     (None: nothing changed). So a text and its NFC, NFD, NFKC and NFKD forms cut into the
-    same parts; combining marks are kept with their letter (see _WORD)."""
+    same parts; combining marks are kept with their letter (see _WORD). Landau's O
+    (`o(1)`, `O(n log n)`) is mathematics, not a word: it is left out (a space in its
+    place), so `o1` finds OpenAI's model, never "(1 + o(1))"."""
+    if "(" in text:
+        text = _LANDAU.sub(" ", text)
     if text.isascii() or unicodedata.is_normalized("NFKC", text):
         return text, None
     out: list[str] = []
