@@ -470,8 +470,10 @@ def _watchlists(
                 f'{where}: needs keywords = [...], query = "..." or similar_to = [...]'
             )
         if similar is not None:
-            n = len(similar.examples)
-            shown_as = f"similar to {n} paper{'s' if n > 1 else ''}"
+            n = len(similar.examples) - len(similar.libraries)
+            named = [f"{n} paper{'s' if n > 1 else ''}"] if n else []
+            named += [path.name for path in similar.libraries]  # `check` counts its entries
+            shown_as = f"similar to {' and '.join(named)}"
             joint = "or" if similar.either else "and"
             source = f"{source} ({joint} {shown_as})" if source else shown_as
         if not w.notify:

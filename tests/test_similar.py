@@ -304,6 +304,7 @@ def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, ba
     result = cli("check")
     assert result.code == 0, result.err
     assert "refs.bib: 4 of 5 entries stored (examples: 4)" in result.out
+    assert "halluc: similar to refs.bib" in result.out  # not "similar to 1 paper"
     assert "e: A Paper Nobody Stored" in result.out
     from daemon.similar_job import examples_of
 
