@@ -318,3 +318,20 @@ def test_a_skipped_record_is_said_in_the_log_and_in_status(tmp_path, caplog):
     assert "1 papers of daily.json skipped" in source["last_result"]
     assert "record 2 skipped" in source["last_result"] and "has no title" in source["last_result"]
     assert "paper_skipped" in caplog.text
+
+
+_PAGE = (HF / "listing_dom_only_2026-08-03.html").read_text()
+_CARDS = re.findall(r"<article.*?</article>", _PAGE, re.S)
+_PAGE_BEFORE = _ingest(_PAGE.encode(), "daily.html")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(_CARDS) - 1), HOSTILE)
+def test_a_hostile_hugging_face_card_changes_nothing_for_the_others_of_its_page(index, text):
+    card = _CARDS[index]
+    spoilt = re.sub(
+        r"(<h3[^>]*><a [^>]*>)[^<]*(</a>)", lambda m: m[1] + escape(text) + m[2], card, count=1
+    )
+    page = _PAGE.replace(card, spoilt)
+    ident = re.search(r'href="/papers/([\d.]+)"', card).group(1)  # type: ignore[union-attr]
+    _others_unchanged(_ingest(page.encode(), "daily.html"), _PAGE_BEFORE, ident)
