@@ -420,7 +420,7 @@ def compatible(text: str) -> tuple[str, list[int] | None]:
     same parts; combining marks are kept with their letter (see _WORD). Landau's O
     (`o(1)`, `O(n log n)`) is mathematics, not a word: it is left out (a space in its
     place), so `o1` finds OpenAI's model, never "(1 + o(1))"."""
-    if "(" in text:
+    if "o(" in text or "O(" in text or "Θ(" in text or "Ω(" in text:
         text = _LANDAU.sub(" ", text)
     if text.isascii() or unicodedata.is_normalized("NFKC", text):
         return text, None
