@@ -134,6 +134,7 @@ def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any
             "queries": len(queries),
             "p50_ms": 1000 * statistics.median(times),
             "p90_ms": 1000 * times[int(0.9 * len(times))],
+            "p99_ms": 1000 * times[min(len(times) - 1, int(0.99 * len(times)))],
             "max_ms": 1000 * times[-1],
             "baseline_queries": n_baseline,
             "baseline_p50_ms": 1000 * statistics.median(base),
