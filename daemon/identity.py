@@ -12,11 +12,13 @@ rows become one: the older keeps everything either had.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from daemon.latex import braced_greek, has_latex, to_unicode
+from daemon.log import event
 from daemon.models import Paper, identifiers, key_hash, paper_day
 from daemon.store import Store
 
@@ -155,7 +157,8 @@ def as_stored(paper: Paper) -> Paper:
             abstract=to_unicode(paper.abstract),
             authors=tuple(to_unicode(a) for a in paper.authors),
         )
-    except Exception:  # one paper's markup: it is stored as written
+    except Exception as exc:  # one paper's markup: it is stored as written, and said
+        event("latex_kept_as_written", logging.WARNING, title=paper.title[:80], error=repr(exc))
         return paper
 
 

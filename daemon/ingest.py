@@ -213,8 +213,8 @@ def _store_each(
             return store_papers(store, papers, stamp, alert, authority), []
     except DATABASE_FAULTS:
         raise
-    except Exception:  # whose? tried one by one below
-        pass
+    except Exception as exc:  # whose? said, then tried one by one below
+        event("stored_paper_by_paper", logging.WARNING, papers=len(papers), reason=reason(exc))
     merged, skipped = Merged(), []
     for number, paper in enumerate(papers, 1):
         try:

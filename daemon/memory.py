@@ -10,19 +10,18 @@ the C library is not glibc it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from functools import cache
 from typing import Any
 
 
 @cache
 def _libc() -> Any:
-    name = ctypes.util.find_library("c")
+    """The C library the process runs on (its own symbols: no search for a file)."""
     try:
-        libc = ctypes.CDLL(name)
-        return libc if hasattr(libc, "malloc_trim") else None
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def release() -> None:

@@ -166,7 +166,7 @@ def test_a_hostile_hugging_face_entry_changes_nothing_for_the_others(index, fiel
 _HF_BEFORE = _ingest(json.dumps(HF_API).encode(), "daily.json")
 
 
-def test_a_paper_sqlite_cannot_hold_is_left_out_with_its_reason(tmp_path):
+def test_a_paper_sqlite_cannot_hold_is_left_out_with_its_reason(tmp_path, caplog):
     """Twenty digits of a version passed the parser once and failed the whole page's
     transaction: now that record alone is left out, and says why."""
     with Store(tmp_path / "p.db") as store:
@@ -184,6 +184,8 @@ def test_a_paper_sqlite_cannot_hold_is_left_out_with_its_reason(tmp_path):
         assert result.skipped and "paper 1 ('a') not stored: OverflowError" in result.skipped[0]
         row = store.conn.execute("SELECT skipped FROM documents").fetchone()
         assert "OverflowError" in row[0]
+    assert "stored_paper_by_paper papers=2" in caplog.text  # the batch's failure is said
+    assert "paper_skipped" in caplog.text
 
 
 def test_a_bad_biorxiv_field_costs_neither_its_page_nor_the_pages_after(tmp_path):

@@ -33,6 +33,7 @@ SCHEMA = "paperwatch.matches/1"
 # a path segment that is a token, not a word: 16 or more letters, digits, - and _, with
 # a digit among them (Slack's, Discord's, Zapier's hook paths)
 _TOKEN = re.compile(r"^(?=[^/]*\d)[A-Za-z0-9_-]{16,}$")
+_SECRET_HEADER = re.compile(r"auth|token|key|secret|signature|cookie|password", re.I)
 
 
 class Webhook:
@@ -96,8 +97,10 @@ def _load(url: str, where: str, base: Path, timeout: float) -> Webhook:
     pairs = [item.partition("=") for item in parts.query.split("&") if item]
     headers = {unquote(k[1:]): unquote(v) for k, _, v in pairs if k.startswith("+")}
     real = urlunsplit(("https" if secure else "http", parts.netloc, parts.path or "/", "", ""))
-    for secret in [*headers.values(), parts.password or ""]:
-        remember(secret)
+    for name, value in headers.items():  # Authorization, X-Api-Key, X-Hook-Token, ...
+        if _SECRET_HEADER.search(name):
+            remember(value)
+    remember(parts.password or "")
     path = []
     for segment in parts.path.split("/"):
         if _TOKEN.match(unquote(segment)):
