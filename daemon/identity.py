@@ -62,7 +62,10 @@ def store_papers(
     version number counts only from a source with `authority` over the paper: any other
     adds a sighting and fills what is missing, never replaces text."""
     repo = store.papers
-    papers = [p if authority(p) else replace(p, version=None) for p in papers]
+    papers = [  # replace() only where it changes something: this is every paper stored
+        replace(p, version=None) if p.version is not None and not authority(p) else p
+        for p in papers
+    ]
     keys = [p.key for p in papers]
     hashes = {k: key_hash(k) for k in keys}
     wanted = set(keys)

@@ -147,49 +147,69 @@ def ingest_digest(
     authority: Authority = no_authority,
     beat: Beat | None = None,
 ) -> IngestResult:
-    """Store one parsed document in one transaction; the same content twice changes nothing."""
+    """Store one parsed document in one transaction; the same content twice changes nothing.
+    Its papers are written together; if that fails for a reason of theirs (a value SQLite
+    cannot hold, a bug a hostile paper finds), the transaction is rolled back and they are
+    written one by one, each in a savepoint, leaving out the ones that fail (a savepoint
+    costs every document a statement journal: a third of the ingest, so only then)."""
     papers = _prepared(digest.papers, beat)
-    with store.transaction():
-        earlier = _earlier(store, content_hash)
-        if earlier is not None:
-            return earlier
-        stamp = iso(now)
-        day = digest.page_day.isoformat() if digest.page_day else ""
-        doc_id = store.papers.add_document(
-            source=source,
-            location=location,
-            content_hash=content_hash,
-            fetched_at=stamp,
-            kind=digest.kind,
-            page_day=day or None,
-            papers=len(digest.papers),
-        )
-        merged, unstored = _store_each(store, papers, stamp, alert_replacements, authority)
-        skipped = [*digest.skipped, *unstored]
-        if skipped:
-            store.papers.set_document_skipped(doc_id, skipped)
-        store.papers.add_sightings(
-            source=source,
-            location=location,
-            page_day=day,
-            document_id=doc_id,
-            paper_ids=merged.ids,
-            stamp=stamp,
-        )
-        store.papers.set_document_counts(doc_id, len(merged.new), len(merged.gained))
-        if on_change is not None and (merged.new or merged.gained):
-            on_change(store, merged.new + merged.gained, now)
-        result = IngestResult(
-            doc_id,
-            len(digest.papers) - len(unstored),
-            merged.new,
-            merged.gained,
-            page_day=day or None,
-            skipped=skipped,
-        )
-    for why in skipped:
+
+    def write(together: bool) -> IngestResult:
+        with store.transaction():
+            earlier = _earlier(store, content_hash)
+            if earlier is not None:
+                return earlier
+            stamp = iso(now)
+            day = digest.page_day.isoformat() if digest.page_day else ""
+            doc_id = store.papers.add_document(
+                source=source,
+                location=location,
+                content_hash=content_hash,
+                fetched_at=stamp,
+                kind=digest.kind,
+                page_day=day or None,
+                papers=len(digest.papers),
+            )
+            merged, unstored = _store(store, papers, stamp, alert_replacements, authority, together)
+            skipped = [*digest.skipped, *unstored]
+            if skipped:
+                store.papers.set_document_skipped(doc_id, skipped)
+            store.papers.add_sightings(
+                source=source,
+                location=location,
+                page_day=day,
+                document_id=doc_id,
+                paper_ids=merged.ids,
+                stamp=stamp,
+            )
+            store.papers.set_document_counts(doc_id, len(merged.new), len(merged.gained))
+            if on_change is not None and (merged.new or merged.gained):
+                on_change(store, merged.new + merged.gained, now)
+            return IngestResult(
+                doc_id,
+                len(digest.papers) - len(unstored),
+                merged.new,
+                merged.gained,
+                page_day=day or None,
+                skipped=skipped,
+            )
+
+    try:
+        result = write(together=True)
+    except _OneByOne as exc:
+        event("stored_paper_by_paper", logging.WARNING, papers=len(papers), reason=exc.reason)
+        result = write(together=False)
+    for why in result.skipped:
         event("paper_skipped", logging.WARNING, source=source, reason=why)
     return result
+
+
+class _OneByOne(Exception):
+    """Storing a document's papers together failed for a reason of theirs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _prepared(papers: tuple[Paper, ...], beat: Beat | None) -> list[Paper]:
@@ -202,19 +222,24 @@ def _prepared(papers: tuple[Paper, ...], beat: Beat | None) -> list[Paper]:
     return prepared
 
 
-def _store_each(
-    store: Store, papers: list[Paper], stamp: str, alert: bool, authority: Authority
+def _store(
+    store: Store,
+    papers: list[Paper],
+    stamp: str,
+    alert: bool,
+    authority: Authority,
+    together: bool,
 ) -> tuple[Merged, list[str]]:
-    """Store the papers together; if that fails for a reason of theirs (a value SQLite
-    cannot hold, a bug a hostile paper finds), store them one by one, each in a savepoint,
-    leaving out the ones that fail, with their reasons."""
-    try:
-        with store.savepoint():
+    """The papers stored (and why each left out was): `together`, in one go (a failure of
+    theirs is _OneByOne); else one by one, each in a savepoint, leaving out those that
+    fail."""
+    if together:
+        try:
             return store_papers(store, papers, stamp, alert, authority), []
-    except DATABASE_FAULTS:
-        raise
-    except Exception as exc:  # whose? said, then tried one by one below
-        event("stored_paper_by_paper", logging.WARNING, papers=len(papers), reason=reason(exc))
+        except DATABASE_FAULTS:
+            raise
+        except Exception as exc:  # whose? the caller tries them one by one
+            raise _OneByOne(reason(exc)) from exc
     merged, skipped = Merged(), []
     for number, paper in enumerate(papers, 1):
         try:
