@@ -158,12 +158,12 @@ def _ise_kept(base: str) -> bool:
 # haemorrhagic, haematoxylin, ischaemic, hypoxaemia, oedema, dyspnoea): a word holding
 # one of these roots is spelled with the American root
 _GREEK_AE = re.compile(
-    r"haem|aem|paed|oesoph|oestr|foet|aetiol|gynaec|diarrhoe|pnoe|oedem|coeli|faec|caesar"
+    r"haem|aemi|paed|oesoph|oestr|foet|aetiol|gynaec|diarrhoe|pnoe|oedem|coeli|faec|caesar"
     r"|anaesth|amoeb"
 )
 _AMERICAN_ROOT = {
     "haem": "hem",
-    "aem": "em",
+    "aemi": "emi",  # anaemia, ischaemic; not daemon
     "paed": "ped",
     "oesoph": "esoph",
     "oestr": "estr",

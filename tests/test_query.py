@@ -127,6 +127,7 @@ ROWS: list[tuple] = [
     ("fetal", "Foetal growth", ALERT),
     ("ischemic stroke", "Ischaemic stroke outcomes", ALERT),
     ("edema", "Pulmonary oedema", ALERT),
+    ("demon", "A daemon process", NO),
     ("aerial", "Aerial imagery", ALERT),
     ("shoe", "She sells", NO),
     ("generalization", "Domain generalisation benchmarks", ALERT),
@@ -747,6 +748,8 @@ _ROOTS = [
     st.sampled_from(["lower", "title", "upper"]),
 )
 def test_british_ae_and_oe_fold_like_is_and_iz(root, ending, case):
+    if root[0].endswith("aem") and not ending.startswith("i"):
+        ending = "ia"  # -aem- is the blood's ending (-aemia, -aemic), as in no other word
     """Issue 32, item 2: `hemorrhagic` did not find "haemorrhagic", nor `estrogen`
     "oestrogen": a word with a Greek root written -ae-/-oe- is the American word, both
     ways, whatever its ending and case."""
