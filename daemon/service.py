@@ -42,7 +42,7 @@ from daemon.poller import admin_message
 from daemon.runtime import Current, Runtime
 from daemon.search import catch_up
 from daemon.similar_job import TrainingStopped
-from daemon.sources import Memory, Outcome, Source
+from daemon.sources import Halt, Memory, Outcome, Source
 from daemon.store import Store, StoreError
 from daemon.store.rows import SourceState
 from daemon.systemd import Notifier
@@ -210,7 +210,7 @@ class Watcher(threading.Thread):
         super().__init__(name=f"watch:{source.name}", daemon=True)
         self.source, self.memory, self.poll, self.deliver = source, memory, poll, deliver
         self.health = health
-        self.halt = threading.Event()
+        self.halt = Halt()
         self.started = threading.Event()  # set up (what is dropped now is seen) or failed
         self.failures = 0  # in a row: the watch has not come up since
         # monotonic time the running poll started or last made progress (a paper

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from daemon.service import Service
-from daemon.sources import Context, Key, Memory, Outcome, Source, SourceKind, kinds, register
+from daemon.sources import Context, Halt, Key, Memory, Outcome, Source, SourceKind, kinds, register
 from tests.daemon_proc import wait_for
 
 WAKE = threading.Event()  # set by the test: the kind's watch wakes the daemon
@@ -46,7 +46,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
     return outcome
 
 
-def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[None]:
+def watch(source: Source, memory: Memory, halt: Halt) -> Iterator[None]:
     while not halt.is_set():
         if WAKE.wait(0.05):
             WAKE.clear()

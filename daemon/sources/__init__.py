@@ -12,6 +12,7 @@ from daemon.sources.contract import (
     KINDS,
     REQUIRED,
     Context,
+    Halt,
     Key,
     KeyType,
     Memory,
@@ -25,6 +26,7 @@ from daemon.sources.contract import (
 __all__ = [
     "REQUIRED",
     "Context",
+    "Halt",
     "Key",
     "KeyType",
     "Memory",

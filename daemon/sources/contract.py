@@ -5,7 +5,10 @@ and the registry's discovery (daemon.sources) imports the kinds.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -60,7 +63,41 @@ class Source:
 
 
 Memory = dict[str, Any]  # per source, kept by the daemon from one poll to the next
-Watch = Callable[[Source, Memory, threading.Event], Iterator[None]]
+
+
+class Halt:
+    """Tells a watch to end. An Event, and a pipe that becomes readable when it is set:
+    a watch blocked in select() on its own descriptors wakes at once, so a stop never
+    waits out a read timeout."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._read, self._write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        weakref.finalize(self, _close, self._read, self._write)  # closed with it, not before
+
+    def set(self) -> None:
+        if not self._event.is_set():
+            self._event.set()
+            with contextlib.suppress(OSError):
+                os.write(self._write, b"\0")
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+    def fileno(self) -> int:
+        return self._read
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+Watch = Callable[[Source, Memory, Halt], Iterator[None]]
 
 
 class IngestOptions(TypedDict, total=False):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import select
 import sqlite3
 import stat
 import threading
@@ -37,7 +38,16 @@ from daemon.clock import iso
 from daemon.errors import FetchError, PaperwatchError
 from daemon.ingest import is_digest_file
 from daemon.log import Conditions, event
-from daemon.sources.contract import Context, Key, Memory, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Halt,
+    Key,
+    Memory,
+    Outcome,
+    Source,
+    SourceKind,
+    register,
+)
 
 KEEP_WATCHING = 3600.0  # s: a file taken without a close event is watched this long for more
 RETRY_FIRST, RETRY_MAX = timedelta(seconds=1), timedelta(minutes=5)  # unreadable files
@@ -536,7 +546,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
     return outcome
 
 
-def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[None]:
+def watch(source: Source, memory: Memory, halt: Halt) -> Iterator[None]:
     """Yield when a file is complete or due for another look; a vanished inbox is logged
     and made again."""
     path: Path = source.options["path"]
@@ -554,7 +564,8 @@ def watch(source: Source, memory: Memory, halt: threading.Event) -> Iterator[Non
                 due = inbox.due_in()
                 timeout = 1.0 if due is None else min(due, 1.0)
                 wake = vanished = False
-                for ev in notify.read(timeout=int(timeout * 1000) + 1):
+                ready, _, _ = select.select([notify, halt], [], [], timeout + 0.001)
+                for ev in notify.read(timeout=0) if notify in ready else ():
                     folder = folders.get(ev.wd)
                     if ev.mask & (F.IGNORED | F.DELETE_SELF | F.MOVE_SELF):
                         vanished = True
