@@ -544,6 +544,12 @@ def main() -> None:
         f"same papers {se['same_as_scan']}/{se['baseline_queries']}   index built in "
         f"{se['index_s']:.0f} s, {se['index_mb']:.0f} MB (database {se['db_mb']:.0f} MB)"
     )
+    print(
+        f"search right after `paperwatch ingest` of {se['after_ingested']} papers (stored and "
+        f"indexed in {se['after_ingest_s']:.1f} s by the command): p50 "
+        f"{se['after_p50_ms']:.0f} ms, p99 {se['after_p99_ms']:.0f} ms over the first "
+        f"{se['after_queries']} queries (as later: p50 {se['p50_ms']:.0f} ms)"
+    )
     subprocess.run([sys.executable, str(ROOT / "bench" / "words.py")], check=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py")], check=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / "soak_similar.py")], check=True)

@@ -33,9 +33,9 @@ ISSUE_PHRASES = {  # query alone -> what an independent reader's regex counts
 }
 
 
-def _stored(n: int, db: Path) -> int:
-    """The first `n` corpus papers in a store at `db`, 5,000 a document; returns how
-    many papers it holds."""
+def _stored(n: int, db: Path, skip: int = 0) -> int:
+    """The first `n` corpus papers (after `skip`) in a store at `db`, 5,000 a document;
+    returns how many papers it holds."""
     from daemon.ingest import ingest_digest
     from daemon.models import Digest, Paper
     from daemon.store import Store
@@ -48,7 +48,9 @@ def _stored(n: int, db: Path) -> int:
     with Store(db) as store, gzip.open(CORPUS_FILE, "rt") as f:
         chunk: list[Paper] = []
         for i, line in enumerate(f):
-            if i == n:
+            if i < skip:
+                continue
+            if i == skip + n:
                 break
             p = json.loads(line)
             authors = tuple(p["authors"])
@@ -57,7 +59,7 @@ def _stored(n: int, db: Path) -> int:
                 ingest(chunk, str(i))
                 chunk = []
         if chunk:
-            ingest(chunk, "last")
+            ingest(chunk, f"last-{skip}")
         return store.papers.max_id()
 
 
@@ -77,6 +79,9 @@ def search_queries(n: int, seed: int = 5) -> list[str]:
     return found
 
 
+AFTER, AFTER_QUERIES = 1000, 100  # papers of the ingest a search follows at once; its queries
+
+
 def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any]:
     from daemon.match import Matcher, Rule
     from daemon.query import parse_query
@@ -88,7 +93,7 @@ def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "paperwatch.db"
         t0 = time.perf_counter()
-        stored = _stored(n_papers, db)
+        stored = _stored(n_papers - AFTER, db)
         store_s = time.perf_counter() - t0
         size_before = db.stat().st_size  # (the store is closed: its WAL is checkpointed)
         with Store(db) as writer:
@@ -97,7 +102,19 @@ def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any
             index_s = time.perf_counter() - t0
             writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         size_after = db.stat().st_size
+        # `paperwatch ingest` of the last papers: stored, then indexed in the same command
+        t0 = time.perf_counter()
+        stored = _stored(AFTER, db, skip=n_papers - AFTER)
+        with Store(db) as writer:
+            catch_up(writer)
+        ingest_s = time.perf_counter() - t0
         reader = Store(db, readonly=True)
+        after = []  # right after the ingest: as fast as later?
+        for q in queries[:AFTER_QUERIES]:
+            t0 = time.perf_counter()
+            find_papers(reader, {"q": q, "limit": "100"})
+            after.append(time.perf_counter() - t0)
+        after.sort()
 
         def scan(query: str) -> list[int]:
             """Before issue 20: a one-rule matcher over every stored paper."""
@@ -136,6 +153,11 @@ def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any
             "p90_ms": 1000 * times[int(0.9 * len(times))],
             "p99_ms": 1000 * times[min(len(times) - 1, int(0.99 * len(times)))],
             "max_ms": 1000 * times[-1],
+            "after_ingested": AFTER,
+            "after_ingest_s": ingest_s,
+            "after_p50_ms": 1000 * statistics.median(after),
+            "after_p99_ms": 1000 * after[min(len(after) - 1, int(0.99 * len(after)))],
+            "after_queries": len(after),
             "baseline_queries": n_baseline,
             "baseline_p50_ms": 1000 * statistics.median(base),
             "search_p50_ms_same_queries": 1000 * statistics.median(mine),

@@ -23,7 +23,7 @@ from daemon.outbox import deliver as deliver_all
 from daemon.poller import PollContext, run_source
 from daemon.query import Node
 from daemon.runtime import Runtime
-from daemon.search import catch_up, search
+from daemon.search import catch_up, search, search_page
 from daemon.similar_job import SimilarEngine
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
@@ -151,14 +151,16 @@ def find_papers(
     since: date | None = None,
     until: date | None = None,
     limit: int | None = None,
-) -> tuple[list[StoredPaper], int, int]:
-    """Stored papers, newest first; with a query, those it matches: (rows, how many match
-    in all, how many more wait for their abstract to be decided)."""
+) -> tuple[list[StoredPaper], int]:
+    """Stored papers, newest first; with a query, those it matches (and how many more wait
+    for their abstract to be decided). With a limit only that page is verified."""
     if query is None:
-        return store.papers.listing(since=since, until=until, limit=limit), 0, 0
+        return store.papers.listing(since=since, until=until, limit=limit), 0
+    if limit is not None:
+        return search_page(store, query, limit, since, until)
     ids, waiting = search(store, query)
-    rows = store.papers.listing(ids=ids, since=since, until=until, limit=limit) if ids else []
-    return rows, len(ids), waiting
+    rows = store.papers.listing(ids=ids, since=since, until=until) if ids else []
+    return rows, waiting
 
 
 def keep_index_current(db_path: Path, stop: threading.Event, every: float = 2.0) -> None:

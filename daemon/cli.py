@@ -18,7 +18,6 @@ from pathlib import Path
 from daemon import __version__
 from daemon.app import (
     FileFailed,
-    find_papers,
     ingest_file,
     keep_index_current,
     poll,
@@ -36,7 +35,7 @@ from daemon.poller import status
 from daemon.query import parse_query, query_warnings, with_synonyms
 from daemon.render import Message, paper_json
 from daemon.runtime import Runtime
-from daemon.search import catch_up
+from daemon.search import catch_up, search
 from daemon.secrets import scrub
 from daemon.similar_job import examples_of, library_problems, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
@@ -274,11 +273,12 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("preview needs a WATCHLIST name or --query Q")
     store = Store(config.db_path)
     catch_up(store)
-    rows, matching, waiting = find_papers(store, query, limit=args.limit)
+    ids, waiting = search(store, query)  # all of them: the count is part of the answer
+    rows = store.papers.listing(ids=ids, limit=args.limit) if ids else []
     print_papers(rows, args.json)
     if not args.json:
         more = f"; {waiting} more wait for their abstract" if waiting else ""
-        out(f"{matching} stored papers match{more}")
+        out(f"{len(ids)} stored papers match{more}")
         for line in widened:
             out(f"  {line}")
     return EXIT_OK

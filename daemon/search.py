@@ -17,14 +17,17 @@ what evaluating the query on every stored paper gives.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from importlib import metadata
 
 from daemon.lemmas import TABLE
-from daemon.query import FIELDS, And, Doc, Node, Not, Term, decide, term_matches
+from daemon.query import FIELDS, And, Doc, Node, Not, Term, decide
 from daemon.store import Store
 from daemon.store.rows import StoredPaper
 from daemon.store.search_index import Keys, SearchIndexRepo, Text
@@ -33,7 +36,7 @@ from daemon.text import CACHED, Tokens, american, parts
 # Raise it with any change to how a paper's keys are made (daemon.text's cutting and
 # folding, `paper_keys` here): every stored paper's keys are then made again (61 s per
 # 100,000 papers), as they are when the dictionaries change. A comment edited is not one.
-ANALYSIS = 2  # 2: marks, compatibility, Greek, Landau, acronyms, -ae-/-oe-, labels
+ANALYSIS = 3  # 2: marks, compatibility, Greek, Landau, acronyms, -ae-/-oe-, labels; 3: pairs
 
 
 def _analysis_version() -> int:
@@ -62,6 +65,12 @@ def _key(kind: str, word: str) -> str:
     return ("g" if kind == "f" else "t") + word.encode().hex()
 
 
+def _pair(first: str, second: str) -> str:
+    """The key of two forms next to each other (CRC-32 of both: a collision only adds a
+    candidate, which is verified)."""
+    return f"q{zlib.crc32(f'{first} {second}'.encode()):08x}"
+
+
 def _field_keys(tokens: Tokens, author: bool) -> str:
     forms: set[str] = set()
     written = set(tokens.surface)
@@ -75,6 +84,10 @@ def _field_keys(tokens: Tokens, author: bool) -> str:
     if not author:  # an author's words are their forms (only folded): kept once, as forms
         written.update(list(map(american, written)))
         keys += [_key("s", w) for w in written]
+        # parts next to each other: a phrase's candidates hold each of its pairs, not
+        # only each of its words (three common words are in most abstracts, together in few)
+        pairs = {_pair(a, b) for x, y in itertools.pairwise(tokens.forms) for a in x for b in y}
+        keys += pairs
     return " ".join(keys)
 
 
@@ -148,6 +161,10 @@ def _any(column: str, words: Iterable[str]) -> str:
     return f"({column} : ({' OR '.join(_key('f', w) for w in words)}))"
 
 
+def _pairs(column: str, first: Iterable[str], second: Iterable[str]) -> str:
+    return f"({column} : ({' OR '.join(_pair(a, b) for a in first for b in second)}))"
+
+
 def _starting(column: str, prefixes: Iterable[str], author: bool) -> str:
     """Papers with a word in `column` that starts with one of `prefixes`."""
     plain, hexed = ("f", "g") if author else ("s", "t")
@@ -182,7 +199,11 @@ def lookup(term: Term, field: str) -> Lookup:
         halves = [f"({_any(field, a)} AND {_any(field, b)})" for a, b in splits]
         return Lookup(sure, " OR ".join([sure, *halves]))
     sure = _starting(field, joined, author) if term.prefix else _any(field, joined)
-    needs = [_any(field, w) for w in (words[:-1] if term.prefix else words)]
+    whole = words[:-1] if term.prefix else words
+    if author or len(whole) == 1:
+        needs = [_any(field, w) for w in whole]
+    else:  # each pair of whole words next to each other (which holds each word)
+        needs = [_pairs(field, a, b) for a, b in itertools.pairwise(whole)]
     if term.prefix:
         needs.append(_starting(field, words[-1], author))
     return Lookup(sure, f"{sure} OR ({' AND '.join(needs)})")
@@ -191,14 +212,22 @@ def lookup(term: Term, field: str) -> Lookup:
 # -- searching ---------------------------------------------------------------------------
 
 
+@dataclass
+class Bounds:
+    """What the index says of a query: the papers it matches for sure, and those it may
+    match (a phrase's candidates), to verify on their text. The two never overlap."""
+
+    sure: set[int]
+    maybe: set[int]
+
+
 class _Search:
-    """One query over the indexed papers: per term, the papers it matches, as sets."""
+    """One query over the indexed papers: per term, then per operator, its bounds."""
 
     def __init__(self, repo: SearchIndexRepo, up_to: int) -> None:
         self.repo = repo
         self.up_to = up_to
-        self.docs: dict[int, Doc] = {}
-        self.found: dict[Term, set[int]] = {}
+        self.found: dict[Term, Bounds] = {}
         self._everyone: set[int] | None = None
 
     def everyone(self) -> set[int]:
@@ -206,68 +235,105 @@ class _Search:
             self._everyone = self.repo.all_ids(self.up_to)
         return self._everyone
 
-    def term(self, term: Term) -> set[int]:
+    def term(self, term: Term) -> Bounds:
         found = self.found.get(term)
         if found is None:
-            found = set()
+            sure: set[int] = set()
+            maybe: set[int] = set()
             for name in FIELDS:
                 if name in term.fields:
-                    found |= self._field(term, name)
-            self.found[term] = found
+                    how = lookup(term, name)
+                    sure |= self.repo.ids(how.sure)
+                    if how.maybe is not None:
+                        maybe |= self.repo.ids(how.maybe)
+            found = self.found[term] = Bounds(sure, maybe - sure)
         return found
 
-    def _field(self, term: Term, name: str) -> set[int]:
-        how = lookup(term, name)
-        sure = self.repo.ids(how.sure)
-        if how.maybe is None:
-            return sure
-        unsure = self.repo.ids(how.maybe) - sure
-        self._read(unsure)
-        return sure | {i for i in unsure if term_matches(term, self.docs[i].fields[name])}
-
-    def _read(self, ids: set[int]) -> None:
-        missing = [i for i in ids if i not in self.docs]
-        for row in self.repo.rows(missing):
-            self.docs[row.id] = _doc(row)
-
-    def evaluate(self, node: Node) -> set[int]:
+    def evaluate(self, node: Node) -> Bounds:
+        """Three-valued algebra on sets: NOT swaps sure-in and sure-out and keeps the
+        unsure; AND and OR combine the sure and the possible separately."""
         if isinstance(node, Term):
             return self.term(node)
         if isinstance(node, Not):
-            return self.everyone() - self.evaluate(node.child)
+            inner = self.evaluate(node.child)
+            return Bounds(self.everyone() - inner.sure - inner.maybe, set(inner.maybe))
         if isinstance(node, And):
-            out: set[int] | None = None
+            sure: set[int] | None = None
+            upper: set[int] | None = None
             for child in sorted(node.children, key=lambda c: isinstance(c, Not)):
                 found = self.evaluate(child)
-                out = found.copy() if out is None else out & found
-                if not out:
-                    break
-            return out or set()
-        out_or: set[int] = set()
-        for child in node.children:
-            out_or |= self.evaluate(child)
-        return out_or
+                both = found.sure | found.maybe
+                sure = found.sure.copy() if sure is None else sure & found.sure
+                upper = both if upper is None else upper & both
+                if not upper:
+                    return Bounds(set(), set())
+            assert sure is not None and upper is not None
+            return Bounds(sure, upper - sure)
+        sure_or: set[int] = set()
+        upper_or: set[int] = set()
+        for option in node.children:
+            got = self.evaluate(option)
+            sure_or |= got.sure
+            upper_or |= got.maybe
+        return Bounds(sure_or, upper_or - sure_or)
 
 
 def _doc(row: StoredPaper) -> Doc:
     return Doc(row.title, row.abstract or "", row.authors)
 
 
-def search(store: Store, query: Node) -> tuple[list[int], int]:
-    """Ids of the stored papers `query` matches for sure (newest first), and how many
-    more wait for their abstract (the query holds or not depending on what it says)."""
+def _bounded(store: Store, query: Node) -> tuple[Bounds, set[int], int]:
+    """The index's bounds on the indexed papers with an abstract; the papers evaluated
+    directly (not indexed yet, changed since, or waiting for their abstract) that match;
+    and how many of those wait for their abstract to decide."""
     repo = store.search_index
     state = repo.state()
     if state.version != KEYS_VERSION:  # keys of another analysis: read every paper
-        return _decided(((row, _doc(row)) for row in store.papers.iterate()), query)
-    engine = _Search(repo, state.indexed_up_to)
-    found = engine.evaluate(query)
+        ids, waiting = _decided(((row, _doc(row)) for row in store.papers.iterate()), query)
+        return Bounds(set(), set()), set(ids), waiting
+    found = _Search(repo, state.indexed_up_to).evaluate(query)
     absent = repo.ids(f"abstract : {ABSENT}")
     direct = state.stale | absent
-    found -= direct
     rows = repo.unindexed(state) + repo.rows(sorted(absent - state.stale))
     ids, waiting = _decided(((row, _doc(row)) for row in rows), query)
-    return sorted(found.union(ids), reverse=True), waiting
+    return Bounds(found.sure - direct, found.maybe - direct), set(ids), waiting
+
+
+def search(store: Store, query: Node) -> tuple[list[int], int]:
+    """Ids of the stored papers `query` matches for sure (newest first), and how many
+    more wait for their abstract (the query holds or not depending on what it says)."""
+    found, direct, waiting = _bounded(store, query)
+    rows = store.search_index.rows(sorted(found.maybe))
+    verified = {row.id for row in rows if decide(query, _doc(row))}
+    return sorted(found.sure | verified | direct, reverse=True), waiting
+
+
+PAGE_CHUNK = 200  # candidates read (and verified) at a time for a page
+
+
+def search_page(
+    store: Store,
+    query: Node,
+    limit: int,
+    since: date | None = None,
+    until: date | None = None,
+) -> tuple[list[StoredPaper], int]:
+    """The newest `limit` stored papers the query matches for sure (in the day range), as
+    `search` then a listing give them, and how many wait for their abstract. Candidates
+    are read newest first and verified until the page is full: a phrase of common words
+    verifies about a page of papers, not every paper holding its words."""
+    found, direct, waiting = _bounded(store, query)
+    candidates = sorted(found.sure | found.maybe | direct, reverse=True)
+    page: list[StoredPaper] = []
+    for at in range(0, len(candidates), PAGE_CHUNK):
+        chunk = candidates[at : at + PAGE_CHUNK]
+        for row in store.papers.listing(ids=chunk, since=since, until=until):
+            if row.id in found.maybe and not decide(query, _doc(row)):
+                continue
+            page.append(row)
+            if len(page) == limit:
+                return page, waiting
+    return page, waiting
 
 
 def _decided(docs: Iterable[tuple[StoredPaper, Doc]], query: Node) -> tuple[list[int], int]:

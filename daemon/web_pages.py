@@ -94,7 +94,7 @@ def find_papers(
             parsed = with_synonyms(parse_query(query["q"]), synonyms)[0]
         except QueryError as exc:
             raise BadRequest(f"q: {exc}") from None
-    rows, _, waiting = search_papers(store, parsed, since, until, limit + offset)
+    rows, waiting = search_papers(store, parsed, since, until, limit + offset)
     return rows[offset:], waiting
 
 

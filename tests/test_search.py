@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -19,7 +20,7 @@ from daemon.errors import QueryError
 from daemon.ingest import ingest_digest
 from daemon.models import Digest, Paper
 from daemon.query import Doc, Node, decide, parse_query
-from daemon.search import catch_up, search
+from daemon.search import catch_up, search, search_page
 from daemon.store import Store
 from tests.test_match_property import ATOMS, OPERATORS, SEPARATORS
 
@@ -140,8 +141,17 @@ def test_search_equals_direct_evaluation(stores: dict[str, Store], data: st.Data
     except QueryError:
         assume(False)
         return
+    limit = data.draw(st.integers(1, 60), label="limit")
+    chunk = data.draw(st.sampled_from([1, 3, 200]), label="chunk")
+    since = data.draw(st.sampled_from([None, NOW.date(), NOW.date() + timedelta(days=1)]))
     for name, store in stores.items():
-        assert search(store, query) == _direct(store, query), (name, source)
+        direct = _direct(store, query)
+        assert search(store, query) == direct, (name, source)
+        # a page: the newest `limit` of them, however few candidates are read at a time
+        with patch.object(search_module, "PAGE_CHUNK", chunk):
+            page, waiting = search_page(store, query, limit, since=since)
+        expected = direct[0][:limit] if since != NOW.date() + timedelta(days=1) else []
+        assert ([r.id for r in page], waiting) == (expected, direct[1]), (name, source)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +219,7 @@ def test_a_search_matching_more_papers_than_sqlite_takes_parameters_lists_them(t
 
 # the keys of the papers below as each analysis makes them: a change to how keys are made
 # must raise search.ANALYSIS (stored papers' keys are made again) and add its fingerprint
-FINGERPRINTS = {2: "6c603e43496c8111"}
+FINGERPRINTS = {2: "6c603e43496c8111", 3: "2766bb0aa30e7e2b"}
 
 
 def test_the_analysis_version_says_when_keys_change():
