@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.config import Config, Watchlist
 from daemon.errors import ConfigError, ParseError
@@ -28,6 +28,9 @@ from daemon.similar_job import SimilarEngine
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
 from daemon.store.rows import StoredPaper
+
+if TYPE_CHECKING:
+    from daemon.similar import Model
 
 
 class FileFailed(Exception):
@@ -131,9 +134,10 @@ class Ranked:
 
 def preview_similar(
     store: Store, config: Config, watchlist: Watchlist, limit: int
-) -> tuple[list[Ranked], float, int]:
+) -> tuple[list[Ranked], Model, int]:
     """The stored papers a similar-watchlist scores highest (its model trained first if
-    stale), its threshold, and how many votes it was trained with."""
+    stale), its model (threshold and how it was set), and how many votes it was trained
+    with."""
     engine = SimilarEngine(config.state_dir)
     ranked = engine.ranked(store, config, watchlist, limit)
     papers = {r.id: r for r in store.papers.listing(ids=[pid for pid, *_ in ranked])}
@@ -142,7 +146,7 @@ def preview_similar(
         Ranked(papers[pid], score, facts, terms, votes.get(pid, 0))
         for pid, score, facts, terms in ranked
     ]
-    return found, engine.models[watchlist.name].threshold, len(votes)
+    return found, engine.models[watchlist.name], len(votes)
 
 
 def find_papers(

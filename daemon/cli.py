@@ -287,8 +287,11 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
 def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> int:
     """The stored papers a similar-watchlist scores highest, with why, and where its
     threshold lies (what would alert at its sensitivity)."""
+    from daemon.similar import threshold_said  # numpy and scipy: only when asked
+
     assert wl.similar is not None
-    ranked, threshold, votes = similar_preview(Store(config.db_path), config, wl, args.limit or 20)
+    ranked, model, votes = similar_preview(Store(config.db_path), config, wl, args.limit or 20)
+    threshold = model.threshold
     if args.json:
         found = [
             {**paper_json(r.paper), **r.facts, "terms": r.terms, "vote": r.vote} for r in ranked
@@ -305,9 +308,8 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
         )
         out(f"      words that weighed most: {', '.join(r.terms)}")
     out(
-        f"* = above the threshold {threshold:.2f} (sensitivity {wl.similar.sensitivity}: "
-        f"the top {100 * (1 - wl.similar.sensitivity):g}% of recent papers); new papers "
-        "scoring above it alert"
+        f"* = above the threshold {threshold:.2f} "
+        f"({threshold_said(model, wl.similar.sensitivity)}); new papers scoring above it alert"
         + (f"; trained with {votes} votes (👍 as examples, 👎 as negatives)" if votes else "")
     )
     return EXIT_OK

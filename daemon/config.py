@@ -63,7 +63,7 @@ class Similar:
 
     examples: tuple[str, ...]
     where: str  # the TOML path of similar_to, for errors naming an entry
-    sensitivity: float  # the share of recent papers scoring below the threshold
+    sensitivity: float | None  # the share of recent papers below the threshold; None: auto
     either: bool  # with a query: alert on either (True) or only on both (False)
     libraries: tuple[Path, ...] = ()  # the entries that are library files, resolved
 
@@ -503,11 +503,6 @@ def _watchlists(
     return tuple(out)
 
 
-# `make eval`: with it, the alerts' precision is >= 0.6 on a temporal split, 5 to 300 a
-# category of 4,790 new papers
-DEFAULT_SENSITIVITY = 0.997
-
-
 def _similar(w: WatchlistShape, where: str, base: Path) -> Similar | None:
     if not w.similar_to:
         for key, value in (("mode", w.mode), ("sensitivity", w.sensitivity)):
@@ -516,11 +511,11 @@ def _similar(w: WatchlistShape, where: str, base: Path) -> Similar | None:
         return None
     if w.mode not in (None, "both", "either"):
         raise ConfigError(f"{where}.mode: expected 'both' or 'either', got {shown(w.mode)}")
-    level = DEFAULT_SENSITIVITY if w.sensitivity is None else w.sensitivity
-    if not 0.5 <= level < 1:
+    level = None if w.sensitivity in (None, "auto") else w.sensitivity
+    if level is not None and (isinstance(level, str) or not 0.5 <= level < 1):
         raise ConfigError(
-            f"{where}.sensitivity: from 0.5 to below 1 (0.99: the top 1% of recent "
-            f"papers would alert), got {w.sensitivity!r}"
+            f'{where}.sensitivity: "auto" (the default: adapted to the topic) or from 0.5 '
+            f"to below 1 (0.99: the top 1% of recent papers would alert), got {shown(level)}"
         )
     # data, not configuration: read when used (a missing one is its watchlist's problem)
     libraries = [base / entry for entry in w.similar_to if is_library(entry)]

@@ -122,7 +122,7 @@ class WatchlistShape(Shape):
     query: str | None = None
     similar_to: list[Words] = []
     mode: str | None = None
-    sensitivity: float | None = None
+    sensitivity: float | str | None = None
     notify: list[Words] = []
     deliver: str = "immediate"
 

@@ -3,15 +3,17 @@ holds, verified exactly where the index cannot decide.
 
 As Lucene Monitor and the Elasticsearch percolator do with stored queries, the index is a
 presearcher: each stored paper's fields are analysed once into keys (the word forms of its
-parts and joined words, and its words as written and in American spelling, for prefixes),
-kept in SQLite FTS5. A term looks its keys up field by field: a word, a prefix or a
-compound written as one word is decided by its keys alone; a phrase, or a long word that
-may be written in two halves, takes the papers that hold every part as candidates and is
-verified on their text with the same code as direct evaluation (daemon.query). Terms then
-combine with AND/OR/NOT on sets of papers. Papers the index does not hold yet (stored
-since it was last brought up to date, or changed since), and papers without an abstract
+parts and joined words, its words as written and in American spelling, for prefixes, and
+each pair of neighbouring forms), kept in SQLite FTS5. A term looks its keys up field by
+field: a word, a prefix or a compound written as one word is decided by its keys alone; a
+phrase takes the papers that hold each of its pairs as candidates, a long word that may
+be written in two halves those that hold both, and they are verified on their text with
+the same code as direct evaluation (daemon.query). Terms combine with AND/OR/NOT on the
+bounds (sure, maybe) of sets of papers. Papers the index does not hold yet (stored since
+it was last brought up to date, or changed since), and papers without an abstract
 (three-valued: they may wait for it), are evaluated directly. So a search gives exactly
-what evaluating the query on every stored paper gives.
+what evaluating the query on every stored paper gives; a page of it verifies candidates
+newest first until it is full.
 """
 
 from __future__ import annotations

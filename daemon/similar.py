@@ -15,10 +15,11 @@ classes balanced, papers voted 👎 weighing as much as an example. A paper's sc
 sum of the two views' scores, each in standard deviations of the background's: on the
 real-corpus evaluation (`make eval`, a temporal split) this ranks papers of the examples'
 category better than either view alone, one regression on both views concatenated, or
-the examples' centroid. The threshold is a percentile of the background's scores
-(`sensitivity` 0.997 = the top 0.3% of recent papers would alert), so it means the same
-for every watchlist. A hit is explained by its score, its percentile and the words that
-weighed most for this paper.
+the examples' centroid. The threshold adapts to the topic: a share of what a positive
+the model was not trained on scores (positives held out in turn), never below the top 1%
+of recent papers (`calibrate`); a `sensitivity` set by the user is a percentile of the
+background's scores instead (0.997 = the top 0.3% of recent papers would alert). A hit
+is explained by its score, its percentile and the words that weighed most for it.
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ class Model:
     background: np.ndarray  # the background's scores, sorted
     threshold: float
     examples: list[int] = field(default_factory=list)
+    held_out: float | None = None  # what a positive not trained on scores (adaptive)
 
     def scores(self, vectors: Features) -> np.ndarray:
         fused: np.ndarray = self.words.scores(vectors.words) + self.dense.scores(vectors.dense)
@@ -231,11 +233,17 @@ def _written(term: str, text: str) -> bool:
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
-def model_key(examples: Sequence[int], negatives: Sequence[int], sensitivity: float) -> str:
+def model_key(examples: Sequence[int], negatives: Sequence[int], sensitivity: float | None) -> str:
     return json.dumps([sorted(examples), sorted(negatives), sensitivity])
 
 
 WORDS_C, DENSE_C = 10.0, 1.0  # regularization of each view's regression (`make eval`)
+
+
+FIXED_SENSITIVITY = 0.997  # the top 0.3%: a threshold with nothing to calibrate it on
+FLOOR = 0.99  # an adaptive threshold is never below the top 1% of recent papers
+HELD_OUT_SHARE = 0.6  # ... and lies at 60% of what a held-out positive scores (median)
+FOLDS = 5  # positives held out in turn to calibrate it
 
 
 def train(
@@ -243,16 +251,86 @@ def train(
     examples: list[int],
     positives: Features,
     background: Features,
-    sensitivity: float,
+    sensitivity: float | None,
     negatives: list[int] | None = None,
     negative_vectors: Features | None = None,
 ) -> Model:
     """Positives (examples, 👍) against background, balanced, each 👎 weighing as much as
-    a positive; the threshold at the sensitivity's percentile of the background's
-    scores."""
+    a positive. The threshold: at the sensitivity's percentile of the background's scores
+    if one is given; else adapted to the topic (`calibrate`)."""
+    words, dense = _fit(positives, background, negative_vectors)
+    scores = np.sort(words.scores(background.words) + dense.scores(background.dense))
+    held_out = None
+    if sensitivity is not None:
+        threshold = float(np.quantile(scores, sensitivity)) if len(scores) else 0.0
+    else:
+        held_out = _held_out(positives, background, negative_vectors)
+        threshold = calibrate(scores, held_out)
+    return Model(
+        watchlist,
+        model_key(examples, negatives or [], sensitivity),
+        words,
+        dense,
+        scores,
+        threshold,
+        list(examples),
+        held_out,
+    )
+
+
+def calibrate(background: np.ndarray, held_out: float | None) -> float:
+    """A threshold for this topic. A fixed share of recent papers (0.3%) is too few for a
+    broad topic (federated learning: a third of the new papers naming it in their title
+    were found) and lets the bulk in for a narrow one (spiking networks: half the alerts
+    did not name it). A positive the model was not trained on scores about what a new
+    paper of the topic scores, so the threshold is a share of that (the median over the
+    positives held out in turn), and never below the top 1% of recent papers. With one
+    positive (nothing to hold out) it is the top 0.3%. `make eval` measures it."""
+    if not len(background):
+        return 0.0
+    if held_out is None:
+        return float(np.quantile(background, FIXED_SENSITIVITY))
+    return max(float(np.quantile(background, FLOOR)), HELD_OUT_SHARE * held_out)
+
+
+def threshold_said(model: Model, sensitivity: float | None) -> str:
+    """How a model's threshold was set, as `preview` says it."""
+    if sensitivity is not None:
+        return f"sensitivity {sensitivity}: the top {100 * (1 - sensitivity):g}% of recent papers"
+    if model.held_out is None:
+        return "one example, nothing to calibrate on: the top 0.3% of recent papers"
+    return (
+        f"adapted to the topic: {HELD_OUT_SHARE:.0%} of what an example scores when the "
+        f"model has not seen it ({model.held_out:.2f}), and at least the top "
+        f"{100 * (1 - FLOOR):g}% of recent papers"
+    )
+
+
+def _held_out(
+    positives: Features, background: Features, negatives: Features | None
+) -> float | None:
+    """The median score of each positive by a model trained without it (up to FOLDS
+    folds); None with fewer than two positives."""
+    n = len(positives)
+    if n < 2:
+        return None
+    found: list[float] = []
+    for fold in np.array_split(np.arange(n), min(FOLDS, n)):
+        rest = np.setdiff1d(np.arange(n), fold)
+        words, dense = _fit(positives[rest], background, negatives)
+        held = positives[fold]
+        found += list(words.scores(held.words) + dense.scores(held.dense))
+    return float(np.median(found))
+
+
+def _fit(
+    positives: Features, background: Features, negatives: Features | None
+) -> tuple[View, View]:
+    """One logistic regression per view; each view's scores in standard deviations of
+    the background's."""
     from sklearn.linear_model import LogisticRegression  # the training process's alone
 
-    parts = [positives, background] + ([negative_vectors] if negative_vectors else [])
+    parts = [positives, background] + ([negatives] if negatives else [])
     x = Features.stack(parts)
     n_pos, n_bg = len(positives), len(background)
     n_neg = len(x) - n_pos - n_bg
@@ -270,18 +348,7 @@ def train(
         raw = view.raw(features[n_pos : n_pos + n_bg])
         view.mean, view.std = float(raw.mean()), float(raw.std()) or 1.0
         views.append(view)
-    words, dense = views
-    scores = np.sort(words.scores(background.words) + dense.scores(background.dense))
-    threshold = float(np.quantile(scores, sensitivity)) if len(scores) else 0.0
-    return Model(
-        watchlist,
-        model_key(examples, negatives or [], sensitivity),
-        words,
-        dense,
-        scores,
-        threshold,
-        list(examples),
-    )
+    return views[0], views[1]
 
 
 def describe(model: Model, score: float, vector: Features | None = None) -> dict[str, Any]:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlis
     from daemon.similar import Model, Space
 
 SCORE_BATCH = 5_000
-MODELS_FORMAT = 3  # of similar.pickle: 3 = two views, the words' hashed by CRC-32
+MODELS_FORMAT = 4  # of similar.pickle: 3 = two views, the words hashed by CRC-32; 4 = held_out
 
 
 START_LOOKBACK = timedelta(days=1)  # the furthest back a new watchlist starts

@@ -13,7 +13,7 @@ from daemon.store import Store
 if TYPE_CHECKING:
     from daemon.similar import Model, Space
 
-Job = tuple[list[int], list[int], float]  # positives, negatives (👎), sensitivity
+Job = tuple[list[int], list[int], float | None]  # positives, negatives (👎), sensitivity
 MIN_BACKGROUND = 1_000  # papers a watchlist has seen, at least, to be its background
 
 

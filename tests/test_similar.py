@@ -118,9 +118,44 @@ def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background
         Runtime.build(cfg)
     result = cli("check")
     assert result.code == 2 and "similar_to[4]" in result.err
-    bad = write_config(tmp_path, SIMILAR.replace("notify", "sensitivity = 1.5\nnotify"))
-    with pytest.raises(ConfigError, match=r"watchlists\[0\]\.sensitivity"):
-        load_config(bad)
+    for wrong in ("1.5", '"high"'):
+        bad = write_config(tmp_path, SIMILAR.replace("notify", f"sensitivity = {wrong}\nnotify"))
+        with pytest.raises(ConfigError, match=r"watchlists\[0\]\.sensitivity .*: \"auto\""):
+            load_config(bad)
+
+
+def test_the_threshold_adapts_to_the_topic_unless_a_sensitivity_is_set(tmp_path, background, cli):
+    """Issue 32, item 8: a fixed top 0.3% of recent papers found a third of a broad topic's
+    new papers and let the bulk in for a narrow one. By default the threshold is a share
+    of what an example scores by a model trained without it, never below the top 1%; a
+    number keeps its old meaning; one example has nothing to hold out."""
+    import numpy as np
+
+    from daemon.similar import FIXED_SENSITIVITY, FLOOR, HELD_OUT_SHARE
+
+    def model(watch: str):  # type: ignore[no-untyped-def]
+        cfg = load_config(write_config(tmp_path, watch))
+        engine = SimilarEngine(cfg.state_dir)
+        engine.run(background, cfg, NOW)
+        return cfg.watchlists[0].similar, engine.models["halluc"]
+
+    for auto in (SIMILAR, SIMILAR.replace("notify", 'sensitivity = "auto"\nnotify')):
+        similar, found = model(auto)
+        assert similar.sensitivity is None and found.held_out is not None
+        floor = float(np.quantile(found.background, FLOOR))
+        assert found.threshold == max(floor, HELD_OUT_SHARE * found.held_out)
+        # a held-out example scores far above the background's bulk: the share decides
+        assert found.held_out > 2 * floor and found.threshold > floor
+    similar, found = model(SIMILAR.replace("notify", "sensitivity = 0.99\nnotify"))
+    assert similar.sensitivity == 0.99 and found.held_out is None
+    assert found.threshold == float(np.quantile(found.background, 0.99))
+    one = SIMILAR.replace(json.dumps(EXAMPLES), json.dumps(EXAMPLES[:1]))
+    similar, found = model(one)
+    assert found.held_out is None
+    assert found.threshold == float(np.quantile(found.background, FIXED_SENSITIVITY))
+    write_config(tmp_path, SIMILAR)
+    result = cli("preview", "halluc", "--limit", "3")
+    assert "adapted to the topic: 60% of what an example scores" in result.out, result.out
 
 
 def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path, background, hook):
@@ -620,5 +655,10 @@ def test_the_papers_about_to_be_scored_are_not_the_models_negatives(tmp_path, ba
     assert seen == store.papers.max_id()
     ingest_alerting(cfg, store, "day.json", corpus_json(60, skip=1000), NOW, notify=False)
     ingest_alerting(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
-    assert engine.run(store, cfg, NOW) == 1  # trained now, with the new papers stored
+    engine.run(store, cfg, NOW)  # trained now, with the new papers stored
     assert len(engine.models["halluc"].background) == seen - len(EXAMPLES)
+    matched = [r[0] for r in store.conn.execute("SELECT paper_id FROM matches")]
+    found = {r.arxiv_id: r for r in store.papers.listing(ids=matched)}
+    assert SAME_TOPIC["id"] in found and OTHER_TOPIC["id"] not in found
+    for paper in found.values():  # the corpus papers it found are about hallucination too
+        assert paper.arxiv_id == SAME_TOPIC["id"] or "hallucinat" in paper.abstract.lower()
