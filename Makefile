@@ -68,7 +68,7 @@ screenshots: $(STAMP) system-deps
 eval: $(STAMP)
 	$(BIN)/python bench/similar_eval.py
 
-check: $(STAMP)
+check: $(STAMP) system-deps
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/mypy daemon
