@@ -439,8 +439,10 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from daemon import memory
     from daemon.service import Service
 
+    memory.few_arenas()  # before any thread: one arena each would keep what they freed
     service = Service(config.path)
     service.install_signals()
     service.run()
@@ -453,12 +455,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """The web interface alone, reading the state directory another daemon writes."""
+    from daemon import memory
     from daemon.web import WebServer
 
     if args.listen is not None:
         config = config.listening(args.listen)
     if config.web.address is None:
         raise UsageError('web.listen is "": the web interface is off in this configuration')
+    memory.few_arenas()
     Store(config.db_path).close()  # the schema, if no daemon made it yet
     web = WebServer(lambda: config)
     stop = threading.Event()

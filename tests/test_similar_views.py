@@ -5,35 +5,43 @@ libraries compute: the same terms, the same TF-IDF weights, the same embeddings.
 from __future__ import annotations
 
 import itertools
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.feature_extraction.text import (
-    ENGLISH_STOP_WORDS,
-    HashingVectorizer,
-    TfidfTransformer,
-)
 
 from daemon.similar import STOP_WORDS, Space, counts, terms, text_of
 from tests.conftest import corpus_papers
 
 TEXTS = [text_of(p["title"], p["abstract"]) for p in itertools.islice(corpus_papers(), 300)]
-ANALYZER = HashingVectorizer(ngram_range=(1, 2), stop_words="english").build_analyzer()
+
+
+@cache
+def analyzer() -> Any:
+    """scikit-learn's word analyzer (imported here: 2 s a worker would pay collecting)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(ngram_range=(1, 2), stop_words="english").build_analyzer()
 
 
 def test_the_stop_words_are_scikit_learns():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     assert STOP_WORDS == ENGLISH_STOP_WORDS
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.text(), st.sampled_from(TEXTS)))
 def test_a_text_has_the_terms_scikit_learn_cuts_from_it(text):
-    assert terms(text) == ANALYZER(text)
+    assert terms(text) == analyzer()(text)
 
 
 def test_the_words_view_weighs_as_scikit_learns_tfidf():
+    from sklearn.feature_extraction.text import TfidfTransformer
+
     fitted, batch = TEXTS[:250], TEXTS[250:]
     space = Space.fit(iter(fitted), chunk=100)  # chunks: the fit streams the store
     reference = TfidfTransformer(sublinear_tf=True).fit(counts(fitted))
