@@ -73,7 +73,7 @@ eval: $(STAMP)
 check: $(STAMP) system-deps
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
-	$(BIN)/mypy daemon
+	$(BIN)/mypy  # strict over daemon/ and tests/ (pyproject.toml)
 	bash systemd/check.sh
 
 clean:

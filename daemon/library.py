@@ -124,7 +124,7 @@ def _bibtex(path: Path) -> list[Reference]:
 
     found, failed = [], 0
     for chunk in _chunks(path):
-        library = bibtexparser.parse_string(chunk)  # type: ignore[attr-defined]
+        library = bibtexparser.parse_string(chunk)
         failed += len(library.failed_blocks)
         for entry in library.entries:
             fields = {k.lower(): str(f.value) for k, f in entry.fields_dict.items()}

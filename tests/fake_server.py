@@ -41,7 +41,7 @@ class FakeServer:
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError  # each fake service answers its own paths
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self):
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -44,7 +44,7 @@ class SMTPServer:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append(msg)  # type: ignore[arg-type]
+        self.messages.append(msg)
         return "250 OK"
 
     def __enter__(self) -> SMTPServer:

@@ -23,7 +23,7 @@ from daemon.outbox import (
 from daemon.render import render
 from daemon.runtime import Runtime
 from daemon.store import Store
-from daemon.web import home
+from daemon.web_pages import home
 from tests.conftest import HF, TEXT, ingest_alerting
 from tests.daemon_proc import paperwatch, wait_for
 from tests.receivers import SMTPServer, Webhook, free_port

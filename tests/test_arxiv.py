@@ -359,7 +359,7 @@ def test_a_paper_on_hugging_face_and_on_arxiv_is_one_paper_alerted_once(tmp_path
             "SELECT count(*) FROM sightings WHERE paper_id = ?", (rows[0][0],)
         ).fetchone()[0]
         assert sightings == 2
-        assert alerted(store).count(paper.arxiv_id) == 1
+        assert paper.arxiv_id and alerted(store).count(paper.arxiv_id) == 1
 
 
 # -- ids for papers that lack them ------------------------------------------------------

@@ -20,7 +20,7 @@ BIORXIV_PAGE = "findpapers_biorxiv_details_2020-01-01_2022-12-31_cursor0_first50
 TRIAGE = "biorxiv_details_doi_10.1101_2021.09.30.462652.json"  # v1 and v2 of one paper
 
 
-def setup(tmp_path, base: str):  # type: ignore[no-untyped-def]
+def setup(tmp_path, base: str):
     return configured(
         tmp_path,
         f'state_dir = "state"\n[http]\nmin_interval = "0s"\n[channels]\nc = "console://"\n'

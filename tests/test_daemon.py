@@ -269,7 +269,7 @@ def test_restart_neither_repolls_at_once_nor_forgets_a_missed_run(env):
     daemon = Daemon(config, tmp_path / "log").start()
     try:  # scheduled before "started": the next poll is an hour after the last one
         with Store(tmp_path / "state" / "paperwatch.db") as store:
-            next_run = datetime.fromisoformat(store.sources.get("hf").next_run_at)
+            next_run = datetime.fromisoformat(str(store.sources.get("hf").next_run_at))
         assert next_run > datetime.now(UTC) + timedelta(minutes=55)
         assert not [p for p in hf.paths() if p.startswith("/api/")]  # polled recently
     finally:

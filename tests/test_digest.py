@@ -30,7 +30,9 @@ DIGEST_AT = datetime(2026, 11, 22, 8, tzinfo=UTC)
 def corpus_day() -> tuple[bytes, list[str]]:
     """A Hugging Face API answer of real arXiv papers: 79 the watchlist matches and 21 it
     does not; and the arXiv ids of the 79."""
-    rule = Matcher([Rule("w", keywords_query(KEYWORDS, [], frozenset({"title", "abstract"})))])
+    rule = Matcher(
+        [Rule("w", keywords_query(tuple(KEYWORDS), (), frozenset({"title", "abstract"})))]
+    )
     wanted: list[dict] = []
     other: list[dict] = []
     for p in corpus_papers():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import Any
 
 from PIL import Image
 
@@ -37,7 +38,7 @@ def digest_html() -> tuple[str, list[StoredMatch]]:
     return render("llm", "model OR agent", matches).email, matches
 
 
-def luminance(pixel: tuple[int, ...]) -> float:
+def luminance(pixel: Any) -> float:
     r, g, b = pixel[:3]
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 

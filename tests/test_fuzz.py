@@ -10,6 +10,7 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,8 @@ from daemon.store import Store
 from tests.conftest import ARXIV, HF, TEXT
 from tests.fake_biorxiv import BIORXIV
 from tests.test_inbox_faults import Inbox
+
+SURROGATES: tuple[Literal["Cs"]] = ("Cs",)  # text a JSON or UTF-8 file cannot hold
 
 NOW = datetime(2026, 8, 21, tzinfo=UTC)
 SEEDS = [  # small real documents of every format
@@ -118,7 +121,7 @@ def test_any_mutation_is_stored_or_is_a_parse_error(store: Store, data: bytes) -
 
 ODD_NAMES = st.one_of(
     st.text(
-        st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
+        st.characters(blacklist_characters="/\x00", blacklist_categories=SURROGATES),
         min_size=1,
         max_size=40,
     ),
@@ -188,13 +191,13 @@ def test_a_file_renamed_over_another_is_never_moved_unread(
             os.rename(incoming, target)
         return found
 
-    folder.read_consumable = racing  # type: ignore[assignment]
+    folder.read_consumable = racing
     try:
         for _ in range(4):
             inbox.poll()
             now[0] += 10
     finally:
-        folder.read_consumable = real  # type: ignore[assignment]
+        folder.read_consumable = real
     done = [p for p in (inbox.path / "done").iterdir()] if (inbox.path / "done").exists() else []
     assert all(p.stat().st_ino in read for p in done), "a file moved to done/ unread"
     assert not target.exists()  # what came into the inbox was taken, nothing left behind

@@ -211,7 +211,9 @@ class Inbox:
             f'state_dir = "state"\n[[sources]]\nname = "inbox"\ntype = "folder"\n{folder}\n'
         )
         self.config = load_config(config)
-        self.source = self.config.source("inbox")
+        source = self.config.source("inbox")
+        assert source is not None
+        self.source = source
         self.path: Path = self.source.options["path"]
         self.path.mkdir(parents=True)
         self.polls = 0

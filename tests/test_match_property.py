@@ -190,7 +190,7 @@ def test_queries_among_ten_thousand_match_as_direct_evaluation(
 def test_a_three_word_phrase_alone_finds_its_papers():
     """The blind spot of the matcher before issue 20: with no two-word phrase in its
     company, a three-word phrase was never looked up."""
-    found = [
+    found: list[tuple[str, str, list[str]]] = [
         ("Graph neural networks for molecules", "We study graph neural networks.", []),
         ("A vision language model", "", []),
         ("In-context learning at test-time scaling", "Test time scaling laws", []),

@@ -17,6 +17,7 @@ from daemon.errors import QueryError
 from daemon.lemmas import noun_lemmas
 from daemon.match import Matcher, Rule, anchors
 from daemon.query import Doc, decide, evaluate, keywords_query, parse_query, query_warnings
+from daemon.store.rows import StoredPaper
 from daemon.text import Cache
 
 ALERT, WAIT, NO = "alert", "wait", "no"  # matched for sure; only if the abstract allows; not
@@ -365,13 +366,12 @@ def test_warnings_for_what_looks_like_something_else():
 
 
 def test_anchors():
-    assert anchors(parse_query("ab OR bb*")) == {"ab", "\0bb"}
-    assert anchors(parse_query("a1")) == {"a1", "a"}  # the joined word, the first part
+    assert anchors(parse_query("ab OR bb*")) == frozenset({"ab", "\0bb"})
+    assert anchors(parse_query("a1")) == frozenset({"a1", "a"})  # the joined word, its first part
     assert anchors(parse_query("NOT x")) is None
-    assert anchors(parse_query('"graph neural network" AND NOT survey')) == {
-        "graphneuralnetwork",
-        "graph",
-    }
+    assert anchors(parse_query('"graph neural network" AND NOT survey')) == frozenset(
+        {"graphneuralnetwork", "graph"}
+    )
 
 
 VOCAB = [
@@ -416,7 +416,7 @@ def test_tiny_caches_change_no_result():
 
 def test_cache_is_bounded_and_keeps_what_is_used():
     made: list[int] = []
-    cache = Cache(lambda k: made.append(k) or k * 2, size=3)
+    cache: Cache[int, int] = Cache(lambda k: made.append(k) or k * 2, size=3)  # type: ignore[func-returns-value]
     assert [cache[k] for k in (1, 2, 3, 4)] == [2, 4, 6, 8]
     assert len(cache) + len(cache.old) <= 6 and len(cache) <= 3
     assert cache[1] == 2 and made == [1, 2, 3, 4]  # found in the old generation, not remade
@@ -431,7 +431,7 @@ def test_an_empty_batch_matches_nothing():
 
 
 def test_no_watchlist_cuts_nothing():
-    rows = [{"title": "Tensor networks", "abstract": "We study", "authors": "[]"}]
+    rows = [StoredPaper(id=1, title="Tensor networks", abstract="We study", authors=())]
     matcher = Matcher([])
     assert list(matcher.match_rows(rows)) == [(rows[0], [])]
     assert not matcher._pieces[False] and not matcher._pieces[True]
@@ -455,7 +455,9 @@ def _matcher_against_direct_evaluation(rng: random.Random, cache_size: int = 0) 
     rules = [Rule(str(i), parse_query(q)) for i, q in enumerate(queries)]
     matcher = Matcher(rules)
     if cache_size:
-        matcher._pieces = {a: Cache(partial(matcher._piece, author=a), cache_size) for a in (0, 1)}
+        matcher._pieces = {
+            a: Cache(partial(matcher._piece, author=a), cache_size) for a in (False, True)
+        }
     for _ in range(300):
         title = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(2, 8)))
         abstract = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(0, 30)))
@@ -517,7 +519,9 @@ def test_indexed_matcher_equals_direct_evaluation_on_real_text():
     for cache in (0, 3):  # and with caches that start a new generation every few pieces
         if cache:
             matcher = Matcher(queries)
-            matcher._pieces = {a: Cache(partial(matcher._piece, author=a), cache) for a in (0, 1)}
+            matcher._pieces = {
+                a: Cache(partial(matcher._piece, author=a), cache) for a in (False, True)
+            }
         batch = matcher.match_batch(sample)
         for p, (title, abstract, authors) in enumerate(sample):
             doc = Doc(title, abstract, list(authors))
@@ -548,7 +552,7 @@ def test_a_matcher_that_starts_its_tables_afresh_matches_the_same(monkeypatch):
     matcher = Matcher(rules)
     restarts = []
     forget = matcher._forget
-    monkeypatch.setattr(matcher, "_forget", lambda: restarts.append(1) or forget())
+    monkeypatch.setattr(matcher, "_forget", lambda: restarts.append(1) or forget())  # type: ignore[func-returns-value]
     sample = papers[:200]
     for start in range(0, len(sample), 25):
         batch = matcher.match_batch(sample[start : start + 25])
@@ -834,6 +838,7 @@ def test_synonyms_a_user_declares_widen_queries_and_preview_says_so(cli, config_
     )
     config = load_config(config_file)
     [watchlist] = config.watchlists
+    assert watchlist.query is not None
     assert evaluate(watchlist.query, Doc("A large language model for proofs", FILLER, []))
     assert evaluate(watchlist.query, Doc("Small LMs", FILLER, []))
     assert not evaluate(watchlist.query, Doc("A language for proofs", FILLER, []))

@@ -133,7 +133,7 @@ def test_the_threshold_adapts_to_the_topic_unless_a_sensitivity_is_set(tmp_path,
 
     from daemon.similar import FIXED_SENSITIVITY, FLOOR, HELD_OUT_SHARE
 
-    def model(watch: str):  # type: ignore[no-untyped-def]
+    def model(watch: str):
         cfg = load_config(write_config(tmp_path, watch))
         engine = SimilarEngine(cfg.state_dir)
         engine.run(background, cfg, NOW)
@@ -478,7 +478,7 @@ def test_an_old_config_file_does_not_turn_stored_papers_into_alerts(tmp_path, ba
 # -- feedback: 👍/👎 (issue 23) ------------------------------------------------------------
 
 
-def preview(cli) -> list[dict]:  # type: ignore[no-untyped-def]
+def preview(cli) -> list[dict]:
     result = cli("preview", "halluc", "--json", "--limit", "40")
     assert result.code == 0, result.err
     return json.loads(result.out)

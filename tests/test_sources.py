@@ -361,7 +361,7 @@ class RawPeer:
             self.requests += 1
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
-    def _answer(self, conn) -> None:  # type: ignore[no-untyped-def]
+    def _answer(self, conn) -> None:
         with conn:
             try:
                 request = conn.recv(4096).decode("latin-1")

@@ -258,7 +258,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
 # -- identity beyond arXiv (issue 24, item 5) -----------------------------------------------
 
 
-def _ingest(store, tag: str, *papers: Paper):  # type: ignore[no-untyped-def]
+def _ingest(store, tag: str, *papers: Paper):
     digest = Digest("test", papers)
     return ingest_digest(store, digest, source="t", location=tag, content_hash=tag, now=NOW)
 
