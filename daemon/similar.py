@@ -17,8 +17,8 @@ real-corpus evaluation (`make eval`, a temporal split) this ranks papers of the 
 category better than either view alone, one regression on both views concatenated, or
 the examples' centroid. The threshold adapts to the topic: a share of what a positive
 the model was not trained on scores (positives held out in turn), never below the top 1%
-of recent papers (`calibrate`); a `sensitivity` set by the user is a percentile of the
-background's scores instead (0.997 = the top 0.3% of recent papers would alert). A hit
+of recent papers, when such a positive ranks there (`calibrate`); a `sensitivity` set by
+the user is a percentile of the background's scores instead (0.997 = the top 0.3%). A hit
 is explained by its score, its percentile and the words that weighed most for it.
 """
 
@@ -283,22 +283,32 @@ def calibrate(background: np.ndarray, held_out: float | None) -> float:
     broad topic (federated learning: a third of the new papers naming it in their title
     were found) and lets the bulk in for a narrow one (spiking networks: half the alerts
     did not name it). A positive the model was not trained on scores about what a new
-    paper of the topic scores, so the threshold is a share of that (the median over the
-    positives held out in turn), and never below the top 1% of recent papers. With one
-    positive (nothing to hold out) it is the top 0.3%. `make eval` measures it."""
+    paper of the topic scores: when it ranks in the top 1% of recent papers (the median
+    over the positives held out in turn), the examples make a topic the model recognises,
+    and the threshold is a share of that score, never below the top 1%. Examples too
+    unlike each other for that (five random papers of a broad category), or a single
+    one (nothing to hold out), keep the top 0.3%. `make eval` measures both."""
     if not len(background):
         return 0.0
-    if held_out is None:
+    floor = float(np.quantile(background, FLOOR))
+    if held_out is None or held_out <= floor:
         return float(np.quantile(background, FIXED_SENSITIVITY))
-    return max(float(np.quantile(background, FLOOR)), HELD_OUT_SHARE * held_out)
+    return max(floor, HELD_OUT_SHARE * held_out)
 
 
 def threshold_said(model: Model, sensitivity: float | None) -> str:
     """How a model's threshold was set, as `preview` says it."""
     if sensitivity is not None:
         return f"sensitivity {sensitivity}: the top {100 * (1 - sensitivity):g}% of recent papers"
+    fixed = f"the top {100 * (1 - FIXED_SENSITIVITY):g}% of recent papers"
     if model.held_out is None:
-        return "one example, nothing to calibrate on: the top 0.3% of recent papers"
+        return f"one example, nothing to calibrate on: {fixed}"
+    floor = float(np.quantile(model.background, FLOOR)) if len(model.background) else 0.0
+    if model.held_out <= floor:
+        return (
+            f"{fixed}: the examples differ too much for one left out to rank in the top "
+            f"{100 * (1 - FLOOR):g}% ({model.held_out:.2f}); add examples closer to the topic"
+        )
     return (
         f"adapted to the topic: {HELD_OUT_SHARE:.0%} of what an example scores when the "
         f"model has not seen it ({model.held_out:.2f}), and at least the top "

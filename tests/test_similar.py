@@ -153,6 +153,13 @@ def test_the_threshold_adapts_to_the_topic_unless_a_sensitivity_is_set(tmp_path,
     similar, found = model(one)
     assert found.held_out is None
     assert found.threshold == float(np.quantile(found.background, FIXED_SENSITIVITY))
+    # five papers of unrelated topics: one left out ranks nowhere near the top, so they
+    # make no topic to adapt to, and the top 0.3% stays
+    unrelated = [p["id"] for p in itertools.islice(corpus_papers(), 0, 1000, 200)]
+    similar, found = model(SIMILAR.replace(json.dumps(EXAMPLES), json.dumps(unrelated)))
+    assert found.held_out is not None
+    assert found.held_out <= float(np.quantile(found.background, FLOOR))
+    assert found.threshold == float(np.quantile(found.background, FIXED_SENSITIVITY))
     write_config(tmp_path, SIMILAR)
     result = cli("preview", "halluc", "--limit", "3")
     assert "adapted to the topic: 60% of what an example scores" in result.out, result.out
