@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import ipaddress
 import os
 import re
@@ -503,6 +504,9 @@ def _watchlists(
     return tuple(out)
 
 
+SIMILAR_NEEDS = ("numpy", "scipy", "sklearn", "wordllama")  # the 'similar' extra
+
+
 def _similar(w: WatchlistShape, where: str, base: Path) -> Similar | None:
     if not w.similar_to:
         for key, value in (("mode", w.mode), ("sensitivity", w.sensitivity)):
@@ -511,6 +515,12 @@ def _similar(w: WatchlistShape, where: str, base: Path) -> Similar | None:
         return None
     if w.mode not in (None, "both", "either"):
         raise ConfigError(f"{where}.mode: expected 'both' or 'either', got {shown(w.mode)}")
+    missing = [m for m in SIMILAR_NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(
+            f"{where}.similar_to: needs paperwatch's 'similar' extra ({', '.join(missing)} "
+            "not installed): pip install 'paperwatch[similar]' (make run installs it)"
+        )
     level = None if w.sensitivity in (None, "auto") else w.sensitivity
     if level is not None and (isinstance(level, str) or not 0.5 <= level < 1):
         raise ConfigError(

@@ -39,8 +39,9 @@ if [[ ! -x $venv/bin/python ]] || [[ $("$venv/bin/python" -c 'import sys; print(
     "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
 fi
-# the package and its runtime dependencies only, copied (not linked to this checkout)
-"$venv/bin/python" -m pip install --quiet --no-warn-script-location "$SRC"
+# the package and its runtime dependencies (similar watchlists included) only, copied (not
+# linked to this checkout)
+"$venv/bin/python" -m pip install --quiet --no-warn-script-location "$SRC[similar]"
 say "virtualenv $venv ($("$venv/bin/paperwatch" --version 2>&1 || true))"
 
 install -d -m 755 "$CONFDIR"

@@ -124,6 +124,35 @@ def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background
             load_config(bad)
 
 
+def test_a_similar_watchlist_without_the_extra_says_what_to_install(tmp_path, monkeypatch):
+    """Issue 33, item 6: scikit-learn, scipy and WordLlama serve similar watchlists alone,
+    as the 'similar' extra: configured without it, the watchlist says what to install."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name)
+    )
+    with pytest.raises(
+        ConfigError, match=r"watchlists\[0\]\.similar_to .*: needs .*'similar' extra \(sklearn"
+    ):
+        load_config(write_config(tmp_path, SIMILAR))
+    load_config(
+        write_config(tmp_path, '[[watchlists]]\nname = "k"\nkeywords = ["x"]\nnotify = ["c"]\n')
+    )
+
+
+def test_the_version_is_written_once():
+    """pyproject.toml reads it from daemon.__version__: the installed metadata agrees."""
+    from importlib import metadata
+
+    from daemon import __version__
+
+    assert metadata.version("paperwatch") == __version__
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in text and '\nversion = "' not in text
+
+
 def test_the_threshold_adapts_to_the_topic_unless_a_sensitivity_is_set(tmp_path, background, cli):
     """Issue 32, item 8: a fixed top 0.3% of recent papers found a third of a broad topic's
     new papers and let the bulk in for a narrow one. By default the threshold is a share
