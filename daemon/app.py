@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from daemon import latex, text
 from daemon.config import Config, Watchlist
 from daemon.errors import ConfigError, ParseError
 from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
@@ -23,7 +24,7 @@ from daemon.outbox import deliver as deliver_all
 from daemon.poller import PollContext, run_source
 from daemon.query import Node
 from daemon.runtime import Runtime
-from daemon.search import catch_up, search, search_page
+from daemon.search import catch_up, forget_keys, search, search_page
 from daemon.similar_job import SimilarEngine
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
@@ -147,6 +148,16 @@ def preview_similar(
         for pid, score, facts, terms in ranked
     ]
     return found, engine.models[watchlist.name], len(votes)
+
+
+def forget_caches(runtime: Runtime) -> None:
+    """Between polls: the analysis's caches and the matcher's tables, filled by the words
+    of the documents just read, are emptied, so a daemon at rest holds what it needs, not
+    every word it has seen (its RSS stays flat however many new papers come)."""
+    text.forget_caches()
+    forget_keys()
+    latex.forget_pieces()
+    runtime.matcher.idle()
 
 
 def find_papers(

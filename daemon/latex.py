@@ -77,6 +77,11 @@ def _piece(latex: str) -> str:
     return _short_piece(latex) if len(latex) <= CACHED_PIECE else _convert(latex)
 
 
+def forget_pieces() -> None:
+    """Empty the short pieces' cache (see daemon.text.forget_caches)."""
+    _short_piece.cache_clear()
+
+
 @lru_cache(maxsize=8192)  # at most 8,192 pieces of CACHED_PIECE characters: a few MB
 def _short_piece(latex: str) -> str:
     return _convert(latex)

@@ -548,6 +548,11 @@ class Matcher:
             keys.append(np.array([k for k, _ in found], dtype=np.int64))
             papers.append(np.array([p for _, p in found], dtype=np.int64))
 
+    def idle(self) -> None:
+        """Drop what the pieces' cache and tables hold (a daemon between polls)."""
+        with self._lock:
+            self._forget()
+
     def match_batch(self, papers: Sequence[Paper]) -> Batch:
         return Batch(self, papers)
 

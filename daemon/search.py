@@ -73,6 +73,11 @@ def _pair(first: str, second: str) -> str:
     return f"q{zlib.crc32(f'{first} {second}'.encode()):08x}"
 
 
+def forget_keys() -> None:
+    """Empty the keys' cache (see daemon.text.forget_caches)."""
+    _key.cache_clear()
+
+
 def _field_keys(tokens: Tokens, author: bool) -> str:
     forms: set[str] = set()
     written = set(tokens.surface)

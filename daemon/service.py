@@ -118,7 +118,7 @@ class Jobs:
                 store, runtime, source, self.memory.setdefault(name, {}), force, beat
             )
         if outcome is not None and outcome.documents:
-            memory.release()  # a large document's memory, back to the system
+            self.rest(runtime)
         arrived = outcome is not None and (outcome.new or outcome.gained)
         if arrived and any(w.similar for w in runtime.config.watchlists):
             self.on_new_papers()
@@ -140,7 +140,7 @@ class Jobs:
                         event("similar_training_stopped", reason=str(exc))
                         return
                     finally:
-                        memory.release()  # a model's and a batch's, back to the system
+                        self.rest(runtime)  # a model's and a batch's memory too
                 if found:
                     self.deliver()  # now, not at the next delivery pass
             with self.guard:
@@ -149,10 +149,20 @@ class Jobs:
 
     def index(self) -> None:
         """Analyse the papers stored since the last pass for the search index."""
-        with Store(self.current.get().config.db_path) as store:
+        runtime = self.current.get()
+        with Store(runtime.config.db_path) as store:
             done = catch_up(store)
         if done:
             event("search_indexed", papers=done)
+            self.rest(runtime)
+
+    @staticmethod
+    def rest(runtime: Runtime) -> None:
+        """After work that read papers: the caches their words filled are emptied and the
+        memory freed is given back to the system, so RSS at rest does not grow with the
+        number of distinct words seen."""
+        app.forget_caches(runtime)
+        memory.release()
 
     def deliver(self) -> None:
         """Start a delivery pass for each channel not already in one, and return: a hung

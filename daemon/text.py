@@ -367,6 +367,15 @@ def cut_piece(piece: str, author: bool = False) -> Cut:
 _PIECES = {a: Cache(partial(cut_piece, author=a)) for a in (False, True)}
 
 
+def forget_caches() -> None:
+    """Empty every cache of the analysis: a daemon between polls holds none of what one
+    document's words filled (they are made again, at the next document's first sight)."""
+    for cached in (american, forms, plain, _cut):
+        cached.cache_clear()
+    for author in (False, True):
+        _PIECES[author] = Cache(partial(cut_piece, author=author))
+
+
 def tokenize(
     text: str, author: bool = False, into: Tokens | None = None, cached: bool = True
 ) -> Tokens:

@@ -437,7 +437,15 @@ def test_no_watchlist_cuts_nothing():
     assert not matcher._pieces[False] and not matcher._pieces[True]
 
 
-def _matcher_against_direct_evaluation(rng: random.Random, cache_size: int = 0) -> None:
+def test_caches_emptied_between_papers_change_no_result():
+    """The daemon empties the analysis's caches and the matcher's tables after each poll
+    (issue 31: RSS flat at rest); what is made again is what was there."""
+    _matcher_against_direct_evaluation(random.Random(5), forget_every=7)
+
+
+def _matcher_against_direct_evaluation(
+    rng: random.Random, cache_size: int = 0, forget_every: int = 0
+) -> None:
     queries = []
     for _ in range(400):
         parts = []
@@ -458,7 +466,11 @@ def _matcher_against_direct_evaluation(rng: random.Random, cache_size: int = 0) 
         matcher._pieces = {
             a: Cache(partial(matcher._piece, author=a), cache_size) for a in (False, True)
         }
-    for _ in range(300):
+    for i in range(300):
+        if forget_every and i % forget_every == 0:
+            text.forget_caches()
+            matcher.idle()
+            assert not matcher._pieces[False] and text.forms.cache_info().currsize == 0
         title = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(2, 8)))
         abstract = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(0, 30)))
         doc = Doc(title, abstract, [])
