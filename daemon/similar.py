@@ -353,8 +353,16 @@ def _fit(
     ]
     views = []
     for features, c in ((x.words, WORDS_C), (x.dense, DENSE_C)):
-        clf = LogisticRegression(C=c, max_iter=1000).fit(features, y, sample_weight=weight)
-        view = View(clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]))
+        used, fitted = None, features
+        if isinstance(features, sparse.csr_matrix):  # a column no paper here has keeps
+            used = np.unique(features.indices)  # weight 0 (L2): fitting on the others is the same
+            fitted = features[:, used]  # fit, in a fraction of the time
+        clf = LogisticRegression(C=c, max_iter=1000).fit(fitted, y, sample_weight=weight)
+        weights = clf.coef_.ravel().astype(np.float32)
+        if used is not None:
+            weights = np.zeros(N_FEATURES, np.float32)
+            weights[used] = clf.coef_.ravel()
+        view = View(weights, float(clf.intercept_[0]))
         raw = view.raw(features[n_pos : n_pos + n_bg])
         view.mean, view.std = float(raw.mean()), float(raw.std()) or 1.0
         views.append(view)
