@@ -78,9 +78,11 @@ def write_config(tmp_path: Path, watch: str, channels: str = "", listen: str = "
     return config
 
 
-SIMILAR = (
+AUTO = (  # the default: the threshold adapted to the topic (5 trainings more per model)
     '[[watchlists]]\nname = "halluc"\nsimilar_to = ' + json.dumps(EXAMPLES) + '\nnotify = ["c"]\n'
 )
+# a fixed threshold, for the tests about anything else than where it lies
+SIMILAR = AUTO.replace("notify", "sensitivity = 0.997\nnotify")
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +121,7 @@ def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background
     result = cli("check")
     assert result.code == 2 and "similar_to[4]" in result.err
     for wrong in ("1.5", '"high"'):
-        bad = write_config(tmp_path, SIMILAR.replace("notify", f"sensitivity = {wrong}\nnotify"))
+        bad = write_config(tmp_path, AUTO.replace("notify", f"sensitivity = {wrong}\nnotify"))
         with pytest.raises(ConfigError, match=r"watchlists\[0\]\.sensitivity .*: \"auto\""):
             load_config(bad)
 
@@ -168,29 +170,29 @@ def test_the_threshold_adapts_to_the_topic_unless_a_sensitivity_is_set(tmp_path,
         engine.run(background, cfg, NOW)
         return cfg.watchlists[0].similar, engine.models["halluc"]
 
-    auto = SIMILAR.replace("notify", 'sensitivity = "auto"\nnotify')
+    auto = AUTO.replace("notify", 'sensitivity = "auto"\nnotify')
     assert load_config(write_config(tmp_path, auto)).watchlists[0].similar.sensitivity is None
-    similar, found = model(SIMILAR)
+    similar, found = model(AUTO)
     assert similar.sensitivity is None and found.held_out is not None
     floor = float(np.quantile(found.background, FLOOR))
     assert found.threshold == max(floor, HELD_OUT_SHARE * found.held_out)
     # a held-out example scores far above the background's bulk: the share decides
     assert found.held_out > 2 * floor and found.threshold > floor
-    similar, found = model(SIMILAR.replace("notify", "sensitivity = 0.99\nnotify"))
+    similar, found = model(AUTO.replace("notify", "sensitivity = 0.99\nnotify"))
     assert similar.sensitivity == 0.99 and found.held_out is None
     assert found.threshold == float(np.quantile(found.background, 0.99))
-    one = SIMILAR.replace(json.dumps(EXAMPLES), json.dumps(EXAMPLES[:1]))
+    one = AUTO.replace(json.dumps(EXAMPLES), json.dumps(EXAMPLES[:1]))
     similar, found = model(one)
     assert found.held_out is None
     assert found.threshold == float(np.quantile(found.background, FIXED_SENSITIVITY))
     # five papers of unrelated topics: one left out ranks nowhere near the top, so they
     # make no topic to adapt to, and the top 0.3% stays
     unrelated = [p["id"] for p in itertools.islice(corpus_papers(), 0, 1000, 200)]
-    similar, found = model(SIMILAR.replace(json.dumps(EXAMPLES), json.dumps(unrelated)))
+    similar, found = model(AUTO.replace(json.dumps(EXAMPLES), json.dumps(unrelated)))
     assert found.held_out is not None
     assert found.held_out <= float(np.quantile(found.background, FLOOR))
     assert found.threshold == float(np.quantile(found.background, FIXED_SENSITIVITY))
-    write_config(tmp_path, SIMILAR)
+    write_config(tmp_path, AUTO)
     result = cli("preview", "halluc", "--limit", "3")
     assert "adapted to the topic: 60% of what an example scores" in result.out, result.out
 
@@ -620,7 +622,7 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
     try:
         # stored times have whole seconds: papers of the config's second count as after it
         time.sleep(1 - time.time() % 1)
-        watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+        watch = AUTO.replace('notify = ["c"]', 'notify = ["w"]')
         write_config(tmp_path, watch, hook.channel("w"), listen=f"127.0.0.1:{port}")
         (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
         (inbox / "s.json.part").rename(inbox / "s.json")
@@ -683,7 +685,7 @@ def test_the_papers_about_to_be_scored_are_not_the_models_negatives(tmp_path, ba
     """A batch ingested right after a watchlist came (the first day: thousands of papers,
     some on its topic) is scored by a model whose background is what the watchlist had
     seen, not that batch, as if it had been trained the day before."""
-    cfg = load_config(write_config(tmp_path, SIMILAR))
+    cfg = load_config(write_config(tmp_path, AUTO))
     engine = SimilarEngine(cfg.state_dir)
     store = background
     with store.transaction():
