@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import apprise
 from apprise import NotifyFormat
@@ -188,6 +188,22 @@ def _private_values(plugin: Any) -> list[str]:
     return found
 
 
+_SECRET_KEY = re.compile(r"pass|token|secret|key|auth|sig", re.IGNORECASE)
+
+
+def _url_secrets(url: str) -> list[str]:
+    """What in a URL as written is secret: the password of its user part and the values
+    of query parameters or headers named like one (token, key, secret, auth...). The
+    scheme, host and path stay readable in `check` (values given as ${VAR} are secrets
+    already, and apprise hides the tokens of the services it knows)."""
+    parts = urlsplit(url)
+    found = [parts.password or ""]
+    for key, value in parse_qsl(parts.query, keep_blank_values=False):
+        if _SECRET_KEY.search(key):
+            found.append(value)
+    return found
+
+
 def load_channel(
     name: str,
     urls: list[str],
@@ -202,7 +218,7 @@ def load_channel(
     `max_chars`: a message's limit for every target, below the service's own."""
     targets: list[tuple[Any, str, int | None]] = []
     outputs: list[Output] = []
-    hidden = [*urls, *secrets]
+    hidden = [*secrets, *(v for url in urls for v in _url_secrets(url))]
     for i, url in enumerate(urls):
         at = where if len(urls) == 1 else f"{where}[{i}]"
         if kind := output_kind(url):

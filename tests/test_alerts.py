@@ -285,8 +285,28 @@ def test_secrets_from_env_file_and_credentials(cli, config_file, tmp_path, monke
     (creds / "OTHER_PW").write_text("from-credentials\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     config_file.write_text('[channels]\nc = "json://u:${OTHER_PW}@127.0.0.1:9/"\n')
-    assert load_config(config_file).channels["c"].secrets[0].endswith("@127.0.0.1:9/")
+    assert "from-credentials" in load_config(config_file).channels["c"].secrets
     assert cli("check").code == 0
+
+
+def test_check_shows_channel_urls_with_only_their_secrets_masked(cli, config_file, monkeypatch):
+    """Issue 35, item 14: `check` printed console:// and json:// as ****; the scheme, host
+    and path are shown, only passwords, ${VAR} values and secret-named parameters hidden."""
+    monkeypatch.setenv("HOOK_KEY", "k3y-from-env")
+    config_file.write_text(
+        "[channels]\n"
+        'c = "console://"\n'
+        'j = "json://127.0.0.1:9/hooks/team?+X-Api-Key=${HOOK_KEY}"\n'
+        'm = "mailtos://user:pa55word@example.org"\n'
+        'w = "json://127.0.0.1:9/plain?token=literal-t0ken"\n'
+    )
+    result = cli("check")
+    assert result.code == 0, result.err
+    lines = {line.split(":")[0].strip(): line for line in result.out.splitlines()}
+    assert lines["c"].endswith("c: console://")
+    assert "json://127.0.0.1:9/hooks/team" in lines["j"] and "k3y-from-env" not in result.out
+    assert "mailtos://user:****@example.org" in lines["m"] and "pa55word" not in result.out
+    assert "json://127.0.0.1:9/plain" in lines["w"] and "literal-t0ken" not in result.out
 
 
 def test_a_claimed_delivery_is_sent_by_one_process_only(config_file):
