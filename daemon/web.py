@@ -36,7 +36,7 @@ from daemon.config import Config
 from daemon.feedback import VOTES, FeedbackError, mark_paper, record_vote, save_to_zotero
 from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
-from daemon.models import key_hash
+from daemon.models import key_hash, title_search_url
 from daemon.poller import status
 from daemon.render import Highlighter, paper_json, why_line
 from daemon.store import Store, StoreError
@@ -122,8 +122,10 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
         sub(entry, f"{{{ATOM_NS}}}title").text = paper.title
         sub(entry, f"{{{ATOM_NS}}}updated").text = group[0].created_at
         sub(entry, f"{{{ATOM_NS}}}published").text = _published(paper)
-        if paper.link:
-            sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=paper.link)
+        # a paper known by its title alone (a text dump's) links to arXiv's search for
+        # it, as its email does
+        href = paper.link or title_search_url(paper.title)
+        sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=href)
         for author in paper.authors:
             sub(sub(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name").text = author
         for r in group:

@@ -20,7 +20,7 @@ import pytest
 
 from daemon.config import load_config
 from daemon.ingest import ingest_digest
-from daemon.models import Digest, Paper
+from daemon.models import Digest, Paper, title_search_url
 from daemon.outbox import match_hook
 from daemon.render import paper_json, render
 from daemon.runtime import Runtime
@@ -382,6 +382,34 @@ def test_a_paper_known_only_by_its_doi_has_a_link_and_a_feed_id(served):
     [row] = store.deliveries.recent_matches(["tensors"], limit=1)
     message = render("tensors", cfg.watchlist("tensors").source, [row])
     assert "https://doi.org/10.1101/2026.08.01.5" in message.text
+
+
+def test_a_paper_known_by_its_title_alone_links_to_arxivs_search_in_the_feed(served):
+    """Issue 35, item 7: an Atom entry of a text dump's paper (no id, no DOI, no page) had
+    no <link>; it has the email's "find on arXiv" link."""
+    cfg, store, base = served
+    dumped = Paper(title="Tensor Sketches for Streaming Graphs", abstract="We study tensors.")
+    runtime = Runtime.build(cfg, check_examples=False)
+    ingest_digest(
+        store,
+        Digest("text", (dumped,)),
+        source="t",
+        location="d",
+        content_hash="d",
+        now=NOW,
+        on_change=match_hook(runtime),
+    )
+    feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
+    [entry] = [e for e in feed.entries if e.title == dumped.title]
+    assert entry.link == title_search_url(dumped.title)
+    assert entry.link.startswith("https://arxiv.org/search/?query=Tensor+Sketches")
+    [row] = [
+        r for r in store.deliveries.recent_matches(["tensors"]) if r.paper.title == dumped.title
+    ]
+    assert (
+        title_search_url(dumped.title)
+        in render("tensors", cfg.watchlist("tensors").source, [row]).text
+    )
 
 
 def test_the_page_reads_the_time_from_the_clock_it_is_given(served):
