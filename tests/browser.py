@@ -152,3 +152,14 @@ def keep_screenshot(name: str, png: bytes) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(folder) / name).write_bytes(png)
+
+
+# The buttons of a page that show nothing a reader can see: no letter or digit in their
+# text (an emoji alone is an empty box where no emoji font is installed) and no drawn
+# image (svg or img of some size). Evaluated in the page: [] when every button shows.
+UNSEEN_BUTTONS = """[...document.querySelectorAll('button')].filter(b => {
+  const text = b.innerText.replace(/[^\\p{L}\\p{N}]/gu, '');
+  const drawn = [...b.querySelectorAll('svg, img')].some(i => {
+    const r = i.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+  return !(text.length > 0 || drawn);
+}).map(b => b.outerHTML)"""

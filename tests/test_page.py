@@ -16,7 +16,7 @@ import pytest
 from daemon.config import load_config
 from daemon.store import Store
 from daemon.web import WebServer
-from tests.browser import browser, keep_screenshot
+from tests.browser import UNSEEN_BUTTONS, browser, keep_screenshot
 from tests.conftest import corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import paperwatch
 from tests.receivers import Webhook
@@ -68,6 +68,7 @@ def test_the_page_is_a_place_to_work_without_javascript(tmp_path, workplace):
     with browser(tmp_path / "chromium") as page:
         page.open(f"{base}/?watchlist=models")
         assert page.evaluate("document.scripts.length") == 0  # reading needs no script
+        assert page.evaluate(UNSEEN_BUTTONS) == []  # every button shows text or an image
         nav = page.evaluate("document.querySelector('aside').innerText")
         assert f"models\n{counts['models'][1]} / {counts['models'][0]}" in nav.replace(" \n", "\n")
         days = page.evaluate(

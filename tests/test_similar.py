@@ -28,7 +28,7 @@ from daemon.similar import Model, text_of
 from daemon.similar_job import SimilarEngine, start_watchlists
 from daemon.store import Store
 from daemon.web import WebServer
-from tests.browser import browser
+from tests.browser import UNSEEN_BUTTONS, browser
 from tests.conftest import ARXIV, CORPUS_SAMPLE, corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import Daemon, wait_for
 from tests.receivers import free_port
@@ -641,6 +641,12 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
         trained = daemon.output().count("similar_trained")
         with browser(tmp_path / "chromium") as page:
             page.open(f"http://127.0.0.1:{port}/")
+            assert page.evaluate(UNSEEN_BUTTONS) == []  # issue 35: no emoji-only box
+            thumbs = page.evaluate(
+                "[...document.querySelectorAll('form.vote svg.thumb')]"
+                ".map(s => s.getBoundingClientRect().width)"
+            )
+            assert thumbs and all(width > 0 for width in thumbs)
             down = f"#paper-{pid} form.vote:has(input[value=halluc]) button[value=down]"
             page.click(down)  # the form's answer: the page again, the vote shown
             pressed = f"#paper-{pid} form.vote button[value=none][aria-pressed=true]"
