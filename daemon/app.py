@@ -19,7 +19,13 @@ from daemon.config import Config, Watchlist
 from daemon.errors import ConfigError, ParseError
 from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event
-from daemon.outbox import DeliveryReport, channels_to_pass, decide_waiting, deliver_channel
+from daemon.outbox import (
+    DeliveryReport,
+    channels_to_pass,
+    decide_waiting,
+    deliver_channel,
+    follow_delivery_times,
+)
 from daemon.outbox import deliver as deliver_all
 from daemon.poller import PollContext, run_source
 from daemon.query import Node
@@ -148,6 +154,15 @@ def preview_similar(
         for pid, score, facts, terms in ranked
     ]
     return found, engine.models[watchlist.name], len(votes)
+
+
+def follow_config_times(runtime: Runtime) -> None:
+    """At start and after a reload: what waits for a digest follows the current
+    `deliver` times (the config may have changed while the daemon was down)."""
+    with Store(runtime.config.db_path) as store:
+        moved = follow_delivery_times(store, runtime.config)
+    if moved:
+        event("deliveries_rescheduled", deliveries=moved)
 
 
 def forget_caches(runtime: Runtime) -> None:

@@ -63,6 +63,26 @@ def due_at(watchlist: Watchlist, now: datetime, config: Config) -> datetime:
     return fire
 
 
+def follow_delivery_times(store: Store, config: Config) -> int:
+    """Deliveries waiting for their first try follow each watchlist's current `deliver`
+    (an edit from a daily digest to immediate sends what waits now; to another time, at
+    that time): their due time is made again from when they were matched. Returns how
+    many moved."""
+    by_name = {w.name: w for w in config.watchlists}
+    moves = []
+    for delivery, name, created, due in store.deliveries.waiting_first_tries():
+        watchlist = by_name.get(name)
+        if watchlist is None:
+            continue  # a watchlist taken out of the config: its alerts keep their time
+        now = iso(due_at(watchlist, datetime.fromisoformat(created), config))
+        if now != due:
+            moves.append((now, delivery))
+    if moves:
+        with store.transaction():
+            store.deliveries.move_due(moves)
+    return len(moves)
+
+
 def match_hook(runtime: Matching) -> ChangeHook:
     """Record matches of changed papers, and their deliveries, in the ingest transaction
     (one statement for each, whatever the number of hits). A paper that matches only if

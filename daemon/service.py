@@ -512,6 +512,8 @@ class Service:
         else:
             self.current.swap(runtime)
             try:
+                app.follow_config_times(runtime)
+                self.jobs.deliver()  # what an edit made due goes now
                 self.schedule_sources()
                 self.sync_watchers()
                 self.follow_web()
@@ -587,6 +589,7 @@ class Service:
 
     def run(self) -> None:
         now = self.current.get().clock.now()
+        app.follow_config_times(self.current.get())
         self.scheduler.add_job(
             self.jobs.deliver,
             IntervalTrigger(seconds=DELIVERY_EVERY),

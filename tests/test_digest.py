@@ -13,7 +13,7 @@ import pytest
 from daemon.channels import load_channel
 from daemon.config import load_config
 from daemon.match import Matcher, Rule
-from daemon.outbox import deliver, retry_all
+from daemon.outbox import deliver, follow_delivery_times, retry_all
 from daemon.query import keywords_query
 from daemon.store import Store
 from tests.conftest import corpus_papers, hf_entry, ingest_alerting
@@ -163,3 +163,29 @@ def test_retry_now_sends_a_daily_digest_before_its_time(tmp_path):
     finally:
         hook.stop()
     assert len(hook.bodies) == 1 and store.deliveries.counts()["sent"] == MATCHING
+
+
+def test_waiting_digests_follow_the_current_deliver_time(tmp_path):
+    """Issue 35, item 11: alerts waiting for a daily digest kept the time they were
+    stored with after `deliver` was edited. They follow the current config: to
+    immediate, they are due now; to another time, at that time; tried ones keep theirs."""
+    hook = Webhook().start()
+    try:
+        config, store, ids = configured(tmp_path, f'c = "{hook.url}"\n')
+        due = {r[0] for r in store.conn.execute("SELECT due_at FROM deliveries")}
+        assert due == {DIGEST_AT.isoformat()}
+        text = config.path.read_text()
+        config.path.write_text(text.replace('deliver = "daily 08:00"', 'deliver = "daily 07:30"'))
+        assert follow_delivery_times(store, load_config(config.path)) == MATCHING
+        due = {r[0] for r in store.conn.execute("SELECT due_at FROM deliveries")}
+        assert due == {(T0 + timedelta(minutes=30)).isoformat()}
+        config.path.write_text(text.replace('deliver = "daily 08:00"', 'deliver = "immediate"'))
+        immediate = load_config(config.path)
+        assert follow_delivery_times(store, immediate) == MATCHING
+        assert follow_delivery_times(store, immediate) == 0  # nothing left to move
+        report = deliver(store, immediate, T0 + timedelta(seconds=1))  # due since T0
+        assert report.sent == MATCHING and len(hook.bodies) == 1
+        config.path.write_text(text)  # back to 08:00: what was sent stays sent
+        assert follow_delivery_times(store, load_config(config.path)) == 0
+    finally:
+        hook.stop()

@@ -89,6 +89,24 @@ class DeliveryRepo:
             out.update({(r[0], r[1]): r[2] for r in rows})
         return out
 
+    def waiting_first_tries(self) -> list[tuple[int, str, str, str]]:
+        """(delivery id, watchlist, created_at, due_at) of deliveries never tried yet."""
+        return [
+            (r[0], r[1], r[2], r[3])
+            for r in self.conn.execute(
+                "SELECT d.id, m.watchlist, d.created_at, d.due_at FROM deliveries d "
+                "JOIN matches m ON m.id = d.match_id "
+                "WHERE d.status = 'pending' AND d.attempts = 0"
+            )
+        ]
+
+    def move_due(self, moves: list[tuple[str, int]]) -> None:
+        """Set (due_at, delivery id) of deliveries still waiting for their first try."""
+        self.conn.executemany(
+            "UPDATE deliveries SET due_at = ? WHERE id = ? AND status = 'pending' AND attempts = 0",
+            moves,
+        )
+
     def undecided_due(self, before: str) -> list[tuple[str, int]]:
         rows = self.conn.execute(
             "SELECT watchlist, paper_id FROM undecided WHERE since <= ? ORDER BY since", (before,)
