@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import apprise
 from apprise import NotifyFormat
@@ -26,7 +26,7 @@ from daemon.errors import ConfigError
 from daemon.log import event
 from daemon.outputs.contract import Output, output_kind
 from daemon.render import EMAIL, Part
-from daemon.secrets import HIDDEN, scrub
+from daemon.secrets import HIDDEN, SECRET_NAME, TOKEN_LIKE, scrub
 from daemon.store.rows import StoredMatch
 
 
@@ -188,18 +188,17 @@ def _private_values(plugin: Any) -> list[str]:
     return found
 
 
-_SECRET_KEY = re.compile(r"pass|token|secret|key|auth|sig", re.IGNORECASE)
-
-
 def _url_secrets(url: str) -> list[str]:
-    """What in a URL as written is secret: the password of its user part and the values
-    of query parameters or headers named like one (token, key, secret, auth...). The
-    scheme, host and path stay readable in `check` (values given as ${VAR} are secrets
-    already, and apprise hides the tokens of the services it knows)."""
+    """What in a URL as written is secret: the password of its user part, the values of
+    query parameters or headers named like one (token, key, secret, auth...) and path
+    segments that read as tokens. The scheme, host and the rest of the path stay readable
+    in `check` (values given as ${VAR} are secrets already, and apprise hides the tokens
+    of the services it knows)."""
     parts = urlsplit(url)
     found = [parts.password or ""]
+    found += [unquote(s) for s in parts.path.split("/") if TOKEN_LIKE.match(unquote(s))]
     for key, value in parse_qsl(parts.query, keep_blank_values=False):
-        if _SECRET_KEY.search(key):
+        if SECRET_NAME.search(key):
             found.append(value)
     return found
 

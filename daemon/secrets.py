@@ -22,6 +22,10 @@ _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # that holds another is hidden whole)
 _EXPANDED: list[str] = []
 HIDDEN = "****"
+# a query parameter's or a header's name that says its value is secret
+SECRET_NAME = re.compile(r"auth|token|key|secret|signature|cookie|pass|sig", re.IGNORECASE)
+# a URL path segment that reads as a token (Slack's and Discord's hook paths are)
+TOKEN_LIKE = re.compile(r"^(?=[^/]*\d)[A-Za-z0-9_-]{16,}$")
 
 
 def remember(value: str) -> None:

@@ -299,6 +299,7 @@ def test_check_shows_channel_urls_with_only_their_secrets_masked(cli, config_fil
         'j = "json://127.0.0.1:9/hooks/team?+X-Api-Key=${HOOK_KEY}"\n'
         'm = "mailtos://user:pa55word@example.org"\n'
         'w = "json://127.0.0.1:9/plain?token=literal-t0ken"\n'
+        'd = "json://127.0.0.1:9/hooks/T0123456789abcdefXYZ"\n'
     )
     result = cli("check")
     assert result.code == 0, result.err
@@ -307,6 +308,7 @@ def test_check_shows_channel_urls_with_only_their_secrets_masked(cli, config_fil
     assert "json://127.0.0.1:9/hooks/team" in lines["j"] and "k3y-from-env" not in result.out
     assert "mailtos://user:****@example.org" in lines["m"] and "pa55word" not in result.out
     assert "json://127.0.0.1:9/plain" in lines["w"] and "literal-t0ken" not in result.out
+    assert "json://127.0.0.1:9/hooks/****" in lines["d"] and "T0123456789" not in result.out
 
 
 def test_a_claimed_delivery_is_sent_by_one_process_only(config_file):

@@ -14,7 +14,6 @@ receiver that trickles its answer is cut off at it.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,12 @@ from daemon.errors import ConfigError
 from daemon.http import Deadline
 from daemon.outputs.contract import OutputKind, register_output
 from daemon.render import paper_links
-from daemon.secrets import HIDDEN, remember, scrub
+from daemon.secrets import HIDDEN, SECRET_NAME, TOKEN_LIKE, remember, scrub
 from daemon.store.rows import StoredMatch
 
 SCHEMA = "paperwatch.matches/1"
 # a path segment that is a token, not a word: 16 or more letters, digits, - and _, with
 # a digit among them (Slack's, Discord's, Zapier's hook paths)
-_TOKEN = re.compile(r"^(?=[^/]*\d)[A-Za-z0-9_-]{16,}$")
-_SECRET_HEADER = re.compile(r"auth|token|key|secret|signature|cookie|password", re.I)
 
 
 class Webhook:
@@ -98,12 +95,12 @@ def _load(url: str, where: str, base: Path, timeout: float) -> Webhook:
     headers = {unquote(k[1:]): unquote(v) for k, _, v in pairs if k.startswith("+")}
     real = urlunsplit(("https" if secure else "http", parts.netloc, parts.path or "/", "", ""))
     for name, value in headers.items():  # Authorization, X-Api-Key, X-Hook-Token, ...
-        if _SECRET_HEADER.search(name):
+        if SECRET_NAME.search(name):
             remember(value)
     remember(parts.password or "")
     path = []
     for segment in parts.path.split("/"):
-        if _TOKEN.match(unquote(segment)):
+        if TOKEN_LIKE.match(unquote(segment)):
             remember(unquote(segment))
             segment = HIDDEN
         path.append(segment)
