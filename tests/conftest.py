@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
+# One thread each for OpenBLAS and the tokenizer: four test workers share two cores, and
+# their thread pools waiting on each other spent a third of the run's CPU. Set before
+# numpy is first imported (by the daemon's modules below); daemons the tests start inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 import contextlib
 import gzip
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,6 +158,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests first, the short ones after: with `--dist worksteal` idle workers
     take over the rest, so the run does not end on one worker's long tail."""
     items.sort(key=lambda i: i.path.name not in LONG_FIRST)  # stable: file order kept
+
+
+def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A directory `make` fills once for the whole run, shared by the test workers (each
+    waits for the first to finish it): for inputs that cost seconds to build. Tests copy
+    what they change."""
+    import fcntl
+
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's, not this worker's
+    built = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (built / ".done").exists():
+            shutil.rmtree(built, ignore_errors=True)
+            built.mkdir()
+            make(built)
+            (built / ".done").touch()
+    return built
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -29,7 +29,14 @@ from daemon.similar_job import SimilarEngine, start_watchlists
 from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import UNSEEN_BUTTONS, browser
-from tests.conftest import ARXIV, CORPUS_SAMPLE, corpus_papers, hf_entry, ingest_alerting
+from tests.conftest import (
+    ARXIV,
+    CORPUS_SAMPLE,
+    corpus_papers,
+    hf_entry,
+    ingest_alerting,
+    made_once,
+)
 from tests.daemon_proc import Daemon, wait_for
 from tests.receivers import free_port
 
@@ -88,22 +95,34 @@ SIMILAR = AUTO.replace("notify", "sensitivity = 0.997\nnotify")
 @pytest.fixture(scope="session")
 def stored_once(tmp_path_factory) -> Path:
     """The database of 1,000 real corpus papers and the cs.CL feed the examples come from,
-    stored an hour before NOW with no alert: made once, copied for each test."""
-    base = tmp_path_factory.mktemp("background")
-    cfg = load_config(write_config(base, ""))
-    with Store(cfg.db_path) as store:
-        ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), EARLIER, notify=False)
-        feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
-        ingest_alerting(cfg, store, "feed.xml", feed, EARLIER, notify=False)
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return cfg.db_path
+    stored an hour before NOW with no alert, and beside it the models a daemon with the
+    SIMILAR watchlist trained on it: made once for the run, copied for each test."""
+
+    def make(base: Path) -> None:
+        cfg = load_config(write_config(base, ""))
+        with Store(cfg.db_path) as store:
+            ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), EARLIER, notify=False)
+            feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
+            ingest_alerting(cfg, store, "feed.xml", feed, EARLIER, notify=False)
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        trained = base / "trained"  # trained on a copy: the stored papers stay unscored
+        stored_papers(cfg.db_path, trained)
+        cfg = load_config(write_config(trained, SIMILAR))
+        with Store(cfg.db_path) as store:
+            assert SimilarEngine(cfg.state_dir).refresh(store, cfg)
+
+    return made_once(tmp_path_factory, "similar-background", make) / "state" / "paperwatch.db"
 
 
-def stored_papers(stored_once: Path, tmp_path: Path) -> Path:
-    """A copy of the background database where write_config(tmp_path) puts it."""
+def stored_papers(stored_once: Path, tmp_path: Path, trained: bool = False) -> Path:
+    """A copy of the background database where write_config(tmp_path) puts it; `trained`:
+    with the SIMILAR watchlist's model already trained, as a daemon that ran keeps it."""
     state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(stored_once, state / stored_once.name)
+    if trained:
+        models = stored_once.parent.parent / "trained" / "state" / "similar.pickle"
+        shutil.copyfile(models, state / models.name)
     return state / stored_once.name
 
 
@@ -111,6 +130,13 @@ def stored_papers(stored_once: Path, tmp_path: Path) -> Path:
 def background(tmp_path, stored_once):
     """A store of 1,000 real corpus papers and the cs.CL feed the examples come from."""
     return Store(stored_papers(stored_once, tmp_path))
+
+
+@pytest.fixture
+def trained(tmp_path, stored_once):
+    """The background store, and the SIMILAR watchlist's model trained on it: for the
+    tests of what a trained model does."""
+    return Store(stored_papers(stored_once, tmp_path, trained=True))
 
 
 def test_unknown_example_is_a_config_error_naming_the_entry(tmp_path, background, cli):
@@ -164,44 +190,47 @@ def test_the_threshold_adapts_to_the_topic_unless_a_sensitivity_is_set(tmp_path,
 
     from daemon.similar import FIXED_SENSITIVITY, FLOOR, HELD_OUT_SHARE
 
-    def model(watch: str):
-        cfg = load_config(write_config(tmp_path, watch))
-        engine = SimilarEngine(cfg.state_dir)
-        engine.run(background, cfg, NOW)
-        return cfg.watchlists[0].similar, engine.models["halluc"]
-
     auto = AUTO.replace("notify", 'sensitivity = "auto"\nnotify')
     assert load_config(write_config(tmp_path, auto)).watchlists[0].similar.sensitivity is None
-    similar, found = model(AUTO)
-    assert similar.sensitivity is None and found.held_out is not None
+    # five papers of unrelated topics: one left out ranks nowhere near the top, so they
+    # make no topic to adapt to
+    unrelated = [p["id"] for p in itertools.islice(corpus_papers(), 0, 1000, 200)]
+    watch = (  # trained together, as a daemon trains its watchlists
+        AUTO
+        + AUTO.replace("halluc", "fixed").replace("notify", "sensitivity = 0.99\nnotify")
+        + AUTO.replace("halluc", "one").replace(json.dumps(EXAMPLES), json.dumps(EXAMPLES[:1]))
+        + AUTO.replace("halluc", "unrelated").replace(json.dumps(EXAMPLES), json.dumps(unrelated))
+    )
+    cfg = load_config(write_config(tmp_path, watch))
+    engine = SimilarEngine(cfg.state_dir)
+    engine.run(background, cfg, NOW)
+    similar = {w.name: w.similar for w in cfg.watchlists}
+
+    found = engine.models["halluc"]
+    assert similar["halluc"].sensitivity is None and found.held_out is not None
     floor = float(np.quantile(found.background, FLOOR))
     assert found.threshold == max(floor, HELD_OUT_SHARE * found.held_out)
     # a held-out example scores far above the background's bulk: the share decides
     assert found.held_out > 2 * floor and found.threshold > floor
-    similar, found = model(AUTO.replace("notify", "sensitivity = 0.99\nnotify"))
-    assert similar.sensitivity == 0.99 and found.held_out is None
+    found = engine.models["fixed"]
+    assert similar["fixed"].sensitivity == 0.99 and found.held_out is None
     assert found.threshold == float(np.quantile(found.background, 0.99))
-    one = AUTO.replace(json.dumps(EXAMPLES), json.dumps(EXAMPLES[:1]))
-    similar, found = model(one)
+    found = engine.models["one"]
     assert found.held_out is None
     assert found.threshold == float(np.quantile(found.background, FIXED_SENSITIVITY))
-    # five papers of unrelated topics: one left out ranks nowhere near the top, so they
-    # make no topic to adapt to, and the top 0.3% stays
-    unrelated = [p["id"] for p in itertools.islice(corpus_papers(), 0, 1000, 200)]
-    similar, found = model(AUTO.replace(json.dumps(EXAMPLES), json.dumps(unrelated)))
+    found = engine.models["unrelated"]  # no topic: the top 0.3% stays
     assert found.held_out is not None
     assert found.held_out <= float(np.quantile(found.background, FLOOR))
     assert found.threshold == float(np.quantile(found.background, FIXED_SENSITIVITY))
-    write_config(tmp_path, AUTO)
     result = cli("preview", "halluc", "--limit", "3")
     assert "adapted to the topic: 60% of what an example scores" in result.out, result.out
 
 
-def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path, background, hook):
+def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path, trained, hook):
     watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
     config = write_config(tmp_path, watch, hook.channel("w"))
     cfg = load_config(config)
-    store = background
+    store = trained
     engine = SimilarEngine(cfg.state_dir)
     assert engine.run(store, cfg, NOW) == 0  # trained; stored papers are not "new"
     ingest_alerting(cfg, store, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
@@ -233,16 +262,16 @@ def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path,
     assert count == 1
 
 
-def test_both_and_either_with_keywords(tmp_path, background):
+def test_both_and_either_with_keywords(tmp_path, trained):
     both = SIMILAR.replace("notify", 'keywords = ["robotic"]\nnotify')
     cfg = load_config(write_config(tmp_path, both))
     engine = SimilarEngine(cfg.state_dir)
-    engine.run(background, cfg, NOW)
-    ingest_alerting(cfg, background, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
-    assert engine.run(background, cfg, NOW) == 0  # similar, but not about robots: both fail
+    engine.run(trained, cfg, NOW)
+    ingest_alerting(cfg, trained, "new.json", hf(SAME_TOPIC, OTHER_TOPIC), NOW)
+    assert engine.run(trained, cfg, NOW) == 0  # similar, but not about robots: both fail
     either = SIMILAR.replace("notify", 'keywords = ["robotic"]\nmode = "either"\nnotify')
     cfg = load_config(write_config(tmp_path, either))
-    store = background
+    store = trained
     store.similar.set_scored_up_to("halluc", store.papers.max_id() - 2)
     ingest_alerting(
         cfg,
@@ -262,10 +291,16 @@ def test_both_and_either_with_keywords(tmp_path, background):
 
 
 def training_daemon(
-    tmp_path: Path, stored_once: Path, watch: str, channels: str, listen: str = ""
+    tmp_path: Path,
+    stored_once: Path,
+    watch: str,
+    channels: str,
+    listen: str = "",
+    trained: bool = False,
 ) -> Daemon:
-    """A daemon over 1,000 sample papers and the cs.CL feed, about to train."""
-    stored_papers(stored_once, tmp_path)
+    """A daemon over 1,000 sample papers and the cs.CL feed, about to train (`trained`:
+    with the SIMILAR watchlist's model it saved when it last ran)."""
+    stored_papers(stored_once, tmp_path, trained)
     config = write_config(tmp_path, watch, channels, listen)
     return Daemon(config, tmp_path / "log").start()
 
@@ -333,7 +368,7 @@ def test_the_daemon_stays_responsive_while_a_model_trains_and_a_stop_ends_it(
     assert "similar_training_stopped" in daemon.output() and "ERROR" not in daemon.output()
 
 
-def test_a_watchlist_added_before_an_ingest_alerts_on_that_ingest(tmp_path, background, hook, cli):
+def test_a_watchlist_added_before_an_ingest_alerts_on_that_ingest(tmp_path, trained, hook, cli):
     """Issue 23: the first batch after adding a watchlist counts. Its starting point is
     recorded when a config naming it is first loaded (here the ingest itself), not at
     its first scoring, which runs after that ingest."""
@@ -346,10 +381,10 @@ def test_a_watchlist_added_before_an_ingest_alerts_on_that_ingest(tmp_path, back
     assert "Spotting Fabricated Claims" in message and "Grasp Planning" not in message
 
 
-def test_a_title_only_paper_is_scored_again_when_its_abstract_arrives(tmp_path, background):
+def test_a_title_only_paper_is_scored_again_when_its_abstract_arrives(tmp_path, trained):
     cfg = load_config(write_config(tmp_path, SIMILAR))
     engine = SimilarEngine(cfg.state_dir)
-    store = background
+    store = trained
     assert engine.run(store, cfg, NOW) == 0  # trained; the stored papers came before
     bare = {**SAME_TOPIC, "title": "A Benchmark for Long Documents", "summary": ""}
     ingest_alerting(cfg, store, "bare.json", hf(bare), NOW)
@@ -489,17 +524,17 @@ def test_a_broken_library_costs_only_its_own_watchlist(tmp_path, background, cli
     assert "over the 50,000,000 a library may hold" in check.err
 
 
-def test_papers_ingested_with_no_notify_never_alert_later(tmp_path, background, cli):
+def test_papers_ingested_with_no_notify_never_alert_later(tmp_path, trained, cli):
     cfg = load_config(write_config(tmp_path, SIMILAR))
     (tmp_path / "old.json").write_bytes(hf(SAME_TOPIC))
     assert cli("ingest", "--no-notify", str(tmp_path / "old.json")).code == 0
-    assert SimilarEngine(cfg.state_dir).run(background, cfg, datetime.now(UTC)) == 0
+    assert SimilarEngine(cfg.state_dir).run(trained, cfg, datetime.now(UTC)) == 0
 
 
-def test_an_old_config_file_does_not_turn_stored_papers_into_alerts(tmp_path, background):
+def test_an_old_config_file_does_not_turn_stored_papers_into_alerts(tmp_path, trained):
     """A config restored with its old time: the watchlist starts at most a day back."""
     now = datetime.now(UTC)
-    store = background
+    store = trained
     ingest_alerting(
         load_config(write_config(tmp_path, "")),
         store,
@@ -528,7 +563,7 @@ def rank(found: list[dict], paper_id: int) -> int:
     return ids.index(paper_id) if paper_id in ids else len(ids)
 
 
-def test_preview_ranks_the_examples_kind_first_and_votes_teach_it(tmp_path, background, cli):
+def test_preview_ranks_the_examples_kind_first_and_votes_teach_it(tmp_path, trained, cli):
     write_config(tmp_path, SIMILAR)
     result = cli("preview", "halluc", "--limit", "8")
     assert result.code == 0, result.err
@@ -616,14 +651,15 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
     the match's 👎 (a form) is clicked: the vote is stored, the daemon trains again at
     once, and the paper ranks far lower among the stored papers."""
     port = free_port()
-    daemon = training_daemon(tmp_path, stored_once, "", hook.channel("w"), f"127.0.0.1:{port}")
+    listen = f"127.0.0.1:{port}"
+    daemon = training_daemon(tmp_path, stored_once, "", hook.channel("w"), listen, trained=True)
     inbox = tmp_path / "state" / "inbox"
     db = tmp_path / "state" / "paperwatch.db"
     try:
         # stored times have whole seconds: papers of the config's second count as after it
         time.sleep(1 - time.time() % 1)
-        watch = AUTO.replace('notify = ["c"]', 'notify = ["w"]')
-        write_config(tmp_path, watch, hook.channel("w"), listen=f"127.0.0.1:{port}")
+        watch = SIMILAR.replace('notify = ["c"]', 'notify = ["w"]')
+        write_config(tmp_path, watch, hook.channel("w"), listen=listen)
         (inbox / "s.json.part").write_bytes(hf(SAME_TOPIC, OTHER_TOPIC))
         (inbox / "s.json.part").rename(inbox / "s.json")
         assert wait_for(lambda: "Spotting Fabricated" in json.dumps(hook.bodies), 60), (
