@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from daemon.identity import as_stored, store_papers
@@ -332,6 +332,8 @@ _PAGE_BEFORE = _ingest(_PAGE.encode(), "daily.html")
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(_CARDS) - 1), HOSTILE)
+@example(0, "\x7f").via("a control character in the page's head made it binary")
+@example(0, "\x00").via("so did a NUL anywhere in it")
 def test_a_hostile_hugging_face_card_changes_nothing_for_the_others_of_its_page(index, text):
     card = _CARDS[index]
     spoilt = re.sub(
