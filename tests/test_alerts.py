@@ -25,7 +25,7 @@ from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web_pages import home
 from tests.conftest import HF, TEXT, ingest_alerting
-from tests.daemon_proc import paperwatch, wait_for
+from tests.daemon_proc import command, wait_for
 from tests.receivers import SMTPServer, Webhook, free_port
 
 PASSWORD = "s3cr3t-Pa55word"
@@ -222,14 +222,14 @@ def test_failing_channel_becomes_dead_then_retry_sends(config_file):
     deliver(store, config, t0)
     deliver(store, config, t0 + timedelta(hours=3))
     assert {r["status"] for r in alerts(store)} == {"dead"}
-    shown = json.loads(paperwatch(config_file, "alerts", "--json").stdout)
+    shown = json.loads(command(config_file, "alerts", "--json").stdout)
     assert shown[0]["last_error"] and "127.0.0.1" in shown[0]["last_error"]
     assert shown[0]["next_try_at"] is None  # dead: no next try until `alerts retry`
     hook = Webhook(port).start()
     try:
-        listing = paperwatch(config_file, "alerts", "--status", "dead")
+        listing = command(config_file, "alerts", "--status", "dead")
         assert "dead" in listing.stdout and "attempts=2" in listing.stdout
-        proc = paperwatch(config_file, "alerts", "retry")
+        proc = command(config_file, "alerts", "retry")
         assert proc.returncode == 0, proc.stderr
     finally:
         hook.stop()

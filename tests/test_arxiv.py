@@ -413,7 +413,7 @@ def test_a_text_dump_paper_gets_its_id_and_the_next_alert_links_to_arxiv(tmp_pat
 
 def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path, hook):
     """`paperwatch run` with an arXiv source: the first poll alerts, `status` shows it."""
-    from tests.daemon_proc import Daemon, paperwatch, wait_for
+    from tests.daemon_proc import Daemon, command, wait_for
 
     with FakeArxiv() as arxiv:
         arxiv.feed = redate(DAY1, datetime.now(UTC).strftime("%a, %d %b %Y"))
@@ -431,7 +431,7 @@ def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path, hook):
             assert wait_for(lambda: hook.bodies, 20), daemon.output()
         finally:
             assert daemon.stop() == 0
-        report = json.loads(paperwatch(config, "status", "--json").stdout)
+        report = json.loads(command(config, "status", "--json").stdout)
     sent = json.dumps(hook.bodies)
     assert "LongNovel" in sent and "https://arxiv.org/abs/2608.18082" in sent
     details = report["sources"][0]["details"]

@@ -20,7 +20,7 @@ import pytest
 from daemon.clock import iso
 from daemon.store import Store
 from tests.conftest import HF, ROOT, TEXT
-from tests.daemon_proc import Daemon, NotifySocket, paperwatch, wait_for
+from tests.daemon_proc import Daemon, NotifySocket, command, wait_for
 from tests.fake_hf import FakeHF
 from tests.receivers import Webhook
 
@@ -313,7 +313,7 @@ def test_hung_channel_never_delays_the_healthy_one(env):
         # retry and failed by the daemon's timeout: the next retry sends it)
 
         def retried() -> bool:
-            retry = paperwatch(config, "alerts", "retry", timeout=60)
+            retry = command(config, "alerts", "retry")
             assert retry.returncode == 0, retry.stderr
             return len(titles(hung)) >= 6
 

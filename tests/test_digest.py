@@ -17,7 +17,7 @@ from daemon.outbox import deliver, follow_delivery_times, retry_all
 from daemon.query import keywords_query
 from daemon.store import Store
 from tests.conftest import corpus_papers, hf_entry, ingest_alerting
-from tests.daemon_proc import paperwatch
+from tests.daemon_proc import command
 from tests.receivers import SMTPServer, Webhook
 
 KEYWORDS = ["language model"]
@@ -142,7 +142,7 @@ def test_retry_sends_failures_and_keeps_a_daily_digest_on_its_time(tmp_path):
         early = DIGEST_AT - timedelta(hours=1)
         assert retry_all(store, config, early).messages == 0  # waits for 08:00
         assert hook.bodies == [] and store.deliveries.counts()["pending"] == MATCHING
-        listed = paperwatch(config.path, "alerts", "retry")
+        listed = command(config.path, "alerts", "retry")
         assert "nothing to retry" in listed.stdout and hook.bodies == []
         hook.status = 500
         assert deliver(store, config, DIGEST_AT).failed == MATCHING
@@ -158,7 +158,7 @@ def test_retry_now_sends_a_daily_digest_before_its_time(tmp_path):
     hook = Webhook().start()
     try:
         config, store, ids = configured(tmp_path, f'c = "{hook.url}"\n')
-        forced = paperwatch(config.path, "alerts", "retry", "--now")
+        forced = command(config.path, "alerts", "retry", "--now")
         assert forced.returncode == 0, forced.stderr
     finally:
         hook.stop()

@@ -26,7 +26,7 @@ from daemon.runtime import Runtime
 from daemon.service import Watcher
 from daemon.store import Store
 from tests.conftest import TEXT
-from tests.daemon_proc import Daemon, NotifySocket, paperwatch, wait_for
+from tests.daemon_proc import Daemon, NotifySocket, command, wait_for
 from tests.receivers import Webhook
 
 DUMP = TEXT / "002_dcd73f2e833c8373.txt"  # 62 papers
@@ -85,13 +85,13 @@ def test_a_dead_watcher_is_reported_withholds_the_watchdog_and_recovers(tmp_path
     try:
         assert daemon.wait_log("watcher_error")
         assert wait_for(lambda: any("watcher of inbox failed" in b["title"] for b in hook.bodies))
-        report = json.loads(paperwatch(config, "status", "--json").stdout)
+        report = json.loads(command(config, "status", "--json").stdout)
         [inbox] = report["sources"]
         assert (
             "cannot use as the inbox folder (File exists)" in inbox["watch_error"]
             and inbox["watch_failing_since"]
         )
-        assert "watcher failing since" in paperwatch(config, "status").stdout
+        assert "watcher failing since" in command(config, "status").stdout
         # down after three failures in a row (0.5 s, 1 s apart): systemd gets no more
         # pings, and a STATUS saying why
         assert daemon.wait_log("watchdog_withheld", 10), daemon.output()
@@ -105,7 +105,7 @@ def test_a_dead_watcher_is_reported_withholds_the_watchdog_and_recovers(tmp_path
         assert wait_for(lambda: "WATCHDOG=1" in sock.messages[resumed:], 5), sock.messages
         assert "watchdog_withheld_ended" in daemon.output()
         assert any("watcher of inbox recovered" in b["title"] for b in hook.bodies)
-        report = json.loads(paperwatch(config, "status", "--json").stdout)
+        report = json.loads(command(config, "status", "--json").stdout)
         assert report["sources"][0]["watch_error"] is None
         (box / "late.txt").write_bytes(DUMP.read_bytes())
         assert wait_for(lambda: (box / "done" / "late.txt").exists(), 10)
@@ -170,12 +170,12 @@ def test_folder_status_and_conditions_logged_once(tmp_path, hook):
         assert wait_for(lambda: (inbox / "failed" / "junk.json.error.txt").exists(), 10)
         (inbox / "b.txt").write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
         assert wait_for(lambda: (inbox / "done" / "b.txt").exists(), 10)
-        report = json.loads(paperwatch(config, "status", "--json").stdout)
+        report = json.loads(command(config, "status", "--json").stdout)
         details = report["sources"][0]["details"]
         assert details["last_file"] == "b.txt" and details["last_file_result"] == "ingested"
         assert (details["files_ingested"], details["files_failed"]) == (2, 1)
         assert (details["in_failed"], details["waiting"]) == (1, 0)
-        text = paperwatch(config, "status").stdout
+        text = command(config, "status").stdout
         assert "last file b.txt" in text and "in failed 1" in text
         # a vanished inbox is logged once and made again; drops keep working
         inbox.rename(tmp_path / "old-inbox")  # at once: emptying it raced the daemon remaking done/

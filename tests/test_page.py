@@ -18,7 +18,7 @@ from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import UNSEEN_BUTTONS, browser, keep_screenshot
 from tests.conftest import corpus_papers, hf_entry, ingest_alerting
-from tests.daemon_proc import paperwatch
+from tests.daemon_proc import command
 from tests.receivers import Webhook
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -63,7 +63,7 @@ def test_the_page_is_a_place_to_work_without_javascript(tmp_path, workplace):
     config, store, base, zotero = workplace
     counts = store.deliveries.counts_by_watchlist()
     assert counts["models"][0] > 25  # more than a page
-    check = paperwatch(config.path, "check")
+    check = command(config.path, "check")
     assert "zotero: users/123456" in check.stdout and "zot-s3cret" not in check.stdout
     with browser(tmp_path / "chromium") as page:
         page.open(f"{base}/?watchlist=models")

@@ -29,7 +29,7 @@ from daemon.web import WebServer
 from tests.browser import FLAGS, chromium
 from tests.clock import ManualClock
 from tests.conftest import HF, ingest_alerting
-from tests.daemon_proc import Daemon, paperwatch, wait_for
+from tests.daemon_proc import Daemon, command, paperwatch, wait_for
 from tests.receivers import free_port
 
 NOW = datetime(2026, 8, 3, 12, tzinfo=UTC)
@@ -156,7 +156,7 @@ def test_api_shapes(served):
     assert httpx.get(f"{base}/api/matches?limit=0").status_code == 400
     assert httpx.get(f"{base}/api/matches?watchlist=nope").status_code == 400
     assert httpx.get(f"{base}/api/status").json() == json.loads(
-        paperwatch(cfg.path, "status", "--json").stdout
+        command(cfg.path, "status", "--json").stdout
     )
 
 
@@ -176,7 +176,7 @@ def test_search_page_highlights_and_explains_errors(served):
 def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     config = make_config(tmp_path, listen="0.0.0.0:8790")
-    result = paperwatch(config, "check")
+    result = command(config, "check")
     assert result.returncode == 2 and "web.token" in result.stderr
     monkeypatch.setenv("PAPERWATCH_WEB_TOKEN", "s3cret-t0ken")
     config = make_config(tmp_path, listen="0.0.0.0:0", extra='token = "${PAPERWATCH_WEB_TOKEN}"')
@@ -462,9 +462,9 @@ def test_a_paper_has_its_own_day_shown_and_filtered_on_everywhere(served):
     assert titles("/api/matches?until=2021-12-31") == {old.title, month.title}
     assert httpx.get(f"{base}/api/papers?since=yesterday").status_code == 400
     # the CLI: the day first, "seen <date>" when only that is known
-    listed = paperwatch(cfg.path, "papers", "--until", "2021-12-31").stdout
+    listed = command(cfg.path, "papers", "--until", "2021-12-31").stdout
     assert "2001-03-05" in listed and "2021-01" in listed and undated.title not in listed
-    assert f"seen 2026-08-03 -            {undated.title}" in paperwatch(cfg.path, "papers").stdout
+    assert f"seen 2026-08-03 -            {undated.title}" in command(cfg.path, "papers").stdout
     # the feed's published is the paper's day, the alert says it
     feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
     published = {e.title: e.published for e in feed.entries}
