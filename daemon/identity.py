@@ -1,12 +1,12 @@
 """Identity policy: which stored paper a parsed paper is, and what a sighting adds to it.
 
-A paper is known by its arXiv id (without version) and/or its DOI when known (arXiv's
-own DOI is its arXiv id), else by its normalised title: a sighting is the stored paper
-any of its identifiers agrees with. A title-only paper that later shows up with an id is
-the same row, the id attached (and a DOI-only one that shows up with its arXiv id); two
-papers with different ids and the same title stay two papers. When a sighting's arXiv id
-names one stored row and its DOI another (the DOI-only row of the same paper), the two
-rows become one: the older keeps everything either had.
+A paper is known by its arXiv id (without version), its DOI and its PubMed id when known
+(arXiv's own DOI is its arXiv id), else by its normalised title: a sighting is the stored
+paper any of its identifiers agrees with. A title-only paper that later shows up with an
+id is the same row, the id attached (and a DOI-only one that shows up with its arXiv id);
+two papers with different ids and the same title stay two papers. When a sighting's
+identifiers name several stored rows (a PubMed record's PMID one row, its DOI the
+journal's row), the rows become one: the oldest keeps everything each had.
 """
 
 from __future__ import annotations
@@ -75,11 +75,13 @@ def store_papers(
             (p.arxiv_id for p in papers if p.arxiv_id),
             hashes.values(),
             (p.doi for p in papers if p.doi),
+            (p.pmid for p in papers if p.pmid),
         )
-        if r["arxiv_id"] or r["doi"] or r["title_key"] in wanted
+        if r["arxiv_id"] or r["doi"] or r["pmid"] or r["title_key"] in wanted
     ]
-    by_arxiv = {r["arxiv_id"]: r for r in stored if r["arxiv_id"]}
-    by_doi = {r["doi"]: r for r in stored if r["doi"]}
+    by: dict[str, dict[str, dict[str, Any]]] = {
+        ident: {r[ident]: r for r in stored if r[ident]} for ident in IDENTIFIERS
+    }
     by_key: dict[str, list[dict[str, Any]]] = {}
     for r in stored:
         by_key.setdefault(r["title_key"], []).append(r)
@@ -89,27 +91,27 @@ def store_papers(
     absorbed: dict[int, int] = {}  # a stored row made one with another: its id -> the other's
     merged = Merged()
     for paper, key in zip(papers, keys, strict=True):
-        row = by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None
-        twin = by_doi.get(paper.doi) if row is not None and paper.doi else None
-        if twin is not None and row is not None and _one_paper(row, twin, fresh):
-            keep, gone = sorted((row, twin), key=lambda r: int(r["id"]))
-            if _fold(keep, gone):
-                merged.gained.append(keep["id"])
-            absorbed[gone["id"]] = keep["id"]
-            changed.pop(gone["id"], None)
-            changed[keep["id"]] = row = keep
-            by_doi[paper.doi] = by_arxiv[paper.arxiv_id] = keep
-            for key_rows in by_key.values():
-                key_rows[:] = [r for r in key_rows if r is not gone]
-        if row is None and paper.doi:
-            row = by_doi.get(paper.doi)
-            if row is not None and paper.arxiv_id and row["arxiv_id"]:
-                row = None  # its DOI, but another arXiv paper's: two papers
+        named = _named(paper, by)
+        if len(named) > 1 and _one_paper(named, fresh):
+            keep, *gone = sorted(named, key=lambda r: int(r["id"]))
+            for other in gone:
+                if _fold(keep, other) and keep["id"] not in merged.gained:
+                    merged.gained.append(keep["id"])
+                absorbed[other["id"]] = keep["id"]
+                changed.pop(other["id"], None)
+                for key_rows in by_key.values():
+                    key_rows[:] = [r for r in key_rows if r is not other]
+            changed[keep["id"]] = keep
+            named = [keep]
+        row = named[0] if named else None
         if row is None:  # a title match is this paper only if it has no other id
             same_title = [r for r in by_key.get(key, []) if _may_be(r, paper)]
             row = same_title[0] if same_title else None
-        if paper.doi and by_doi.get(paper.doi, row) is not row:
-            paper = replace(paper, doi=None)  # another paper has it: it stays with that one
+        # an identifier another paper has stays with that one
+        if paper.doi and by["doi"].get(paper.doi, row) is not row:
+            paper = replace(paper, doi=None)
+        if paper.pmid and by["pmid"].get(paper.pmid, row) is not row:
+            paper = replace(paper, pmid=None)
         if row is None:
             next_id += 1
             row = fresh[next_id] = _row(next_id, paper, key)
@@ -122,10 +124,9 @@ def store_papers(
                 merged.gained.append(row["id"])
             if not any(r is row for r in by_key.setdefault(key, [])):
                 by_key[key].append(row)
-        if row["arxiv_id"]:
-            by_arxiv[row["arxiv_id"]] = row
-        if row["doi"]:
-            by_doi[row["doi"]] = row
+        for ident in IDENTIFIERS:
+            if row[ident]:
+                by[ident][row[ident]] = row
         merged.ids.append(row["id"])
     for row in [*fresh.values(), *changed.values()]:
         row["day"] = paper_day(row["announced"], row["hf_day"], row["arxiv_id"])
@@ -165,14 +166,43 @@ def as_stored(paper: Paper) -> Paper:
         return paper
 
 
-def _one_paper(row: dict[str, Any], twin: dict[str, Any], fresh: dict[int, Any]) -> bool:
-    """The row a sighting's arXiv id names and the one its DOI names are one paper: two
-    stored rows, the DOI's without an arXiv id of its own."""
-    stored = row["id"] not in fresh and twin["id"] not in fresh
-    return stored and twin is not row and not twin["arxiv_id"]
+IDENTIFIERS = ("arxiv_id", "doi", "pmid")  # what names one paper, strongest first
 
 
-_FOLDED = ("arxiv_id", "doi", "url", "hf_day", "announced", "upvotes", "version")
+def _named(paper: Paper, by: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows the paper's identifiers name, its arXiv id's first. A row its DOI or
+    PMID names that holds another of its identifiers (another arXiv id) is another paper."""
+    named: list[dict[str, Any]] = []
+    for ident in IDENTIFIERS:
+        value = getattr(paper, ident)
+        row = by[ident].get(value) if value else None
+        if row is None or any(r is row for r in named):
+            continue
+        if ident != "arxiv_id" and not _may_be(row, paper):
+            continue
+        named.append(row)
+    return named
+
+
+def _one_paper(rows: list[dict[str, Any]], fresh: dict[int, Any]) -> bool:
+    """The stored rows a sighting's identifiers name are one paper: none was made by this
+    document, and no two of them hold different values of one identifier."""
+    if any(r["id"] in fresh for r in rows):
+        return False
+    return all(len({r[ident] for r in rows if r[ident]}) <= 1 for ident in IDENTIFIERS)
+
+
+_FOLDED = (
+    "arxiv_id",
+    "doi",
+    "pmid",
+    "pmcid",
+    "url",
+    "hf_day",
+    "announced",
+    "upvotes",
+    "version",
+)
 
 
 def _fold(keep: dict[str, Any], gone: dict[str, Any]) -> bool:
@@ -191,7 +221,7 @@ def _fold(keep: dict[str, Any], gone: dict[str, Any]) -> bool:
 def _may_be(row: dict[str, Any], paper: Paper) -> bool:
     """A stored row of the same title is this paper unless an identifier both have
     differs (two arXiv ids, or two DOIs)."""
-    for ident in ("arxiv_id", "doi"):
+    for ident in IDENTIFIERS:
         ours = getattr(paper, ident)
         if ours and row[ident] and row[ident] != ours:
             return False
@@ -203,6 +233,8 @@ def _row(pid: int, paper: Paper, key: str) -> dict[str, Any]:
         "id": pid,
         "arxiv_id": paper.arxiv_id,
         "doi": paper.doi,
+        "pmid": paper.pmid,
+        "pmcid": paper.pmcid,
         "title_key": key,
         "title": paper.title,
         "abstract": paper.abstract,
@@ -244,9 +276,10 @@ def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
     if paper.arxiv_id and not row["arxiv_id"]:
         row["arxiv_id"], row["url"] = paper.arxiv_id, paper.url or row["url"]
         changed = True
-    if paper.doi and not row["doi"]:
-        row["doi"] = paper.doi
-        changed = True
+    for ident in ("doi", "pmid", "pmcid"):
+        if getattr(paper, ident) and not row[ident]:
+            row[ident] = getattr(paper, ident)
+            changed = True
     if paper.abstract and _completes(row["abstract"], paper.abstract):
         row["abstract"] = paper.abstract
         changed = gained = True

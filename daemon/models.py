@@ -62,6 +62,23 @@ def doi(raw: str | None) -> str | None:
     return m.group(1).lower() if m else None
 
 
+_PMID = re.compile(r"^(?:pmid:\s*)?0*([1-9]\d{0,9})$", re.IGNORECASE)
+_PMCID = re.compile(r"^(?:pmcid:\s*)?PMC\s*0*([1-9]\d{0,9})$", re.IGNORECASE)
+
+
+def pmid(raw: str | None) -> str | None:
+    """A PubMed id as stored (its digits, "PMID:" and leading zeros left off); None when
+    `raw` is not one."""
+    m = _PMID.match((raw or "").strip())
+    return m.group(1) if m else None
+
+
+def pmcid(raw: str | None) -> str | None:
+    """A PubMed Central id as stored (`PMC1234567`); None when `raw` is not one."""
+    m = _PMCID.match((raw or "").strip())
+    return f"PMC{m.group(1)}" if m else None
+
+
 def arxiv_of_doi(value: str | None) -> str | None:
     """The arXiv id of arXiv's own DOI (`10.48550/arXiv.<id>`): the same paper."""
     m = _ARXIV_DOI.match(value or "")
@@ -99,6 +116,14 @@ def doi_url(value: str) -> str:
     return f"https://doi.org/{value}"
 
 
+def pubmed_url(value: str) -> str:
+    return f"https://pubmed.ncbi.nlm.nih.gov/{value}/"
+
+
+def pmc_url(value: str) -> str:
+    return f"https://pmc.ncbi.nlm.nih.gov/articles/{value}/"
+
+
 def paper_url(arxiv: str) -> str:
     return f"{HF_BASE}/papers/{arxiv}"
 
@@ -127,6 +152,8 @@ class Paper:
     authors: tuple[str, ...] = ()
     arxiv_id: str | None = None
     doi: str | None = None  # normalised (models.doi); arXiv's own DOI is its arxiv_id
+    pmid: str | None = None  # PubMed's id (models.pmid), an identifier as the two above
+    pmcid: str | None = None  # PubMed Central's copy (models.pmcid): a link, no identity
     hf_day: date | None = None
     upvotes: int | None = None
     url: str | None = None

@@ -234,6 +234,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0014_latex_as_unicode",
             "0015_paper_marks",
             "0016_paper_ids_never_reused_skipped_papers",
+            "0017_pubmed_identity",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables

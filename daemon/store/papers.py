@@ -25,6 +25,8 @@ COLUMNS = (
     "announced",
     "doi",
     "day",
+    "pmid",
+    "pmcid",
 )
 _SELECT = ", ".join(COLUMNS)
 DAY_OR_SEEN = (  # a day known to the month counts as its first
@@ -87,13 +89,19 @@ class PaperRepo:
     # -- papers --------------------------------------------------------------------------
 
     def candidates(
-        self, arxiv_ids: Iterable[str], title_hashes: Iterable[int], dois: Iterable[str] = ()
+        self,
+        arxiv_ids: Iterable[str],
+        title_hashes: Iterable[int],
+        dois: Iterable[str] = (),
+        pmids: Iterable[str] = (),
     ) -> list[dict[str, Any]]:
-        """Stored rows with one of these arXiv ids, DOIs or title hashes, oldest first."""
+        """Stored rows with one of these arXiv ids, DOIs, PMIDs or title hashes, oldest
+        first."""
         rows: dict[int, dict[str, Any]] = {}
         values_of: tuple[tuple[str, list[Any]], ...] = (
             ("arxiv_id", sorted(set(arxiv_ids))),
             ("doi", sorted(set(dois))),
+            ("pmid", sorted(set(pmids))),
             ("title_hash", sorted(set(title_hashes))),
         )
         for column, values in values_of:
@@ -134,12 +142,14 @@ class PaperRepo:
             [(*(r[c] for c in _UPDATED), key_hash(r["title_key"]), stamp, r["id"]) for r in rows],
         )
 
-    def find(self, arxiv_id: str | None, title_key: str, doi: str | None = None) -> int | None:
-        """The stored paper with this arXiv id, or this DOI, or else this normalised title."""
-        if arxiv_id or doi:
+    def find(
+        self, arxiv_id: str | None, title_key: str, doi: str | None = None, pmid: str | None = None
+    ) -> int | None:
+        """The stored paper with this arXiv id, DOI or PMID, or else this normalised title."""
+        if arxiv_id or doi or pmid:
             row = self.conn.execute(
-                "SELECT id FROM papers WHERE arxiv_id = ? OR doi = ? ORDER BY id",
-                (arxiv_id, doi),
+                "SELECT id FROM papers WHERE arxiv_id = ? OR doi = ? OR pmid = ? ORDER BY id",
+                (arxiv_id, doi, pmid),
             ).fetchone()
         else:
             row = self.conn.execute(
@@ -187,15 +197,15 @@ class PaperRepo:
             )
 
     def without_id(self, now: str, limit: int) -> list[dict[str, Any]]:
-        """Titles of papers with no arXiv id (nor DOI) never looked up, or whose failed look-up is
-        due again, oldest first: (title, title_key, attempts so far)."""
+        """Titles of papers with no arXiv id (nor DOI, nor PMID) never looked up, or whose
+        failed look-up is due again, oldest first: (title, title_key, attempts so far)."""
         return [
             dict(r)
             for r in self.conn.execute(
                 "SELECT p.title, p.title_key, coalesce(l.attempts, 0) AS attempts "
                 "FROM papers p LEFT JOIN title_lookups l ON l.title_key = p.title_key "
-                "WHERE p.arxiv_id IS NULL AND p.doi IS NULL AND (l.title_key IS NULL OR "
-                "(l.status = 'failed' AND l.next_try_at <= ?)) "
+                "WHERE p.arxiv_id IS NULL AND p.doi IS NULL AND p.pmid IS NULL "
+                "AND (l.title_key IS NULL OR (l.status = 'failed' AND l.next_try_at <= ?)) "
                 "GROUP BY p.title_key ORDER BY min(p.id) LIMIT ?",
                 (now, limit),
             )

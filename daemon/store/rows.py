@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.models import abs_url, doi_url
+from daemon.models import abs_url, doi_url, pubmed_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,8 @@ class StoredPaper:
     authors: tuple[str, ...] = ()
     arxiv_id: str | None = None
     doi: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
     title_key: str = ""
     url: str | None = None
     hf_day: str | None = None
@@ -41,12 +43,15 @@ class StoredPaper:
 
     @property
     def link(self) -> str | None:
-        """Where it is read: its own link, else its arXiv abstract page, else its DOI's."""
+        """Where it is read: its own link, else its arXiv abstract page, else its DOI's,
+        else its PubMed page."""
         if self.url:
             return self.url
         if self.arxiv_id:
             return abs_url(self.arxiv_id)
-        return doi_url(self.doi) if self.doi else None
+        if self.doi:
+            return doi_url(self.doi)
+        return pubmed_url(self.pmid) if self.pmid else None
 
 
 _PAPER_FIELDS = frozenset(StoredPaper.__dataclass_fields__)

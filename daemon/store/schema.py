@@ -340,6 +340,17 @@ def _paper_ids(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0017_pubmed_identity")
+def _pubmed_identity(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- PubMed's id joins the arXiv id and the DOI as an identifier (daemon.identity); the
+    -- PubMed Central id is a link to the paper's free text
+    ALTER TABLE papers ADD COLUMN pmid TEXT;
+    ALTER TABLE papers ADD COLUMN pmcid TEXT;
+    CREATE UNIQUE INDEX papers_pmid ON papers (pmid) WHERE pmid IS NOT NULL;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
