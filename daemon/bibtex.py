@@ -17,12 +17,14 @@ def cite_key(paper: StoredPaper) -> str:
         return "arXiv_" + _UNSAFE.sub("_", paper.arxiv_id)
     if paper.doi:
         return "doi_" + _UNSAFE.sub("_", paper.doi)
+    if paper.pmid:
+        return f"pmid_{paper.pmid}"
     return f"paper_{key_hash(title_key(paper.title)):x}"
 
 
 def entry(key: str, paper: StoredPaper, note: str = "") -> str:
     """One `@misc` entry: title, authors, year and month of its day, arXiv eprint, DOI,
-    link, abstract, and `note`."""
+    PMID and PMC id, link, abstract, and `note`."""
     day = paper.day or ""
     fields: list[tuple[str, str]] = [("title", paper.title)]
     if paper.authors:
@@ -33,6 +35,10 @@ def entry(key: str, paper: StoredPaper, note: str = "") -> str:
         fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
     if paper.doi:
         fields.append(("doi", paper.doi))
+    if paper.pmid:
+        fields.append(("pmid", paper.pmid))
+    if paper.pmcid:
+        fields.append(("pmcid", paper.pmcid))
     if link := paper.link:
         fields.append(("url", link))
     if paper.abstract:

@@ -44,7 +44,7 @@ from daemon.query import (
     query_warnings,
     with_synonyms,
 )
-from daemon.secrets import Secrets
+from daemon.secrets import Secrets, remember
 from daemon.sources import REQUIRED, Key, Source
 from daemon.sources import kind as source_kind
 from daemon.sources import kinds as source_kinds
@@ -331,6 +331,7 @@ def _option(
         raise ConfigError(f"{where}: expected an http:// or https:// URL, got {value!r}")
     if key.type == "secret" and present:
         value = secrets.expand(value, where)
+        remember(value)  # written in the file, it is a secret all the same
     if key.type == "path":
         value = (dirs[0] if present else dirs[1]) / value
     complaint = key.check(value) if key.check else None

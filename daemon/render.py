@@ -16,7 +16,7 @@ from apprise import NotifyFormat
 from markupsafe import Markup
 
 from daemon.errors import QueryError
-from daemon.models import abs_url, doi_url, pdf_url, title_search_url
+from daemon.models import abs_url, doi_url, pdf_url, pmc_url, pubmed_url, title_search_url
 from daemon.query import DEFAULT_FIELDS, Field, make_term, term_spans
 from daemon.store.rows import StoredMatch, StoredPaper
 from daemon.text import tokenize
@@ -192,6 +192,8 @@ def paper_json(paper: StoredPaper) -> dict[str, Any]:
         "id": paper.id,
         "arxiv_id": paper.arxiv_id,
         "doi": paper.doi,
+        "pmid": paper.pmid,
+        "pmcid": paper.pmcid,
         "title": paper.title,
         "abstract": paper.abstract,
         "authors": list(paper.authors),
@@ -236,14 +238,19 @@ def authors_line(names: Sequence[str]) -> str:
 
 
 def paper_links(paper: StoredPaper) -> list[tuple[str, str]]:
-    """Where to read a paper: arXiv's abstract page and PDF, its DOI's page, and the page
-    it was found on (Hugging Face's, a preprint server's) when that is another; for a
-    paper known by none of these (a text dump's), arXiv's search for its title."""
+    """Where to read a paper: arXiv's abstract page and PDF, its DOI's page, PubMed's and
+    PubMed Central's (the free full text), and the page it was found on (Hugging Face's,
+    a preprint server's) when that is another; for a paper known by none of these (a text
+    dump's), arXiv's search for its title."""
     links = []
     if paper.arxiv_id:
         links += [("arXiv", abs_url(paper.arxiv_id)), ("PDF", pdf_url(paper.arxiv_id))]
     if paper.doi:
         links.append(("DOI", doi_url(paper.doi)))
+    if paper.pmid:
+        links.append(("PubMed", pubmed_url(paper.pmid)))
+    if paper.pmcid:
+        links.append(("PMC", pmc_url(paper.pmcid)))
     if paper.url and paper.url not in {url for _, url in links}:
         links.append(("Hugging Face" if "huggingface.co" in paper.url else "Page", paper.url))
     return links or [("Find on arXiv", title_search_url(paper.title))]

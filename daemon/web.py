@@ -77,12 +77,14 @@ def _flag(value: Any, name: str) -> bool | None:
 
 
 def entry_id(paper: StoredPaper) -> str:
-    """A stable id from the paper's identity: its arXiv id, else its DOI, else its
-    normalised title."""
+    """A stable id from the paper's identity: its arXiv id, else its DOI, else its PMID,
+    else its normalised title."""
     if paper.arxiv_id:
         return f"tag:paperwatch,2026:arxiv:{paper.arxiv_id}"
     if paper.doi:
         return f"tag:paperwatch,2026:doi:{paper.doi}"
+    if paper.pmid:
+        return f"tag:paperwatch,2026:pmid:{paper.pmid}"
     return f"tag:paperwatch,2026:title:{key_hash(paper.title_key):x}"
 
 

@@ -37,6 +37,8 @@ def item(paper: StoredPaper) -> dict[str, Any]:
     }
     if paper.doi:
         found["DOI"] = paper.doi
+    if paper.pmid:
+        found["extra"] = f"PMID: {paper.pmid}"  # how Zotero's own importers keep it
     if paper.arxiv_id:
         found |= {"archiveID": f"arXiv:{paper.arxiv_id}", "repository": "arXiv"}
     return found

@@ -20,6 +20,8 @@ def test_ingest_text_folder_then_again(cli):
         "id",
         "arxiv_id",
         "doi",
+        "pmid",
+        "pmcid",
         "title",
         "abstract",
         "authors",

@@ -70,6 +70,7 @@ def payload(watchlist: str, matches: list[StoredMatch], now: datetime) -> dict[s
                 "id": m.paper.id,
                 "arxiv_id": m.paper.arxiv_id,
                 "doi": m.paper.doi,
+                "pmid": m.paper.pmid,
                 "title": m.paper.title,
                 "authors": list(m.paper.authors),
                 "abstract": m.paper.abstract or None,
