@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from daemon.log import setup_logging
 from daemon.outbox import DeliveryReport, alerts, match_hook, retry_all
 from daemon.poller import status
 from daemon.query import parse_query, query_warnings, with_synonyms
-from daemon.render import Message, paper_json
+from daemon.render import Message, paper_json, terms_line
 from daemon.runtime import Runtime
 from daemon.search import catch_up, search
 from daemon.secrets import scrub
@@ -121,7 +121,7 @@ def print_papers(rows: list[StoredPaper], as_json: bool) -> None:
         out(json.dumps([paper_json(r) for r in rows], indent=2, ensure_ascii=False))
         return
     for r in rows:
-        ident = r.arxiv_id or r.doi or "-"
+        ident = r.arxiv_id or r.doi or (f"PMID {r.pmid}" if r.pmid else "-")
         day = r.day or f"seen {(r.first_seen or '')[:10]}"
         out(f"{day:<15} {ident:<12} {r.title}  ({r.sightings} sightings)")
 
@@ -267,6 +267,8 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
             warn(warning)
         if wl.similar is not None:
             return preview_similar(args, config, wl)
+        if wl.people:
+            return preview_people(args, config, wl)
         assert wl.query is not None
         query, widened = wl.query, list(wl.synonyms)
     else:
@@ -281,6 +283,30 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
         out(f"{len(ids)} stored papers match{more}")
         for line in widened:
             out(f"  {line}")
+    return EXIT_OK
+
+
+def preview_people(args: argparse.Namespace, config: Config, wl: Watchlist) -> int:
+    """The stored papers an author watchlist would have alerted on, newest first, with
+    the authors it found (and what its keywords matched)."""
+    from daemon.watching import Watching
+
+    store = Store(config.db_path)
+    catch_up(store)
+    if wl.query is not None:
+        ids = search(store, wl.query)[0]
+        candidates: Iterable[StoredPaper] = store.papers.by_ids(ids)
+    else:
+        candidates = store.papers.iterate()
+    found = {row.id: hits[0] for row, hits in Watching([wl]).match_rows(candidates) if hits}
+    rows = store.papers.listing(ids=sorted(found), limit=args.limit) if found else []
+    if args.json:
+        print_papers(rows, as_json=True)
+        return EXIT_OK
+    for row in rows:
+        print_papers([row], as_json=False)
+        out(f"    {terms_line(found[row.id].matched)}")
+    out(f"{len(found)} stored papers by {', '.join(p.written for p in wl.people)} match")
     return EXIT_OK
 
 

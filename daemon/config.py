@@ -22,6 +22,7 @@ from tzlocal import get_localzone
 from daemon.channels import DEFAULT_TIMEOUT, Channel, load_channel
 from daemon.config_schema import (
     ChannelShape,
+    PersonShape,
     TopShape,
     WatchlistShape,
     WebShape,
@@ -33,6 +34,7 @@ from daemon.config_schema import (
 from daemon.errors import ConfigError, QueryError
 from daemon.http import HttpSettings
 from daemon.library import is_library
+from daemon.people import Name, Person, looks_like_orcid, orcid, orcid_problem
 from daemon.query import (
     DEFAULT_FIELDS,
     FIELDS,
@@ -79,6 +81,7 @@ class Watchlist:
     warnings: tuple[str, ...] = ()  # valid, but probably not what it looks like
     similar: Similar | None = None
     synonyms: tuple[str, ...] = ()  # the terms [synonyms] widened, as `preview` says them
+    people: tuple[Person, ...] = ()  # `authors`: alerts only on papers by one of them
 
     @property
     def keyword_alerts(self) -> bool:
@@ -467,10 +470,20 @@ def _watchlists(
                             f"{where}.{key}[{j}]: watchlist {name!r}: {exc.reason}"
                         ) from None
             query, source = keywords_query(keywords, exclude, scope), ", ".join(keywords)
-        elif similar is None:
+        people = _people(w.authors, f"{where}.authors")
+        if people and similar is not None:
             raise ConfigError(
-                f'{where}: needs keywords = [...], query = "..." or similar_to = [...]'
+                f"{where}.authors: not with similar_to (an author watchlist takes keywords "
+                "or a query, or nothing else)"
             )
+        if query is None and similar is None and not people:
+            raise ConfigError(
+                f'{where}: needs keywords = [...], query = "...", similar_to = [...] '
+                "or authors = [...]"
+            )
+        if people:
+            by = f"by {', '.join(p.written for p in people)}"
+            source = f"{source} ({by})" if source else by
         if similar is not None:
             n = len(similar.examples) - len(similar.libraries)
             named = [f"{n} paper{'s' if n > 1 else ''}"] if n else []
@@ -500,9 +513,30 @@ def _watchlists(
                 warnings,
                 similar,
                 tuple(widened),
+                people,
             )
         )
     return tuple(out)
+
+
+def _people(entries: list[str | PersonShape], where: str) -> tuple[Person, ...]:
+    """`authors = ["Yann LeCun", "0000-0002-1825-0097", {name = ..., orcid = ...}]`."""
+    people = []
+    for i, entry in enumerate(entries):
+        at = f"{where}[{i}]"
+        if isinstance(entry, str):
+            name, iD = ("", entry) if looks_like_orcid(entry) else (entry, "")
+        else:
+            name, iD = entry.name, entry.orcid
+        if iD and (problem := orcid_problem(iD)):
+            raise ConfigError(f"{at}: {problem}")
+        read = Name.read(name) if name else None
+        if name and read is None:
+            raise ConfigError(f"{at}: {name!r} is no name")
+        if read is None and not iD:
+            raise ConfigError(f"{at}: give a name, an ORCID iD, or both")
+        people.append(Person(" ".join(name.split()) or iD.strip(), read, orcid(iD)))
+    return tuple(people)
 
 
 SIMILAR_NEEDS = ("numpy", "scipy", "sklearn", "wordllama")  # the 'similar' extra

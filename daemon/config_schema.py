@@ -114,6 +114,13 @@ class ZoteroShape(Shape):
     base_url: str | None = None
 
 
+class PersonShape(Shape):
+    """`{name = "...", orcid = "..."}`: one person of an author watchlist."""
+
+    name: str = ""
+    orcid: str = ""
+
+
 class WatchlistShape(Shape):
     name: Words
     fields: list[Words] | None = None
@@ -121,6 +128,7 @@ class WatchlistShape(Shape):
     exclude: list[Words] = []
     query: str | None = None
     similar_to: list[Words] = []
+    authors: list[str | PersonShape] = []
     mode: str | None = None
     sensitivity: float | str | None = None
     notify: list[Words] = []

@@ -197,6 +197,7 @@ _FOLDED = (
     "doi",
     "pmid",
     "pmcid",
+    "orcids",
     "url",
     "hf_day",
     "announced",
@@ -235,6 +236,7 @@ def _row(pid: int, paper: Paper, key: str) -> dict[str, Any]:
         "doi": paper.doi,
         "pmid": paper.pmid,
         "pmcid": paper.pmcid,
+        "orcids": _to_json(dict(paper.orcids)) if paper.orcids else None,
         "title_key": key,
         "title": paper.title,
         "abstract": paper.abstract,
@@ -280,6 +282,9 @@ def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
         if getattr(paper, ident) and not row[ident]:
             row[ident] = getattr(paper, ident)
             changed = True
+    if paper.orcids and not row["orcids"]:
+        row["orcids"] = _to_json(dict(paper.orcids))
+        changed = True
     if paper.abstract and _completes(row["abstract"], paper.abstract):
         row["abstract"] = paper.abstract
         changed = gained = True

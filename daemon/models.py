@@ -154,6 +154,7 @@ class Paper:
     doi: str | None = None  # normalised (models.doi); arXiv's own DOI is its arxiv_id
     pmid: str | None = None  # PubMed's id (models.pmid), an identifier as the two above
     pmcid: str | None = None  # PubMed Central's copy (models.pmcid): a link, no identity
+    orcids: tuple[tuple[str, str], ...] = ()  # (author as written, ORCID iD) where given
     hf_day: date | None = None
     upvotes: int | None = None
     url: str | None = None

@@ -35,7 +35,7 @@ from daemon.store.rows import StoredDelivery
 
 if TYPE_CHECKING:
     from daemon.ingest import ChangeHook
-    from daemon.match import Matcher
+    from daemon.watching import Watching
 
 
 class Matching(Protocol):
@@ -45,7 +45,7 @@ class Matching(Protocol):
     def config(self) -> Config: ...
 
     @property
-    def matcher(self) -> Matcher: ...
+    def matcher(self) -> Watching: ...
 
 
 FIRST_RETRY = timedelta(seconds=30)

@@ -204,10 +204,16 @@ def paper_json(paper: StoredPaper) -> dict[str, Any]:
     }
 
 
+def terms_line(matched: tuple[tuple[str, str], ...]) -> str:
+    """Matched terms where they were found; an author's name as "by Y. LeCun"."""
+    return ", ".join(f"by {t}" if f == "author" else f"{t} in {f}" for t, f in matched)
+
+
 def why_line(match: StoredMatch) -> str:
     """Why a paper matched: its terms and fields; for a match by similarity the score, how
     it ranks among recent papers, and the words that weighed most."""
-    parts = [f"{t} in {f}" for t, f in match.matched if f != "similar"]
+    parts = [terms_line(tuple((t, f) for t, f in match.matched if f != "similar"))]
+    parts = [p for p in parts if p]
     if match.explain:
         facts = match.explain
         words = ", ".join(t for t, f in match.matched if f == "similar")
@@ -231,10 +237,35 @@ def why_line(match: StoredMatch) -> str:
     return why
 
 
-def authors_line(names: Sequence[str]) -> str:
-    """The first MAX_AUTHORS names, then "et al."."""
-    shown = ", ".join(names[:MAX_AUTHORS])
-    return shown + (f" et al. ({len(names)} authors)" if len(names) > MAX_AUTHORS else "")
+def authors_line(names: Sequence[str], matched: Sequence[str] = ()) -> str:
+    """The first MAX_AUTHORS names, the matched ones among the rest (an author watchlist
+    says whom it found, never hides them behind "et al."), then "et al."."""
+    shown = list(names[:MAX_AUTHORS])
+    later = [n for n in names[MAX_AUTHORS:] if n in matched]
+    if later:
+        shown += ["…", *later]
+    line = ", ".join(shown).replace("…,", "…")
+    return line + (f" et al. ({len(names)} authors)" if len(names) > MAX_AUTHORS else "")
+
+
+def matched_authors(match: StoredMatch) -> tuple[str, ...]:
+    """The paper's authors an author watchlist found (as the paper writes them)."""
+    names = set(match.paper.authors)
+    return tuple(t for t, f in match.matched if f == "author" and t in names)
+
+
+def mark_names(
+    text: str, names: Sequence[str], escape: Callable[[str], str], mark: Callable[[str], str]
+) -> str:
+    """`text` escaped, each of `names` in it marked."""
+    if not names:
+        return escape(text)
+    found = re.compile("|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True)))
+    out, last = [], 0
+    for m in found.finditer(text):
+        out += [escape(text[last : m.start()]), mark(escape(m.group()))]
+        last = m.end()
+    return "".join([*out, escape(text[last:])])
 
 
 def paper_links(paper: StoredPaper) -> list[tuple[str, str]]:
@@ -266,22 +297,24 @@ class _Card:
     snippet: str
     links: list[tuple[str, str]]
     light: Highlighter = field(repr=False)
+    authors: tuple[str, ...] = ()  # those an author watchlist found: marked in `facts`
 
 
 def _card(match: StoredMatch) -> _Card:
     paper = match.paper
-    light = Highlighter([t for t, _ in match.matched])
+    found = matched_authors(match)
+    light = Highlighter([t for t, f in match.matched if t not in found])
     facts = " · ".join(
         x
         for x in (
             paper.day or "",
-            authors_line(paper.authors) if paper.authors else "",
+            authors_line(paper.authors, found) if paper.authors else "",
             f"{paper.upvotes} upvotes" if paper.upvotes is not None else "",
         )
         if x
     )
     snippet = light.snippet(paper.abstract) if paper.abstract else ""
-    return _Card(paper.title, facts, why_line(match), snippet, paper_links(paper), light)
+    return _Card(paper.title, facts, why_line(match), snippet, paper_links(paper), light, found)
 
 
 def _html_mark(s: str) -> str:
@@ -296,7 +329,7 @@ def _html_card(c: _Card) -> str:
     snippet = c.light.apply(c.snippet, html.escape, _html_mark)
     return (
         f"<h3>{title}</h3>"
-        + _opt("<p>{}</p>", html.escape(c.facts))
+        + _opt("<p>{}</p>", mark_names(c.facts, c.authors, html.escape, _html_mark))
         + f"<p><i>matched: {html.escape(c.why)}</i></p>"
         + _opt("<p>{}</p>", snippet)
         + _opt("<p>{}</p>", links)
@@ -311,7 +344,7 @@ def _markdown_card(c: _Card) -> str:
     snippet = c.light.apply(c.snippet, md_escape, lambda s: f"**{s}**")
     return (
         f"\n### {title}\n"
-        + _opt("{}\n", md_escape(c.facts))
+        + _opt("{}\n", mark_names(c.facts, c.authors, md_escape, lambda s: f"**{s}**"))
         + f"_matched: {md_escape(c.why)}_\n"
         + _opt("\n{}\n", snippet)
         + _opt("\n{}\n", links)
@@ -334,7 +367,7 @@ def _email_card(c: _Card) -> dict[str, Any]:
     return {
         "title": Markup(c.light.apply(c.title, html.escape, mark)),
         "link": c.links[0][1] if c.links else None,
-        "facts": c.facts,
+        "facts": Markup(mark_names(c.facts, c.authors, html.escape, mark)),
         "why": c.why,
         "snippet": Markup(c.light.apply(c.snippet, html.escape, mark)),
         "links": c.links,

@@ -15,15 +15,15 @@ import httpx
 from daemon.clock import SYSTEM, Clock
 from daemon.config import Config
 from daemon.http import HostPacer, HttpClient
-from daemon.match import Matcher, Rule
 from daemon.similar_job import SimilarEngine, examples_of, start_watchlists
 from daemon.store import Store
+from daemon.watching import Watching
 
 
 @dataclass(frozen=True)
 class Runtime:
     config: Config
-    matcher: Matcher
+    matcher: Watching
     http: HttpClient
     clock: Clock
     similar: SimilarEngine
@@ -44,11 +44,7 @@ class Runtime:
         A similar-watchlist's examples must be stored papers (`check_examples=False`: the
         caller is about to ingest them). The daemon trains similar-watchlists in a process
         of their own (`isolate_training`)."""
-        matcher = Matcher(
-            Rule(w.name, w.query)
-            for w in config.watchlists
-            if w.query is not None and w.keyword_alerts
-        )
+        matcher = Watching(config.watchlists)
         if any(w.similar for w in config.watchlists):
             with Store(config.db_path) as store:
                 with store.transaction():  # a new watchlist counts the papers from now on

@@ -21,7 +21,14 @@ from daemon.config import Config
 from daemon.errors import QueryError
 from daemon.poller import status
 from daemon.query import Synonyms, parse_query, wanted_terms, with_synonyms
-from daemon.render import Highlighter, authors_line, paper_links, why_line
+from daemon.render import (
+    Highlighter,
+    authors_line,
+    mark_names,
+    matched_authors,
+    paper_links,
+    why_line,
+)
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
 
@@ -123,6 +130,13 @@ def _coins(paper: StoredPaper) -> str:
     return urlencode(fields, quote_via=quote)
 
 
+def _authors(paper: StoredPaper, matches: list[StoredMatch]) -> Markup:
+    """The authors line, those an author watchlist found shown and marked."""
+    found = [n for m in matches for n in matched_authors(m)]
+    line = authors_line(paper.authors, found)
+    return Markup(mark_names(line, found, lambda s: str(escape(s)), "<mark>{}</mark>".format))
+
+
 def _card(
     paper: StoredPaper,
     terms: list[str],
@@ -143,7 +157,7 @@ def _card(
         "whys": [(m.watchlist, why_line(m)) for m in matches],
         "link": paper.link,
         "links": paper_links(paper),
-        "authors": authors_line(paper.authors),
+        "authors": _authors(paper, matches),
         "day": paper.day,
         "seen": (paper.first_seen or "")[:10],
         "read": read,

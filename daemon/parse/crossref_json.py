@@ -19,6 +19,7 @@ from daemon.errors import ParseError
 from daemon.models import Digest, Paper, clean_text, doi, doi_url
 from daemon.parse import json_text
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
+from daemon.people import orcid
 
 _SECTION_TITLE = re.compile(r"<(?:jats:)?title[^>]*>([^<]*)</(?:jats:)?title>", re.IGNORECASE)
 _BREAK = re.compile(r"</(?:jats:)?(?:p|sec|list-item)>", re.IGNORECASE)
@@ -51,10 +52,17 @@ def _paper(item: Any) -> Paper | None:
     title = plain(str(titles[0])) if isinstance(titles, list) and titles else ""
     if ident is None or not title:
         return None
+    people = item.get("author") or []
+    authors = [(_author(a), a) for a in people] if isinstance(people, list) else []
     return Paper(
         title=title,
         abstract=plain(str(item.get("abstract") or "")),
-        authors=tuple(n for n in map(_author, item.get("author") or []) if n),
+        authors=tuple(name for name, _ in authors if name),
+        orcids=tuple(
+            (name, i)
+            for name, a in authors
+            if name and isinstance(a, dict) and (i := orcid(str(a.get("ORCID") or "")))
+        ),
         doi=ident,
         url=doi_url(ident),
         announced=_day(item),

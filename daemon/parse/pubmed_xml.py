@@ -22,6 +22,7 @@ from daemon.errors import ParseError
 from daemon.models import Digest, Paper, clean_text, doi, pmcid, pmid, pubmed_url
 from daemon.parse import arxiv_xml  # noqa: F401 (its check of expat's entity protection)
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
+from daemon.people import orcid
 
 _MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}  # "Jan": 1
 
@@ -56,10 +57,12 @@ def _paper(article: ET.Element) -> Paper | None:
     if not title:
         return None
     located = [e for e in body.findall("ELocationID") if e.get("EIdType") == "doi"]
+    authors = [(_author(a), a) for a in body.findall("AuthorList/Author")]
     return Paper(
         title=title[:-1] if title.endswith(".") and not title.endswith("..") else title,
         abstract=_abstract(body),
-        authors=tuple(n for n in map(_author, body.findall("AuthorList/Author")) if n),
+        authors=tuple(name for name, _ in authors if name),
+        orcids=tuple((name, i) for name, a in authors if name and (i := _orcid(a))),
         doi=doi(ids.get("doi") or (_text(located[0]) if located else "")),
         pmid=ident,
         pmcid=pmcid(ids.get("pmc")),
@@ -90,6 +93,13 @@ def _author(author: ET.Element) -> str:
         return collective
     first = _text(author.find("ForeName")) or _text(author.find("Initials"))
     return " ".join(p for p in (first, _text(author.find("LastName"))) if p)
+
+
+def _orcid(author: ET.Element) -> str | None:
+    for found in author.findall("Identifier"):
+        if found.get("Source") == "ORCID":
+            return orcid(found.text)
+    return None
 
 
 def _day(article: ET.Element, body: ET.Element) -> date | None:

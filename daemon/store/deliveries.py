@@ -11,7 +11,8 @@ from daemon.store.rows import StoredDelivery, StoredMatch
 STATUSES = ("pending", "failed", "sent", "dead")
 _MATCH = (  # a match and its paper, as StoredMatch reads them
     "m.id AS match_id, m.watchlist, m.matched, m.title_only, m.score, m.explain, "
-    "m.created_at, p.id, p.arxiv_id, p.doi, p.pmid, p.pmcid, p.title_key, p.title, p.abstract, "
+    "m.created_at, p.id, p.arxiv_id, p.doi, p.pmid, p.pmcid, p.orcids, p.title_key, p.title, "
+    "p.abstract, "
     "p.authors, p.url, p.hf_day, p.upvotes, p.version, p.announced, p.day, p.first_seen, "
     "p.updated_at"
 )

@@ -27,6 +27,7 @@ COLUMNS = (
     "day",
     "pmid",
     "pmcid",
+    "orcids",
 )
 _SELECT = ", ".join(COLUMNS)
 DAY_OR_SEEN = (  # a day known to the month counts as its first

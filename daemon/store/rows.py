@@ -23,6 +23,7 @@ class StoredPaper:
     doi: str | None = None
     pmid: str | None = None
     pmcid: str | None = None
+    orcids: tuple[tuple[str, str], ...] = ()  # (author as written, ORCID iD)
     title_key: str = ""
     url: str | None = None
     hf_day: str | None = None
@@ -39,6 +40,7 @@ class StoredPaper:
         """From a row whose columns carry the field names (a match's paper id as `id`)."""
         values = {k: row[k] for k in row.keys() if k in _PAPER_FIELDS}  # noqa: SIM118
         values["authors"] = tuple(json.loads(values.get("authors") or "[]"))
+        values["orcids"] = tuple(json.loads(values.get("orcids") or "{}").items())
         return cls(**values)
 
     @property

@@ -348,6 +348,9 @@ def _pubmed_identity(db: sqlite_utils.Database) -> None:
     ALTER TABLE papers ADD COLUMN pmid TEXT;
     ALTER TABLE papers ADD COLUMN pmcid TEXT;
     CREATE UNIQUE INDEX papers_pmid ON papers (pmid) WHERE pmid IS NOT NULL;
+    -- the ORCID iDs a source gives for some authors: {"author as written": "iD"} (JSON),
+    -- what author watchlists find people by (daemon.people)
+    ALTER TABLE papers ADD COLUMN orcids TEXT;
     """)
 
 
