@@ -60,6 +60,7 @@ def _fold(text: str) -> list[str]:
     """A name's words: accents, case and punctuation gone."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    plain = plain.replace("ı", "i")  # dotless i: "AI" is how upper case writes "Aı"
     return [w for w in _SPLIT.split(plain) if w]
 
 
