@@ -267,6 +267,8 @@ def _sources(data: list[Any], base: Path, state_dir: Path, secrets: Secrets) -> 
             )
             for k in kind.keys
         }
+        if kind.check is not None and (wrong := kind.check(options)):
+            raise ConfigError(f"{where}.{wrong[0]}: {wrong[1]}")
         out.append(Source(name, type_name, every, cron, MappingProxyType(options)))
     return tuple(out)
 

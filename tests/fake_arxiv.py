@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -78,6 +79,23 @@ def api_feed(entries: list[dict[str, Any]]) -> bytes:
     ).encode()
 
 
+def newest_first(path: Path) -> list[bytes]:
+    """The <entry>s of a real API answer, newest submission first (sortBy=submittedDate)."""
+    entries = re.findall(rb"<entry>.*?</entry>", path.read_bytes(), re.S)
+    return sorted(
+        entries, key=lambda e: re.search(rb"<published>([^<]+)", e).group(1), reverse=True
+    )
+
+
+def search_page(entries: list[bytes]) -> bytes:
+    return (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        b'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+        b'xmlns:arxiv="http://arxiv.org/schemas/atom">'
+        b"<opensearch:totalResults>100</opensearch:totalResults>" + b"".join(entries) + b"</feed>"
+    )
+
+
 class FakeArxiv(FakeServer):
     """Request times come from the test's clock when given, so politeness (3 s apart, one
     at a time) is checked without waiting for it."""
@@ -88,6 +106,7 @@ class FakeArxiv(FakeServer):
         self.etag = '"d1"'
         self.oai_pages: list[bytes] = []
         self.api_papers: list[dict[str, Any]] = []  # answered by title
+        self.search: list[bytes] = []  # the <entry>s any other search finds, in its order
         self.api_status = 200
         self.throttle = 0  # answer this many requests with 429 + Retry-After first
 
@@ -113,6 +132,9 @@ class FakeArxiv(FakeServer):
             if self.api_status != 200:
                 return self.reply(h, self.api_status, b"unavailable")
             wanted = set(re.findall(r'ti:"([^"]+)"', query.get("search_query", "")))
+            if not wanted:
+                start, count = int(query["start"]), int(query["max_results"])
+                return self.reply(h, 200, search_page(self.search[start : start + count]))
             hits = [p for p in self.api_papers if p["key"] in wanted]
             return self.reply(h, 200, api_feed(hits))
         return self.reply(h, 404, b"not found")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.clock import iso
 from daemon.config import load_config
 from daemon.errors import ConfigError, ParseError
 from daemon.outbox import deliver
@@ -436,3 +437,45 @@ def test_the_daemon_alerts_on_a_new_arxiv_paper_end_to_end(tmp_path, hook):
     assert "LongNovel" in sent and "https://arxiv.org/abs/2608.18082" in sent
     details = report["sources"][0]["details"]
     assert details["papers_in_last_feed"] == 99 and report["sources"][0]["last_error"] is None
+
+
+def test_a_query_finds_a_persons_papers_outside_the_categories_newest_first(tmp_path, monkeypatch):
+    """Issue 34, item 4: `query = "au:..."` asks the API's search, newest submissions
+    first, page after page until the pages reach before the first day not yet polled;
+    an author watchlist alerts on the papers by its person."""
+    from daemon.sources import arxiv
+    from tests.fake_arxiv import newest_first
+
+    monkeypatch.setattr(arxiv, "QUERY_PAGE", 2)
+    now = datetime(2026, 4, 5, 12, tzinfo=UTC)
+    since = datetime(2026, 2, 4, 12, tzinfo=UTC)  # the last success: 60 days back
+    with FakeArxiv() as fake:
+        fake.search = newest_first(ARXIV / "api_query_testing_100.xml")
+        cfg, store = configured(
+            tmp_path,
+            'state_dir = "state"\n[channels]\nc = "console://"\n'
+            '[[sources]]\nname = "people"\ntype = "arxiv"\nquery = "au:Stocco_A"\n'
+            f'catch_up_days = 60\napi_url = "{fake.base}/api/query"\n'
+            '[[watchlists]]\nname = "stocco"\nauthors = ["Andrea Stocco"]\nnotify = ["c"]\n',
+        )
+        store.sources.save("people", last_success_at=iso(since))
+        outcome = poll(cfg, store, "people", now)
+        assert outcome is not None and outcome.documents == 2, outcome
+        asked = [p for p in fake.paths() if p.startswith("/api/query")]
+        assert len(asked) == 2 and "sortBy=submittedDate" in asked[0]
+        assert "search_query=au%3AStocco_A" in asked[0] and "start=2" in asked[1]
+        ids = {r.arxiv_id for r in store.papers.listing(limit=10)}
+        assert ids == {"2604.03438", "2602.19294", "2602.15552"}  # not 2025's
+        found = store.conn.execute(
+            "SELECT p.arxiv_id, m.matched FROM matches m JOIN papers p ON p.id = m.paper_id"
+        ).fetchall()
+        assert {r[0]: json.loads(r[1]) for r in found} == {  # the 4th and the 3rd author
+            "2602.19294": [["Andrea Stocco", "author"]],
+            "2602.15552": [["Andrea Stocco", "author"]],
+        }
+        report = {s["name"]: s for s in status(store, cfg)["sources"]}["people"]
+        assert "the API's search 'au:Stocco_A'" in report["where"]
+    text = cfg.path.read_text().replace('query = "au:Stocco_A"\n', "")
+    (tmp_path / "config.toml").write_text(text)
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.categories .*: name at least one"):
+        load_config(tmp_path / "config.toml")

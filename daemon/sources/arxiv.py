@@ -19,6 +19,11 @@ jitter (daemon.http); the User-Agent names the `contact` from config.
 
 Papers stored without an id (text dumps) are looked up by exact title in the API, once
 per title, a few per poll; a found id is attached and gives the paper its abstract link.
+
+`query` (the API's search, e.g. `au:LeCun_Y` for a person's papers in any category) asks
+the API for the newest submissions first, 100 a page, until a page reaches back before
+the first day not yet polled; papers first submitted before it are left out (a first
+poll alerts on the last day's papers, not on a career).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, r
 PACE = ("arxiv", 3.0)  # one pacer for every arXiv host: a request every 3 s at most
 REBUILT_AT = time(4, 0, tzinfo=UTC)  # the feeds' daily rebuild
 MAX_OAI_PAGES = 50
+QUERY_PAGE = 100
+MAX_QUERY_PAGES = 10
 LOOKUPS_PER_POLL = 40
 LOOKUP_BATCH = 10  # titles per API request
 LOOKUP_RETRY = timedelta(hours=1)
@@ -85,12 +92,17 @@ def weekdays_between(first: date, last: date) -> list[date]:
 
 def poll(ctx: Context, source: Source) -> Outcome:
     outcome = Outcome()
-    details = _details(ctx, source)
-    last_day = date.fromisoformat(details["feed_day"]) if details.get("feed_day") else None
-    if last_day and ctx.now < next_rebuild(last_day):
-        outcome.notes.append(f"feed of {last_day} read; next one after {next_rebuild(last_day)}")
-    else:
-        _read_feed(ctx, source, outcome, details, last_day)
+    if source.options["categories"]:
+        details = _details(ctx, source)
+        last_day = date.fromisoformat(details["feed_day"]) if details.get("feed_day") else None
+        if last_day and ctx.now < next_rebuild(last_day):
+            outcome.notes.append(
+                f"feed of {last_day} read; next one after {next_rebuild(last_day)}"
+            )
+        else:
+            _read_feed(ctx, source, outcome, details, last_day)
+    if source.options["query"]:
+        search(ctx, source, outcome)
     if source.options["resolve_ids"]:
         resolve_ids(ctx, source, outcome)
     return outcome
@@ -193,6 +205,40 @@ def catch_up(ctx: Context, source: Source, outcome: Outcome, start: date, day: d
     outcome.notes.append(f"caught up {start}..{day} through OAI-PMH")
 
 
+def search(ctx: Context, source: Source, outcome: Outcome) -> None:
+    """The papers of the source's `query` first submitted since the first day not yet
+    polled, newest first, page after page."""
+    start = ctx.days_to_fetch(source)[0]
+
+    def recent(paper: Paper) -> Paper | None:
+        return paper if paper.announced is None or paper.announced >= start else None
+
+    for page in range(MAX_QUERY_PAGES):
+        url = f"{source.options['api_url']}?" + urlencode(
+            {
+                "search_query": source.options["query"],
+                "sortBy": "submittedDate",
+                "sortOrder": "descending",
+                "start": page * QUERY_PAGE,
+                "max_results": QUERY_PAGE,
+            }
+        )
+        body = _get(ctx, source, url).body
+        papers = parse_arxiv(body, url).papers  # an error answer fails here
+        ctx.ingest(
+            outcome,
+            source,
+            body,
+            url,
+            select=recent,
+            alert_replacements=source.options["alert_on_replacements"],
+        )
+        days = [p.announced for p in papers if p.announced]
+        if len(papers) < QUERY_PAGE or (days and min(days) < start):
+            return
+    outcome.notes.append(f"{MAX_QUERY_PAGES * QUERY_PAGE} papers of the query read: the rest left")
+
+
 def resolve_ids(ctx: Context, source: Source, outcome: Outcome) -> None:
     """Give papers that have no arXiv id the id the API lists for their exact title."""
     papers = ctx.store.papers
@@ -236,8 +282,6 @@ def resolve_ids(ctx: Context, source: Source, outcome: Outcome) -> None:
 
 
 def _categories(value: list[str]) -> str | None:
-    if not value:
-        return 'name at least one category, e.g. ["cs.CL"]'
     unknown = [c for c in value if c not in CATEGORIES]
     if unknown:
         hints = [f"{c}: did you mean {' or '.join(n)}?" for c in unknown if (n := _nearest(c))]
@@ -268,8 +312,32 @@ def _days(value: int) -> str | None:
     return None if 1 <= value <= 60 else "must be between 1 and 60"
 
 
+def _query(value: str) -> str | None:
+    """The API's query syntax, roughly: field prefixes and balanced brackets and quotes."""
+    if value.count('"') % 2:
+        return 'has an unclosed quote (")'
+    if value.count("(") != value.count(")"):
+        return "has unbalanced ( )"
+    return None
+
+
+def _wanted(options: Any) -> tuple[str, str] | None:
+    if not options["categories"] and not options["query"]:
+        return "categories", 'name at least one category, e.g. ["cs.CL"] (or give a query)'
+    return None
+
+
+def describe(source: Source) -> str:
+    said = [feed_url(source)] if source.options["categories"] else []
+    if source.options["query"]:
+        said.append(f"the API's search {source.options['query']!r}")
+    return " and ".join(said)
+
+
 def _report(source: Source, details: dict[str, Any]) -> dict[str, Any]:
-    shown = {"feed": feed_url(source)}
+    shown = {"feed": feed_url(source)} if source.options["categories"] else {}
+    if source.options["query"]:
+        shown["query"] = source.options["query"]
     if details.get("feed_day"):
         shown["last_feed_day"] = details["feed_day"]
         shown["papers_in_last_feed"] = details["feed_papers"]
@@ -284,7 +352,8 @@ KIND = register(
         name="arxiv",
         summary="arXiv's daily feed of some categories; missed days through OAI-PMH",
         keys=(
-            Key("categories", "str_list", check=_categories, help='e.g. ["cs.CL", "cs.LG"]'),
+            Key("categories", "str_list", [], _categories, 'e.g. ["cs.CL", "cs.LG"]'),
+            Key("query", "str", "", _query, 'the API\'s search, e.g. "au:LeCun_Y"'),
             Key(
                 "include_cross_lists",
                 "bool",
@@ -306,7 +375,8 @@ KIND = register(
         ),
         poll=poll,
         authority=lambda paper: paper.arxiv_id is not None,
-        describe=feed_url,
+        describe=describe,
+        check=_wanted,
         every=timedelta(hours=1),
         report=_report,
     )

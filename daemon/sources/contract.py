@@ -181,6 +181,8 @@ class SourceKind:
     # the papers this kind speaks for (arXiv for arXiv ids): only its newer versions
     # replace a stored paper's text; any other source adds sightings and fills gaps
     authority: Callable[[Paper], bool] = no_authority
+    # what is wrong with the keys together, each valid alone: (the key to name, why)
+    check: Callable[[Mapping[str, Any]], tuple[str, str] | None] | None = None
 
 
 KINDS: Registry[SourceKind] = Registry("daemon.sources", "paperwatch.sources", ("contract",))
