@@ -8,6 +8,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta, tzinfo
 from pathlib import Path
@@ -34,6 +35,7 @@ from daemon.config_schema import (
 from daemon.errors import ConfigError, QueryError
 from daemon.http import HttpSettings
 from daemon.library import is_library
+from daemon.models import cited_id
 from daemon.people import Name, Person, looks_like_orcid, orcid, orcid_problem
 from daemon.query import (
     DEFAULT_FIELDS,
@@ -82,11 +84,17 @@ class Watchlist:
     similar: Similar | None = None
     synonyms: tuple[str, ...] = ()  # the terms [synonyms] widened, as `preview` says them
     people: tuple[Person, ...] = ()  # `authors`: alerts only on papers by one of them
+    cites: tuple[str, ...] = ()  # `cites`: "doi:...", "arxiv:...", "pmid:..." (cited_id)
+    cites_library: Path | None = None  # `cites_library`: the user's papers, read when used
 
     @property
     def keyword_alerts(self) -> bool:
-        """Its query alerts at ingest by itself (no examples, or either may alert)."""
-        return self.query is not None and (self.similar is None or self.similar.either)
+        """Its query alerts at ingest by itself (no examples, or either may alert; a
+        citation watchlist's keywords only filter the papers citing)."""
+        citing = bool(self.cites or self.cites_library)
+        return (
+            self.query is not None and not citing and (self.similar is None or self.similar.either)
+        )
 
 
 @dataclass(frozen=True)
@@ -478,14 +486,32 @@ def _watchlists(
                 f"{where}.authors: not with similar_to (an author watchlist takes keywords "
                 "or a query, or nothing else)"
             )
-        if query is None and similar is None and not people:
+        cites = _cites(w.cites, f"{where}.cites")
+        cites_library = base / w.cites_library if w.cites_library else None
+        if cites_library is not None and not is_library(cites_library.name):
             raise ConfigError(
-                f'{where}: needs keywords = [...], query = "...", similar_to = [...] '
-                "or authors = [...]"
+                f"{where}.cites_library: {w.cites_library!r}: a BibTeX (.bib) or CSL-JSON "
+                "(.json) file of your papers"
+            )
+        citing = bool(cites or cites_library)
+        if citing and (similar is not None or people):
+            raise ConfigError(
+                f"{where}.{'cites' if cites else 'cites_library'}: not with "
+                f"{'similar_to' if similar is not None else 'authors'} (a citation "
+                "watchlist takes keywords or a query, or nothing else)"
+            )
+        if query is None and similar is None and not people and not citing:
+            raise ConfigError(
+                f'{where}: needs keywords = [...], query = "...", similar_to = [...], '
+                "authors = [...] or cites = [...]"
             )
         if people:
             by = f"by {', '.join(p.written for p in people)}"
             source = f"{source} ({by})" if source else by
+        if citing:
+            named = [*w.cites, *([w.cites_library] if w.cites_library else [])]
+            citing_said = f"citing {', '.join(named)}"
+            source = f"{source} ({citing_said})" if source else citing_said
         if similar is not None:
             n = len(similar.examples) - len(similar.libraries)
             named = [f"{n} paper{'s' if n > 1 else ''}"] if n else []
@@ -516,9 +542,25 @@ def _watchlists(
                 similar,
                 tuple(widened),
                 people,
+                cites,
+                cites_library,
             )
         )
     return tuple(out)
+
+
+def _cites(entries: Sequence[str], where: str) -> tuple[str, ...]:
+    """`cites = ["10.1016/...", "2401.01234", "PMID:36006759"]`: as cited ids."""
+    found = []
+    for i, entry in enumerate(entries):
+        ident = cited_id(entry)
+        if ident is None:
+            raise ConfigError(
+                f"{where}[{i}]: {entry!r} is no DOI (10.1016/...), arXiv id (2401.01234) "
+                "or PubMed id (PMID:36006759)"
+            )
+        found.append(ident)
+    return tuple(dict.fromkeys(found))
 
 
 def _people(entries: list[str | PersonShape], where: str) -> tuple[Person, ...]:

@@ -129,6 +129,8 @@ class WatchlistShape(Shape):
     query: str | None = None
     similar_to: list[Words] = []
     authors: list[str | PersonShape] = []
+    cites: list[Words] = []
+    cites_library: str | None = None
     mode: str | None = None
     sensitivity: float | str | None = None
     notify: list[Words] = []

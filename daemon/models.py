@@ -79,6 +79,26 @@ def pmcid(raw: str | None) -> str | None:
     return f"PMC{m.group(1)}" if m else None
 
 
+def cited_id(raw: str) -> str | None:
+    """A paper a citation watchlist follows, as one string: "arxiv:2401.01234" (also from
+    arXiv's DOI or an arxiv.org link), "doi:10.1016/..." or "pmid:36006759"; None when
+    `raw` names none of these."""
+    text = raw.strip()
+    lowered = text.lower()
+    for prefix in ("arxiv:", "https://arxiv.org/abs/", "http://arxiv.org/abs/"):
+        if lowered.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    ident = arxiv_id(text) or arxiv_of_doi(doi(text))
+    if ident:
+        return f"arxiv:{ident}"
+    if known := doi(text):
+        return f"doi:{known}"
+    if lowered.startswith("pmid:") and (number := pmid(text)):
+        return f"pmid:{number}"
+    return None
+
+
 def arxiv_of_doi(value: str | None) -> str | None:
     """The arXiv id of arXiv's own DOI (`10.48550/arXiv.<id>`): the same paper."""
     m = _ARXIV_DOI.match(value or "")

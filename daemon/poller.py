@@ -12,13 +12,14 @@ from datetime import date, datetime, timedelta
 from typing import Any, Unpack
 
 from daemon.backoff import backoff
+from daemon.citations import citing_matches, followed
 from daemon.clock import days_to_poll, iso
 from daemon.config import Config
 from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
 from daemon.ingest import Beat, IngestResult, ingest_bytes
 from daemon.log import event, log
-from daemon.outbox import match_hook
+from daemon.outbox import match_hook, record_matches
 from daemon.render import Message
 from daemon.runtime import Runtime
 from daemon.secrets import scrub
@@ -101,7 +102,9 @@ class PollContext:
             location=location,
             ref_time=options.get("ref_time", self.now),
             now=self.now,
-            on_change=match_hook(self.runtime) if self.notify else None,
+            on_change=match_hook(self.runtime)
+            if self.notify and not options.get("quiet")
+            else None,
             select=options.get("select"),
             alert_replacements=options.get("alert_replacements", False),
             authority=source.kind.authority,
@@ -120,6 +123,17 @@ class PollContext:
         outcome.new += len(result.new)
         outcome.gained += len(result.gained)
         return result
+
+    def followed_citations(self) -> list[str]:
+        return followed(self.config)
+
+    def alert_citations(self, cited: str, paper_ids: list[int]) -> int:
+        if not self.notify:
+            return 0
+        found = citing_matches(self.store, self.config, cited, paper_ids)
+        with self.store.transaction():
+            record_matches(self.store, self.config, found, self.now)
+        return len(found)
 
 
 def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome | None:

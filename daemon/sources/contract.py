@@ -107,6 +107,7 @@ class IngestOptions(TypedDict, total=False):
     ref_time: datetime  # resolves days written without a year; now unless given
     select: Callable[[Paper], Paper | None] | None  # a paper, changed, or None: left out
     alert_replacements: bool  # a new version of a paper alerts (first-time history: no)
+    quiet: bool  # stored and nothing else: the kind records its own alerts (`alert`)
 
 
 @dataclass
@@ -165,6 +166,14 @@ class Context(Protocol):
     ) -> IngestResult:
         """Parse, store and match the document found at `location` (a bytearray is
         emptied once parsed); its counts are added to `outcome`."""
+
+    def followed_citations(self) -> list[str]:
+        """The papers citation watchlists follow, as cited ids ("doi:...", "arxiv:...",
+        "pmid:..."): their `cites` and the papers of their `cites_library`."""
+
+    def alert_citations(self, cited: str, paper_ids: list[int]) -> int:
+        """These stored papers newly cite `cited`: each citation watchlist that follows
+        it alerts on them (on those its keywords match, if it has any); how many did."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from daemon.errors import PaperwatchError
 from daemon.store import schema
+from daemon.store.citations import CitationRepo
 from daemon.store.deliveries import STATUSES, DeliveryRepo, SimilarRepo
 from daemon.store.marks import MarksRepo
 from daemon.store.papers import PaperRepo
@@ -66,6 +67,7 @@ class Store:
         self.similar = SimilarRepo(self.conn)
         self.search_index = SearchIndexRepo(self.conn)
         self.marks = MarksRepo(self.conn)
+        self.citations = CitationRepo(self.conn)
 
     def _open_readonly(self, path: Path) -> None:
         try:
@@ -83,6 +85,7 @@ class Store:
         self.similar = SimilarRepo(self.conn)
         self.search_index = SearchIndexRepo(self.conn)
         self.marks = MarksRepo(self.conn)
+        self.citations = CitationRepo(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -131,6 +134,7 @@ class Store:
             self.deliveries.move_paper(gone, keep)
             self.similar.move_paper(gone, keep)
             self.marks.move_paper(gone, keep)
+            self.citations.move_paper(gone, keep)
             self.papers.absorb(gone, keep)
 
 

@@ -354,6 +354,26 @@ def _pubmed_identity(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0018_citations")
+def _citations(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- papers citing a paper a watchlist follows (`cites`), as Semantic Scholar lists them;
+    -- `cited` is the followed paper's id as written in config ("doi:...", "arxiv:...")
+    CREATE TABLE citations (
+        cited TEXT NOT NULL,
+        paper_id INTEGER NOT NULL REFERENCES papers (id),
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (cited, paper_id)
+    );
+    -- a followed paper whose citations were first read: those were there before (no
+    -- alert), every one seen after is new
+    CREATE TABLE cited_papers (
+        cited TEXT PRIMARY KEY,
+        known_since TEXT NOT NULL
+    );
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
