@@ -205,8 +205,21 @@ def paper_json(paper: StoredPaper) -> dict[str, Any]:
 
 
 def terms_line(matched: tuple[tuple[str, str], ...]) -> str:
-    """Matched terms where they were found; an author's name as "by Y. LeCun"."""
-    return ", ".join(f"by {t}" if f == "author" else f"{t} in {f}" for t, f in matched)
+    """Matched terms where they were found; an author's name as "by Y. LeCun", a paper
+    a citation watchlist follows as "cites 10.1016/..."."""
+    return ", ".join(_term_said(t, f) for t, f in matched)
+
+
+_CITED = {"doi": "{}", "arxiv": "arXiv:{}", "pmid": "PMID {}"}
+
+
+def _term_said(term: str, field: str) -> str:
+    if field == "author":
+        return f"by {term}"
+    if field == "cites":
+        kind, _, value = term.partition(":")
+        return "cites " + _CITED.get(kind, "{}").format(value)
+    return f"{term} in {field}"
 
 
 def why_line(match: StoredMatch) -> str:
@@ -303,7 +316,7 @@ class _Card:
 def _card(match: StoredMatch) -> _Card:
     paper = match.paper
     found = matched_authors(match)
-    light = Highlighter([t for t, f in match.matched if t not in found])
+    light = Highlighter([t for t, f in match.matched if t not in found and f != "cites"])
     facts = " · ".join(
         x
         for x in (
