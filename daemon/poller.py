@@ -17,7 +17,7 @@ from daemon.clock import days_to_poll, iso
 from daemon.config import Config
 from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
-from daemon.ingest import Beat, IngestResult, ingest_bytes
+from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event, log
 from daemon.outbox import match_hook, record_matches
 from daemon.render import Message
@@ -102,8 +102,8 @@ class PollContext:
             location=location,
             ref_time=options.get("ref_time", self.now),
             now=self.now,
-            on_change=match_hook(self.runtime)
-            if self.notify and not options.get("quiet")
+            on_change=_from(match_hook(self.runtime), options.get("alert_from"))
+            if self.notify
             else None,
             select=options.get("select"),
             alert_replacements=options.get("alert_replacements", False),
@@ -134,6 +134,24 @@ class PollContext:
         with self.store.transaction():
             record_matches(self.store, self.config, found, self.now)
         return len(found)
+
+
+def _from(hook: ChangeHook, day: date | None) -> ChangeHook:
+    """`hook` for the papers whose own day is `day` or later (all, if `day` is None)."""
+    if day is None:
+        return hook
+
+    def recent(store: Store, paper_ids: list[int], now: datetime) -> None:
+        since = day.isoformat()
+        kept = [
+            p.id
+            for p in store.papers.by_ids(paper_ids)
+            if len(p.day or "") == 10 and (p.day or "") >= since
+        ]
+        if kept:
+            hook(store, kept, now)
+
+    return recent
 
 
 def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome | None:

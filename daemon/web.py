@@ -38,7 +38,7 @@ from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
 from daemon.models import key_hash, title_search_url
 from daemon.poller import status
-from daemon.render import Highlighter, paper_json, why_line
+from daemon.render import Highlighter, paper_json, paper_links, why_line
 from daemon.store import Store, StoreError
 from daemon.store.rows import StoredMatch, StoredPaper
 from daemon.web_pages import (
@@ -128,13 +128,18 @@ def atom(store: Store, config: Config, name: str, names: list[str], base: str) -
         # it, as its email does
         href = paper.link or title_search_url(paper.title)
         sub(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=href)
+        for label, url in paper_links(paper):  # its other pages: PDF, DOI, PubMed, PMC
+            if url != href:
+                sub(entry, f"{{{ATOM_NS}}}link", rel="related", href=url, title=label)
         for author in paper.authors:
             sub(sub(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name").text = author
         for r in group:
             sub(entry, f"{{{ATOM_NS}}}category", term=r.watchlist, label=why_line(r))
         why = "; ".join(f"{r.watchlist}: {why_line(r)}" for r in group)
         day = paper.day or f"first seen {(paper.first_seen or '')[:10]}"
-        light = Highlighter([term for r in group for term, _ in r.matched])
+        light = Highlighter(
+            [t for r in group for t, f in r.matched if f not in ("author", "cites")]
+        )
         body = (
             f"<p><b>{escape(why)}</b> · {escape(day)}</p>"
             f"<p>{html_marked(light, paper.abstract or '')}</p>"

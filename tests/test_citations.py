@@ -71,9 +71,17 @@ def test_new_citations_alert_once_and_the_first_read_is_the_baseline(tmp_path, m
         found = matched(store, "mine")
         assert set(found) == new_titles
         assert all(m == [[f"doi:{ENERGY}", "cites"]] for m in found.values())
-        assert matched(store, "energy") == {}  # stored quietly: no keyword watchlist alerts
+        assert matched(store, "energy") == {}  # published years ago: no keyword alert
         third = poll(cfg, store, "s2", NOON + timedelta(days=1))
         assert third is not None and len(alerts(store)) == 2
+        # a paper published since the last poll, citing it: new to the keyword watchlist too
+        fresh = cited_by(ENERGY)[0]
+        fresh = {"citingPaper": {**fresh["citingPaper"], "publicationDate": "2026-08-21"}}
+        fresh["citingPaper"]["externalIds"] = {"ArXiv": "2608.99999"}
+        s2.citing[f"DOI:{ENERGY}"] = [fresh, *cited_by(ENERGY)]
+        poll(cfg, store, "s2", NOON + timedelta(days=1, hours=12))
+        title = fresh["citingPaper"]["title"]
+        assert title in matched(store, "energy") and title in matched(store, "mine")
         report = {s["name"]: s for s in status(store, cfg)["sources"]}["s2"]
         assert report["type"] == "citations" and report["last_result"]
 

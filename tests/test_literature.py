@@ -115,10 +115,13 @@ def test_a_pubmed_failure_backs_off_says_why_and_reaches_the_admin_alert(tmp_pat
         assert "recovered" in hook.bodies[-1]["title"]
 
 
-def test_crossref_is_paged_by_cursor_stored_by_doi_and_alerts_once(tmp_path):
+def test_crossref_is_paged_by_cursor_stored_by_doi_and_alerts_once(tmp_path, hook):
     with FakeCrossref() as api:
         api.works = works() + works(BY_DOI)
-        cfg, store = setup(tmp_path, crossref_base=api.base)
+        admin = 'admin_channel = "hook"\nalert_after_failures = 2'
+        cfg, store = setup(
+            tmp_path, crossref_base=api.base, extra=admin, channels=hook.channel("hook")
+        )
         first = poll(cfg, store, "toc", NOON)
         assert first is not None and first.documents == 3  # 28 works, 10 a page
         cursors = [asked(p)["cursor"] for p in api.paths()]
@@ -138,7 +141,10 @@ def test_crossref_is_paged_by_cursor_stored_by_doi_and_alerts_once(tmp_path):
         assert second is not None and second.new == 0 and len(alerts(store)) == len(alerted)
         api.status = 500
         assert poll(cfg, store, "toc", NOON + timedelta(hours=12)) is None
-        assert "HTTP 500" in store.sources.get("toc").last_error
+        assert "HTTP 500" in (store.sources.get("toc").last_error or "")
+        assert store.sources.get("toc").retry_after  # backed off
+        assert poll(cfg, store, "toc", NOON + timedelta(hours=18)) is None
+        assert len(hook.bodies) == 1 and "toc" in hook.bodies[0]["title"]
 
 
 def test_a_paper_from_crossref_and_pubmed_is_one_row_in_either_order(tmp_path):
@@ -271,3 +277,33 @@ def test_issn_check_digits_are_iso_3297s():
     # real journals: Nature (print and online), Behavior Research Methods, an X check digit
     for issn in ("0028-0836", "1476-4687", "1554-3528", "2434-561X"):
         assert check_digit(issn.replace("-", "")[:7]) == issn[-1]
+
+
+def test_pubmed_and_pmc_links_reach_every_output(tmp_path):
+    """Issue 34, item 5: the email, chat messages, the Atom feed, the API and BibTeX
+    give a PubMed paper's PubMed, PMC and DOI links and its PMID."""
+    import feedparser
+
+    from daemon.bibtex import entry
+    from daemon.render import paper_json, render
+    from daemon.web import atom
+
+    cfg, store = setup(tmp_path)
+    ingest_alerting(cfg, store, "fifty.xml", FIFTY.read_bytes(), NOON)
+    matches = store.deliveries.recent_matches(["nlp"], limit=100)
+    match = next(m for m in matches if m.paper.pmcid and m.paper.doi)
+    paper = match.paper
+    pages = [
+        f"https://pubmed.ncbi.nlm.nih.gov/{paper.pmid}/",
+        f"https://pmc.ncbi.nlm.nih.gov/articles/{paper.pmcid}/",
+        f"https://doi.org/{paper.doi}",
+    ]
+    message = render("nlp", "", [match])
+    for body in (message.email, message.body("html"), message.body("markdown")):
+        assert all(url in body for url in pages)
+    feed = feedparser.parse(atom(store, cfg, "nlp", ["nlp"], "http://127.0.0.1:1"))
+    [found] = [e for e in feed.entries if e.title == paper.title]
+    assert set(pages) <= {link.href for link in found.links}
+    assert paper_json(paper)["pmid"] == paper.pmid
+    bib = entry("k", paper)
+    assert f"pmid = {{{paper.pmid}}}" in bib and f"pmcid = {{{paper.pmcid}}}" in bib

@@ -3,8 +3,9 @@ Scholar's Graph API.
 
 Each run asks `/paper/{DOI:...|ARXIV:...|PMID:...}/citations` for every followed paper,
 page after page (`offset`, until an answer has no `next`), a second apart at least (the
-API's rate without a key). Each page is one document, parsed by daemon.parse.s2_json and
-stored quietly: a citing paper from years ago is no new paper for keyword watchlists.
+API's rate without a key). Each page is one document, parsed by daemon.parse.s2_json; a
+citing paper published before the first day not yet polled is stored without matching
+(years-old papers are no news to keyword watchlists), a newer one is matched as any.
 What cites a followed paper for the first time alerts its watchlists; the first read of
 a paper's citations records them without alerting (as Google Scholar: new citations
 only). One followed paper's failure (S2 does not know it) costs no other; the poll
@@ -68,7 +69,7 @@ def _citing(ctx: Context, source: Source, cited: str, outcome: Outcome) -> list[
         body = ctx.http.get(url, headers, pace=PACE).body
         papers = parse_document(body, url, ctx.now).papers  # an error answer fails here
         offset = _next(body)
-        ctx.ingest(outcome, source, body, url, quiet=True)
+        ctx.ingest(outcome, source, body, url, alert_from=ctx.days_to_fetch(source)[0])
         for paper in map(as_stored, papers):
             found = ctx.store.papers.find(
                 paper.arxiv_id, title_key(paper.title), paper.doi, paper.pmid
@@ -89,6 +90,10 @@ def _next(body: bytes) -> int | None:
     return after if isinstance(after, int) and after > 0 else None
 
 
+def _days(value: int) -> str | None:
+    return None if 0 <= value <= 60 else "must be between 0 and 60"
+
+
 def _describe(source: Source) -> str:
     return f"Semantic Scholar: what cites the papers watchlists follow, via {_base(source)}"
 
@@ -99,6 +104,7 @@ KIND = register(
         summary="new papers citing the papers watchlists follow (cites), from Semantic Scholar",
         keys=(
             Key("api_key", "secret", None, help="S2's API key (x-api-key): a higher rate"),
+            Key("catch_up_days", "int", 7, _days, "citing papers this recent alert keywords"),
             Key(
                 "base_url",
                 "url",

@@ -107,7 +107,9 @@ class IngestOptions(TypedDict, total=False):
     ref_time: datetime  # resolves days written without a year; now unless given
     select: Callable[[Paper], Paper | None] | None  # a paper, changed, or None: left out
     alert_replacements: bool  # a new version of a paper alerts (first-time history: no)
-    quiet: bool  # stored and nothing else: the kind records its own alerts (`alert`)
+    # papers whose own day is before this one (or unknown) are stored without matching:
+    # a listing of old papers (what cites a paper), its new ones matched as any
+    alert_from: date
 
 
 @dataclass
