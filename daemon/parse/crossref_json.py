@@ -4,7 +4,7 @@ each known by its DOI (Crossref sends DOIs lower-cased).
 `title` is a list, and may carry markup (`<i>`, MathML); `abstract`, on some works only,
 is a JATS string (`<jats:title>Abstract</jats:title><jats:p>...`): both become plain
 text, a section's title kept as its label. The paper's day is the earliest of its
-online, print and posted dates, else the day Crossref registered it (`created`); the
+online, print and posted dates and the day Crossref registered it (`created`); the
 `indexed` and `deposited` dates move whenever a record is touched and never count.
 """
 
@@ -24,7 +24,7 @@ from daemon.people import orcid
 _SECTION_TITLE = re.compile(r"<(?:jats:)?title[^>]*>([^<]*)</(?:jats:)?title>", re.IGNORECASE)
 _BREAK = re.compile(r"</(?:jats:)?(?:p|sec|list-item)>", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]*>")
-_PUBLISHED = ("published-online", "published-print", "posted")
+_DATED = ("published-online", "published-print", "posted", "created")
 
 
 def looks_like_crossref(head: str) -> bool:
@@ -92,8 +92,8 @@ def _author(author: Any) -> str:
 
 
 def _day(item: dict[str, Any]) -> date | None:
-    published = [d for d in map(_date, (item.get(k) for k in _PUBLISHED)) if d]
-    return min(published) if published else _date(item.get("created"))
+    found = [d for d in map(_date, (item.get(k) for k in _DATED)) if d]
+    return min(found) if found else None
 
 
 def _date(field: Any) -> date | None:
