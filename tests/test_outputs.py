@@ -313,3 +313,22 @@ def test_a_webhook_that_trickles_its_answer_is_cut_off_at_the_channel_timeout(co
         hook.stop()
     assert sent.error is not None and "timed out after 1 s" in sent.error
     assert took < 5
+
+
+def test_a_replaced_papers_bibtex_month_is_its_first_versions(tmp_path):
+    """Issue 35, item 13: a paper first seen as a replacement in the feed of 2026-08-20
+    (2307.12896: first posted in July 2023) had the replacement's day, so August 2026 in
+    BibTeX; its day is now its id's month. A new paper keeps the feed's day."""
+    from datetime import UTC, datetime
+
+    from daemon.bibtex import entry
+    from tests.conftest import ARXIV, configured, ingest_alerting
+
+    cfg, store = configured(tmp_path, 'state_dir = "state"\n')
+    feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
+    ingest_alerting(cfg, store, "feed.xml", feed, datetime(2026, 8, 20, 9, tzinfo=UTC))
+    rows = {r.arxiv_id: r for r in store.papers.listing(limit=500)}
+    replaced, new = rows["2307.12896"], rows["2608.18082"]
+    assert replaced.day == "2023-07" and "year = {2023}" in entry("k", replaced)
+    assert "month = {7}" in entry("k", replaced)
+    assert new.day == "2026-08-20" and "month = {8}" in entry("k", new)

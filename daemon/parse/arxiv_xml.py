@@ -154,7 +154,7 @@ def _rss(root: ET.Element, name: str) -> Digest:
             version,
             announce.strip(),
             tuple(c.text.strip() for c in item.iter("category") if c.text),
-            day,
+            _first_day(announce.strip(), day),
             name,
         )
 
@@ -192,7 +192,7 @@ def _rdf(root: ET.Element, name: str) -> Digest:
             version,
             announce,
             (category,),
-            day,
+            _first_day(announce, day),
             name,
         )
 
@@ -265,6 +265,13 @@ def _oai(root: ET.Element, name: str) -> Digest:
         )
 
     return whole("arxiv_oai", read_records(root.iter(f"{OAI}record"), read, name))
+
+
+def _first_day(announce: str, day: date | None) -> date | None:
+    """A feed item's day as the paper's: the feed's day for a new paper or a cross-list;
+    none for a replacement (announced today, first posted months ago: its id's month
+    says when)."""
+    return None if announce.startswith("replace") else day
 
 
 def _iso_day(value: str) -> date | None:
