@@ -223,31 +223,40 @@ def _term_said(term: str, field: str) -> str:
 
 
 def why_line(match: StoredMatch) -> str:
-    """Why a paper matched: its terms and fields; for a match by similarity the score, how
-    it ranks among recent papers, and the words that weighed most."""
+    """Why a paper matched, as a reader says it: its terms and where; for a match by
+    similarity, the examples it is closest to and the terms it shares with them (the
+    numbers are `why_numbers`')."""
     parts = [terms_line(tuple((t, f) for t, f in match.matched if f != "similar"))]
     parts = [p for p in parts if p]
     if match.explain:
         facts = match.explain
         words = ", ".join(t for t, f in match.matched if f == "similar")
-        split = (
-            f": {facts['words']:.2f} from its words, {facts['meaning']:.2f} from its meaning"
-            if "meaning" in facts
-            else ""
-        )
+        near = [f"“{t}”" for t in facts.get("closest", [])]
+        like = f"close to your examples {' and '.join(near)}" if near else "like your examples"
         rank = (
             "above every recent paper"
             if facts["percentile"] >= 1
             else f"top {100 * (1 - facts['percentile']):.2g}% of recent papers"
         )
-        parts.append(
-            f"similar to the examples: {rank} (score {facts['score']:.2f}{split}; alerting "
-            f"from {facts['threshold']:.2f}); words that weighed most: {words}"
-        )
+        parts.append(f"{like}; shared terms: {words} ({rank})")
     why = ", ".join(parts)
     if match.title_only:
         why += " (title only: decided without the abstract, which never came)"
     return why
+
+
+def why_numbers(match: StoredMatch) -> str:
+    """A similarity match's numbers: its score, what its words and its meaning gave, and
+    the threshold ("" for a keyword match)."""
+    facts = match.explain
+    if not facts:
+        return ""
+    split = (
+        f" ({facts['words']:.2f} from its words, {facts['meaning']:.2f} from its meaning)"
+        if "meaning" in facts
+        else ""
+    )
+    return f"score {facts['score']:.2f}{split}; alerting from {facts['threshold']:.2f}"
 
 
 def authors_line(names: Sequence[str], matched: Sequence[str] = ()) -> str:
@@ -311,6 +320,7 @@ class _Card:
     links: list[tuple[str, str]]
     light: Highlighter = field(repr=False)
     authors: tuple[str, ...] = ()  # those an author watchlist found: marked in `facts`
+    numbers: str = ""  # a similarity match's score and threshold (why_numbers)
 
 
 def _card(match: StoredMatch) -> _Card:
@@ -327,7 +337,9 @@ def _card(match: StoredMatch) -> _Card:
         if x
     )
     snippet = light.snippet(paper.abstract) if paper.abstract else ""
-    return _Card(paper.title, facts, why_line(match), snippet, paper_links(paper), light, found)
+    why = why_line(match)
+    links = paper_links(paper)
+    return _Card(paper.title, facts, why, snippet, links, light, found, why_numbers(match))
 
 
 def _html_mark(s: str) -> str:
@@ -382,6 +394,7 @@ def _email_card(c: _Card) -> dict[str, Any]:
         "link": c.links[0][1] if c.links else None,
         "facts": Markup(mark_names(c.facts, c.authors, html.escape, mark)),
         "why": c.why,
+        "numbers": c.numbers,
         "snippet": Markup(c.light.apply(c.snippet, html.escape, mark)),
         "links": c.links,
     }

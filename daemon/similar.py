@@ -384,6 +384,14 @@ def describe(model: Model, score: float, vector: Features | None = None) -> dict
     return facts
 
 
+def closest(examples: tuple[list[str], np.ndarray], dense: np.ndarray, n: int = 2) -> list[str]:
+    """The titles of the `n` examples whose meaning (the dense view) is nearest the
+    paper's: what a reader recognises the match by."""
+    titles, vectors = examples
+    order = np.argsort(-(vectors @ dense))[:n]
+    return [titles[int(i)][:120] for i in order]
+
+
 _WORD = re.compile(r"\S+")
 
 

@@ -331,7 +331,9 @@ class SimilarEngine:
             rescoring = np.isin(ids, again)
             for w in ready:
                 unseen = ((ids > done[w.name]) | (rescoring & (ids <= done[w.name]))).nonzero()[0]
-                found = self.matches(store, w, self.models[w.name], rows, texts, vectors, unseen)
+                found = self.matches(
+                    store, w, self.models[w.name], rows, texts, vectors, unseen, self.space
+                )
                 record_matches(store, config, found, now)
                 store.similar.set_scored_up_to(w.name, max(done[w.name], upto))
                 recorded += len(found)
@@ -349,10 +351,12 @@ class SimilarEngine:
         texts: list[str],
         vectors: Any,
         among: Any,
+        space: Space | None = None,
     ) -> list[Found]:
         """The rows (of the indexes `among`) above the watchlist's threshold (and, in mode
-        "both", matching its query)."""
-        from daemon.similar import describe, label
+        "both", matching its query), each with the examples it is closest to (`space`:
+        to read the examples with)."""
+        from daemon.similar import closest, describe, label, text_of
 
         assert watchlist.similar is not None
         scores = model.scores(vectors[among])
@@ -368,6 +372,11 @@ class SimilarEngine:
                 )
                 if hits and not hits[0].undecided
             }
+        examples = None
+        if space is not None and above and model.examples:
+            shown = list(store.papers.texts(ids=model.examples))
+            titles = [title for _, title, _ in shown]
+            examples = (titles, space.vectors([text_of(t, a) for _, t, a in shown]).dense)
         found: list[Found] = []
         for i in above:
             pid = rows[i][0]
@@ -379,7 +388,10 @@ class SimilarEngine:
             terms = model.explain(vectors.words[i], texts[i])
             matched += [[label(t), "similar"] for t in terms]
             score = scores_of[i]
-            explain = json.dumps(describe(model, score, vectors[i]))
+            facts = describe(model, score, vectors[i])
+            if examples is not None:
+                facts["closest"] = closest(examples, vectors.dense[i])
+            explain = json.dumps(facts)
             found.append((watchlist.name, pid, json.dumps(matched), 0, score, explain))
         return found
 

@@ -28,6 +28,7 @@ from daemon.render import (
     matched_authors,
     paper_links,
     why_line,
+    why_numbers,
 )
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
@@ -154,7 +155,7 @@ def _card(
         "paper": paper.id,
         "title": html_marked(light, paper.title),
         "snippet": html_marked(light, snippet),
-        "whys": [(m.watchlist, why_line(m)) for m in matches],
+        "whys": [(m.watchlist, why_line(m), why_numbers(m)) for m in matches],
         "link": paper.link,
         "links": paper_links(paper),
         "authors": _authors(paper, matches),

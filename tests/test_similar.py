@@ -247,9 +247,13 @@ def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path,
     text = (SAME_TOPIC["title"] + " " + SAME_TOPIC["summary"]).lower()
     assert words and all(part in text for w in words for part in w.strip('"').split())
     deliver(store, cfg, NOW)
-    message = json.dumps(hook.bodies)
-    assert "Spotting Fabricated Claims" in message and "similar to the examples" in message
-    assert "from its words" in message and "from its meaning" in message
+    message = json.dumps(hook.bodies, ensure_ascii=False)
+    assert "Spotting Fabricated Claims" in message and "close to your examples “" in message
+    assert "; shared terms: " in message and "from its words" not in message
+    facts = json.loads(row["explain"])
+    titles = {t for _, t, _ in store.papers.texts(ids=engine.models["halluc"].examples)}
+    assert len(facts["closest"]) == 2 and set(facts["closest"]) <= titles
+    assert all(f"“{t}”" in message for t in facts["closest"])
     # once, ever: scoring again, or after retraining, alerts nobody again
     assert engine.run(store, cfg, NOW) == 0
     assert engine.refresh(store, cfg, force=True)
@@ -683,6 +687,11 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
                 ".map(s => s.getBoundingClientRect().width)"
             )
             assert thumbs and all(width > 0 for width in thumbs)
+            # issue 35, item 15: said as a reader would, the numbers behind a detail
+            why = page.evaluate("document.querySelector('p.why').textContent")
+            assert "close to your examples “" in why and "score" not in why
+            numbers = page.evaluate("document.querySelector('details.numbers').textContent")
+            assert "the numbers" in numbers and "alerting from" in numbers
             down = f"#paper-{pid} form.vote:has(input[value=halluc]) button[value=down]"
             page.click(down)  # the form's answer: the page again, the vote shown
             pressed = f"#paper-{pid} form.vote button[value=none][aria-pressed=true]"
