@@ -39,7 +39,7 @@ from daemon.search import catch_up, search
 from daemon.secrets import scrub
 from daemon.similar_job import examples_of, library_problems, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
-from daemon.store import STATUSES, Store, StoreError, usable
+from daemon.store import DB_NAME, STATUSES, Store, StoreError, usable
 from daemon.store.rows import StoredPaper
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -440,6 +440,11 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out(json.dumps(report, indent=2))
         return EXIT_OK
+    if rejected := report["config_rejected"]:
+        out(
+            f"config: an edit was rejected at {rejected['at']}: {rejected['error']} "
+            "(the daemon runs on its last good configuration)"
+        )
     for s in report["sources"]:
         line = f"{s['name']} ({s['type']} {s['where']}, {s['schedule']}): " + (
             f"last poll {s['last_poll_at']}, {s['last_result']}"
@@ -462,6 +467,31 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         for problem in problems:
             out(f"watchlist {name}: library unreadable, its last good examples kept: {problem}")
     return EXIT_OK
+
+
+def status_of_last_good(args: argparse.Namespace, path: Path, error: str) -> int:
+    """`status` while config.toml does not load: the error, then the status of the last
+    configuration the daemon accepted (it runs on that one); exit 1."""
+    import tomllib
+
+    try:
+        written = tomllib.loads(path.read_text(encoding="utf-8-sig")).get("state_dir")
+    except (OSError, ValueError):
+        written = None
+    state_dir = path.parent / (written if isinstance(written, str) else "state")
+    db = state_dir / DB_NAME
+    known = Store(db, readonly=True).config_state.get() if db.exists() else {}
+    if not known.get("good_text"):
+        raise ConfigError(error)
+    err(f"{error}\n(the daemon runs on its last good configuration, accepted {known['good_at']})")
+    config = load_config(path, known["good_text"].encode())
+    report = status(Store(db, readonly=True), config)
+    report["config_rejected"] = {"at": None, "error": error}
+    if args.json:
+        out(json.dumps(report, indent=2))
+    else:
+        cmd_status(args, config)
+    return EXIT_FAILURE
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -636,8 +666,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     setup_logging(args.verbose)
     try:
-        config = load_config(config_path(args.config))
         func: Command = args.func
+        try:
+            config = load_config(config_path(args.config))
+        except ConfigError as exc:
+            if func is not cmd_status:
+                raise
+            return status_of_last_good(args, config_path(args.config), str(exc))
         return func(args, config)
     except ConfigError as exc:
         err(str(exc))

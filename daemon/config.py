@@ -158,9 +158,11 @@ def config_path(explicit: str | None) -> Path:
     return Path(explicit or os.environ.get("PAPERWATCH_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, raw: bytes | None = None) -> Config:
+    """The configuration of file `path` (as `raw`, when given: what it held when last
+    accepted, its paths still relative to `path`)."""
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if raw is None else raw
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     try:

@@ -258,7 +258,14 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
                 "details": details,
             }
         )
+    known = store.config_state.get() if store else {}
     return {
+        # the last edit of config.toml the daemon refused (None: it runs on the file)
+        "config_rejected": (
+            {"at": known["rejected_at"], "error": known["rejected_error"]}
+            if known.get("rejected_at")
+            else None
+        ),
         "sources": sources,
         "deliveries": store.deliveries.counts() if store else dict.fromkeys(STATUSES, 0),
         "papers": store.papers.counts()["papers"] if store else 0,

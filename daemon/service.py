@@ -15,6 +15,7 @@ import logging
 import os
 import select
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from daemon.log import Conditions, event
 from daemon.poller import admin_message
 from daemon.runtime import Current, Runtime
 from daemon.search import catch_up
+from daemon.secrets import scrub
 from daemon.similar_job import TrainingStopped
 from daemon.sources import Halt, Memory, Outcome, Source
 from daemon.store import Store, StoreError
@@ -306,15 +308,24 @@ class Wakeup:
                 pass
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+
+
 class Service:
     def __init__(
         self, config_path: Path, notifier: Notifier | None = None, clock: Clock = SYSTEM
     ) -> None:
         self.config_path = config_path
-        config = load_config(config_path)
+        text = _read(config_path)
+        config = load_config(config_path, text)
         self.notifier = notifier or Notifier()
         self.lock = acquire_lock(config.state_dir)
-        Store(config.db_path).close()  # migrations, before any job runs
+        with Store(config.db_path) as store:  # migrations, before any job runs
+            store.config_state.accepted(text.decode("utf-8-sig"), iso(clock.now()))
         self.current = Current(Runtime.build(config, clock=clock, isolate_training=True))
         self.jobs = Jobs(self.current)
         self.stop = threading.Event()  # set when stopping: threads that wait on it end
@@ -495,8 +506,10 @@ class Service:
             self.notifier.ready()
             return
         self.conditions.end("config", path=self.config_path)
+        text = b""
         try:
-            config = load_config(self.config_path)
+            text = _read(self.config_path)
+            config = load_config(self.config_path, text)
             if config.state_dir.resolve() != old.config.state_dir.resolve():
                 raise ConfigError("state_dir: cannot change while running (restart instead)")
             runtime = Runtime.build(config, previous=old, clock=old.clock)
@@ -509,8 +522,10 @@ class Service:
                 error=error,
                 keeping="last good configuration",
             )
+            self._remember_config(old, rejected=scrub(error))
         else:
             self.current.swap(runtime)
+            self._remember_config(runtime, accepted=text.decode("utf-8-sig"))
             try:
                 app.follow_config_times(runtime)
                 self.jobs.deliver()  # what an edit made due goes now
@@ -530,6 +545,22 @@ class Service:
                 channels=len(config.channels),
             )
         self.notifier.ready()
+
+    @staticmethod
+    def _remember_config(
+        runtime: Runtime, accepted: str | None = None, rejected: str | None = None
+    ) -> None:
+        """What `status` and the page say of the configuration: the text the daemon runs
+        on, or the edit it refused and why."""
+        try:
+            with Store(runtime.config.db_path) as store:
+                at = iso(runtime.clock.now())
+                if accepted is not None:
+                    store.config_state.accepted(accepted, at)
+                if rejected is not None:
+                    store.config_state.rejected(rejected, at)
+        except (sqlite3.Error, PaperwatchError) as exc:  # said in the log; the daemon goes on
+            event("config_state_unsaved", logging.WARNING, error=repr(exc))
 
     def follow_web(self) -> None:
         """Serve the web interface where the configuration says. A port that cannot be

@@ -179,6 +179,7 @@ def _common(store: Store, config: Config, query: dict[str, str], token: str) -> 
     """What every page shows: the side navigation with counts, the search box, where
     the forms post (with the token the page was asked with)."""
     counts = store.deliveries.counts_by_watchlist()
+    known = store.config_state.get()
     lists = [
         {
             "name": w.name,
@@ -194,6 +195,12 @@ def _common(store: Store, config: Config, query: dict[str, str], token: str) -> 
         "token": token,
         "zotero": config.zotero is not None,
         "notice": query.get("notice", ""),
+        # an edit of config.toml the daemon refused: said on every page, until fixed
+        "rejected": (
+            {"at": known["rejected_at"], "error": known["rejected_error"]}
+            if known["rejected_at"]
+            else None
+        ),
     }
 
 

@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 
 from daemon.clock import iso
+from daemon.config import load_config
+from daemon.poller import status
 from daemon.store import Store
+from daemon.web_pages import status_page
 from tests.conftest import HF, ROOT, TEXT
 from tests.daemon_proc import Daemon, NotifySocket, command, wait_for
 from tests.fake_hf import FakeHF
@@ -118,6 +121,19 @@ def test_live_watchlist_edit_and_bad_edit(env):
             r"watchlists\[0\]\.keywords \(line \d+, column \d+\): expected a list such as",
             daemon.output(),
         )
+        # issue 35, item 5: said by `status` (which shows what the daemon runs on), on
+        # every page and in the status JSON, not only in the log
+        shown = command(config, "status")
+        assert shown.returncode == 1 and "watchlists[0].keywords (line" in shown.stderr
+        assert "the daemon runs on its last good configuration" in shown.stderr
+        assert "hf (hf_daily" in shown.stdout and "inbox (folder" in shown.stdout
+        with Store(tmp_path / "state" / "paperwatch.db", readonly=True) as store:
+            running = load_config(config, store.config_state.get()["good_text"].encode())
+            assert status(store, running)["config_rejected"]["error"].startswith(
+                "watchlists[0].keywords (line"
+            )
+            page = status_page(store, running, {})
+        assert "config.toml: an edit was rejected at" in page and "expected a list" in page
         drop(inbox, "c.json", synthetic_day(3, 100))
         assert wait_for(lambda: len(hook.bodies) == 2, 10), daemon.output()
         assert "study number 101" in hook.bodies[1]["message"]
@@ -133,6 +149,9 @@ def test_live_watchlist_edit_and_bad_edit(env):
         drop(inbox, "d.json", synthetic_day(2, 200))
         assert wait_for(lambda: len(hook.bodies) == 3, 10), daemon.output()
         assert "study number 201" in hook.bodies[2]["message"]
+        config.write_text(good)  # fixed: nothing is said any more
+        assert wait_for(lambda: daemon.output().count("config_reloaded") == 2, 10)
+        assert "rejected" not in command(config, "status").stdout
     finally:
         assert daemon.stop() == 0
 

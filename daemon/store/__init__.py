@@ -21,7 +21,7 @@ from daemon.store.deliveries import STATUSES, DeliveryRepo, SimilarRepo
 from daemon.store.marks import MarksRepo
 from daemon.store.papers import PaperRepo
 from daemon.store.search_index import SearchIndexRepo
-from daemon.store.source_state import SourceStateRepo
+from daemon.store.source_state import ConfigStateRepo, SourceStateRepo
 
 __all__ = ["STATUSES", "Store", "StoreError"]
 DB_NAME = "paperwatch.db"
@@ -68,6 +68,7 @@ class Store:
         self.search_index = SearchIndexRepo(self.conn)
         self.marks = MarksRepo(self.conn)
         self.citations = CitationRepo(self.conn)
+        self.config_state = ConfigStateRepo(self.db)
 
     def _open_readonly(self, path: Path) -> None:
         try:
@@ -86,6 +87,7 @@ class Store:
         self.search_index = SearchIndexRepo(self.conn)
         self.marks = MarksRepo(self.conn)
         self.citations = CitationRepo(self.conn)
+        self.config_state = ConfigStateRepo(self.db)
 
     def close(self) -> None:
         self.conn.close()

@@ -374,6 +374,21 @@ def _citations(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0019_config_state")
+def _config_state(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- the configuration the daemon runs on (its text, when it was accepted) and the last
+    -- edit it rejected (cleared by the next accepted one): `status` and the page say so
+    CREATE TABLE config_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        good_text TEXT,
+        good_at TEXT,
+        rejected_at TEXT,
+        rejected_error TEXT
+    );
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
