@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -187,8 +188,13 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
         out(f"  admin_channel: {config.admin_channel} after {config.alert_after_failures} failures")
     out(f"  watchlists: {len(config.watchlists)}")
     for w in config.watchlists:
-        when = f"daily {w.deliver_at:%H:%M}" if w.deliver_at else "immediate"
-        out(f"    {w.name}: {w.source}  -> {', '.join(w.notify)} ({when})")
+
+        def when(at: dt.time | None) -> str:
+            return f"daily {at:%H:%M}" if at else "immediate"
+
+        own = dict(w.channel_times)
+        said = [f"{c} ({when(own[c])})" if c in own else c for c in w.notify]
+        out(f"    {w.name}: {w.source}  -> {', '.join(said)} ({when(w.deliver_at)})")
     for w in config.watchlists:
         for warning in w.warnings:
             warn(warning)

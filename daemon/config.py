@@ -86,6 +86,13 @@ class Watchlist:
     people: tuple[Person, ...] = ()  # `authors`: alerts only on papers by one of them
     cites: tuple[str, ...] = ()  # `cites`: "doi:...", "arxiv:...", "pmid:..." (cited_id)
     cites_library: Path | None = None  # `cites_library`: the user's papers, read when used
+    # channels named in `notify` with a `deliver` of their own: (channel, time or None)
+    channel_times: tuple[tuple[str, time | None], ...] = ()
+
+    def deliver_time(self, channel: str) -> time | None:
+        """When this watchlist's alerts reach `channel`: its own time if `notify` gives
+        it one, else the watchlist's `deliver` (None: immediately)."""
+        return dict(self.channel_times).get(channel, self.deliver_at)
 
     @property
     def keyword_alerts(self) -> bool:
@@ -523,12 +530,19 @@ def _watchlists(
             source = f"{source} ({joint} {shown_as})" if source else shown_as
         if not w.notify:
             raise ConfigError(f"{where}.notify: missing (list the channels to alert)")
-        for j, ch in enumerate(w.notify):
+        notify: list[str] = []
+        own_times: list[tuple[str, time | None]] = []
+        for j, item in enumerate(w.notify):
+            ch = item if isinstance(item, str) else item.channel
             if ch not in channels:
                 known = ", ".join(sorted(channels)) or "none defined"
-                raise ConfigError(
-                    f"{where}.notify[{j}]: unknown channel {ch!r} (channels: {known})"
-                )
+                at = f"{where}.notify[{j}]" + ("" if isinstance(item, str) else ".channel")
+                raise ConfigError(f"{at}: unknown channel {ch!r} (channels: {known})")
+            if ch in notify:
+                raise ConfigError(f"{where}.notify[{j}]: channel {ch!r} named twice")
+            notify.append(ch)
+            if not isinstance(item, str):
+                own_times.append((ch, _deliver(item.deliver, f"{where}.notify[{j}].deliver")))
         deliver_at = _deliver(w.deliver, f"{where}.deliver")
         widened: list[str] = []
         if query is not None:
@@ -538,7 +552,7 @@ def _watchlists(
                 name,
                 query,
                 source,
-                tuple(w.notify),
+                tuple(notify),
                 deliver_at,
                 warnings,
                 similar,
@@ -546,6 +560,7 @@ def _watchlists(
                 people,
                 cites,
                 cites_library,
+                tuple(own_times),
             )
         )
     return tuple(out)

@@ -121,6 +121,13 @@ class PersonShape(Shape):
     orcid: str = ""
 
 
+class NotifyShape(Shape):
+    """`{channel = "mail", deliver = "daily 07:30"}`: a channel on a time of its own."""
+
+    channel: str
+    deliver: str = "immediate"
+
+
 class WatchlistShape(Shape):
     name: Words
     fields: list[Words] | None = None
@@ -133,7 +140,7 @@ class WatchlistShape(Shape):
     cites_library: str | None = None
     mode: str | None = None
     sensitivity: float | str | None = None
-    notify: list[Words] = []
+    notify: list[str | NotifyShape] = []
     deliver: str = "immediate"
 
 

@@ -53,11 +53,12 @@ MAX_RETRY = timedelta(hours=1)
 CLAIM_MARGIN = timedelta(minutes=2)  # a claim outlives its sends by this; then it lapses
 
 
-def due_at(watchlist: Watchlist, now: datetime, config: Config) -> datetime:
-    """When a new match of `watchlist` is sent: now, or its next daily digest time."""
-    if watchlist.deliver_at is None:
+def due_at(watchlist: Watchlist, now: datetime, config: Config, channel: str = "") -> datetime:
+    """When a new match of `watchlist` is sent to `channel`: now, or its next daily
+    digest time (the channel's own, if `notify` gives it one)."""
+    at = watchlist.deliver_time(channel)
+    if at is None:
         return now
-    at = watchlist.deliver_at
     trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=config.tz)
     fire: datetime = trigger.get_next_fire_time(None, now)
     return fire
@@ -70,11 +71,11 @@ def follow_delivery_times(store: Store, config: Config) -> int:
     many moved."""
     by_name = {w.name: w for w in config.watchlists}
     moves = []
-    for delivery, name, created, due in store.deliveries.waiting_first_tries():
+    for delivery, name, channel, created, due in store.deliveries.waiting_first_tries():
         watchlist = by_name.get(name)
         if watchlist is None:
             continue  # a watchlist taken out of the config: its alerts keep their time
-        now = iso(due_at(watchlist, datetime.fromisoformat(created), config))
+        now = iso(due_at(watchlist, datetime.fromisoformat(created), config, channel))
         if now != due:
             moves.append((now, delivery))
     if moves:
@@ -110,8 +111,10 @@ def record_matches(store: Store, config: Config, found: list[Found], now: dateti
     rows = []
     for match_id, name in store.deliveries.add_matches(found, stamp):
         watchlist = by_name[name]
-        due = iso(due_at(watchlist, now, config))
-        rows += [(match_id, channel, due) for channel in watchlist.notify]
+        rows += [
+            (match_id, channel, iso(due_at(watchlist, now, config, channel)))
+            for channel in watchlist.notify
+        ]
     store.deliveries.add_all_deliveries(rows, stamp)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from daemon.channels import load_channel
 from daemon.config import load_config
+from daemon.errors import ConfigError
 from daemon.match import Matcher, Rule
 from daemon.outbox import deliver, follow_delivery_times, retry_all
 from daemon.query import keywords_query
@@ -189,3 +190,50 @@ def test_waiting_digests_follow_the_current_deliver_time(tmp_path):
         assert follow_delivery_times(store, load_config(config.path)) == 0
     finally:
         hook.stop()
+
+
+def test_a_channel_named_with_its_own_time_gets_its_digest_then(tmp_path):
+    """Issue 35, item 12: a daily email and an immediate webhook for one topic, one
+    watchlist: `notify = ["hook", {channel = "mail", deliver = "daily 08:00"}]`."""
+    quick, mail = Webhook().start(), Webhook().start()
+    try:
+        path = tmp_path / "config.toml"
+        path.write_text(
+            'state_dir = "state"\ntimezone = "UTC"\n[channels]\n'
+            + quick.channel("hook")
+            + mail.channel("mail")
+            + '[[watchlists]]\nname = "llm"\nkeywords = ["language model"]\n'
+            'notify = ["hook", {channel = "mail", deliver = "daily 08:00"}]\n'
+        )
+        config = load_config(path)
+        assert config.watchlists[0].deliver_time("hook") is None
+        store = Store(config.db_path)
+        ingest_alerting(config, store, "day.json", corpus_day()[0], T0)
+        deliver(store, config, T0)
+        assert len(quick.bodies) == 1 and mail.bodies == []  # the webhook at once
+        deliver(store, config, DIGEST_AT)
+        assert len(quick.bodies) == 1 and len(mail.bodies) == 1  # the email at 08:00
+        assert f"{MATCHING} new papers" in mail.bodies[0]["title"]
+        check = command(path, "check")
+        assert "-> hook, mail (daily 08:00) (immediate)" in check.stdout, check.stdout
+    finally:
+        quick.stop()
+        mail.stop()
+
+
+@pytest.mark.parametrize(
+    ("notify", "said"),
+    [
+        ('["c", {channel = "nope"}]', r"notify\[1\]\.channel .*: unknown channel 'nope'"),
+        ('["c", {channel = "c", deliver = "daily"}]', r"notify\[1\] .*: channel 'c' named twice"),
+        ('[{channel = "c", deliver = "daily 25:00"}]', r"notify\[0\]\.deliver .*: expected"),
+    ],
+)
+def test_a_channels_own_time_is_checked(tmp_path, notify, said):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'state_dir = "state"\n[channels]\nc = "console://"\n'
+        f'[[watchlists]]\nname = "w"\nkeywords = ["x"]\nnotify = {notify}\n'
+    )
+    with pytest.raises(ConfigError, match=r"watchlists\[0\]\." + said):
+        load_config(path)

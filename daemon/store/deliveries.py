@@ -91,12 +91,13 @@ class DeliveryRepo:
             out.update({(r[0], r[1]): r[2] for r in rows})
         return out
 
-    def waiting_first_tries(self) -> list[tuple[int, str, str, str]]:
-        """(delivery id, watchlist, created_at, due_at) of deliveries never tried yet."""
+    def waiting_first_tries(self) -> list[tuple[int, str, str, str, str]]:
+        """(delivery id, watchlist, channel, created_at, due_at) of deliveries never tried
+        yet."""
         return [
-            (r[0], r[1], r[2], r[3])
+            (r[0], r[1], r[2], r[3], r[4])
             for r in self.conn.execute(
-                "SELECT d.id, m.watchlist, d.created_at, d.due_at FROM deliveries d "
+                "SELECT d.id, m.watchlist, d.channel, d.created_at, d.due_at FROM deliveries d "
                 "JOIN matches m ON m.id = d.match_id "
                 "WHERE d.status = 'pending' AND d.attempts = 0"
             )
