@@ -122,3 +122,28 @@ def test_log_lines_carry_a_timestamp_outside_journald(monkeypatch, capsys):
     event("hello", n=2)
     assert capsys.readouterr().err == "INFO hello n=2\n"
     logging.getLogger().handlers.clear()
+
+
+def test_a_text_dumps_papers_have_the_day_it_shows(cli, tmp_path):
+    """Issue 35, item 6: the dump says "Jul 30"; its papers' day is the 30th of July of
+    the nearest past year from the file's time (2026 for a file of 2026-08-05, 2025 for
+    one of 2026-07-01), and --since/--until filter on it."""
+    import os
+    from datetime import datetime
+
+    dump = tmp_path / "july.txt"
+    dump.write_bytes((TEXT / "000_a4df948192ebdd8e.txt").read_bytes())
+    stamp = datetime(2026, 8, 5, 12).timestamp()
+    os.utime(dump, (stamp, stamp))
+    assert cli("ingest", str(dump)).code == 0
+    papers = cli("papers", "--json").json()
+    assert len(papers) == 40 and {p["day"] for p in papers} == {"2026-07-30"}
+    assert len(cli("papers", "--json", "--since", "2026-07-30").json()) == 40
+    assert cli("papers", "--json", "--since", "2026-07-31").json() == []
+    early = tmp_path / "early.txt"
+    early.write_bytes((TEXT / "002_dcd73f2e833c8373.txt").read_bytes())  # "Apr 22"
+    stamp = datetime(2026, 3, 1, 12).timestamp()
+    os.utime(early, (stamp, stamp))
+    assert cli("ingest", str(early)).code == 0
+    days = {p["day"] for p in cli("papers", "--json", "--until", "2025-12-31").json()}
+    assert days == {"2025-04-22"}

@@ -2,6 +2,8 @@
 
 After the page chrome, the dump is title / abstract / title / abstract... one per line.
 Blank lines are optional (the compact variant has none), so pairing is by non-empty line.
+The day the page shows ("Jul 30", its year the nearest past one from the file's time) is
+each paper's Daily Papers day: their own day, shown and filtered on as any paper's.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def parse_text(data: bytes | bytearray, name: str, ref_time: datetime) -> Digest
                 f"{at(aoffset)}: expected the abstract of {ttext[:60]!r}, "
                 f"found {abstract[:60]!r} (not a title/abstract dump)"
             )
-        papers.append(Paper(title=ttext, abstract=abstract))
+        papers.append(Paper(title=ttext, abstract=abstract, hf_day=page_day))
     if title is not None:
         raise ParseError(
             f"{at(title[0])}: title without an abstract (truncated dump?): {title[1][:60]!r}"
