@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from daemon.latex import braced_greek, has_latex, to_unicode
+from daemon.latex import braced_greek, dashes, has_latex, to_unicode
 from daemon.log import event
 from daemon.models import Paper, identifiers, key_hash, paper_day
 from daemon.store import Store
@@ -148,6 +148,8 @@ def as_stored(paper: Paper) -> Paper:
     arxiv, doi = identifiers(paper.arxiv_id, paper.doi)
     if (arxiv, doi) != (paper.arxiv_id, paper.doi):
         paper = replace(paper, arxiv_id=arxiv, doi=doi)
+    if "--" in paper.title or "--" in paper.abstract:  # TeX's dashes: Vision–language
+        paper = replace(paper, title=dashes(paper.title), abstract=dashes(paper.abstract))
     if "{" in paper.title or "{" in paper.abstract:  # bioRxiv's "TGF{beta}": TGFβ
         paper = replace(
             paper, title=braced_greek(paper.title), abstract=braced_greek(paper.abstract)

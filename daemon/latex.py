@@ -21,19 +21,45 @@ from typing import Any
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
 
-@cache
-def _converter() -> Any:
-    """pylatexenc's converter, keeping a macro it does not know as written; imported by
-    the first paper with LaTeX, not by every command."""
-    from pylatexenc.latex2text import LatexNodes2Text
+# macros arXiv's abstracts use that pylatexenc does not know: those taking an argument
+# give it (`\\operatorname{tr}` -> tr), font and size switches give nothing
+_WITH_ARGUMENT = ("operatorname", "boldsymbol", "bm", "mathds", "mathbbm", "textsuperscript")
+_SWITCHES = (
+    "rm", "bf", "it", "sf", "tt", "sl", "sc", "cal", "scriptstyle", "scriptscriptstyle",
+    "displaystyle", "textstyle", "small", "footnotesize", "large", "Large", "normalsize",
+    "limits", "nolimits", "left", "right", "big", "Big", "bigg", "Bigg",
+)  # fmt: skip
 
-    class KeepingUnknown(LatexNodes2Text):  # type: ignore[misc]
+
+@cache
+def _converter() -> tuple[Any, Any]:
+    """pylatexenc's parser and converter, knowing the macros above, keeping a macro it
+    does not know as written; imported by the first paper with LaTeX, not by every
+    command."""
+    from pylatexenc import latex2text, latexwalker, macrospec
+
+    parsing = latexwalker.get_default_latex_context_db()
+    texts = latex2text.get_default_latex_context_db()
+    parsing.add_context_category(
+        "paperwatch",
+        macros=[macrospec.MacroSpec(m, "{") for m in _WITH_ARGUMENT]
+        + [macrospec.MacroSpec(m, "") for m in _SWITCHES],
+        prepend=True,
+    )
+    texts.add_context_category(
+        "paperwatch",
+        macros=[latex2text.MacroTextSpec(m, simplify_repl="%s") for m in _WITH_ARGUMENT]
+        + [latex2text.MacroTextSpec(m, simplify_repl="") for m in _SWITCHES],
+        prepend=True,
+    )
+
+    class KeepingUnknown(latex2text.LatexNodes2Text):  # type: ignore[misc]
         def macro_node_to_text(self, node: Any) -> str:
             if self.latex_context.get_macro_spec(node.macroname) is None:
                 return str(node.latex_verbatim())
             return str(super().macro_node_to_text(node))
 
-    return KeepingUnknown(math_mode="text")
+    return parsing, KeepingUnknown(math_mode="text", latex_context=texts)
 
 
 # what is converted, piece by piece (the text between is left as it is, and converting
@@ -54,6 +80,18 @@ _PLAIN_STYLE = re.compile(
     r"\s*\{([^{}\\$%~^_&#]*)\}"
 )
 CACHED_PIECE = 200  # characters: longer pieces are converted each time, never kept
+
+
+_EM_DASH = re.compile(r"(?<=\w)---(?=\w)|(?<=\s)---(?=\s)")
+_EN_DASH = re.compile(r"(?<=\w)--(?=\w)|(?<=\s)--(?=\s)")
+
+
+def dashes(text: str) -> str:
+    """TeX's dashes as the characters they print: `Vision--language`, `1990--2000` ->
+    –; `---` -> —. A command-line option (`--help`) is left alone."""
+    if "--" not in text:
+        return text
+    return _EN_DASH.sub("–", _EM_DASH.sub("—", text))
 
 
 def has_latex(*texts: str) -> bool:
@@ -87,11 +125,26 @@ def _short_piece(latex: str) -> str:
     return _convert(latex)
 
 
+_MACRO = re.compile(r"\\[A-Za-z]")
+# a switch's space is the end of its name, not text (`{\\rm in}` -> in)
+_SWITCH_SPACE = re.compile(r"(\\(?:" + "|".join(_SWITCHES) + r"))\s+(?=[^\s])")
+
+
 def _convert(latex: str) -> str:
+    """One piece converted whole, or kept as written: a result still holding a macro
+    (one the converter does not know) would have lost its braces (`\\foo{x}` ->
+    `\\foox`), so the piece is kept."""
+    from pylatexenc.latexwalker import LatexWalker
+
+    parsing, converter = _converter()
+    latex_read = _SWITCH_SPACE.sub(r"\1{}", latex)
     try:
-        return str(_converter().latex_to_text(latex))
+        walker = LatexWalker(latex_read, latex_context=parsing, tolerant_parsing=True)
+        nodes = walker.get_latex_nodes()
+        text = str(converter.nodelist_to_text(nodes[0]))
     except Exception:  # its bugs, a recursion on hostile nesting: kept as written
         return latex
+    return latex if _MACRO.search(text) else text
 
 
 _GREEK = [

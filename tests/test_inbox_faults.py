@@ -19,8 +19,9 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ParseError
+from daemon.identity import as_stored
 from daemon.ingest import Beat
-from daemon.latex import to_unicode
+from daemon.models import Paper
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.service import Watcher
@@ -53,8 +54,9 @@ def papers(tmp_path: Path) -> list[tuple[str, str]]:
 def dump_papers() -> list[tuple[str, str]]:
     lines = [" ".join(line.split()) for line in DUMP.read_text().splitlines() if line.strip()]
     body = lines[5:]  # after the page chrome: new, Get trending..., Subscribe, byAK, Apr 22
-    # as stored: LaTeX in Unicode (daemon.latex)
-    return [(to_unicode(t), to_unicode(a)) for t, a in zip(body[0::2], body[1::2], strict=True)]
+    # as stored: LaTeX in Unicode, TeX's dashes as dashes (daemon.identity.as_stored)
+    stored = [as_stored(Paper(t, a)) for t, a in zip(body[0::2], body[1::2], strict=True)]
+    return [(p.title, p.abstract) for p in stored]
 
 
 def test_a_non_utf8_name_is_ingested_and_the_inbox_keeps_working(tmp_path, hook):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.latex import to_unicode
+from daemon.latex import dashes, to_unicode
 from tests.conftest import CORPUS_SAMPLE
 
 
@@ -27,6 +27,15 @@ from tests.conftest import CORPUS_SAMPLE
         (r"files in C:\temp", r"files in C:\temp"),  # an unknown macro stays
         (r"see \href{https://x.y/z}{our", r"see \href{https://x.y/z}{our"),  # cut short
         ("plain {BERT} text", "plain {BERT} text"),  # no LaTeX: untouched
+        # issue 35, item 9: what arXiv's abstracts hold, converted whole
+        (r"V${\scriptstyle 2}$V", "V2V"),
+        (r"$\operatorname{tr}(\mathbf{H})$", "tr(𝐇)"),
+        (r"$x_{\rm in}$", "x_in"),
+        (r"{\bf Bold} words", "Bold words"),
+        (r"$\left( x \right)$", "( x )"),
+        # unknown markup with arguments: kept exactly as written, never half-converted
+        (r"see \unknownmacro{its argument} here", r"see \unknownmacro{its argument} here"),
+        (r"$\foo{bar} + \alpha$", r"$\foo{bar} + \alpha$"),
     ],
 )
 def test_latex_reads_as_unicode(latex, text):
@@ -41,11 +50,43 @@ LATEXISH = st.text(
 
 @settings(max_examples=400, deadline=None)
 @given(LATEXISH)
-def test_no_text_makes_the_conversion_fail(text):
+def test_no_text_makes_the_conversion_fail_and_plain_text_is_untouched(text):
     out = to_unicode(text)
-    assert isinstance(out, str)
     if "\\" not in text and "$" not in text:
         assert out == text
+    else:  # markup goes, never the numbers it was written around
+        digits = "0123456789"
+        assert sorted(c for c in out if c in digits) == sorted(c for c in text if c in digits)
+
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=12)
+_ARGUMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 ", min_size=1, max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NAME, _ARGUMENT, st.booleans(), st.sampled_from(["", "x ", r"$\alpha$ and "]))
+def test_a_command_keeps_its_braces_unless_it_is_converted(name, argument, in_math, before):
+    """Issue 35, item 9: `\\name{arg}` comes out converted (no `\\name` left) or exactly
+    as written; never `\\namearg`, the braces lost and the command kept."""
+    command = f"\\{name}{{{argument}}}"
+    text = before + (f"${command}$" if in_math else command) + " end"
+    out = to_unicode(text)
+    if f"\\{name}" in out:
+        assert command in out, (text, out)
+    assert out.endswith(" end")
+
+
+@pytest.mark.parametrize(
+    ("written", "printed"),
+    [
+        ("Vision--language models", "Vision–language models"),
+        ("pages 10--20 and 1990 -- 2000", "pages 10–20 and 1990 – 2000"),
+        ("a result---and a dash --- here", "a result—and a dash — here"),
+        ("run it with --help or ---x", "run it with --help or ---x"),  # options stay
+    ],
+)
+def test_tex_dashes_print_as_dashes(written, printed):
+    assert dashes(written) == printed
 
 
 def test_every_real_abstract_converts_without_loss_of_words():
