@@ -200,6 +200,8 @@ _FOLDED = (
     "pmid",
     "pmcid",
     "orcids",
+    "categories",
+    "announce",
     "url",
     "hf_day",
     "announced",
@@ -239,6 +241,8 @@ def _row(pid: int, paper: Paper, key: str) -> dict[str, Any]:
         "pmid": paper.pmid,
         "pmcid": paper.pmcid,
         "orcids": _to_json(dict(paper.orcids)) if paper.orcids else None,
+        "categories": _to_json(list(paper.categories)) if paper.categories else None,
+        "announce": paper.announce or None,
         "title_key": key,
         "title": paper.title,
         "abstract": paper.abstract,
@@ -286,6 +290,12 @@ def _merge(row: dict[str, Any], paper: Paper) -> tuple[bool, bool]:
             changed = True
     if paper.orcids and not row["orcids"]:
         row["orcids"] = _to_json(dict(paper.orcids))
+        changed = True
+    if paper.categories and not row["categories"]:
+        row["categories"] = _to_json(list(paper.categories))
+        changed = True
+    if paper.announce and not row["announce"]:
+        row["announce"] = paper.announce
         changed = True
     if paper.abstract and _completes(row["abstract"], paper.abstract):
         row["abstract"] = paper.abstract

@@ -76,6 +76,9 @@ def _flag(value: Any, name: str) -> bool | None:
     raise BadRequest(f"{name}: expected 1 or 0, got {value!r}")
 
 
+MAX_MARKED = 500  # papers one "mark all read" may mark (a page holds far fewer)
+
+
 def entry_id(paper: StoredPaper) -> str:
     """A stable id from the paper's identity: its arXiv id, else its DOI, else its PMID,
     else its normalised title."""
@@ -401,14 +404,19 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             self._json(200, {"watchlist": data["watchlist"], "paper": pid, "vote": name})
 
         def _marks(self, config: Config, url_token: str) -> None:
-            """Read or unread, saved or not: {paper, read?, saved?} (1/0, true/false)."""
+            """Read or unread, saved or not: {paper, read?, saved?} (1/0, true/false); or
+            {papers: "1,2,3", ...}: the page's "mark all on this page read"."""
             data, form = self._body()
             wanted = {k: _flag(data.get(k), k) for k in ("read", "saved")}
+            many = str(data.get("papers") or "")
+            papers: list[object] = []
+            papers += [p for p in many.split(",") if p.strip()][:MAX_MARKED]
             with Store(config.db_path) as store:
                 try:
-                    pid, read, saved = mark_paper(
-                        store, data.get("paper"), wanted["read"], wanted["saved"], web.clock.now()
-                    )
+                    for paper in papers or [data.get("paper")]:
+                        pid, read, saved = mark_paper(
+                            store, paper, wanted["read"], wanted["saved"], web.clock.now()
+                        )
                 except FeedbackError as exc:
                     raise BadRequest(str(exc)) from None
             if form:

@@ -131,6 +131,17 @@ def _coins(paper: StoredPaper) -> str:
     return urlencode(fields, quote_via=quote)
 
 
+# how a paper was first announced, as a reader of arXiv's listings says it
+_KINDS = {"new": "new", "cross": "cross-list", "replace": "replacement"}
+_KINDS["replace-cross"] = "replacement (cross-list)"
+
+
+def _ids(paper: StoredPaper) -> list[tuple[str, str]]:
+    """The identifiers a reader cites a paper by, as (label, value)."""
+    found = [("arXiv", paper.arxiv_id), ("DOI", paper.doi), ("PMID", paper.pmid)]
+    return [(label, value) for label, value in found if value]
+
+
 def _authors(paper: StoredPaper, matches: list[StoredMatch]) -> Markup:
     """The authors line, those an author watchlist found shown and marked."""
     found = [n for m in matches for n in matched_authors(m)]
@@ -153,6 +164,10 @@ def _card(
     matches = list(matches)
     return {
         "paper": paper.id,
+        "ids": _ids(paper),
+        "categories": paper.categories,
+        "kind": _KINDS.get(paper.announce or "", ""),
+        "abstract": html_marked(light, paper.abstract) if paper.abstract else "",
         "title": html_marked(light, paper.title),
         "snippet": html_marked(light, snippet),
         "whys": [(m.watchlist, why_line(m), why_numbers(m)) for m in matches],
@@ -217,14 +232,25 @@ def home(
     """A watchlist's matches (or every watchlist's), by the papers' own days, newest
     first, PAGE_SIZE papers a page."""
     names = [w.name for w in config.watchlists]
-    chosen = query.get("watchlist")
+    chosen = query.get("watchlist") or None
     if chosen is not None and chosen not in names:
         raise BadRequest(f"watchlist: unknown {chosen!r} (known: {names})")
     page = _page_of(query)
     wanted = [chosen] if chosen else names
+    shown = _filters(query, config)
     rows = (
         store.deliveries.recent_matches(
-            wanted, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, by_day=True
+            wanted,
+            since=shown["since"],
+            until=shown["until"],
+            limit=PAGE_SIZE + 1,
+            offset=(page - 1) * PAGE_SIZE,
+            by_day=True,
+            source=shown["source"] or None,
+            category=shown["category"] or None,
+            unread=shown["unread"],
+            saved=shown["saved"],
+            best=shown["order"] == "best",
         )
         if wanted
         else []
@@ -241,8 +267,10 @@ def home(
     ]
     watchlist = config.watchlist(chosen) if chosen else None
 
+    kept = {k: v for k, v in query.items() if k in FILTERS and v}
+
     def at(n: int) -> str:
-        return "/?" + urlencode({**({"watchlist": chosen} if chosen else {}), "page": n})
+        return "/?" + urlencode({**kept, "page": n})
 
     return TEMPLATES.get_template("home.html").render(
         **_common(store, config, query, token),
@@ -257,7 +285,43 @@ def home(
         now=now.strftime("%Y-%m-%d %H:%M UTC"),
         papers=store.papers.counts()["papers"],
         configured=bool(names),
+        filters=shown,
+        filtering=any(k != "watchlist" for k in kept),
+        watchlists=names,
+        sources=[s.name for s in config.sources],
+        categories=store.deliveries.categories(wanted) if wanted else [],
+        on_page=",".join(str(c["paper"]) for c in cards),
     )
+
+
+# what the page's filters read from its query (and its links keep)
+FILTERS = ("watchlist", "source", "category", "since", "until", "unread", "saved", "order")
+
+
+def _filters(query: dict[str, str], config: Config) -> dict[str, Any]:
+    """The page's filters as asked, checked: a value the page would not offer is a 400."""
+    sources = [s.name for s in config.sources]
+    source = query.get("source", "")
+    if source and source not in sources:
+        raise BadRequest(f"source: unknown {source!r} (known: {sources})")
+    order = query.get("order", "newest") or "newest"
+    if order not in ("newest", "best"):
+        raise BadRequest(f"order: 'newest' or 'best', got {order!r}")
+    days = {}
+    for key in ("since", "until"):
+        try:
+            days[key] = date.fromisoformat(query[key]) if query.get(key) else None
+        except ValueError:
+            raise BadRequest(f"{key}: expected YYYY-MM-DD, got {query[key]!r}") from None
+    return {
+        "watchlist": query.get("watchlist", ""),
+        "source": source,
+        "category": query.get("category", "")[:40],
+        "unread": query.get("unread") == "1",
+        "saved": query.get("saved") == "1",
+        "order": order,
+        **days,
+    }
 
 
 def papers_page(store: Store, config: Config, query: dict[str, str], token: str = "") -> str:

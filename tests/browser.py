@@ -87,6 +87,16 @@ class Page:
         self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
         self._wait_new_document()
 
+    def key(self, key: str, navigates: bool = False) -> None:
+        """Press a key as a reader does (keydown, char, keyup); `navigates`: wait for the
+        page it leads to (a form the key submits)."""
+        if navigates:
+            self.evaluate("window.__paperwatch_old = true")
+        for kind in ("keyDown", "char", "keyUp"):
+            self.call("Input.dispatchKeyEvent", type=kind, key=key, text=key)
+        if navigates:
+            self._wait_new_document()
+
     def dark(self, on: bool) -> None:
         """Show pages as a reader in dark mode sees them (prefers-color-scheme)."""
         value = "dark" if on else "light"

@@ -94,7 +94,13 @@ def hook() -> Iterator[Webhook]:
 
 
 def ingest_alerting(
-    config: Config, store: Store, name: str, data: bytes, now: datetime, notify: bool = True
+    config: Config,
+    store: Store,
+    name: str,
+    data: bytes,
+    now: datetime,
+    notify: bool = True,
+    source: str = "inbox",
 ) -> IngestResult:
     """A document ingested as the inbox does, matched and its alerts written (`notify`)."""
     runtime = Runtime.build(config, clock=ManualClock(now), check_examples=False)
@@ -102,7 +108,7 @@ def ingest_alerting(
         store,
         data,
         name=name,
-        source="inbox",
+        source=source,
         location=name,
         ref_time=now,
         now=now,

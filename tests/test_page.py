@@ -17,7 +17,7 @@ from daemon.config import load_config
 from daemon.store import Store
 from daemon.web import WebServer
 from tests.browser import UNSEEN_BUTTONS, browser, keep_screenshot
-from tests.conftest import corpus_papers, hf_entry, ingest_alerting
+from tests.conftest import ARXIV, corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import command
 from tests.receivers import Webhook
 
@@ -43,12 +43,17 @@ def workplace(tmp_path, monkeypatch):
         f'[zotero]\nlibrary = "users/123456"\nkey = "${{ZOTERO_KEY}}"\n'
         f'base_url = "http://127.0.0.1:{zotero.port}"\n'
         '[channels]\nc = "console://"\n'
+        '[[sources]]\nname = "cl"\ntype = "arxiv"\ncategories = ["cs.CL"]\n'
+        '[[sources]]\nname = "inbox"\ntype = "folder"\n'
         '[[watchlists]]\nname = "models"\nkeywords = ["model"]\nnotify = ["c"]\n'
         '[[watchlists]]\nname = "agents"\nkeywords = ["agent"]\nnotify = ["c"]\n'
     )
     config = load_config(config_file)
     store = Store(config.db_path)
     ingest_alerting(config, store, "days.json", corpus_days(300), NOW)
+    # the real cs.CL feed of 2026-08-20: categories, cross-lists and replacements
+    feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
+    ingest_alerting(config, store, "feed.xml", feed, NOW, source="cl")
     web = WebServer(lambda: config)
     web.start()
     try:
@@ -66,8 +71,9 @@ def test_the_page_is_a_place_to_work_without_javascript(tmp_path, workplace):
     check = command(config.path, "check")
     assert "zotero: users/123456" in check.stdout and "zot-s3cret" not in check.stdout
     with browser(tmp_path / "chromium") as page:
-        page.open(f"{base}/?watchlist=models")
-        assert page.evaluate("document.scripts.length") == 0  # reading needs no script
+        page.call("Emulation.setScriptExecutionDisabled", value=True)  # a reader without
+        page.open(f"{base}/?watchlist=models")  # JavaScript: everything works the same
+        assert page.evaluate("document.scripts.length") == 1  # the keys' (issue 35)
         assert page.evaluate(UNSEEN_BUTTONS) == []  # every button shows text or an image
         nav = page.evaluate("document.querySelector('aside').innerText")
         assert f"models\n{counts['models'][1]} / {counts['models'][0]}" in nav.replace(" \n", "\n")
@@ -77,6 +83,8 @@ def test_the_page_is_a_place_to_work_without_javascript(tmp_path, workplace):
         assert days == sorted(DAYS, reverse=True)[: len(days)] and days  # newest day first
         assert page.evaluate("document.querySelectorAll('article').length") == 25
         keep_screenshot("page.png", page.screenshot(width=1100, height=1400))
+        page.key("j")  # no script, no keys: nothing happens, nothing breaks
+        assert page.evaluate("document.querySelector('article.current')") is None
         first = page.evaluate("document.querySelector('article').id")
         # paging
         page.click("a[rel=next]")
@@ -142,3 +150,76 @@ def test_marks_through_the_api_and_refusals(workplace):
     page = httpx.get(f"{base}/?page=2&watchlist=models").text
     assert re.search(r'rel="prev" href="/\?watchlist=models&amp;page=1"', page)
     assert httpx.get(f"{base}/?watchlist=nope").status_code == 400
+
+
+def test_the_page_reads_like_a_listing_with_filters_and_keys(tmp_path, workplace):
+    """Issue 35, items 1-3: each paper's ids, categories and kind (new, cross-list,
+    replacement) and its whole abstract in place; filters by watchlist, source,
+    category, days, unread and saved, newest or best first; "mark all on this page
+    read"; j/k/o/s/r with the page's script."""
+    config, store, base, _ = workplace
+    with browser(tmp_path / "chromium") as page:
+        page.open(f"{base}/?source=cl&watchlist=models")
+        ids = page.evaluate(
+            "[...document.querySelectorAll('article')].map(a => a.querySelector('.ids').innerText)"
+        )
+        assert ids and all(re.match(r"arXiv \d{4}\.\d{5}", i) for i in ids)
+        assert any("cs.CL" in i for i in ids)
+        kinds = page.evaluate("[...document.querySelectorAll('.kind')].map(k => k.innerText)")
+        assert {"new", "cross-list"} <= set(kinds), kinds  # replacements alert no one
+        # the whole abstract, in place, with no script needed (<details>)
+        assert page.evaluate("document.querySelector('details.abstract').open") is False
+        page.evaluate("document.querySelector('details.abstract summary').click()")
+        assert page.evaluate("document.querySelector('details.abstract').open") is True
+        whole = page.evaluate("document.querySelector('details.abstract p').innerText")
+        assert len(whole) > 300
+        # a category: every paper shown is of it
+        page.open(f"{base}/?category=cs.AI")
+        shown = page.evaluate(
+            "[...document.querySelectorAll('article .ids')].map(p => p.innerText)"
+        )
+        assert shown and all("cs.AI" in s for s in shown)
+        # a day range: only that day's papers
+        page.open(f"{base}/?since=2026-11-19&until=2026-11-19")
+        days = page.evaluate(
+            "[...document.querySelectorAll('section.day h3')].map(h => h.innerText)"
+        )
+        assert days == ["2026-11-19"]
+        # keys: j/k move, s saves, r marks read, o opens
+        page.open(f"{base}/?watchlist=agents")
+        articles = page.evaluate("[...document.querySelectorAll('article')].map(a => a.id)")
+        page.key("j")
+        page.key("j")
+        page.key("k")
+        assert page.evaluate("document.querySelector('article.current').id") == articles[0]
+        page.key("j")
+        second = int(articles[1].split("-")[1])
+        page.key("s", navigates=True)  # the form: the page again, at the paper
+        assert store.marks.of([second]) == {second: (False, True)}
+        assert page.evaluate("document.querySelector('article.current').id") == articles[1]
+        page.key("r", navigates=True)
+        assert store.marks.of([second]) == {second: (True, True)}
+        page.evaluate("window.open = (url) => { window.__opened = url; }")
+        page.key("o")
+        link = page.evaluate(f"document.querySelector('#{articles[1]} h4 a').href")
+        assert page.evaluate("window.__opened") == link
+        # unread only; saved only
+        page.open(f"{base}/?watchlist=agents&unread=1")
+        assert articles[1] not in page.evaluate(
+            "[...document.querySelectorAll('article')].map(a => a.id)"
+        )
+        page.open(f"{base}/?saved=1")
+        assert page.evaluate("[...document.querySelectorAll('article')].map(a => a.id)") == [
+            articles[1]
+        ]
+        # mark all on this page read: every paper on it
+        page.open(f"{base}/?watchlist=agents&order=best")
+        on_page = page.evaluate(
+            "[...document.querySelectorAll('article')].map(a => +a.id.split('-')[1])"
+        )
+        page.click("form.all button[name=read]")
+        assert all(read for read, _ in store.marks.of(on_page).values())
+        assert len(store.marks.of(on_page)) == len(on_page)
+        assert "order=best" in page.evaluate("location.href")  # the filters kept
+    assert httpx.get(f"{base}/?order=worst").status_code == 400
+    assert httpx.get(f"{base}/?source=nowhere").status_code == 400

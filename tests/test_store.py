@@ -237,6 +237,7 @@ def test_database_of_the_previous_main_migrates_without_loss(tmp_path):
             "0017_pubmed_identity",
             "0018_citations",
             "0019_config_state",
+            "0020_paper_kind",
         ]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "_migrations" not in tables

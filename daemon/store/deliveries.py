@@ -11,7 +11,8 @@ from daemon.store.rows import StoredDelivery, StoredMatch
 STATUSES = ("pending", "failed", "sent", "dead")
 _MATCH = (  # a match and its paper, as StoredMatch reads them
     "m.id AS match_id, m.watchlist, m.matched, m.title_only, m.score, m.explain, "
-    "m.created_at, p.id, p.arxiv_id, p.doi, p.pmid, p.pmcid, p.orcids, p.title_key, p.title, "
+    "m.created_at, p.id, p.arxiv_id, p.doi, p.pmid, p.pmcid, p.orcids, p.categories, "
+    "p.announce, p.title_key, p.title, "
     "p.abstract, "
     "p.authors, p.url, p.hf_day, p.upvotes, p.version, p.announced, p.day, p.first_seen, "
     "p.updated_at"
@@ -223,10 +224,16 @@ class DeliveryRepo:
         limit: int = 200,
         offset: int = 0,
         by_day: bool = False,
+        source: str | None = None,
+        category: str | None = None,
+        unread: bool = False,
+        saved: bool = False,
+        best: bool = False,
     ) -> list[StoredMatch]:
         """Matches of these watchlists with their papers (seen how often), newest first
-        (`by_day`: by the papers' own days, as the page groups them); `since`/`until` by
-        the papers' own days."""
+        (`by_day`: by the papers' own days, as the page groups them; `best`: the highest
+        similarity scores first); `since`/`until` by the papers' own days; only papers
+        seen in `source`, of `category`, not read yet, saved."""
         marks = ",".join("?" * len(watchlists))
         args: list[object] = list(watchlists)
         where = f"m.watchlist IN ({marks})"
@@ -236,14 +243,48 @@ class DeliveryRepo:
         if until:
             where += f" AND {DAY_OR_SEEN} <= ?"
             args.append(until.isoformat())
+        if source:
+            where += (
+                " AND EXISTS (SELECT 1 FROM sightings s JOIN documents d ON d.id = s.document_id"
+                " WHERE s.paper_id = p.id AND d.source = ?)"
+            )
+            args.append(source)
+        if category:
+            where += " AND EXISTS (SELECT 1 FROM json_each(p.categories) WHERE value = ?)"
+            args.append(category)
+        if unread:
+            where += (
+                " AND NOT EXISTS (SELECT 1 FROM paper_marks k"
+                " WHERE k.paper_id = p.id AND k.read_at IS NOT NULL)"
+            )
+        if saved:
+            where += (
+                " AND EXISTS (SELECT 1 FROM paper_marks k"
+                " WHERE k.paper_id = p.id AND k.saved_at IS NOT NULL)"
+            )
+        order = "coalesce(m.score, 0) DESC, " if best else ""
+        order += DAY_OR_SEEN + " DESC, " if by_day else ""
         return [
             StoredMatch.of(r)
             for r in self.conn.execute(
                 f"SELECT {_MATCH}, "
                 "(SELECT count(*) FROM sightings s WHERE s.paper_id = p.id) AS sightings "
                 f"FROM matches m JOIN papers p ON p.id = m.paper_id WHERE {where} "
-                f"ORDER BY {DAY_OR_SEEN + ' DESC, ' if by_day else ''}m.id DESC LIMIT ? OFFSET ?",
+                f"ORDER BY {order}m.id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
+            )
+        ]
+
+    def categories(self, watchlists: list[str]) -> list[str]:
+        """The categories of these watchlists' matched papers: what the page filters by."""
+        marks = ",".join("?" * len(watchlists))
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT c.value FROM matches m JOIN papers p ON p.id = m.paper_id, "
+                f"json_each(coalesce(p.categories, '[]')) c WHERE m.watchlist IN ({marks}) "
+                "ORDER BY c.value",
+                watchlists,
             )
         ]
 

@@ -28,6 +28,8 @@ COLUMNS = (
     "pmid",
     "pmcid",
     "orcids",
+    "categories",
+    "announce",
 )
 _SELECT = ", ".join(COLUMNS)
 DAY_OR_SEEN = (  # a day known to the month counts as its first

@@ -24,6 +24,8 @@ class StoredPaper:
     pmid: str | None = None
     pmcid: str | None = None
     orcids: tuple[tuple[str, str], ...] = ()  # (author as written, ORCID iD)
+    categories: tuple[str, ...] = ()
+    announce: str | None = None  # how it was first seen: new, cross, replace, replace-cross
     title_key: str = ""
     url: str | None = None
     hf_day: str | None = None
@@ -41,6 +43,7 @@ class StoredPaper:
         values = {k: row[k] for k in row.keys() if k in _PAPER_FIELDS}  # noqa: SIM118
         values["authors"] = tuple(json.loads(values.get("authors") or "[]"))
         values["orcids"] = tuple(json.loads(values.get("orcids") or "{}").items())
+        values["categories"] = tuple(json.loads(values.get("categories") or "[]"))
         return cls(**values)
 
     @property

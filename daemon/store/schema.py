@@ -389,6 +389,16 @@ def _config_state(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0020_paper_kind")
+def _paper_kind(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    -- what the page shows and filters on: the paper's categories (JSON list, arXiv's or
+    -- a preprint server's) and how it was first announced (new, cross, replace...)
+    ALTER TABLE papers ADD COLUMN categories TEXT;
+    ALTER TABLE papers ADD COLUMN announce TEXT;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; the caller holds the write transaction. A database made
     before sqlite-utils' Migrations keeps its record: those names count as applied."""
