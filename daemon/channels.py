@@ -7,6 +7,7 @@ captured and scrubbed of every secret before they are kept.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -147,6 +148,20 @@ class Channel:
                 text = text.replace(form, HIDDEN)
         return text
 
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """A delivery pass: the messages it sends to an email target go over one SMTP
+        connection, one after the other (not one connection each, 5.5 s apart: apprise's
+        throttle for services with a rate limit, which a mail server is not)."""
+        _MAIL.open = {}
+        try:
+            yield
+        finally:
+            for connection in _MAIL.open.values():
+                with contextlib.suppress(Exception):
+                    connection.__exit__(None, None, None)
+            _MAIL.open = None
+
     def send(self, message: Rendered) -> tuple[str | None, set[int]]:
         """Send to every target in the format it prefers, in as many numbered parts as its
         limit needs: (None on success, else the reason scrubbed of secrets; the papers
@@ -157,13 +172,74 @@ class Channel:
             parts = message.parts(target.format, target.limit)
             for i, part in enumerate(parts):
                 with _capture() as log:
-                    ok = target.plugin.notify(body=part.body, title=part.title, body_format=fmt)
+                    if target.format == EMAIL and _MAIL.open is not None:
+                        ok = _mail(target.plugin, part.title, part.body, _MAIL.open)
+                    else:
+                        ok = target.plugin.notify(body=part.body, title=part.title, body_format=fmt)
                 if not ok:
                     reason = self.scrub(_reason(log, self.timeout))
                     errors.append(f"{target.private_url}: {reason}")
                     missed.update(card for later in parts[i:] for card in later.cards)
                     break
         return "; ".join(errors) or None, missed
+
+
+class _Sessions(threading.local):
+    open: dict[int, Any] | None = None  # per email target: its SMTP connection in a pass
+
+
+_MAIL = _Sessions()
+
+
+def _mail(plugin: Any, title: str, body: str, open_: dict[int, Any]) -> bool:
+    """Send one message as apprise's email plugin builds it, over the target's connection
+    of this pass (opened on its first message; a failure closes it, the next reopens)."""
+    from apprise.plugins.email.base import NotifyEmail
+    from apprise.plugins.email.smtp import AppriseSMTPController
+
+    try:
+        smtp = open_.get(id(plugin))
+        if smtp is None:
+            smtp = AppriseSMTPController(
+                host=plugin.smtp_host,
+                port=plugin.port,
+                secure_mode=plugin.secure_mode,
+                user=plugin.user,
+                password=plugin.password,
+                verify_certificate=plugin.verify_certificate,
+                socket_connect_timeout=plugin.socket_connect_timeout,
+            ).__enter__()
+            open_[id(plugin)] = smtp
+        headers = {"X-Application": plugin.app_id, **plugin.headers}
+        sent = True
+        for message in NotifyEmail.prepare_emails(
+            subject=title,
+            body=body,
+            notify_format=plugin.resolve_format(NotifyFormat.HTML),
+            from_addr=plugin.from_addr,
+            to=plugin.targets,
+            cc=plugin.cc,
+            bcc=plugin.bcc,
+            reply_to=plugin.reply_to,
+            smtp_host=plugin.smtp_host,
+            headers=headers,
+            names=plugin.names,
+            pgp=plugin.pgp,
+            pgp_mode=plugin.pgp_mode,
+            inline=plugin.inline,
+            tzinfo=plugin.tzinfo,
+        ):
+            if not smtp.sendmail(plugin.from_addr[1], message.to_addrs, message.body):
+                _APPRISE_LOG.warning("Sending email to %r failed.", message.recipient)
+                sent = False
+        return sent
+    except Exception as exc:  # the connection's, or the message's: said, then reopened
+        _APPRISE_LOG.warning("Connection error while submitting email: %s", exc)
+        connection = open_.pop(id(plugin), None)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.__exit__(None, None, None)
+        return False
 
 
 def _reason(log: list[str], timeout: float) -> str:

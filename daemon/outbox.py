@@ -6,6 +6,7 @@ the mark can at worst resend that one batch, never lose it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -284,35 +285,48 @@ def _send_claimed(
     for row in rows:
         groups.setdefault(row.match.watchlist, []).append(row)
     try:
-        for watchlist, batch in groups.items():
-            if channel is None:
-                gone = f"channel {channel_name!r} is not in the configuration"
-                sent = Sent(gone, frozenset(range(len(batch))))
-            else:
-                matches = [d.match for d in batch]
-                configured = config.watchlist(watchlist)
-                query = configured.source if configured is not None else ""
-                message = partial(render, watchlist, query, matches)
-                sent = channel.deliver(watchlist, matches, message)
-            report.messages += 1
-            # the papers the first parts of a digest carried were sent: only the rest retry
-            reached = [row for i, row in enumerate(batch) if i not in sent.unsent]
-            _record(store, reached, now, None, config.give_up_after, report)
-            missed = [row for i, row in enumerate(batch) if i in sent.unsent]
-            _record(store, missed, now, sent.error, config.give_up_after, report)
-            event(
-                "deliver",
-                logging.INFO if sent.error is None else logging.WARNING,
-                watchlist=watchlist,
-                channel=channel_name,
-                papers=len(batch),
-                sent=len(reached),
-                result="sent" if sent.error is None else "failed",
-                error=sent.error,
-            )
+        with channel.session() if channel is not None else contextlib.nullcontext():
+            _send_groups(store, config, now, channel_name, groups, report)
     finally:
         with store.transaction():
             store.deliveries.release(owner)
+
+
+def _send_groups(
+    store: Store,
+    config: Config,
+    now: datetime,
+    channel_name: str,
+    groups: dict[str, list[StoredDelivery]],
+    report: DeliveryReport,
+) -> None:
+    channel = config.channels.get(channel_name)
+    for watchlist, batch in groups.items():
+        if channel is None:
+            gone = f"channel {channel_name!r} is not in the configuration"
+            sent = Sent(gone, frozenset(range(len(batch))))
+        else:
+            matches = [d.match for d in batch]
+            configured = config.watchlist(watchlist)
+            query = configured.source if configured is not None else ""
+            message = partial(render, watchlist, query, matches)
+            sent = channel.deliver(watchlist, matches, message)
+        report.messages += 1
+        # the papers the first parts of a digest carried were sent: only the rest retry
+        reached = [row for i, row in enumerate(batch) if i not in sent.unsent]
+        _record(store, reached, now, None, config.give_up_after, report)
+        missed = [row for i, row in enumerate(batch) if i in sent.unsent]
+        _record(store, missed, now, sent.error, config.give_up_after, report)
+        event(
+            "deliver",
+            logging.INFO if sent.error is None else logging.WARNING,
+            watchlist=watchlist,
+            channel=channel_name,
+            papers=len(batch),
+            sent=len(reached),
+            result="sent" if sent.error is None else "failed",
+            error=sent.error,
+        )
 
 
 def _record(

@@ -40,6 +40,7 @@ class SMTPServer:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.logins: list[tuple[bytes, bytes]] = []
+        self.connections: list[int] = []  # per message: which connection brought it
         self.port = free_port()
         self.controller = Controller(
             self,
@@ -58,6 +59,7 @@ class SMTPServer:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(msg)
+        self.connections.append(id(session))
         return "250 OK"
 
     def __enter__(self) -> SMTPServer:

@@ -3,6 +3,7 @@ numbered parts within a service's limit; `alerts retry` keeps daily digests on t
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,12 @@ KEYWORDS = ["language model"]
 MATCHING = 79
 T0 = datetime(2026, 11, 22, 7, tzinfo=UTC)
 DIGEST_AT = datetime(2026, 11, 22, 8, tzinfo=UTC)
+
+
+def corpus_days_after() -> bytes:
+    """Papers of the corpus past those of `corpus_day`: a later batch."""
+    papers = list(itertools.islice(corpus_papers(), 3000, 3400))
+    return json.dumps([hf_entry(p, 4, "2026-11-21") for p in papers]).encode()
 
 
 @cache
@@ -237,3 +244,39 @@ def test_a_channels_own_time_is_checked(tmp_path, notify, said):
     )
     with pytest.raises(ConfigError, match=r"watchlists\[0\]\." + said):
         load_config(path)
+
+
+def test_a_passs_emails_go_over_one_connection_one_after_the_other(tmp_path):
+    """Issue 35, item 10: three watchlists' digests to one mail server arrived 5.5 s
+    apart, one connection each; a delivery pass now sends them over one, at once."""
+    import time
+
+    with SMTPServer() as smtp:
+        url = f"mailto://a:b@127.0.0.1:{smtp.port}?from=pw@example.com&to=me@example.com"
+        path = tmp_path / "config.toml"
+        path.write_text(
+            f'state_dir = "state"\n[channels]\nmail = "{url}"\n'
+            + "".join(
+                f'[[watchlists]]\nname = "{w}"\nkeywords = ["{w}"]\nnotify = ["mail"]\n'
+                for w in ("language", "vision", "graph")
+            )
+        )
+        config = load_config(path)
+        store = Store(config.db_path)
+        ingest_alerting(config, store, "day.json", corpus_day()[0], T0)
+        watched = {
+            m.watchlist for m in store.deliveries.recent_matches(["language", "vision", "graph"])
+        }
+        assert len(watched) == 3
+        started = time.monotonic()
+        report = deliver(store, config, T0)
+        took = time.monotonic() - started
+        assert report.messages == 3 and len(smtp.messages) == 3
+        assert len(set(smtp.connections)) == 1 and len(smtp.logins) == 1
+        assert took < 5  # apprise's 5.5 s between two sends to one service is not waited
+        subjects = sorted(m["Subject"] for m in smtp.messages)
+        assert all(s.startswith("paperwatch: ") for s in subjects)
+        # a later pass opens its own connection
+        ingest_alerting(config, store, "more.json", corpus_days_after(), T0)
+        deliver(store, config, T0 + timedelta(minutes=1))
+        assert len(set(smtp.connections)) == 2
