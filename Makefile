@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test bench eval check clean system-deps stage install-service screenshots
+.PHONY: install run test bench eval check clean system-deps stage install-service screenshots lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ system-deps:
 	    chromium bubblewrap python3 python3-venv systemd && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends texlive-binaries; }
+
+# requirements.lock: what the service install pins (every runtime dependency, similar
+# watchlists' included, with hashes), made by pip-tools from pyproject.toml
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --extra similar --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 # the service, as README.md's "Run as a service" says: sudo make install-service
 install-service:

@@ -39,9 +39,12 @@ if [[ ! -x $venv/bin/python ]] || [[ $("$venv/bin/python" -c 'import sys; print(
     "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
 fi
-# the package and its runtime dependencies (similar watchlists included) only, copied (not
-# linked to this checkout)
-"$venv/bin/python" -m pip install --quiet --no-warn-script-location "$SRC[similar]"
+# the runtime dependencies (similar watchlists included) at the versions and hashes of
+# requirements.lock (`make lock` refreshes it), then the package alone, copied (not linked
+# to this checkout)
+"$venv/bin/python" -m pip install --quiet --no-warn-script-location --require-hashes \
+    -r "$SRC/requirements.lock"
+"$venv/bin/python" -m pip install --quiet --no-warn-script-location --no-deps "$SRC"
 say "virtualenv $venv ($("$venv/bin/paperwatch" --version 2>&1 || true))"
 
 install -d -m 755 "$CONFDIR"

@@ -164,3 +164,32 @@ def test_the_installed_daemon_runs_unprivileged_and_read_only_and_alerts(install
     assert code == 0, text
     assert "Read-only file system" not in text and "Permission denied" not in text, text
     assert "watchdog_withheld" not in text and "stopped" in text
+
+
+def _pins(text: str) -> dict[str, str]:
+    """`name==version` lines of a requirements file, names normalised (PEP 503)."""
+    import re
+
+    found = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", text, re.M)
+    return {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in found}
+
+
+def test_the_install_pins_what_the_lock_file_says(installed):
+    """Issue 33, item 6: the service installs requirements.lock's versions (with their
+    hashes), and the lock holds every runtime dependency pyproject.toml declares."""
+    import re
+    import tomllib
+
+    lock = _pins((ROOT / "requirements.lock").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["similar"]
+    for requirement in declared:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[; ]", requirement)[0]).lower()
+        assert name in lock, f"{name}: in pyproject.toml, not in requirements.lock (make lock)"
+    assert "--hash=sha256:" in (ROOT / "requirements.lock").read_text()
+    frozen = subprocess.run(
+        [VENV / "bin/python", "-m", "pip", "freeze", "--all"], capture_output=True, text=True
+    ).stdout
+    installed_pins = _pins(frozen)
+    wrong = {n: (v, installed_pins.get(n)) for n, v in lock.items() if installed_pins.get(n) != v}
+    assert wrong == {}, wrong
