@@ -115,8 +115,22 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 )
 @given(data=mutated())
 def test_any_mutation_is_stored_or_is_a_parse_error(store: Store, data: bytes) -> None:
-    with contextlib.suppress(ParseError):
-        ingest_bytes(store, data, name="fuzz", source="f", location="f", ref_time=NOW, now=NOW)
+    """Stored whole or not at all: the new papers are rows with a title, the paper count
+    grew by them (and the papers stored quietly), each new one seen somewhere."""
+    before = store.papers.counts()["papers"]
+    try:
+        result = ingest_bytes(
+            store, data, name="fuzz", source="f", location="f", ref_time=NOW, now=NOW
+        )
+    except ParseError:
+        assert store.papers.counts()["papers"] == before  # nothing half-stored
+        return
+    grown = store.papers.counts()["papers"] - before  # the new, and the quiet (replacements)
+    assert len(result.new) <= grown <= result.papers
+    new = store.papers.listing(ids=result.new, limit=len(result.new) + 1) if result.new else []
+    assert len(new) == len(result.new) and all(p.title.strip() and p.title_key for p in new)
+    seen = {r[0] for r in store.conn.execute("SELECT DISTINCT paper_id FROM sightings")}
+    assert set(result.new) <= seen  # every new paper with its sighting
 
 
 ODD_NAMES = st.one_of(

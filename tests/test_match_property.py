@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from daemon.errors import QueryError
 from daemon.match import Matcher, Rule
-from daemon.query import Doc, decide, evaluate, parse_query
+from daemon.query import FIELDS as QUERY_FIELDS
+from daemon.query import Doc, Node, Not, Term, decide, evaluate, parse_query, term_matches
 from daemon.text import Cache
 
 # words papers are made of, with the forms, spellings and splits that make matching hard
@@ -116,16 +117,40 @@ def _rules(sources: list[str], start: int = 0) -> list[Rule]:
     return rules
 
 
+def matched_terms(node: Node, doc: Doc) -> tuple[tuple[str, str], ...]:
+    """What a hit says matched, by direct evaluation: each term not under a NOT that
+    matches, with each field it matches in, once, in the query's order."""
+    found: list[tuple[str, str]] = []
+
+    def walk(n: Node) -> None:
+        if isinstance(n, Term):
+            found.extend(
+                (n.text, name)
+                for name in QUERY_FIELDS
+                if name in n.fields and term_matches(n, doc.fields[name])
+            )
+        elif not isinstance(n, Not):
+            for child in n.children:
+                walk(child)
+
+    walk(node)
+    return tuple(dict.fromkeys(found))
+
+
 def _agrees(matcher: Matcher, rules: list[Rule], found: list[Paper]) -> None:
-    """Every paper's hits are what direct evaluation says, with the same undecided."""
+    """Every paper's hits are what direct evaluation says, with the same undecided and
+    the same terms matched in the same fields (what the alert says and highlights)."""
     batch = matcher.match_batch(found)
     for p, (title, abstract, authors) in enumerate(found):
         doc = Doc(title, abstract, authors)
         direct = {}
         for rule in rules:
             if evaluate(rule.query, doc):
-                direct[rule.name] = decide(rule.query, doc) is None
-        indexed = {h.watchlist: h.undecided for h in batch.hits(p)}
+                direct[rule.name] = (
+                    decide(rule.query, doc) is None,
+                    matched_terms(rule.query, doc),
+                )
+        indexed = {h.watchlist: (h.undecided, h.matched) for h in batch.hits(p)}
         assert indexed == direct, (title, abstract, authors)
 
 

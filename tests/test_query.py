@@ -19,6 +19,7 @@ from daemon.match import Matcher, Rule, anchors
 from daemon.query import Doc, decide, evaluate, keywords_query, parse_query, query_warnings
 from daemon.store.rows import StoredPaper
 from daemon.text import Cache
+from tests.test_match_property import matched_terms
 
 ALERT, WAIT, NO = "alert", "wait", "no"  # matched for sure; only if the abstract allows; not
 FILLER = "zzqx"  # an abstract that matches nothing: the row's text is the title
@@ -474,8 +475,8 @@ def _matcher_against_direct_evaluation(
         title = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(2, 8)))
         abstract = " ".join(rng.choice(VOCAB) for _ in range(rng.randint(0, 30)))
         doc = Doc(title, abstract, [])
-        brute = {r.name for r in rules if evaluate(r.query, doc)}
-        assert {h.watchlist for h in matcher.match(title, abstract, [])} == brute
+        brute = {r.name: matched_terms(r.query, doc) for r in rules if evaluate(r.query, doc)}
+        assert {h.watchlist: h.matched for h in matcher.match(title, abstract, [])} == brute
 
 
 def _real_papers() -> list[tuple[str, str, tuple[str, ...]]]:
