@@ -42,7 +42,7 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --extra similar --generate-hashes --strip-extras --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
-# the service, as README.md's "Run as a service" says: sudo make install-service
+# the service, as docs/operations.md's "Run as a service" says: sudo make install-service
 install-service:
 	$(SUDO) bash systemd/install.sh
 

@@ -491,7 +491,7 @@ def main() -> None:
     print(
         f"ingest 100k    : {ing['papers_s']:8.0f} papers/s  baseline (sqlite3 executemany) "
         f"{ing['baseline_papers_s']:8.0f} rows/s  median ratio {ing['ratio']:.2f}x (per document, "
-        f"interleaved; target >= 0.25x, as the README says)"
+        f"interleaved; target >= 0.25x, as docs/performance.md says)"
         f"   peak RSS {ing['peak_rss_mb']:.0f} MB (target < 300 MB)"
     )
     m = run_part("match", "100000", "10000", "60")

@@ -156,7 +156,7 @@ def browser(profile: Path) -> Iterator[Page]:
 
 
 def keep_screenshot(name: str, png: bytes) -> None:
-    """`make screenshots` sets PAPERWATCH_SCREENSHOTS: the README's pictures are the ones
+    """`make screenshots` sets PAPERWATCH_SCREENSHOTS: the pictures in README.md and docs/ are the ones
     the tests take."""
     folder = os.environ.get("PAPERWATCH_SCREENSHOTS")
     if folder:

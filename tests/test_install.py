@@ -1,4 +1,4 @@
-"""The service as README.md's "Run as a service" installs it (`make install-service`, run
+"""The service as docs/operations.md's "Run as a service" installs it (`make install-service`, run
 by `make test` into a staging root): a production virtualenv on the system's Python, the
 default config in CONFDIR, a unit that `systemd-analyze verify` accepts; and the installed
 daemon run as systemd would run it without systemd: an unprivileged user, every path
