@@ -156,8 +156,8 @@ def browser(profile: Path) -> Iterator[Page]:
 
 
 def keep_screenshot(name: str, png: bytes) -> None:
-    """`make screenshots` sets PAPERWATCH_SCREENSHOTS: the pictures in README.md and docs/ are the ones
-    the tests take."""
+    """`make screenshots` sets PAPERWATCH_SCREENSHOTS: the pictures in README.md and
+    docs/ are the ones the tests take."""
     folder = os.environ.get("PAPERWATCH_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
