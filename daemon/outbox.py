@@ -12,7 +12,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from daemon.backoff import backoff
 from daemon.channels import Sent
-from daemon.clock import iso
+from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import Config, Watchlist
 from daemon.log import event
 from daemon.render import render
@@ -244,10 +243,13 @@ class ClaimKeeper(threading.Thread):
     and a lapsed claim would let another process send the same papers again. If this
     process dies, the renewals stop and the claims lapse (or are released at once)."""
 
-    def __init__(self, path: Path, owner: str, now: datetime, window: timedelta) -> None:
+    def __init__(
+        self, path: Path, owner: str, now: datetime, window: timedelta, clock: Clock = SYSTEM
+    ) -> None:
         super().__init__(name=f"claim:{owner}", daemon=True)
         self.path, self.owner, self.now, self.window = path, owner, now, window
-        self.started_at = time.monotonic()
+        self.clock = clock
+        self.started_at = clock.monotonic()
         self.done = threading.Event()
 
     def __enter__(self) -> ClaimKeeper:
@@ -262,7 +264,7 @@ class ClaimKeeper(threading.Thread):
         every = max(0.05, self.window.total_seconds() / 4)
         with Store(self.path) as store:
             while not self.done.wait(every):
-                elapsed = timedelta(seconds=time.monotonic() - self.started_at)
+                elapsed = timedelta(seconds=self.clock.monotonic() - self.started_at)
                 until = iso(self.now + elapsed + self.window)
                 with store.transaction():
                     store.deliveries.extend_claim(self.owner, until)

@@ -17,7 +17,6 @@ import select
 import signal
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -218,10 +217,11 @@ class Watcher(threading.Thread):
         poll: Callable[[Beat], Outcome | None],
         deliver: Callable[[], None],
         health: Callable[[Source, str | None], None],
+        clock: Clock = SYSTEM,
     ) -> None:
         super().__init__(name=f"watch:{source.name}", daemon=True)
         self.source, self.memory, self.poll, self.deliver = source, memory, poll, deliver
-        self.health = health
+        self.health, self.clock = health, clock
         self.halt = Halt()
         self.started = threading.Event()  # set up (what is dropped now is seen) or failed
         self.failures = 0  # in a row: the watch has not come up since
@@ -237,13 +237,13 @@ class Watcher(threading.Thread):
 
     def beat(self) -> None:
         if self.busy_since is not None:
-            self.busy_since = time.monotonic()
+            self.busy_since = self.clock.monotonic()
 
     def stalled(self, limit: float) -> float | None:
         """Seconds its poll has gone without progress, if more than `limit`: a file that
         hangs a read or a parse stops the inbox, which only a restart frees."""
         since = self.busy_since
-        busy = time.monotonic() - since if since is not None else 0.0
+        busy = self.clock.monotonic() - since if since is not None else 0.0
         return busy if busy > limit else None
 
     def run(self) -> None:
@@ -258,7 +258,7 @@ class Watcher(threading.Thread):
                     if self.failures:
                         self.failures = 0
                         self.health(self.source, None)
-                    self.busy_since = time.monotonic()
+                    self.busy_since = self.clock.monotonic()
                     try:
                         outcome = self.poll(self.beat)
                     finally:
@@ -429,6 +429,7 @@ class Service:
                     functools.partial(self.jobs.poll, name, True),
                     self.jobs.deliver,
                     self.watcher_health,
+                    self.current.get().clock,
                 )
                 self.watchers[name] = watcher
                 watcher.start()
@@ -665,6 +666,7 @@ class Service:
             if self.hup_requested:
                 self.hup_requested = False
                 self.config_changed.clear()
+                event("reload_requested", why="SIGHUP")  # an operator's: acknowledged
                 self.reload("SIGHUP")
             elif self.config_changed.is_set():
                 self.config_changed.clear()

@@ -6,7 +6,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 from daemon.clock import iso
@@ -570,16 +569,21 @@ def test_a_send_that_outlives_its_claim_window_is_never_sent_twice(config_file, 
     )
     config = load_config(config_file)
     store = Store(config.db_path)
-    ingest_fixture(store, config, datetime.now(UTC))
+    started = datetime.now(UTC)
+    ingest_fixture(store, config, started)
     hook.trickle = 0.1  # 38 bytes: about 4 s, each read within the 1 s timeout
-    sending = threading.Thread(
-        target=deliver, args=(Store(config.db_path), config, datetime.now(UTC))
-    )
+    sending = threading.Thread(target=deliver, args=(Store(config.db_path), config, started))
     sending.start()
+    later = started + timedelta(seconds=2 * 1.0 + 0.3)  # past the first claim (2 x timeout)
+
+    def renewed() -> bool:
+        found = store.conn.execute("SELECT max(claimed_until) FROM deliveries").fetchone()[0]
+        return found is not None and found >= iso(later)
+
     try:
         assert wait_for(lambda: len(hook.bodies) == 1, 5)
-        time.sleep(2 * 1.0 + 0.3)  # wall-clock past the first claim (2 x timeout + margin)
-        again = retry_all(Store(config.db_path), config, datetime.now(UTC))
+        assert wait_for(renewed, 5)  # the sender renewed its claim, still sending
+        again = retry_all(Store(config.db_path), config, later)  # `alerts retry` then
         assert again.messages == 0 and len(hook.bodies) == 1
     finally:
         sending.join(10)

@@ -87,7 +87,7 @@ def test_notify_socket_reload_and_sigterm(env):
         assert "MONOTONIC_USEC=" in sock.messages[reload_at]
         assert any(m.startswith("READY=1") for m in sock.messages[reload_at + 1 :])
         daemon.proc.send_signal(signal.SIGHUP)
-        assert daemon.wait_log("why=SIGHUP")
+        assert daemon.wait_log("config_reloaded why=SIGHUP")
         started = time.monotonic()
         assert daemon.stop(signal.SIGTERM) == 0
         assert time.monotonic() - started < 10

@@ -8,7 +8,7 @@ import contextlib
 import os
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +20,7 @@ from daemon.errors import ParseError
 from daemon.ingest import ingest_bytes
 from daemon.parse import parse_document
 from daemon.store import Store
+from tests.clock import ManualClock
 from tests.conftest import ARXIV, HF, TEXT
 from tests.fake_biorxiv import BIORXIV
 from tests.test_inbox_faults import Inbox
@@ -185,8 +186,9 @@ def test_a_file_renamed_over_another_is_never_moved_unread(
 
     tmp = tmp_path_factory.mktemp("race")
     inbox = Inbox(tmp, "max_file_bytes = 100000")
-    now = [1000.0]
-    inbox.memory["inbox"] = folder.Inbox(clock=lambda: now[0])
+    clock = ManualClock(datetime.now(UTC) - timedelta(seconds=1000))
+    clock.elapsed = 1000.0
+    inbox.memory["inbox"] = folder.Inbox(clock=clock)
     target, incoming = inbox.path / "a.txt", tmp / "b.txt"
     target.write_bytes(first)
     incoming.write_bytes(second + (b" " * 100_000 if big else b""))
@@ -209,7 +211,7 @@ def test_a_file_renamed_over_another_is_never_moved_unread(
     try:
         for _ in range(4):
             inbox.poll()
-            now[0] += 10
+            clock.elapsed += 10
     finally:
         folder.read_consumable = real
     done = [p for p in (inbox.path / "done").iterdir()] if (inbox.path / "done").exists() else []

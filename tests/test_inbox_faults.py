@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.service import Watcher
 from daemon.store import Store
+from tests.clock import ManualClock
 from tests.conftest import TEXT
 from tests.daemon_proc import Daemon, NotifySocket, command, wait_for
 from tests.receivers import Webhook
@@ -190,7 +191,7 @@ def test_folder_status_and_conditions_logged_once(tmp_path, hook):
         config.unlink()
         assert daemon.wait_log("config_missing")
         os.kill(daemon.proc.pid, 1)  # SIGHUP: still missing, still one line
-        time.sleep(1)
+        assert daemon.wait_log("reload_requested why=SIGHUP")  # taken, not a second line
         config.write_text(saved)
         assert daemon.wait_log("config_missing_ended")
         assert daemon.wait_log("config_reloaded")
@@ -269,14 +270,15 @@ def test_an_unreadable_file_is_logged_once_and_retried_with_backoff(tmp_path, un
 
     caplog.set_level(logging.INFO, logger="paperwatch")
     inbox = Inbox(tmp_path)
-    now = [1000.0]
-    box = inbox.memory["inbox"] = Box(clock=lambda: now[0])
+    clock = ManualClock(datetime.now(UTC) - timedelta(seconds=1000))
+    clock.elapsed = 1000.0
+    box = inbox.memory["inbox"] = Box(clock=clock)
     unreadable.add("locked.txt")
     (inbox.path / "locked.txt").write_bytes(DUMP.read_bytes())
     os.utime(inbox.path / "locked.txt", (time.time() - 60, time.time() - 60))  # settled
     tried = []
     for t in (0.0, 0.5, 0.99, 1.0, 2.0, 2.9, 3.0):
-        now[0] = 1000.0 + t
+        clock.elapsed = 1000.0 + t
         before = len(unreadable.tries)
         inbox.poll()
         if len(unreadable.tries) > before:
@@ -286,10 +288,10 @@ def test_an_unreadable_file_is_logged_once_and_retried_with_backoff(tmp_path, un
     assert caplog.text.count("inbox_unreadable ") == 1
     assert caplog.text.count("locked.txt: Permission denied") == 1  # not once a retry
     unreadable.clear()
-    now[0] = 1000.0 + 6.9
+    clock.elapsed = 1000.0 + 6.9
     inbox.poll()
     assert not (inbox.path / "done" / "locked.txt").exists()  # not due yet
-    now[0] = 1000.0 + 7.0
+    clock.elapsed = 1000.0 + 7.0
     inbox.poll()
     assert (inbox.path / "done" / "locked.txt").exists()
     assert caplog.text.count("inbox_unreadable_ended") == 1
@@ -301,8 +303,9 @@ def test_a_writer_finishing_while_its_file_is_taken_loses_nothing(tmp_path, monk
     from daemon.sources import folder
 
     inbox = Inbox(tmp_path, 'settle = "1s"')
-    now = [1000.0]
-    inbox.memory["inbox"] = folder.Inbox(clock=lambda: now[0])
+    clock = ManualClock(datetime.now(UTC) - timedelta(seconds=1000))
+    clock.elapsed = 1000.0
+    inbox.memory["inbox"] = folder.Inbox(clock=clock)
     data = DUMP.read_bytes()
     cut = data.index(b" ", len(data) // 2)
     paused = inbox.path / "paused.txt"
@@ -322,7 +325,7 @@ def test_a_writer_finishing_while_its_file_is_taken_loses_nothing(tmp_path, monk
     assert (inbox.path / "done" / "paused.txt").exists()
     assert len(papers(tmp_path)) < 62
     for step in (0.0, 1.0, 2.0):  # seen changed, then settled again
-        now[0] = 1001.0 + step
+        clock.elapsed = 1001.0 + step
         inbox.poll()
     assert papers(tmp_path) == dump_papers()
 
@@ -409,8 +412,9 @@ def test_a_file_renamed_over_one_being_read_is_never_moved_unread(tmp_path, monk
     from daemon.sources import folder
 
     inbox = Inbox(tmp_path, 'max_file_bytes = 150000\nsettle = "1s"')
-    now = [1000.0]
-    inbox.memory["inbox"] = folder.Inbox(clock=lambda: now[0])
+    clock = ManualClock(datetime.now(UTC) - timedelta(seconds=1000))
+    clock.elapsed = 1000.0
+    inbox.memory["inbox"] = folder.Inbox(clock=clock)
     other = TEXT / "000_a4df948192ebdd8e.txt"  # 40 papers, none of DUMP's
     first, second = inbox.path / "a.txt", tmp_path / "b.txt"
     first.write_bytes(DUMP.read_bytes())
@@ -431,7 +435,7 @@ def test_a_file_renamed_over_one_being_read_is_never_moved_unread(tmp_path, monk
     assert first.exists()  # b.txt, not moved unread
     assert not (inbox.path / "done" / "a.txt").exists()
     inbox.poll()  # seen changed: complete once unchanged for `settle` (the watch: renamed in)
-    now[0] += 1
+    clock.elapsed += 1
     inbox.poll()  # its own turn
     if too_large:
         reason = (inbox.path / "failed" / "a.txt.error.txt").read_text()

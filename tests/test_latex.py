@@ -60,7 +60,11 @@ def test_no_text_makes_the_conversion_fail_and_plain_text_is_untouched(text):
 
 
 _NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=12)
-_ARGUMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 ", min_size=1, max_size=20)
+_ARGUMENT = st.lists(  # words, one space apart (stored text has its whitespace collapsed)
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8),
+    min_size=1,
+    max_size=3,
+).map(" ".join)
 
 
 @settings(max_examples=300, deadline=None)

@@ -23,8 +23,7 @@ import select
 import sqlite3
 import stat
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,7 @@ from inotify_simple import INotify
 from inotify_simple import flags as F
 
 from daemon.backoff import backoff
-from daemon.clock import iso
+from daemon.clock import SYSTEM, Clock, iso
 from daemon.errors import FetchError, PaperwatchError
 from daemon.ingest import is_digest_file
 from daemon.log import Conditions, event
@@ -187,14 +186,14 @@ class Inbox:
     conditions: Conditions = field(default_factory=Conditions)
     last_scan: float = 0.0  # monotonic start of the last scan: what was due then was looked at
     watched: bool = False  # a watch has set the folder up (so its absence is news)
-    clock: Callable[[], float] = time.monotonic  # settle and retry times (tests inject one)
+    clock: Clock = SYSTEM  # settle and retry times: the daemon's one clock (tests move theirs)
 
     # -- from the watch ----------------------------------------------------------------------
 
     def on_event(self, folder: Path, name: str, mask: int, watched_inbox: bool) -> bool:
         """Record one inotify event; True if a poll is worth running now."""
         key = str(folder / name)
-        now = self.clock()
+        now = self.clock.monotonic()
         with self.lock:
             if watched_inbox and not is_digest_file(Path(name)):
                 return False  # x.part: the rename that completes it is what counts
@@ -215,7 +214,7 @@ class Inbox:
 
     def due_in(self) -> float | None:
         """Seconds until a file may be ready (settled, or retried); None if none waits."""
-        now = self.clock()
+        now = self.clock.monotonic()
         with self.lock:
             times = [s.since + self.settle for k, s in self.seen.items() if k not in self.closed]
             times += [b.retry_at for b in self.blocked.values()]
@@ -225,7 +224,7 @@ class Inbox:
     # -- from the poll -----------------------------------------------------------------------
 
     def ready(self, key: str, st: os.stat_result) -> bool:
-        now = self.clock()
+        now = self.clock.monotonic()
         shape = _shape(st)
         with self.lock:
             if key in self.closed:
@@ -233,7 +232,7 @@ class Inbox:
             seen = self.seen.get(key)
             if seen is None:  # first look: complete if untouched for `settle` already
                 self.seen[key] = Seen(shape, now)
-                age = time.time() - st.st_mtime
+                age = self.clock.now().timestamp() - st.st_mtime
                 return self.settle <= age  # an mtime in the future waits `settle` from now
             if seen.shape != shape:
                 self.seen[key] = Seen(shape, now)
@@ -243,7 +242,7 @@ class Inbox:
     def settling(self) -> tuple[list[str], float | None]:
         """Files seen but not complete yet (their writer may still be at work), and the
         seconds until the first may be."""
-        now = self.clock()
+        now = self.clock.monotonic()
         with self.lock:
             found = {
                 k: s.since + self.settle - now
@@ -262,7 +261,7 @@ class Inbox:
 
     def scan(self, ctx: Context, source: Source, outcome: Outcome) -> None:
         inbox: Path = source.options["path"]
-        self.last_scan = self.clock()
+        self.last_scan = self.clock.monotonic()
         root = inbox.resolve()
         present = set()
         for path in sorted(inbox.iterdir()):
@@ -319,7 +318,7 @@ class Inbox:
                 )
             return
         blocked = self.blocked.get(key)
-        if blocked is not None and blocked.retry_at > self.clock():
+        if blocked is not None and blocked.retry_at > self.clock.monotonic():
             return
         if not self.ready(key, st):
             return
@@ -350,7 +349,7 @@ class Inbox:
             blocked = self.blocked.setdefault(key, Blocked(0, 0.0))
             blocked.attempts += 1
             pause = backoff(RETRY_FIRST, blocked.attempts, RETRY_MAX).total_seconds()
-            blocked.retry_at = self.clock() + pause
+            blocked.retry_at = self.clock.monotonic() + pause
         if key not in self.conditions:
             outcome.notes.append(f"{shown(path.name)}: {error}")
         self.conditions.start(
@@ -379,7 +378,7 @@ class Inbox:
         self.conditions.end(key, file=shown(path.name), now="ingested")
         if not closed:  # its writer may only be pausing: watch where it went
             with self.lock:  # the shape seen before reading: a write since is a change
-                self.taken[str(done)] = Taken(_shape(st), self.clock())
+                self.taken[str(done)] = Taken(_shape(st), self.clock.monotonic())
 
     def _ingest(
         self, ctx: Context, source: Source, path: Path, st: os.stat_result, outcome: Outcome
@@ -433,7 +432,7 @@ class Inbox:
     def recheck_taken(self, ctx: Context, source: Source, outcome: Outcome) -> None:
         """Ingest again a taken file that changed since; stop watching it when its writer
         closes it or after KEEP_WATCHING seconds without a change."""
-        now = self.clock()
+        now = self.clock.monotonic()
         with self.lock:
             taken = list(self.taken.items())
         for key, entry in taken:
@@ -458,7 +457,7 @@ class Inbox:
             self._untrack(key)
             if not closed:
                 with self.lock:
-                    self.taken[str(target)] = Taken(_shape(st), self.clock())
+                    self.taken[str(target)] = Taken(_shape(st), self.clock.monotonic())
 
     def _untrack(self, key: str) -> None:
         with self.lock:
