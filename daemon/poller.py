@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
 
+from daemon.admin import admin_message
 from daemon.backoff import backoff
 from daemon.citations import citing_matches, followed
 from daemon.clock import days_to_poll, iso
@@ -20,13 +21,11 @@ from daemon.http import HttpClient
 from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event, log
 from daemon.outbox import match_hook, record_matches
-from daemon.render import Message
 from daemon.runtime import Runtime
 from daemon.secrets import scrub
-from daemon.similar_job import library_problems
 from daemon.sources import Memory, Outcome, Source
 from daemon.sources.contract import IngestOptions
-from daemon.store import STATUSES, Store
+from daemon.store import Store
 from daemon.store.rows import SourceState
 
 MAX_BACKOFF = timedelta(hours=6)
@@ -229,60 +228,3 @@ def _failed(ctx: PollContext, source: Source, state: SourceState, error: str) ->
         retry_after=iso(retry),
         failure_alerted=alerted,
     )
-
-
-def status(store: Store | None, config: Config) -> dict[str, Any]:
-    """What `paperwatch status` shows: each configured source's state, and the outbox
-    (`store` None: no database yet, nothing has run)."""
-    sources = []
-    for source in config.sources:
-        state = store.sources.get(source.name) if store else SourceState(source.name)
-        details = state.details
-        if source.kind.report is not None:
-            details = source.kind.report(source, details)
-        sources.append(
-            {
-                "name": source.name,
-                "type": source.type,
-                "where": source.describe(),
-                "schedule": source.schedule(),
-                "last_poll_at": state.last_poll_at,
-                "last_success_at": state.last_success_at,
-                "last_result": state.last_result,
-                "last_error": state.last_error,
-                "consecutive_failures": state.consecutive_failures,
-                "retry_after": state.retry_after,
-                "next_run_at": state.next_run_at,
-                "watch_error": state.watch_error,
-                "watch_failing_since": state.watch_failing_since,
-                "details": details,
-            }
-        )
-    known = store.config_state.get() if store else {}
-    return {
-        # the last edit of config.toml the daemon refused (None: it runs on the file)
-        "config_rejected": (
-            {"at": known["rejected_at"], "error": known["rejected_error"]}
-            if known.get("rejected_at")
-            else None
-        ),
-        "sources": sources,
-        "deliveries": store.deliveries.counts() if store else dict.fromkeys(STATUSES, 0),
-        "papers": store.papers.counts()["papers"] if store else 0,
-        # similar-watchlists whose library cannot be read now: each keeps its examples
-        "libraries": {
-            w.name: problems for w in config.watchlists if (problems := library_problems(w))
-        },
-    }
-
-
-def admin_message(config: Config, title: str, body: str) -> bool:
-    """Send straight to admin_channel (not the outbox); True if it was sent."""
-    channel = config.channels.get(config.admin_channel or "")
-    if channel is None:
-        return False
-    error, _ = channel.send(Message.plain(title, body))
-    if error:
-        event("admin_alert", logging.WARNING, result="failed", error=error)
-        return False
-    return True

@@ -32,13 +32,13 @@ from inotify_simple import INotify
 from inotify_simple import flags as F
 
 from daemon import app, memory
+from daemon.admin import admin_message
 from daemon.backoff import backoff
 from daemon.clock import SYSTEM, Clock, iso
 from daemon.config import Config, load_config
 from daemon.errors import ConfigError, LockedError, PaperwatchError
 from daemon.ingest import Beat
 from daemon.log import Conditions, event
-from daemon.poller import admin_message
 from daemon.runtime import Current, Runtime
 from daemon.search import catch_up
 from daemon.secrets import scrub

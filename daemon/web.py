@@ -37,8 +37,8 @@ from daemon.feedback import VOTES, FeedbackError, mark_paper, record_vote, save_
 from daemon.http_server import BoundedHTTPServer
 from daemon.log import event
 from daemon.models import key_hash, title_search_url
-from daemon.poller import status
 from daemon.render import Highlighter, paper_json, paper_links, why_line
+from daemon.status import status
 from daemon.store import Store, StoreError
 from daemon.store.rows import StoredMatch, StoredPaper
 from daemon.web_pages import (

@@ -19,7 +19,6 @@ from daemon.app import find_papers as search_papers
 from daemon.bibtex import cite_key, entry
 from daemon.config import Config
 from daemon.errors import QueryError
-from daemon.poller import status
 from daemon.query import Synonyms, parse_query, wanted_terms, with_synonyms
 from daemon.render import (
     Highlighter,
@@ -30,6 +29,7 @@ from daemon.render import (
     why_line,
     why_numbers,
 )
+from daemon.status import status
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
 

@@ -16,9 +16,10 @@ from daemon.config import load_config
 from daemon.errors import ConfigError, ParseError
 from daemon.outbox import deliver
 from daemon.parse import parse_document
-from daemon.poller import PollContext, run_source, status
+from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.sources.arxiv import weekdays_between
+from daemon.status import status
 from daemon.store import Store
 from tests.clock import ManualClock
 from tests.conftest import ARXIV, CORPUS_SAMPLE, configured, ingest_alerting

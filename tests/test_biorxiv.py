@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from daemon.clock import iso
 from daemon.outbox import alerts
 from daemon.parse import parse_document
-from daemon.poller import status
+from daemon.status import status
 from tests.conftest import configured
 from tests.conftest import poll_once as poll
 from tests.fake_biorxiv import BIORXIV, PAGE, FakeBiorxiv, records

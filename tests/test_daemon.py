@@ -19,7 +19,7 @@ import pytest
 
 from daemon.clock import iso
 from daemon.config import load_config
-from daemon.poller import status
+from daemon.status import status
 from daemon.store import Store
 from daemon.web_pages import status_page
 from tests.conftest import HF, ROOT, TEXT

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from daemon.identity import as_stored, store_papers
 from daemon.ingest import ingest_bytes, ingest_digest
 from daemon.models import Digest, Paper
-from daemon.poller import status
+from daemon.status import status
 from daemon.store import Store
 from tests.conftest import ARXIV, HF, configured
 from tests.conftest import poll_once as poll

@@ -14,8 +14,9 @@ from daemon.clock import days_to_poll, iso
 from daemon.errors import FetchError
 from daemon.http import HttpClient, HttpSettings
 from daemon.outbox import alerts
-from daemon.poller import PollContext, run_source, status
+from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
+from daemon.status import status
 from tests.clock import ManualClock
 from tests.conftest import HF, TEXT, configured
 from tests.conftest import poll_once as poll

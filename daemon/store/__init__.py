@@ -17,10 +17,11 @@ import sqlite_utils
 from daemon.errors import PaperwatchError
 from daemon.store import schema
 from daemon.store.citations import CitationRepo
-from daemon.store.deliveries import STATUSES, DeliveryRepo, SimilarRepo
+from daemon.store.deliveries import STATUSES, DeliveryRepo
 from daemon.store.marks import MarksRepo
 from daemon.store.papers import PaperRepo
 from daemon.store.search_index import SearchIndexRepo
+from daemon.store.similar import SimilarRepo
 from daemon.store.source_state import ConfigStateRepo, SourceStateRepo
 
 __all__ = ["STATUSES", "Store", "StoreError"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from daemon.store.papers import DAY_OR_SEEN, move_paper
+from daemon.store.papers import DAY_OR_SEEN, chunks, move_paper
 from daemon.store.rows import StoredDelivery, StoredMatch
 
 STATUSES = ("pending", "failed", "sent", "dead")
@@ -25,14 +25,9 @@ _DELIVERY = (  # a delivery, its match and its paper, as StoredDelivery reads th
 )
 
 
-_CHUNK = 500  # bound parameters per IN (...) list
 # a match to record: watchlist, paper id, matched terms (JSON), title only, and for a match
 # by similarity its score and explanation (JSON), else None
 Found = tuple[str, int, str, int, float | None, str | None]
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
 class DeliveryRepo:
@@ -51,7 +46,7 @@ class DeliveryRepo:
         )
         pairs = {(f[0], f[1]) for f in found}
         new = []
-        for chunk in _chunks(sorted({pid for _, pid in pairs})):
+        for chunk in chunks(sorted({pid for _, pid in pairs})):
             rows = self.conn.execute(
                 f"SELECT id, watchlist, paper_id FROM matches WHERE created_at = ? "
                 f"AND paper_id IN ({','.join('?' * len(chunk))})",
@@ -71,7 +66,7 @@ class DeliveryRepo:
     def set_undecided(self, paper_ids: list[int], waiting: list[tuple[str, int]], now: str) -> None:
         """The changed papers' undecided watchlists are now `waiting`: others are dropped
         (decided), new ones start waiting now, and a matched paper never waits again."""
-        for chunk in _chunks(paper_ids):
+        for chunk in chunks(paper_ids):
             self.conn.execute(
                 f"DELETE FROM undecided WHERE paper_id IN ({','.join('?' * len(chunk))})", chunk
             )
@@ -83,7 +78,7 @@ class DeliveryRepo:
 
     def undecided_since(self, paper_ids: list[int]) -> dict[tuple[str, int], str]:
         out = {}
-        for chunk in _chunks(paper_ids):
+        for chunk in chunks(paper_ids):
             rows = self.conn.execute(
                 "SELECT watchlist, paper_id, since FROM undecided "
                 f"WHERE paper_id IN ({','.join('?' * len(chunk))})",
@@ -333,93 +328,3 @@ class DeliveryRepo:
 
     def match_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM matches").fetchone()[0])
-
-
-class SimilarRepo:
-    """How far each similar-watchlist has scored the stored papers, and the papers to
-    score again (their abstract came after they were scored)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def move_paper(self, gone: int, keep: int) -> None:
-        """Paper `gone` is paper `keep`: its votes and pending rescoring move over."""
-        move_paper(self.conn, ("similar_votes", "similar_rescore"), gone, keep)
-
-    def scored_up_to(self, watchlist: str) -> int | None:
-        row = self.conn.execute(
-            "SELECT scored_up_to FROM similar_state WHERE watchlist = ?", (watchlist,)
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def set_scored_up_to(self, watchlist: str, paper_id: int) -> None:
-        self.conn.execute(
-            "INSERT INTO similar_state VALUES (?, ?) ON CONFLICT (watchlist) "
-            "DO UPDATE SET scored_up_to = excluded.scored_up_to",
-            (watchlist, paper_id),
-        )
-
-    def start(self, watchlists: list[str], since: str) -> None:
-        """Watchlists not seen before start from the papers first seen at `since` or
-        later (when the configuration naming them was written)."""
-        known = {r[0] for r in self.conn.execute("SELECT watchlist FROM similar_state")}
-        new = [name for name in watchlists if name not in known]
-        if not new:
-            return
-        (before,) = self.conn.execute(
-            "SELECT coalesce(max(id), 0) FROM papers WHERE first_seen < ?", (since,)
-        ).fetchone()
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO similar_state VALUES (?, ?)", [(n, before) for n in new]
-        )
-
-    def skip_to(self, watchlists: list[str], paper_id: int) -> None:
-        """Count the papers up to `paper_id` as scored (ingested with no alerts wanted)."""
-        self.conn.executemany(
-            "INSERT INTO similar_state VALUES (?, ?) ON CONFLICT (watchlist) DO UPDATE "
-            "SET scored_up_to = max(scored_up_to, excluded.scored_up_to)",
-            [(name, paper_id) for name in watchlists],
-        )
-
-    def vote(self, watchlist: str, paper_id: int, vote: int, at: str) -> None:
-        """Record a 👍 (1) or 👎 (-1), replacing an earlier one; 0 takes it back."""
-        if vote == 0:
-            self.conn.execute(
-                "DELETE FROM similar_votes WHERE watchlist = ? AND paper_id = ?",
-                (watchlist, paper_id),
-            )
-        else:
-            self.conn.execute(
-                "INSERT INTO similar_votes VALUES (?, ?, ?, ?) ON CONFLICT (watchlist, paper_id) "
-                "DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                (watchlist, paper_id, vote, at),
-            )
-
-    def votes(self, watchlist: str) -> dict[int, int]:
-        """Paper id -> its vote for this watchlist."""
-        return dict(
-            self.conn.execute(
-                "SELECT paper_id, vote FROM similar_votes WHERE watchlist = ? ORDER BY paper_id",
-                (watchlist,),
-            ).fetchall()
-        )
-
-    def votes_on(self, paper_ids: list[int]) -> dict[tuple[str, int], int]:
-        """(watchlist, paper id) -> vote, for these papers (the page shows them)."""
-        out: dict[tuple[str, int], int] = {}
-        for chunk in _chunks(paper_ids):
-            rows = self.conn.execute(
-                "SELECT watchlist, paper_id, vote FROM similar_votes WHERE paper_id IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.update({(w, p): v for w, p, v in rows})
-        return out
-
-    def to_rescore(self) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT paper_id FROM similar_rescore")]
-
-    def rescored(self, paper_ids: list[int]) -> None:
-        self.conn.executemany(
-            "DELETE FROM similar_rescore WHERE paper_id = ?", [(i,) for i in paper_ids]
-        )

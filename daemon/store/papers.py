@@ -108,7 +108,7 @@ class PaperRepo:
             ("title_hash", sorted(set(title_hashes))),
         )
         for column, values in values_of:
-            for chunk in _chunks(values):
+            for chunk in chunks(values):
                 marks = ",".join("?" * len(chunk))
                 for r in self.conn.execute(
                     f"SELECT {_SELECT} FROM papers WHERE {column} IN ({marks}) ORDER BY id", chunk
@@ -173,7 +173,7 @@ class PaperRepo:
         an id up to `upto`); or of those after `since_id` (at most `limit`), oldest
         first."""
         if ids is not None:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
                 yield from map(
                     tuple,
@@ -312,7 +312,7 @@ class PaperRepo:
 
     def by_ids(self, ids: list[int]) -> Iterator[StoredPaper]:
         """Matching fields of these papers, in chunks."""
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(
                 f"SELECT {_SELECT} FROM papers WHERE id IN ({marks})", chunk
@@ -340,6 +340,7 @@ def move_paper(conn: sqlite3.Connection, tables: tuple[str, ...], gone: int, kee
         conn.execute(f"DELETE FROM {table} WHERE paper_id = ?", (gone,))
 
 
-def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+def chunks(values: list[Any]) -> Iterator[list[Any]]:
+    """`values` a few hundred at a time: bound parameters of one IN (...) list."""
     for i in range(0, len(values), _CHUNK):
         yield values[i : i + _CHUNK]

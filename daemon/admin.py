@@ -1,0 +1,22 @@
+"""The admin channel: told at once (not through the outbox) when a source keeps failing
+or a watcher is down, and when it recovers."""
+
+from __future__ import annotations
+
+import logging
+
+from daemon.config import Config
+from daemon.log import event
+from daemon.render import Message
+
+
+def admin_message(config: Config, title: str, body: str) -> bool:
+    """Send straight to admin_channel (not the outbox); True if it was sent."""
+    channel = config.channels.get(config.admin_channel or "")
+    if channel is None:
+        return False
+    error, _ = channel.send(Message.plain(title, body))
+    if error:
+        event("admin_alert", logging.WARNING, result="failed", error=error)
+        return False
+    return True
