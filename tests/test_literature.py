@@ -307,3 +307,50 @@ def test_pubmed_and_pmc_links_reach_every_output(tmp_path):
     assert paper_json(paper)["pmid"] == paper.pmid
     bib = entry("k", paper)
     assert f"pmid = {{{paper.pmid}}}" in bib and f"pmcid = {{{paper.pmcid}}}" in bib
+
+
+def test_the_daemon_runs_pubmed_crossref_and_citations_end_to_end(tmp_path, hook):
+    """`paperwatch run` with the three sources on local servers: each first poll stores
+    its papers, one row for the paper both PubMed and Crossref list, the keyword
+    watchlist alerts; `status` shows every source's last success."""
+    from tests.daemon_proc import Daemon, command, wait_for
+    from tests.fake_s2 import FakeS2
+    from tests.fake_s2 import citations as cited_by
+
+    with FakePubmed() as api, FakeCrossref() as journals, FakeS2() as s2:
+        api.articles, journals.works = articles(), works(BY_DOI)
+        s2.citing[f"DOI:{SHARED_DOI}"] = cited_by(SHARED_DOI)
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'state_dir = "state"\n[web]\nlisten = ""\n[http]\nmin_interval = "0s"\n'
+            f"[channels]\n{hook.channel('w')}"
+            f'[[sources]]\nname = "pm"\ntype = "pubmed"\nterm = "nlp"\nbase_url = "{api.base}"\n'
+            f'[[sources]]\nname = "toc"\ntype = "crossref"\nissn = ["1554-3528"]\n'
+            f'base_url = "{journals.base}"\n'
+            f'[[sources]]\nname = "s2"\ntype = "citations"\nbase_url = "{s2.base}"\n'
+            '[[watchlists]]\nname = "nlp"\nkeywords = ["natural language processing"]\n'
+            'notify = ["w"]\n'
+            f'[[watchlists]]\nname = "mine"\ncites = ["{SHARED_DOI}"]\nnotify = ["w"]\n'
+        )
+        daemon = Daemon(config, tmp_path / "log").start()
+        try:
+
+            def polled() -> bool:
+                return daemon.output().count("result=ok") >= 3
+
+            assert wait_for(polled, 30), daemon.output()
+            assert wait_for(lambda: hook.bodies, 10), daemon.output()
+        finally:
+            assert daemon.stop() == 0
+        report = json.loads(command(config, "status", "--json").stdout)
+    assert {s["name"]: bool(s["last_success_at"]) for s in report["sources"]} == {
+        "pm": True,
+        "toc": True,
+        "s2": True,
+    }
+    titles = [b["title"] for b in hook.bodies]
+    assert any("for nlp" in t for t in titles)
+    assert not any("for mine" in t for t in titles)  # the citations' first read: a baseline
+    rows = command(config, "papers", "--json", "--limit", "500")
+    stored = json.loads(rows.stdout)
+    assert len([p for p in stored if p["doi"] == SHARED_DOI]) == 1
