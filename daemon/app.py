@@ -19,13 +19,8 @@ from daemon.config import Config, Watchlist
 from daemon.errors import ConfigError, ParseError
 from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event
-from daemon.outbox import (
-    DeliveryReport,
-    channels_to_pass,
-    decide_waiting,
-    deliver_channel,
-    follow_delivery_times,
-)
+from daemon.matches import decide_waiting, follow_delivery_times
+from daemon.outbox import DeliveryReport, channels_to_pass, deliver_channel
 from daemon.outbox import deliver as deliver_all
 from daemon.poller import PollContext, run_source
 from daemon.query import Node

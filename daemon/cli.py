@@ -31,7 +31,8 @@ from daemon.config import Config, Watchlist, config_path, load_config
 from daemon.errors import ConfigError, PaperwatchError, QueryError, UsageError
 from daemon.ingest import is_digest_file
 from daemon.log import setup_logging
-from daemon.outbox import DeliveryReport, alerts, match_hook, retry_all
+from daemon.matches import match_hook
+from daemon.outbox import DeliveryReport, retry_all
 from daemon.query import parse_query, query_warnings, with_synonyms
 from daemon.render import Message, paper_json, terms_line
 from daemon.runtime import Runtime
@@ -39,7 +40,7 @@ from daemon.search import catch_up, search
 from daemon.secrets import scrub
 from daemon.similar_job import examples_of, library_problems, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
-from daemon.status import status
+from daemon.status import alerts, status
 from daemon.store import DB_NAME, STATUSES, Store, StoreError, usable
 from daemon.store.rows import StoredPaper
 

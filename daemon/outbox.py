@@ -1,4 +1,5 @@
-"""Matches and the outbox: written in the ingest transaction, delivered with retries.
+"""The outbox: claimed, sent, retried. (Matches and their deliveries are written by
+daemon.matches, in the ingest transaction.)
 
 Rows are marked sent only after apprise reports success; a crash between the send and
 the mark can at worst resend that one batch, never lose it.
@@ -7,7 +8,6 @@ the mark can at worst resend that one batch, never lose it.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -19,126 +19,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-from apscheduler.triggers.cron import CronTrigger
+from typing import TYPE_CHECKING
 
 from daemon.backoff import backoff
 from daemon.channels import Sent
 from daemon.clock import SYSTEM, Clock, iso
-from daemon.config import Config, Watchlist
+from daemon.config import Config
 from daemon.log import event
 from daemon.render import render
 from daemon.store import Store
-from daemon.store.deliveries import Found
 from daemon.store.rows import StoredDelivery
 
 if TYPE_CHECKING:
-    from daemon.ingest import ChangeHook
-    from daemon.watching import Watching
-
-
-class Matching(Protocol):
-    """What matching needs of the daemon's runtime: its configuration and matcher."""
-
-    @property
-    def config(self) -> Config: ...
-
-    @property
-    def matcher(self) -> Watching: ...
+    pass
 
 
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 CLAIM_MARGIN = timedelta(minutes=2)  # a claim outlives its sends by this; then it lapses
-
-
-def due_at(watchlist: Watchlist, now: datetime, config: Config, channel: str = "") -> datetime:
-    """When a new match of `watchlist` is sent to `channel`: now, or its next daily
-    digest time (the channel's own, if `notify` gives it one)."""
-    at = watchlist.deliver_time(channel)
-    if at is None:
-        return now
-    trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=config.tz)
-    fire: datetime = trigger.get_next_fire_time(None, now)
-    return fire
-
-
-def follow_delivery_times(store: Store, config: Config) -> int:
-    """Deliveries waiting for their first try follow each watchlist's current `deliver`
-    (an edit from a daily digest to immediate sends what waits now; to another time, at
-    that time): their due time is made again from when they were matched. Returns how
-    many moved."""
-    by_name = {w.name: w for w in config.watchlists}
-    moves = []
-    for delivery, name, channel, created, due in store.deliveries.waiting_first_tries():
-        watchlist = by_name.get(name)
-        if watchlist is None:
-            continue  # a watchlist taken out of the config: its alerts keep their time
-        now = iso(due_at(watchlist, datetime.fromisoformat(created), config, channel))
-        if now != due:
-            moves.append((now, delivery))
-    if moves:
-        with store.transaction():
-            store.deliveries.move_due(moves)
-    return len(moves)
-
-
-def match_hook(runtime: Matching) -> ChangeHook:
-    """Record matches of changed papers, and their deliveries, in the ingest transaction
-    (one statement for each, whatever the number of hits). A paper that matches only if
-    its missing abstract allows is recorded as undecided instead."""
-
-    def hook(store: Store, paper_ids: list[int], now: datetime) -> None:
-        sure: list[Found] = []
-        waiting: list[tuple[str, int]] = []
-        for row, hits in runtime.matcher.match_rows(store.papers.by_ids(paper_ids)):
-            for hit in hits:
-                if hit.undecided:
-                    waiting.append((hit.watchlist, row.id))
-                else:
-                    sure.append((hit.watchlist, row.id, json.dumps(hit.matched), 0, None, None))
-        store.deliveries.set_undecided(paper_ids, waiting, iso(now))
-        record_matches(store, runtime.config, sure, now)
-
-    return hook
-
-
-def record_matches(store: Store, config: Config, found: list[Found], now: datetime) -> None:
-    """Matches and their deliveries."""
-    stamp = iso(now)
-    by_name = {w.name: w for w in config.watchlists}
-    rows = []
-    for match_id, name in store.deliveries.add_matches(found, stamp):
-        watchlist = by_name[name]
-        rows += [
-            (match_id, channel, iso(due_at(watchlist, now, config, channel)))
-            for channel in watchlist.notify
-        ]
-    store.deliveries.add_all_deliveries(rows, stamp)
-
-
-def decide_waiting(store: Store, runtime: Matching, now: datetime) -> int:
-    """Papers undecided for `undecided_after` (their abstract never came) are decided on
-    what is known: a match then alerts marked title only. Returns how many were decided."""
-    config = runtime.config
-    with store.transaction():
-        due = store.deliveries.undecided_due(iso(now - config.undecided_after))
-        if not due:
-            return 0
-        waiting = set(due)
-        found: list[Found] = []
-        ids = sorted({pid for _, pid in due})
-        for row, hits in runtime.matcher.match_rows(store.papers.by_ids(ids)):
-            for hit in hits:
-                if (hit.watchlist, row.id) in waiting:
-                    matched = json.dumps(hit.matched)
-                    title_only = int(hit.undecided)
-                    found.append((hit.watchlist, row.id, matched, title_only, None, None))
-        record_matches(store, config, found, now)
-        store.deliveries.drop_undecided(due)
-    event("undecided_decided", papers=len(due), alerts=len(found))
-    return len(due)
 
 
 @dataclass
@@ -381,26 +279,3 @@ def retry_all(
     with store.transaction():
         store.deliveries.revive_dead(iso(now))
     return deliver(store, config, now, ids) if ids else DeliveryReport()
-
-
-def alerts(store: Store, status: str | None = None) -> list[dict[str, Any]]:
-    """Deliveries with their match, as `paperwatch alerts --json` shows them."""
-    return [
-        {
-            "id": d.id,
-            "watchlist": d.match.watchlist,
-            "paper_id": d.match.paper.id,
-            "title": d.match.paper.title,
-            "channel": d.channel,
-            "status": d.status,
-            "attempts": d.attempts,
-            "matched": [{"term": t, "field": f} for t, f in d.match.matched],
-            "title_only": int(d.match.title_only),
-            "created_at": d.match.created_at,
-            "sent_at": d.sent_at,
-            "due_at": d.due_at,
-            "last_error": d.last_error,
-            "next_try_at": d.due_at if d.status in ("pending", "failed") else None,
-        }
-        for d in store.deliveries.listing(status)
-    ]

@@ -20,7 +20,7 @@ from daemon.errors import FetchError, PaperwatchError
 from daemon.http import HttpClient
 from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
 from daemon.log import event, log
-from daemon.outbox import match_hook, record_matches
+from daemon.matches import match_hook, record_matches
 from daemon.runtime import Runtime
 from daemon.secrets import scrub
 from daemon.sources import Memory, Outcome, Source

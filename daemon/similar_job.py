@@ -32,8 +32,8 @@ from daemon.errors import PaperwatchError
 from daemon.library import Reference, is_library, load_library
 from daemon.log import Conditions, event
 from daemon.match import Matcher, Rule
+from daemon.matches import record_matches
 from daemon.models import title_key
-from daemon.outbox import record_matches
 from daemon.similar_train import Job, train_in_child, train_models
 from daemon.store import Store
 from daemon.store.deliveries import Found

@@ -54,3 +54,26 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
             w.name: problems for w in config.watchlists if (problems := library_problems(w))
         },
     }
+
+
+def alerts(store: Store, status: str | None = None) -> list[dict[str, Any]]:
+    """Deliveries with their match, as `paperwatch alerts --json` shows them."""
+    return [
+        {
+            "id": d.id,
+            "watchlist": d.match.watchlist,
+            "paper_id": d.match.paper.id,
+            "title": d.match.paper.title,
+            "channel": d.channel,
+            "status": d.status,
+            "attempts": d.attempts,
+            "matched": [{"term": t, "field": f} for t, f in d.match.matched],
+            "title_only": int(d.match.title_only),
+            "created_at": d.match.created_at,
+            "sent_at": d.sent_at,
+            "due_at": d.due_at,
+            "last_error": d.last_error,
+            "next_try_at": d.due_at if d.status in ("pending", "failed") else None,
+        }
+        for d in store.deliveries.listing(status)
+    ]

@@ -26,7 +26,7 @@ import pytest
 from daemon.cli import main
 from daemon.config import Config
 from daemon.ingest import IngestResult, ingest_bytes
-from daemon.outbox import match_hook
+from daemon.matches import match_hook
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.sources import Outcome

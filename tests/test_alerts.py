@@ -11,16 +11,11 @@ from datetime import UTC, datetime, timedelta
 from daemon.clock import iso
 from daemon.config import load_config
 from daemon.ingest import ingest_bytes
-from daemon.outbox import (
-    alerts,
-    decide_waiting,
-    deliver,
-    match_hook,
-    release_orphaned_claims,
-    retry_all,
-)
+from daemon.matches import decide_waiting, match_hook
+from daemon.outbox import deliver, release_orphaned_claims, retry_all
 from daemon.render import render
 from daemon.runtime import Runtime
+from daemon.status import alerts
 from daemon.store import Store
 from daemon.web_pages import home
 from tests.conftest import HF, TEXT, ingest_alerting

@@ -7,9 +7,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 from daemon.clock import iso
-from daemon.outbox import alerts
 from daemon.parse import parse_document
-from daemon.status import status
+from daemon.status import alerts, status
 from tests.conftest import configured
 from tests.conftest import poll_once as poll
 from tests.fake_biorxiv import BIORXIV, PAGE, FakeBiorxiv, records

@@ -12,9 +12,9 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ConfigError
-from daemon.outbox import alerts, deliver
+from daemon.outbox import deliver
 from daemon.sources import citations
-from daemon.status import status
+from daemon.status import alerts, status
 from tests.conftest import configured, ingest_alerting
 from tests.conftest import poll_once as poll
 from tests.fake_s2 import FakeS2

@@ -15,7 +15,8 @@ from daemon.channels import load_channel
 from daemon.config import load_config
 from daemon.errors import ConfigError
 from daemon.match import Matcher, Rule
-from daemon.outbox import deliver, follow_delivery_times, retry_all
+from daemon.matches import follow_delivery_times
+from daemon.outbox import deliver, retry_all
 from daemon.query import keywords_query
 from daemon.store import Store
 from tests.conftest import corpus_papers, hf_entry, ingest_alerting

@@ -173,7 +173,7 @@ def test_the_cycle_finder_finds_cycles_and_the_graph_has_the_registry_edges():
     assert {"daemon.sources.arxiv", "daemon.sources.contract"} <= graph["daemon.sources"]
     assert {"daemon.parse.hf_json", "daemon.parse.formats"} <= graph["daemon.parse"]
     assert "daemon.store" in graph["daemon.ingest"]  # a plain import
-    assert "daemon.watching" in graph["daemon.outbox"]  # under TYPE_CHECKING
+    assert "daemon.watching" in graph["daemon.matches"]  # under TYPE_CHECKING
 
 
 def test_the_unit_raises_the_descriptor_limit_above_what_the_web_server_may_hold():

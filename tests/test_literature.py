@@ -13,11 +13,10 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ConfigError
-from daemon.outbox import alerts
 from daemon.parse import parse_document
 from daemon.sources import pubmed
 from daemon.sources.crossref import check_digit
-from daemon.status import status
+from daemon.status import alerts, status
 from tests.conftest import configured, ingest_alerting
 from tests.conftest import poll_once as poll
 from tests.fake_crossref import BY_DOI, CROSSREF, FakeCrossref, works

@@ -13,10 +13,9 @@ import pytest
 from daemon.clock import days_to_poll, iso
 from daemon.errors import FetchError
 from daemon.http import HttpClient, HttpSettings
-from daemon.outbox import alerts
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
-from daemon.status import status
+from daemon.status import alerts, status
 from tests.clock import ManualClock
 from tests.conftest import HF, TEXT, configured
 from tests.conftest import poll_once as poll

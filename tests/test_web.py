@@ -20,8 +20,8 @@ import pytest
 
 from daemon.config import load_config
 from daemon.ingest import ingest_digest
+from daemon.matches import match_hook
 from daemon.models import Digest, Paper, title_search_url
-from daemon.outbox import match_hook
 from daemon.render import paper_json, render
 from daemon.runtime import Runtime
 from daemon.store import Store
