@@ -8,14 +8,13 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from apprise import NotifyFormat
 from markupsafe import Markup
 
 from daemon.errors import QueryError
+from daemon.jinja import template
 from daemon.models import abs_url, doi_url, pdf_url, pmc_url, pubmed_url, title_search_url
 from daemon.query import DEFAULT_FIELDS, Field, make_term, term_spans
 from daemon.store.rows import StoredMatch, StoredPaper
@@ -27,19 +26,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|<>~])")  # inline markup only
 EMAIL = "email"  # HTML as one styled document, for mail clients (never split)
 
 
-@cache
 def _email() -> Any:
-    """The email's template (Jinja2 is imported by the first message, not by every
-    command that loads the configuration)."""
-    import jinja2
-
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return environment.get_template("email.html")
+    """The email's template."""
+    return template("email.html")
 
 
 class Part(NamedTuple):

@@ -35,6 +35,7 @@ from daemon.clock import SYSTEM, Clock
 from daemon.config import Config
 from daemon.feedback import VOTES, FeedbackError, mark_paper, record_vote, save_to_zotero
 from daemon.http_server import BoundedHTTPServer
+from daemon.jinja import keep_token
 from daemon.log import event
 from daemon.models import key_hash, title_search_url
 from daemon.render import Highlighter, paper_json, paper_links, why_line
@@ -48,7 +49,6 @@ from daemon.web_pages import (
     find_papers,
     home,
     html_marked,
-    keep_token,
     limit_of,
     local_path,
     papers_page,

@@ -12,13 +12,13 @@ from itertools import groupby
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from daemon.app import find_papers as search_papers
 from daemon.bibtex import cite_key, entry
 from daemon.config import Config
 from daemon.errors import QueryError
+from daemon.jinja import template
 from daemon.query import Synonyms, parse_query, wanted_terms, with_synonyms
 from daemon.render import (
     Highlighter,
@@ -35,25 +35,6 @@ from daemon.store.rows import StoredMatch, StoredPaper
 
 PAGE_SIZE = 25  # papers a page shows
 MAX_LIMIT = 1000
-
-TEMPLATES = Environment(
-    loader=PackageLoader("daemon", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def keep_token(url: str, token: str) -> str:
-    """`url` carrying the token the page was asked with (a feed reader's `?token=`)."""
-    if not token:
-        return url
-    path, _, anchor = url.partition("#")
-    joined = path + ("&" if "?" in path else "?") + urlencode({"token": token})
-    return joined + (f"#{anchor}" if anchor else "")
-
-
-TEMPLATES.filters["keep_token"] = keep_token
 
 
 class BadRequest(Exception):
@@ -272,7 +253,7 @@ def home(
     def at(n: int) -> str:
         return "/?" + urlencode({**kept, "page": n})
 
-    return TEMPLATES.get_template("home.html").render(
+    return template("home.html").render(
         **_common(store, config, query, token),
         heading=chosen or "All watchlists",
         query_text=watchlist.source if watchlist else "",
@@ -343,7 +324,7 @@ def papers_page(store: Store, config: Config, query: dict[str, str], token: str 
     def at(n: int) -> str:
         return "/papers?" + urlencode({"q": q, "page": n})
 
-    return TEMPLATES.get_template("papers.html").render(
+    return template("papers.html").render(
         **_common(store, config, query, token),
         cards=[_card(row, terms, marks) for row in rows],
         error=error,
@@ -358,7 +339,7 @@ def saved_page(store: Store, config: Config, query: dict[str, str], token: str =
     ids = store.marks.saved()
     papers = {p.id: p for p in store.papers.listing(ids=ids)}
     marks = store.marks.of(ids)
-    return TEMPLATES.get_template("saved.html").render(
+    return template("saved.html").render(
         **_common(store, config, query, token),
         cards=[_card(papers[i], [], marks) for i in ids if i in papers],
         here="/saved",
@@ -368,7 +349,7 @@ def saved_page(store: Store, config: Config, query: dict[str, str], token: str =
 def status_page(store: Store, config: Config, query: dict[str, str], token: str = "") -> str:
     report = status(store, config)
     failing = store.deliveries.listing("dead") + store.deliveries.listing("failed")
-    return TEMPLATES.get_template("status.html").render(
+    return template("status.html").render(
         **_common(store, config, query, token),
         sources=report["sources"],
         deliveries=report["deliveries"],
