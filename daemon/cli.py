@@ -350,7 +350,8 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
 
 def cmd_vote(args: argparse.Namespace, config: Config) -> int:
     """👍/👎 a paper for a similar-watchlist: its model is trained again with it."""
-    from daemon.feedback import FeedbackError, record_vote
+    from daemon.reader import FeedbackError
+    from daemon.votes import record_vote
 
     with Store(config.db_path) as store:
         try:

@@ -33,15 +33,17 @@ from markupsafe import escape
 from daemon import __version__
 from daemon.clock import SYSTEM, Clock
 from daemon.config import Config
-from daemon.feedback import VOTES, FeedbackError, mark_paper, record_vote, save_to_zotero
 from daemon.http_server import BoundedHTTPServer
 from daemon.jinja import keep_token
 from daemon.log import event
+from daemon.marks import mark_paper
 from daemon.models import key_hash, title_search_url
+from daemon.reader import FeedbackError
 from daemon.render import Highlighter, paper_json, paper_links, why_line
 from daemon.status import status
 from daemon.store import Store, StoreError
 from daemon.store.rows import StoredMatch, StoredPaper
+from daemon.votes import VOTES, record_vote
 from daemon.web_pages import (
     BadRequest,
     bibtex_of,
@@ -55,6 +57,7 @@ from daemon.web_pages import (
     saved_page,
     status_page,
 )
+from daemon.zotero import save_to_zotero
 
 FEED_ENTRIES = 200
 MAX_BODY = 8192  # a vote or a mark is a few dozen bytes

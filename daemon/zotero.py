@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from daemon.reader import find_paper
+from daemon.store import Store
 from daemon.store.rows import StoredPaper
 
 API = "https://api.zotero.org"
@@ -65,3 +67,10 @@ def add_to_zotero(settings: ZoteroSettings, paper: StoredPaper) -> str | None:
         reason = next(iter(failed.values()))
         return f"Zotero refused the item: {reason.get('message', reason)}"
     return None
+
+
+def save_to_zotero(store: Store, settings: ZoteroSettings, paper: object) -> tuple[int, str | None]:
+    """Add a stored paper to the Zotero library; (paper id, None or why not)."""
+    pid = find_paper(store, paper)
+    [found] = store.papers.listing(ids=[pid])
+    return pid, add_to_zotero(settings, found)
