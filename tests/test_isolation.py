@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from daemon.identity import as_stored, store_papers
 from daemon.ingest import ingest_bytes, ingest_digest
 from daemon.models import Digest, Paper
+from daemon.parse import parse_document
 from daemon.status import status
 from daemon.store import Store
-from tests.conftest import ARXIV, HF, configured
+from tests.conftest import ARXIV, HF, ROOT, configured
 from tests.conftest import poll_once as poll
 from tests.fake_biorxiv import BIORXIV, FakeBiorxiv
 
@@ -61,7 +62,11 @@ def _ingest(data: bytes, name: str, **options: object) -> dict[str, tuple[str, s
             **options,  # type: ignore[arg-type]
         )
         return {
-            p.arxiv_id or p.doi or p.title: (p.title, p.abstract or "", json.dumps(p.authors))
+            p.arxiv_id or p.doi or p.pmid or p.title: (
+                p.title,
+                p.abstract or "",
+                json.dumps(p.authors),
+            )
             for p in store.papers.listing(limit=1000)
         }
 
@@ -167,6 +172,65 @@ def test_a_hostile_hugging_face_entry_changes_nothing_for_the_others(index, fiel
 
 
 _HF_BEFORE = _ingest(json.dumps(HF_API).encode(), "daily.json")
+
+
+_WORKS = json.loads(
+    (ROOT / "tests/fixtures/crossref")
+    .joinpath("crossref_works_query-ecology_query.author-carl_boettiger_rows20.json")
+    .read_text()
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, len(_WORKS["message"]["items"]) - 1),
+    st.sampled_from(["title", "abstract", "author", "DOI", "published-online", "created"]),
+    _JSON_VALUE,
+    st.none() | _DEEP_JSON,
+)
+def test_a_hostile_crossref_work_changes_nothing_for_the_others_of_its_page(
+    index, field, value, deep
+):
+    works = _WORKS["message"]["items"]
+    spoilt = _with(works, index, field, value, deep)
+    text = json.dumps({**_WORKS, "message": {**_WORKS["message"], "items": spoilt}})
+    if deep:
+        text = text.replace('"DEEP"', deep)
+    got = _ingest(text.encode(), "works.json")
+    _others_unchanged(got, _WORKS_BEFORE, works[index]["DOI"].lower())
+
+
+_WORKS_BEFORE = _ingest(json.dumps(_WORKS).encode(), "works.json")
+_ARTICLES = re.findall(
+    r"<PubmedArticle>.*?</PubmedArticle>",
+    (
+        ROOT / "tests/fixtures/pubmed/findpapers_efetch_pubmed_50_articles_ml_nlp_2020-2022.xml"
+    ).read_text(),
+    re.S,
+)[:10]
+_SET = "<PubmedArticleSet>{}</PubmedArticleSet>"
+_PUBMED_BEFORE = _ingest(_SET.format("".join(_ARTICLES)).encode(), "pubmed.xml")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, len(_ARTICLES) - 1),
+    st.sampled_from(["ArticleTitle", "AbstractText", "LastName", "Year"]),
+    HOSTILE,
+)
+def test_a_hostile_pubmed_record_changes_nothing_for_the_others_of_its_batch(index, tag, text):
+    article = _ARTICLES[index]
+    spoilt = re.sub(
+        rf"(<{tag}[^>]*>)[^<]*(</{tag}>)",
+        lambda m: m[1] + escape(text) + m[2],
+        article,
+        count=1,
+    )
+    batch = _SET.format("".join(_ARTICLES).replace(article, spoilt))
+    [own] = parse_document(_SET.format(article).encode(), "one.xml", NOW).papers
+    got = _ingest(batch.encode(), "pubmed.xml")
+    assert len(_PUBMED_BEFORE) == len(_ARTICLES)
+    _others_unchanged(got, _PUBMED_BEFORE, own.doi or own.pmid or own.title)
 
 
 def test_a_paper_sqlite_cannot_hold_is_left_out_with_its_reason(tmp_path, caplog):
