@@ -191,6 +191,21 @@ class _Sessions(threading.local):
 _MAIL = _Sessions()
 
 
+# what apprise's email plugin passes, as it holds them, to its SMTP connection and to
+# the messages it builds
+_CONNECTION = (
+    "port", "secure_mode", "user", "password", "verify_certificate", "socket_connect_timeout"
+)  # fmt: skip
+_MESSAGE = (
+    "from_addr", "cc", "bcc", "reply_to", "smtp_host", "names", "pgp", "pgp_mode", "inline",
+    "tzinfo",
+)  # fmt: skip
+
+
+def _settings(plugin: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(plugin, name) for name in names}
+
+
 def _mail(plugin: Any, title: str, body: str, open_: dict[int, Any]) -> bool:
     """Send one message as apprise's email plugin builds it, over the target's connection
     of this pass (opened on its first message; a failure closes it, the next reopens)."""
@@ -201,13 +216,7 @@ def _mail(plugin: Any, title: str, body: str, open_: dict[int, Any]) -> bool:
         smtp = open_.get(id(plugin))
         if smtp is None:
             smtp = AppriseSMTPController(
-                host=plugin.smtp_host,
-                port=plugin.port,
-                secure_mode=plugin.secure_mode,
-                user=plugin.user,
-                password=plugin.password,
-                verify_certificate=plugin.verify_certificate,
-                socket_connect_timeout=plugin.socket_connect_timeout,
+                host=plugin.smtp_host, **_settings(plugin, _CONNECTION)
             ).__enter__()
             open_[id(plugin)] = smtp
         headers = {"X-Application": plugin.app_id, **plugin.headers}
@@ -216,18 +225,9 @@ def _mail(plugin: Any, title: str, body: str, open_: dict[int, Any]) -> bool:
             subject=title,
             body=body,
             notify_format=plugin.resolve_format(NotifyFormat.HTML),
-            from_addr=plugin.from_addr,
             to=plugin.targets,
-            cc=plugin.cc,
-            bcc=plugin.bcc,
-            reply_to=plugin.reply_to,
-            smtp_host=plugin.smtp_host,
             headers=headers,
-            names=plugin.names,
-            pgp=plugin.pgp,
-            pgp_mode=plugin.pgp_mode,
-            inline=plugin.inline,
-            tzinfo=plugin.tzinfo,
+            **_settings(plugin, _MESSAGE),
         ):
             if not smtp.sendmail(plugin.from_addr[1], message.to_addrs, message.body):
                 _APPRISE_LOG.warning("Sending email to %r failed.", message.recipient)

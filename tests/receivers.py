@@ -37,11 +37,11 @@ def free_port() -> int:
 class SMTPServer:
     """aiosmtpd on 127.0.0.1 accepting any login (AUTH without TLS, as a test relay)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.messages: list[EmailMessage] = []
         self.logins: list[tuple[bytes, bytes]] = []
         self.connections: list[int] = []  # per message: which connection brought it
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(
             self,
             hostname="127.0.0.1",

@@ -18,10 +18,11 @@ from daemon.match import Matcher, Rule
 from daemon.matches import follow_delivery_times
 from daemon.outbox import deliver, retry_all
 from daemon.query import keywords_query
+from daemon.status import alerts
 from daemon.store import Store
 from tests.conftest import corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import command
-from tests.receivers import SMTPServer, Webhook
+from tests.receivers import SMTPServer, Webhook, free_port
 
 KEYWORDS = ["language model"]
 MATCHING = 79
@@ -281,3 +282,18 @@ def test_a_passs_emails_go_over_one_connection_one_after_the_other(tmp_path):
         ingest_alerting(config, store, "more.json", corpus_days_after(), T0)
         deliver(store, config, T0 + timedelta(minutes=1))
         assert len(set(smtp.connections)) == 2
+
+
+def test_a_mail_server_down_fails_the_pass_and_a_retry_sends_it(tmp_path):
+    """The pass's one connection cannot be opened: each digest fails with the reason and
+    is retried; the server back, the retry sends them (over one connection again)."""
+    port = free_port()
+    url = f"mailto://a:b@127.0.0.1:{port}?from=pw@example.com&to=me@example.com"
+    config, store, _ = configured(tmp_path, f'c = "{url}"\n')
+    report = deliver(store, config, DIGEST_AT)
+    assert (report.messages, report.sent) == (1, 0)
+    [failed] = [a for a in alerts(store) if a["status"] == "failed"][:1]
+    assert "mailto://" in failed["last_error"] and ":b@" not in failed["last_error"]
+    with SMTPServer(port) as smtp:
+        again = retry_all(store, config, DIGEST_AT + timedelta(minutes=5))
+        assert again.sent == MATCHING and len(smtp.messages) == 1

@@ -358,21 +358,26 @@ def test_a_token_is_read_whatever_the_case_of_its_scheme(tmp_path, monkeypatch):
         web.stop()
 
 
+def stored(cfg, store, digest: Digest, name: str) -> None:
+    """A document ingested as a source's, its matches written."""
+    runtime = Runtime.build(cfg, check_examples=False)
+    ingest_digest(
+        store,
+        digest,
+        source="t",
+        location=name,
+        content_hash=name,
+        now=NOW,
+        on_change=match_hook(runtime),
+    )
+
+
 def test_a_paper_known_only_by_its_doi_has_a_link_and_a_feed_id(served):
     """Issue 24: a bioRxiv or journal paper (no arXiv id) is linked to its DOI's page in
     the feed, the API and the alert, and its feed id is its DOI's."""
     cfg, store, base = served
     preprint = Paper(title="Tensor Methods for Single-Cell Atlases", doi="doi:10.1101/2026.08.01.5")
-    runtime = Runtime.build(cfg, check_examples=False)
-    ingest_digest(
-        store,
-        Digest("t", (preprint,)),
-        source="t",
-        location="p",
-        content_hash="p",
-        now=NOW,
-        on_change=match_hook(runtime),
-    )
+    stored(cfg, store, Digest("t", (preprint,)), "p")
     api = httpx.get(f"{base}/api/matches?watchlist=tensors").json()
     [paper] = [m["paper"] for m in api if m["paper"]["doi"]]
     assert paper["doi"] == "10.1101/2026.08.01.5" and paper["arxiv_id"] is None
@@ -390,16 +395,7 @@ def test_a_paper_known_by_its_title_alone_links_to_arxivs_search_in_the_feed(ser
     no <link>; it has the email's "find on arXiv" link."""
     cfg, store, base = served
     dumped = Paper(title="Tensor Sketches for Streaming Graphs", abstract="We study tensors.")
-    runtime = Runtime.build(cfg, check_examples=False)
-    ingest_digest(
-        store,
-        Digest("text", (dumped,)),
-        source="t",
-        location="d",
-        content_hash="d",
-        now=NOW,
-        on_change=match_hook(runtime),
-    )
+    stored(cfg, store, Digest("text", (dumped,)), "d")
     feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
     [entry] = [e for e in feed.entries if e.title == dumped.title]
     assert entry.link == title_search_url(dumped.title)
@@ -435,16 +431,7 @@ def test_a_paper_has_its_own_day_shown_and_filtered_on_everywhere(served):
     )
     month = Paper(title="Tensor Trains in 2021", arxiv_id="2101.00002")
     undated = Paper(title="A Tensor Note From A Dump")  # first seen NOW, nothing else known
-    runtime = Runtime.build(cfg, check_examples=False)
-    ingest_digest(
-        store,
-        Digest("t", (old, month, undated)),
-        source="t",
-        location="d",
-        content_hash="d",
-        now=NOW,
-        on_change=match_hook(runtime),
-    )
+    stored(cfg, store, Digest("t", (old, month, undated)), "d")
 
     def titles(path: str) -> set[str]:
         found = httpx.get(base + path).json()

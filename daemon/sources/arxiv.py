@@ -45,7 +45,15 @@ from daemon.http import USER_AGENT, Response
 from daemon.log import event
 from daemon.models import Paper, abs_url
 from daemon.parse.arxiv_xml import parse_arxiv, resumption_token
-from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Key,
+    Outcome,
+    Source,
+    SourceKind,
+    catch_up_key,
+    register,
+)
 
 PACE = ("arxiv", 3.0)  # one pacer for every arXiv host: a request every 3 s at most
 REBUILT_AT = time(4, 0, tzinfo=UTC)  # the feeds' daily rebuild
@@ -308,10 +316,6 @@ def _nearest(code: str) -> tuple[str, ...]:
     return tuple(by_lower[c] for c in difflib.get_close_matches(code.lower(), by_lower, 2, 0.75))
 
 
-def _days(value: int) -> str | None:
-    return None if 1 <= value <= 60 else "must be between 1 and 60"
-
-
 def _query(value: str) -> str | None:
     """The API's query syntax, roughly: field prefixes and balanced brackets and quotes."""
     if value.count('"') % 2:
@@ -367,7 +371,7 @@ KIND = register(
                 help="alert on new versions of papers never seen",
             ),
             Key("contact", "str", "", help="an e-mail address for arXiv's operators (User-Agent)"),
-            Key("catch_up_days", "int", 14, _days, "how far back missed days are fetched"),
+            catch_up_key(14, 1, "how far back missed days are fetched"),
             Key("resolve_ids", "bool", True, help="look up ids of papers stored without one"),
             Key("base_url", "url", "https://rss.arxiv.org", help="the feeds (tests: a local one)"),
             Key("api_url", "url", "https://export.arxiv.org/api/query", help="the API"),

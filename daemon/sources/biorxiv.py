@@ -16,14 +16,18 @@ from typing import Any
 from daemon.errors import FetchError, ParseError
 from daemon.models import Paper
 from daemon.parse import json_text
-from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Key,
+    Outcome,
+    Source,
+    SourceKind,
+    catch_up_key,
+    register,
+)
 
 MAX_PAGES = 500  # 50,000 versions: a month of bioRxiv
 PACE = ("biorxiv", 1.0)  # one request a second at most, to either server
-
-
-def _base(source: Source) -> str:
-    return str(source.options["base_url"]).rstrip("/")
 
 
 def poll(ctx: Context, source: Source) -> Outcome:
@@ -34,7 +38,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
     cursor: int | None = 0
     for _ in range(MAX_PAGES):
         ctx.check_time(source)
-        url = f"{_base(source)}/details/{source.options['server']}/{window}/{cursor}"
+        url = f"{source.base_url}/details/{source.options['server']}/{window}/{cursor}"
         body = ctx.http.get(url, pace=PACE).body
         after = _next_cursor(body, url)  # an error answer fails here, before it is stored
         ctx.ingest(
@@ -47,7 +51,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
         if after is None:
             return outcome
         cursor = after
-    raise FetchError(f"{_base(source)}: more than {MAX_PAGES} pages for {window}")
+    raise FetchError(f"{source.base_url}: more than {MAX_PAGES} pages for {window}")
 
 
 def _next_cursor(body: bytes, url: str) -> int | None:
@@ -79,13 +83,9 @@ def _server(value: str) -> str | None:
     return None if value in ("biorxiv", "medrxiv") else 'must be "biorxiv" or "medrxiv"'
 
 
-def _days(value: int) -> str | None:
-    return None if 0 <= value <= 60 else "must be between 0 and 60"
-
-
 def _describe(source: Source) -> str:
     subjects = ", ".join(source.options["categories"]) or "all subjects"
-    return f"{source.options['server']} ({subjects}) via {_base(source)}"
+    return f"{source.options['server']} ({subjects}) via {source.base_url}"
 
 
 KIND = register(
@@ -96,7 +96,7 @@ KIND = register(
             Key("server", "str", "biorxiv", _server, '"biorxiv" or "medrxiv"'),
             Key("categories", "str_list", [], help="subject collections to keep (all if empty)"),
             Key("base_url", "url", "https://api.biorxiv.org", help="the API (tests: a local one)"),
-            Key("catch_up_days", "int", 7, _days, "days missed while down, fetched on start"),
+            catch_up_key(),
         ),
         poll=poll,
         authority=lambda paper: (paper.doi or "").startswith("10.1101/"),

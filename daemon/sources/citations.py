@@ -21,17 +21,21 @@ from daemon.errors import FetchError, PaperwatchError
 from daemon.identity import as_stored
 from daemon.models import title_key
 from daemon.parse import json_text, parse_document
-from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Key,
+    Outcome,
+    Source,
+    SourceKind,
+    catch_up_key,
+    register,
+)
 
 PAGE = 500  # citations per request (the API's limit is 1,000)
 MAX_PAGES = 20  # per followed paper and poll: 10,000 citations
 PACE = ("semanticscholar", 1.0)
 FIELDS = "title,abstract,authors,externalIds,publicationDate,url"
 _S2_ID = {"doi": "DOI", "arxiv": "ARXIV", "pmid": "PMID"}
-
-
-def _base(source: Source) -> str:
-    return str(source.options["base_url"]).rstrip("/")
 
 
 def poll(ctx: Context, source: Source) -> Outcome:
@@ -60,7 +64,7 @@ def _citing(ctx: Context, source: Source, cited: str, outcome: Outcome) -> list[
     """The stored ids of the papers S2 lists as citing `cited`, each page stored."""
     kind, _, value = cited.partition(":")
     headers = {"x-api-key": source.options["api_key"]} if source.options["api_key"] else {}
-    path = f"{_base(source)}/paper/{_S2_ID[kind]}:{quote(value, safe='/.')}/citations"
+    path = f"{source.base_url}/paper/{_S2_ID[kind]}:{quote(value, safe='/.')}/citations"
     ids: list[int] = []
     offset: int | None = 0
     for _ in range(MAX_PAGES):
@@ -90,12 +94,8 @@ def _next(body: bytes) -> int | None:
     return after if isinstance(after, int) and after > 0 else None
 
 
-def _days(value: int) -> str | None:
-    return None if 0 <= value <= 60 else "must be between 0 and 60"
-
-
 def _describe(source: Source) -> str:
-    return f"Semantic Scholar: what cites the papers watchlists follow, via {_base(source)}"
+    return f"Semantic Scholar: what cites the papers watchlists follow, via {source.base_url}"
 
 
 KIND = register(
@@ -104,7 +104,7 @@ KIND = register(
         summary="new papers citing the papers watchlists follow (cites), from Semantic Scholar",
         keys=(
             Key("api_key", "secret", None, help="S2's API key (x-api-key): a higher rate"),
-            Key("catch_up_days", "int", 7, _days, "citing papers this recent alert keywords"),
+            catch_up_key(help="citing papers this recent are new to keyword watchlists"),
             Key(
                 "base_url",
                 "url",

@@ -39,6 +39,19 @@ class Key:
     help: str = ""
 
 
+def between(low: int, high: int) -> Callable[[int], str | None]:
+    """A Key's check: a whole number from `low` to `high`."""
+    return lambda value: None if low <= value <= high else f"must be between {low} and {high}"
+
+
+def catch_up_key(
+    default: int = 7, low: int = 0, help: str = "days missed while down, fetched on start"
+) -> Key:
+    """`catch_up_days`: how far back a kind that fetches by day looks after a pause
+    (Context.days_to_fetch), at most 60 days."""
+    return Key("catch_up_days", "int", default, between(low, 60), help)
+
+
 @dataclass(frozen=True)
 class Source:
     """One configured source: the common keys, and its kind's options (validated)."""
@@ -60,6 +73,12 @@ class Source:
 
     def describe(self) -> str:
         return self.kind.describe(self)
+
+    @property
+    def base_url(self) -> str:
+        """Its `base_url` key (the service, or a local one standing in), without a
+        trailing slash."""
+        return str(self.options["base_url"]).rstrip("/")
 
 
 Memory = dict[str, Any]  # per source, kept by the daemon from one poll to the next

@@ -17,15 +17,19 @@ from urllib.parse import urlencode
 
 from daemon.errors import FetchError, ParseError
 from daemon.parse import json_text
-from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Key,
+    Outcome,
+    Source,
+    SourceKind,
+    catch_up_key,
+    register,
+)
 
 MAX_PAGES = 100
 PACE = ("crossref", 0.5)
 _ISSN = re.compile(r"^(\d{4})-?(\d{3})([\dX])$", re.IGNORECASE)
-
-
-def _base(source: Source) -> str:
-    return str(source.options["base_url"]).rstrip("/")
 
 
 def poll(ctx: Context, source: Source) -> Outcome:
@@ -41,7 +45,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
     cursor = "*"
     for _ in range(MAX_PAGES):
         ctx.check_time(source)
-        url = f"{_base(source)}/works?{urlencode({**params, 'cursor': cursor})}"
+        url = f"{source.base_url}/works?{urlencode({**params, 'cursor': cursor})}"
         body = ctx.http.get(url, pace=PACE).body
         after, items = _paging(body, url)  # an error answer fails here, before it is stored
         if items:
@@ -49,7 +53,7 @@ def poll(ctx: Context, source: Source) -> Outcome:
         if items < source.options["rows"] or not after:
             return outcome
         cursor = after
-    raise FetchError(f"{_base(source)}: more than {MAX_PAGES} pages for {days[0]}..{days[-1]}")
+    raise FetchError(f"{source.base_url}: more than {MAX_PAGES} pages for {days[0]}..{days[-1]}")
 
 
 def _paging(body: bytes, url: str) -> tuple[str | None, int]:
@@ -96,12 +100,8 @@ def _rows(value: int) -> str | None:
     return None if 1 <= value <= 1000 else "must be between 1 and 1000 (Crossref's limit)"
 
 
-def _days(value: int) -> str | None:
-    return None if 0 <= value <= 60 else "must be between 0 and 60"
-
-
 def _describe(source: Source) -> str:
-    return f"Crossref, journals {', '.join(source.options['issn'])} via {_base(source)}"
+    return f"Crossref, journals {', '.join(source.options['issn'])} via {source.base_url}"
 
 
 KIND = register(
@@ -113,7 +113,7 @@ KIND = register(
             Key("mailto", "str", "", help="your address: Crossref's polite pool"),
             Key("rows", "int", 200, _rows, "works per page"),
             Key("base_url", "url", "https://api.crossref.org", help="the API (tests: a local one)"),
-            Key("catch_up_days", "int", 7, _days, "days missed while down, fetched on start"),
+            catch_up_key(),
         ),
         poll=poll,
         describe=_describe,

@@ -13,14 +13,18 @@ from datetime import date, timedelta
 from daemon.errors import FetchError, ParseError
 from daemon.log import event
 from daemon.parse import json_text
-from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Key,
+    Outcome,
+    Source,
+    SourceKind,
+    catch_up_key,
+    register,
+)
 
 PAGE_LIMIT = 100
 MAX_PAGES = 20
-
-
-def _base(source: Source) -> str:
-    return str(source.options["base_url"]).rstrip("/")
 
 
 def poll(ctx: Context, source: Source) -> Outcome:
@@ -36,7 +40,9 @@ def _api_day(ctx: Context, source: Source, day: date) -> bytes:
     entries: list[object] = []
     for page in range(MAX_PAGES):
         ctx.check_time(source)
-        url = f"{_base(source)}/api/daily_papers?date={day.isoformat()}&limit={PAGE_LIMIT}&p={page}"
+        url = (
+            f"{source.base_url}/api/daily_papers?date={day.isoformat()}&limit={PAGE_LIMIT}&p={page}"
+        )
         body = ctx.http.get(url, token=source.options["hf_token"]).body
         try:
             chunk = json_text.loads(body)
@@ -52,7 +58,7 @@ def _api_day(ctx: Context, source: Source, day: date) -> bytes:
 
 def poll_day(ctx: Context, source: Source, day: date, outcome: Outcome) -> None:
     """The API's answer for `day`; the day's page when the API fails or answers nonsense."""
-    location = f"{_base(source)}/api/daily_papers?date={day.isoformat()}"
+    location = f"{source.base_url}/api/daily_papers?date={day.isoformat()}"
     try:
         data = _api_day(ctx, source, day)
         ctx.ingest(outcome, source, data, location)
@@ -60,7 +66,7 @@ def poll_day(ctx: Context, source: Source, day: date, outcome: Outcome) -> None:
     except (FetchError, ParseError) as exc:
         api_error = exc
     event("api_fallback", logging.DEBUG, source=source.name, day=day, reason=str(api_error))
-    page = f"{_base(source)}/papers/date/{day.isoformat()}"
+    page = f"{source.base_url}/papers/date/{day.isoformat()}"
     try:
         response = ctx.http.get(page, token=source.options["hf_token"])
         result = ctx.ingest(
@@ -75,21 +81,17 @@ def poll_day(ctx: Context, source: Source, day: date, outcome: Outcome) -> None:
         outcome.notes.append(f"{day} page shows {result.page_day}")
 
 
-def _days(value: int) -> str | None:
-    return None if 0 <= value <= 60 else "must be between 0 and 60"
-
-
 KIND = register(
     SourceKind(
         name="hf_daily",
         summary="Hugging Face Daily Papers: the API per day, the day's page as fallback",
         keys=(
             Key("base_url", "url", "https://huggingface.co", help="the site (tests: a local one)"),
-            Key("catch_up_days", "int", 7, _days, "days missed while down, fetched on start"),
+            catch_up_key(),
             Key("hf_token", "secret", None, help="sent as a Bearer header to base_url only"),
         ),
         poll=poll,
-        describe=_base,
+        describe=lambda source: source.base_url,
         every=timedelta(minutes=30),
     )
 )

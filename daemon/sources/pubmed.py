@@ -16,14 +16,18 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from daemon.errors import FetchError
-from daemon.sources.contract import Context, Key, Outcome, Source, SourceKind, register
+from daemon.sources.contract import (
+    Context,
+    Key,
+    Outcome,
+    Source,
+    SourceKind,
+    catch_up_key,
+    register,
+)
 
 BATCH = 200  # records per efetch (NCBI's advice for large sets)
 MAX_RECORDS = 10_000  # per poll: a term this broad is told so, its first records kept
-
-
-def _base(source: Source) -> str:
-    return str(source.options["base_url"]).rstrip("/")
 
 
 def _pace(source: Source) -> tuple[str, float]:
@@ -35,10 +39,10 @@ def _url(source: Source, tool: str, **params: str | int) -> tuple[str, str]:
     common: dict[str, str | int] = {"db": "pubmed", **params, "tool": "paperwatch"}
     if source.options["email"]:
         common["email"] = source.options["email"]
-    shown = f"{_base(source)}/{tool}.fcgi?{urlencode(common)}"
+    shown = f"{source.base_url}/{tool}.fcgi?{urlencode(common)}"
     if source.options["api_key"]:
         common["api_key"] = source.options["api_key"]
-    return f"{_base(source)}/{tool}.fcgi?{urlencode(common)}", shown
+    return f"{source.base_url}/{tool}.fcgi?{urlencode(common)}", shown
 
 
 def poll(ctx: Context, source: Source) -> Outcome:
@@ -105,12 +109,8 @@ def _term(value: str) -> str | None:
     return None if depth == 0 else "has an unclosed ("
 
 
-def _days(value: int) -> str | None:
-    return None if 0 <= value <= 60 else "must be between 0 and 60"
-
-
 def _describe(source: Source) -> str:
-    return f"PubMed {source.options['term']!r} via {_base(source)}"
+    return f"PubMed {source.options['term']!r} via {source.base_url}"
 
 
 KIND = register(
@@ -127,7 +127,7 @@ KIND = register(
                 "https://eutils.ncbi.nlm.nih.gov/entrez/eutils",
                 help="E-utilities (tests: a local one)",
             ),
-            Key("catch_up_days", "int", 7, _days, "days missed while down, fetched on start"),
+            catch_up_key(),
         ),
         poll=poll,
         describe=_describe,
