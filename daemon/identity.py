@@ -146,26 +146,25 @@ def as_stored(paper: Paper) -> Paper:
     transaction (conversion is the slow part of a paper); markup that cannot be
     converted is kept as written."""
     arxiv, doi = identifiers(paper.arxiv_id, paper.doi)
-    if (arxiv, doi) != (paper.arxiv_id, paper.doi):
-        paper = replace(paper, arxiv_id=arxiv, doi=doi)
-    if "--" in paper.title or "--" in paper.abstract:  # TeX's dashes: Vision–language
-        paper = replace(paper, title=dashes(paper.title), abstract=dashes(paper.abstract))
-    if "{" in paper.title or "{" in paper.abstract:  # bioRxiv's "TGF{beta}": TGFβ
-        paper = replace(
-            paper, title=braced_greek(paper.title), abstract=braced_greek(paper.abstract)
-        )
-    if not has_latex(paper.title, paper.abstract, *paper.authors):
-        return paper
-    try:
-        return replace(
-            paper,
-            title=to_unicode(paper.title),
-            abstract=to_unicode(paper.abstract),
-            authors=tuple(to_unicode(a) for a in paper.authors),
-        )
-    except Exception as exc:  # one paper's markup: it is stored as written, and said
-        event("latex_kept_as_written", logging.WARNING, title=paper.title[:80], error=repr(exc))
-        return paper
+    changed = arxiv != paper.arxiv_id or doi != paper.doi
+    title, abstract, authors = paper.title, paper.abstract, paper.authors
+    if "--" in title or "--" in abstract:  # TeX's dashes: Vision–language
+        title, abstract, changed = dashes(title), dashes(abstract), True
+    if "{" in title or "{" in abstract:  # bioRxiv's "TGF{beta}": TGFβ
+        title, abstract, changed = braced_greek(title), braced_greek(abstract), True
+    if has_latex(title, abstract, *authors):
+        try:
+            title, abstract, authors, changed = (
+                to_unicode(title),
+                to_unicode(abstract),
+                tuple(to_unicode(a) for a in authors),
+                True,
+            )
+        except Exception as exc:  # one paper's markup: stored as written, and said
+            event("latex_kept_as_written", logging.WARNING, title=title[:80], error=repr(exc))
+    if not changed:
+        return paper  # most papers: nothing to change, nothing copied
+    return replace(paper, arxiv_id=arxiv, doi=doi, title=title, abstract=abstract, authors=authors)
 
 
 IDENTIFIERS = ("arxiv_id", "doi", "pmid")  # what names one paper, strongest first

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from daemon.models import key_hash
@@ -37,6 +38,7 @@ DAY_OR_SEEN = (  # a day known to the month counts as its first
     "substr(p.first_seen, 1, 10))"
 )
 _UPDATED = COLUMNS[1:]  # all but the id: what identity may change (a new version, its title too)
+_VALUES, _UPDATED_VALUES = itemgetter(*COLUMNS), itemgetter(*_UPDATED)  # a row's, in order
 _CHUNK = 500  # bound parameters per IN (...) list
 
 
@@ -134,7 +136,7 @@ class PaperRepo:
         self.conn.executemany(
             f"INSERT INTO papers ({_SELECT}, title_hash, first_seen, updated_at) "
             f"VALUES ({', '.join('?' * (len(COLUMNS) + 3))})",
-            [(*(r[c] for c in COLUMNS), title_hashes[r["title_key"]], stamp, stamp) for r in rows],
+            [(*_VALUES(r), title_hashes[r["title_key"]], stamp, stamp) for r in rows],
         )
 
     def update(self, rows: Iterable[dict[str, Any]], stamp: str) -> None:
@@ -142,7 +144,7 @@ class PaperRepo:
         sets = ", ".join(f"{c} = ?" for c in _UPDATED)
         self.conn.executemany(
             f"UPDATE papers SET {sets}, title_hash = ?, updated_at = ? WHERE id = ?",
-            [(*(r[c] for c in _UPDATED), key_hash(r["title_key"]), stamp, r["id"]) for r in rows],
+            [(*_UPDATED_VALUES(r), key_hash(r["title_key"]), stamp, r["id"]) for r in rows],
         )
 
     def find(
