@@ -488,17 +488,20 @@ def status_of_last_good(args: argparse.Namespace, path: Path, error: str) -> int
         written = None
     state_dir = path.parent / (written if isinstance(written, str) else "state")
     db = state_dir / DB_NAME
-    known = Store(db, readonly=True).config_state.get() if db.exists() else {}
-    if not known.get("good_text"):
-        raise ConfigError(error)
-    err(f"{error}\n(the daemon runs on its last good configuration, accepted {known['good_at']})")
-    config = load_config(path, known["good_text"].encode())
-    report = status(Store(db, readonly=True), config)
+    if not db.exists():
+        raise ConfigError(error)  # nothing ran yet: the error is all there is to say
+    with Store(db, readonly=True) as store:
+        known = store.config_state.get()
+        if not known.get("good_text"):
+            raise ConfigError(error)
+        err(f"{error}\n(the daemon runs on its last good configuration, of {known['good_at']})")
+        config = load_config(path, known["good_text"].encode())
+        if not args.json:
+            cmd_status(args, config)
+            return EXIT_FAILURE
+        report = status(store, config)
     report["config_rejected"] = {"at": None, "error": error}
-    if args.json:
-        out(json.dumps(report, indent=2))
-    else:
-        cmd_status(args, config)
+    out(json.dumps(report, indent=2))
     return EXIT_FAILURE
 
 
