@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from apprise import NotifyFormat
 from markupsafe import Markup
 
 from daemon.errors import QueryError
@@ -24,6 +23,15 @@ SNIPPET_CHARS = 320
 MAX_AUTHORS = 6
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#|<>~])")  # inline markup only
 EMAIL = "email"  # HTML as one styled document, for mail clients (never split)
+
+
+class NotifyFormat:
+    """The body formats, as apprise names them (its own enum would import apprise, which
+    a daemon whose channels are all paperwatch's own never needs)."""
+
+    TEXT = "text"
+    HTML = "html"
+    MARKDOWN = "markdown"
 
 
 def _email() -> Any:
