@@ -161,9 +161,20 @@ LONG_FIRST = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests first, the short ones after: with `--dist worksteal` idle workers
-    take over the rest, so the run does not end on one worker's long tail."""
-    items.sort(key=lambda i: i.path.name not in LONG_FIRST)  # stable: file order kept
+    """Each worker's share starts with its part of the long tests: `--dist worksteal`
+    gives worker k the k-th contiguous quarter of this order and lets idle workers take
+    the end of the others' queues, so the run ends on short tests, not on one worker's
+    long ones (with the long ones all first, they were the part stolen, and ran last)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    long = [i for i in items if i.path.name in LONG_FIRST]
+    short = [i for i in items if i.path.name not in LONG_FIRST]
+    size = -(-len(items) // workers)
+    order: list[pytest.Item] = []
+    for k in range(workers):
+        mine = long[k::workers]
+        order += mine + short[: size - len(mine)]
+        del short[: size - len(mine)]
+    items[:] = order + short
 
 
 def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
