@@ -16,8 +16,9 @@ The flow, one module per stage (each arrow a plain function call on plain data):
                        JSON webhooks)
 
 app.py is what the CLI, the daemon's jobs and the web handlers call; config.py validates
-config.toml (config_schema.py its shape); runtime.py turns it into the immutable snapshot
-the daemon swaps on reload; clock.py and http.py are the edges tests replace.
+config.toml into plain settings (config_schema.py its shape); runtime.py builds the
+channels, sources, matcher and HTTP client from them, the immutable snapshot the daemon
+swaps on reload; clock.py and http.py are the edges tests replace.
 """
 
 __version__ = "0.1.0"

@@ -4,15 +4,18 @@ or a watcher is down, and when it recovers."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from daemon.config import Config
 from daemon.log import event
 from daemon.render import Message
 
+if TYPE_CHECKING:
+    from daemon.runtime import Runtime
 
-def admin_message(config: Config, title: str, body: str) -> bool:
+
+def admin_message(runtime: Runtime, title: str, body: str) -> bool:
     """Send straight to admin_channel (not the outbox); True if it was sent."""
-    channel = config.channels.get(config.admin_channel or "")
+    channel = runtime.channels.get(runtime.config.admin_channel or "")
     if channel is None:
         return False
     error, _ = channel.send(Message.plain(title, body))

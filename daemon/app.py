@@ -102,12 +102,12 @@ def channels_due(store: Store, runtime: Runtime) -> list[str]:
     """Before a delivery pass: claims of senders that died are freed, papers whose abstract
     never came are decided; the channels that may have something to send."""
     decide_waiting(store, runtime, runtime.clock.now())
-    return channels_to_pass(store, runtime.config)
+    return channels_to_pass(store, runtime)
 
 
 def deliver(store: Store, runtime: Runtime, name: str) -> DeliveryReport:
     """One delivery pass over channel `name`."""
-    return deliver_channel(store, runtime.config, runtime.clock.now(), name)
+    return deliver_channel(store, runtime, runtime.clock.now(), name)
 
 
 def settle(store: Store, runtime: Runtime, warn: Callable[[str], None]) -> DeliveryReport:
@@ -120,7 +120,7 @@ def settle(store: Store, runtime: Runtime, warn: Callable[[str], None]) -> Deliv
         event("similar_not_scored", logging.WARNING, error=str(exc))
         warn(f"similar watchlists not scored: {exc}")
     decide_waiting(store, runtime, runtime.clock.now())
-    return deliver_all(store, runtime.config, runtime.clock.now())
+    return deliver_all(store, runtime, runtime.clock.now())
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from daemon.config import DEFAULT_TIMEOUT
 from daemon.errors import ConfigError
 from daemon.log import event
 from daemon.outputs.contract import Output, output_kind
@@ -92,7 +93,6 @@ class Target:
 _SERVICE_LIMITS = {"NotifySlack": 3000}
 
 
-DEFAULT_TIMEOUT = 30.0  # seconds a service may take to connect, and again to answer
 _TIMED_OUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
 
 

@@ -27,7 +27,7 @@ from daemon.app import (
 )
 from daemon.app import preview_similar as similar_preview
 from daemon.clock import SYSTEM, human
-from daemon.config import Config, Watchlist, config_path, load_config
+from daemon.config import DB_NAME, Config, Watchlist, config_path, load_config
 from daemon.errors import ConfigError, PaperwatchError, QueryError, UsageError
 from daemon.ingest import is_digest_file
 from daemon.log import setup_logging
@@ -35,13 +35,13 @@ from daemon.matches import match_hook
 from daemon.outbox import DeliveryReport, retry_all
 from daemon.query import parse_query, query_warnings, with_synonyms
 from daemon.render import Message, paper_json, terms_line
-from daemon.runtime import Runtime
+from daemon.runtime import Runtime, build_channels, build_sources
 from daemon.search import catch_up, search
 from daemon.secrets import scrub
 from daemon.similar_job import examples_of, library_problems, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
 from daemon.status import alerts, status
-from daemon.store import DB_NAME, STATUSES, Store, StoreError, usable
+from daemon.store import STATUSES, Store, StoreError, usable
 from daemon.store.rows import StoredPaper
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -76,6 +76,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     files = list(expand_paths(args.paths))
     runtime = Runtime.build(config, check_examples=False)  # the examples may come now
+    runtime.begin()
     hook = None if args.no_notify else match_hook(runtime)
     failed = total_new = total_gained = total_papers = newest = 0
     quiet: list[int] = []  # papers that gained their text (not to be scored again)
@@ -159,6 +160,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FAILURE
     waiting: list[str] = []
     broken: list[str] = []  # libraries that cannot be read: their watchlists' problem
+    channels, sources = build_channels(config), build_sources(config)
     if any(w.similar for w in config.watchlists):
         with Store(config.db_path) as store:
             examples = examples_of(store, config)  # every named example is stored
@@ -172,11 +174,11 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     out(f"  state_dir: {config.state_dir}")
     zone = f"{config.timezone}" if config.timezone else f"{config.tz} (system)"
     out(f"  timezone: {zone}; give up on deliveries after {human(config.give_up_after)}")
-    out(f"  channels: {len(config.channels)}")
-    for name, channel in config.channels.items():
+    out(f"  channels: {len(channels)}")
+    for name, channel in channels.items():
         out(f"    {name}: {channel.describe()}")
-    out(f"  sources: {len(config.sources)}")
-    for src in config.sources:
+    out(f"  sources: {len(sources)}")
+    for src in sources:
         out(f"    {src.name}: {src.type} {src.describe()} ({src.schedule()})")
     web = config.web
     if web.listen:
@@ -209,7 +211,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
     store = Store(config.db_path)
     if args.action == "retry":
-        report = retry_all(store, config, SYSTEM.now(), pending_too=args.now)
+        report = retry_all(store, Runtime.build(config), SYSTEM.now(), pending_too=args.now)
         report_delivery(report)
         if not report.messages:
             out("alerts: nothing to retry")
@@ -369,10 +371,10 @@ def cmd_vote(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_test_notify(args: argparse.Namespace, config: Config) -> int:
-    channel = config.channels.get(args.channel)
-    if channel is None:
+    if args.channel not in config.channels:
         known = ", ".join(config.channels) or "none configured"
         raise UsageError(f"unknown channel {args.channel!r} (channels: {known})")
+    channel = build_channels(config, only=args.channel)[args.channel]
     title = "paperwatch test notification"
     body = f"This is a test of channel {args.channel} from paperwatch."
     error, _ = channel.send(Message.plain(title, body))
@@ -384,15 +386,13 @@ def cmd_test_notify(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_poll(args: argparse.Namespace, config: Config) -> int:
-    sources = config.sources
-    if args.source:
-        source = config.source(args.source)
-        if source is None:
-            known = ", ".join(s.name for s in config.sources) or "none configured"
-            raise UsageError(f"unknown source {args.source!r} (sources: {known})")
-        sources = (source,)
-    store = Store(config.db_path)
+    if args.source and not any(s.name == args.source for s in config.sources):
+        known = ", ".join(s.name for s in config.sources) or "none configured"
+        raise UsageError(f"unknown source {args.source!r} (sources: {known})")
     runtime = Runtime.build(config)
+    runtime.begin()
+    sources = tuple(s for s in runtime.sources if s.name == args.source or not args.source)
+    store = Store(config.db_path)
     failed = 0
     try:
         for source in sources:

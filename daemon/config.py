@@ -1,8 +1,12 @@
-"""Load and validate config.toml into an immutable Config; every error names its TOML path."""
+"""Load and validate config.toml into an immutable Config; every error names its TOML path.
+
+A Config is plain data: settings, nothing built. The channels (apprise plugins, output
+writers), the sources (each kind's keys checked, options resolved) and the HTTP client
+are built from it by daemon.runtime, so this module imports no network, notification or
+storage library (tests/test_layout.py holds it to that)."""
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import ipaddress
 import os
@@ -17,10 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from apscheduler.triggers.cron import CronTrigger
 from tzlocal import get_localzone
 
-from daemon.channels import DEFAULT_TIMEOUT, Channel, load_channel
 from daemon.config_schema import (
     ChannelShape,
     PersonShape,
@@ -29,11 +31,9 @@ from daemon.config_schema import (
     WebShape,
     ZoteroShape,
     shown,
-    source_shape,
     validated,
 )
 from daemon.errors import ConfigError, QueryError
-from daemon.http import HttpSettings
 from daemon.library import is_library
 from daemon.models import cited_id
 from daemon.people import Name, Person, looks_like_orcid, orcid, orcid_problem
@@ -48,17 +48,59 @@ from daemon.query import (
     query_warnings,
     with_synonyms,
 )
-from daemon.secrets import Secrets, remember
-from daemon.sources import REQUIRED, Key, Source
-from daemon.sources import kind as source_kind
-from daemon.sources import kinds as source_kinds
-from daemon.store import DB_NAME
+from daemon.secrets import Secrets
 from daemon.toml_positions import Loc, Position, parse_path, position_of, positions
-from daemon.zotero import API as ZOTERO_API
-from daemon.zotero import LIBRARY as ZOTERO_LIBRARY
-from daemon.zotero import ZoteroSettings
 
 DEFAULT_CONFIG = "config.toml"
+DB_NAME = "paperwatch.db"  # in state_dir
+DEFAULT_TIMEOUT = 30.0  # seconds a channel's service may take to connect, and again to answer
+ZOTERO_API = "https://api.zotero.org"
+ZOTERO_LIBRARY = re.compile(r"^(users|groups)/\d+$")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """`[http]` in config.toml; these defaults are the only copy."""
+
+    timeout: float = 30.0
+    min_interval: float = 1.0  # seconds between two requests to one host
+    max_bytes: int = 20 * 1024 * 1024
+    retries: int = 2  # extra attempts after a connection error or 429/503
+    job_time_limit: float = 600.0  # a source's poll stops between requests after this
+    max_retry_after: float = 120.0  # a longer Retry-After fails now, the scheduler backs off
+
+
+@dataclass(frozen=True)
+class ZoteroSettings:
+    """`[zotero]`: the library the page's "add to Zotero" saves to."""
+
+    library: str  # "users/<userID>" or "groups/<groupID>"
+    key: str = field(repr=False)
+    base_url: str = ZOTERO_API
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """`[channels] name = ...`: its URLs with their secrets expanded (`secrets`: the values
+    that came from ${VAR} or the credentials file), as daemon.runtime builds it."""
+
+    name: str
+    urls: tuple[str, ...] = field(repr=False)
+    where: str  # its TOML path, for the errors of building it
+    secrets: tuple[str, ...] = field(repr=False, default=())
+    timeout: float = DEFAULT_TIMEOUT
+    max_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """`[[sources]]`: its name, type and schedule, and its table as written; its kind's
+    keys are checked and its options resolved when daemon.runtime builds it."""
+
+    name: str
+    type: str
+    index: int  # its place in [[sources]], for the errors of building it
+    table: MappingProxyType[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -128,18 +170,29 @@ class Config:
     give_up_after: timedelta = timedelta(hours=48)
     undecided_after: timedelta = timedelta(days=2)  # a paper without abstract waits this long
     stall_after: timedelta = timedelta(minutes=5)  # a watcher's poll running longer is stuck
-    channels: dict[str, Channel] = field(default_factory=dict)
+    channels: dict[str, ChannelSettings] = field(default_factory=dict)
     watchlists: tuple[Watchlist, ...] = ()
-    sources: tuple[Source, ...] = ()
+    sources: tuple[SourceSettings, ...] = ()
     http: HttpSettings = field(default_factory=HttpSettings)
     web: WebSettings = field(default_factory=WebSettings)
     admin_channel: str | None = None
     alert_after_failures: int = 3
     zotero: ZoteroSettings | None = None  # "add to Zotero" on the page
     synonyms: Synonyms = ()  # [synonyms]: groups of terms that say the same
+    secrets: Secrets = field(
+        default_factory=lambda: Secrets({}), repr=False
+    )  # for the sources' keys
+    text: str = field(default="", repr=False)  # as accepted: where build errors are placed
 
-    def source(self, name: str) -> Source | None:
-        return next((s for s in self.sources if s.name == name), None)
+    @property
+    def base(self) -> Path:
+        """The folder paths written in the file are relative to."""
+        return self.path.parent
+
+    def placed(self, message: str) -> str:
+        """`path: reason` of an error about this configuration, with the line and column
+        of the file where `path` is written."""
+        return _placed(message, self.text)
 
     def watchlist(self, name: str) -> Watchlist | None:
         return next((w for w in self.watchlists if w.name == name), None)
@@ -207,10 +260,10 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
             raise ConfigError(f"timezone: unknown time zone {top.timezone!r}") from None
     secrets_file = base / top.secrets_file if top.secrets_file else None
     secrets = Secrets.load(secrets_file, "secrets_file")
-    channels = _channels(top.channels, secrets, base)
+    channels = _channels(top.channels, secrets)
     synonyms = _synonyms(top.synonyms)
-    watchlists = _watchlists(top.watchlists, channels, positions(text), base, synonyms)
-    sources = _sources(top.sources, base, state_dir, secrets)
+    watchlists = _watchlists(top.watchlists, set(channels), positions(text), base, synonyms)
+    sources = _sources(top.sources)
     given_http = msgspec.structs.asdict(top.http).items()
     http = HttpSettings(**{k: _plain(v) for k, v in given_http if v is not None})
     web = _web(top.web, secrets)
@@ -229,6 +282,8 @@ def build_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         admin_channel=top.admin_channel,
         zotero=_zotero(top.zotero, secrets),
         synonyms=synonyms,
+        secrets=secrets,
+        text=text,
         **{k: getattr(top, k) for k in given if getattr(top, k) is not None},
     )
 
@@ -238,55 +293,24 @@ def _plain(value: Any) -> Any:
     return value.total_seconds() if isinstance(value, timedelta) else value
 
 
-def _sources(data: list[Any], base: Path, state_dir: Path, secrets: Secrets) -> tuple[Source, ...]:
-    out: list[Source] = []
+def _sources(data: list[Any]) -> tuple[SourceSettings, ...]:
+    """Each source's name and type, its table as written: its kind checks the rest when
+    daemon.runtime builds it (the kinds' modules are the network's side)."""
+    out: list[SourceSettings] = []
     for i, raw in enumerate(data):
-        where = f"sources[{i}]"
-        type_name = raw.get("type")
-        known = sorted(source_kinds())
-        if "type" not in raw:
-            raise ConfigError(f"{where}.type: missing (required; one of {', '.join(known)})")
-        if not isinstance(type_name, str):
-            raise ConfigError(f"{where}.type: expected a string, got {shown(type_name)}")
-        kind = source_kind(type_name)
-        if kind is None:
-            near = difflib.get_close_matches(type_name, known, 1, 0.6)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            raise ConfigError(
-                f"{where}.type: unknown type {type_name!r} ({hint}one of {', '.join(known)})"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"sources[{i}]: expected a table, got {shown(raw)}")
+        name, type_name = raw.get("name"), raw.get("type")
+        if isinstance(name, str) and any(s.name == name for s in out):
+            raise ConfigError(f"sources[{i}].name: duplicate source name {name!r}")
+        out.append(
+            SourceSettings(
+                name if isinstance(name, str) else "",
+                type_name if isinstance(type_name, str) else "",
+                i,
+                MappingProxyType(dict(raw)),
             )
-        shape = source_shape(
-            type_name, tuple((k.name, k.type, k.default is REQUIRED) for k in kind.keys)
         )
-        table = validated(shape, raw, ("sources", i), f"a {type_name} source")
-        name = table.name
-        if any(s.name == name for s in out):
-            raise ConfigError(f"{where}.name: duplicate source name {name!r}")
-        every: timedelta | None = table.every
-        cron = table.cron
-        if cron is not None:
-            if every is not None:
-                raise ConfigError(f"{where}: give either every or cron, not both")
-            try:
-                CronTrigger.from_crontab(cron)
-            except ValueError as exc:
-                raise ConfigError(f"{where}.cron: invalid cron expression ({exc})") from None
-        elif every is None:
-            every = kind.every
-        options = {
-            k.name: _option(
-                getattr(table, k.name),
-                k,
-                where,
-                k.name in raw,
-                (base, state_dir),
-                secrets,
-            )
-            for k in kind.keys
-        }
-        if kind.check is not None and (wrong := kind.check(options)):
-            raise ConfigError(f"{where}.{wrong[0]}: {wrong[1]}")
-        out.append(Source(name, type_name, every, cron, MappingProxyType(options)))
     return tuple(out)
 
 
@@ -334,35 +358,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _option(
-    value: Any, key: Key, table: str, present: bool, dirs: tuple[Path, Path], secrets: Secrets
-) -> Any:
-    """One declared key of a source (typed by its shape): defaulted, expanded, checked;
-    a path relative to the config file's folder, or by default to the state dir (`dirs`)."""
-    where = f"{table}.{key.name}"
-    required = key.default is REQUIRED
-    if value is None and not required:
-        value = key.default
-    if key.type == "str_list":
-        value = tuple(value or ())
-        if required and not value:
-            raise ConfigError(f"{where}: missing (required)")
-    if value is None:
-        return None
-    if key.type == "url" and not re.match(r"^https?://[^/\s]+", value):
-        raise ConfigError(f"{where}: expected an http:// or https:// URL, got {value!r}")
-    if key.type == "secret" and present:
-        value = secrets.expand(value, where)
-        remember(value)  # written in the file, it is a secret all the same
-    if key.type == "path":
-        value = (dirs[0] if present else dirs[1]) / value
-    complaint = key.check(value) if key.check else None
-    if complaint:
-        raise ConfigError(f"{where}: {complaint}")
-    return value
-
-
-def _channels(data: dict[str, Any], secrets: Secrets, base: Path) -> dict[str, Channel]:
+def _channels(data: dict[str, Any], secrets: Secrets) -> dict[str, ChannelSettings]:
     """`name = "url"`, `name = ["url", ...]`, or a table `{url(s) = ..., timeout = "30s"}`."""
     channels = {}
     for name, value in data.items():
@@ -380,9 +376,9 @@ def _channels(data: dict[str, Any], secrets: Secrets, base: Path) -> dict[str, C
             urls = [urls]
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             raise ConfigError(f"{where}: expected an apprise URL or a list of them")
-        expanded = [secrets.expand(u, where) for u in urls]
-        known = [v for u in urls for v in secrets.referenced(u)]
-        channels[name] = load_channel(name, expanded, where, known, timeout, base, max_chars)
+        expanded = tuple(secrets.expand(u, where) for u in urls)
+        known = tuple(v for u in urls for v in secrets.referenced(u))
+        channels[name] = ChannelSettings(name, expanded, where, known, timeout, max_chars)
     return channels
 
 
@@ -440,7 +436,7 @@ def _synonyms(shape: dict[str, list[str]]) -> Synonyms:
 
 def _watchlists(
     shapes: list[WatchlistShape],
-    channels: dict[str, Channel],
+    channels: set[str],
     found: dict[Loc, Position],
     base: Path,
     synonyms: Synonyms = (),

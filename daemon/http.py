@@ -30,24 +30,13 @@ import httpx
 from daemon import __version__
 from daemon.backoff import backoff
 from daemon.clock import SYSTEM, Clock
+from daemon.config import HttpSettings
 from daemon.errors import FetchError
 
 USER_AGENT = (
     f"paperwatch/{__version__} (+https://github.com/paperwatch/paperwatch; new-paper alerts)"
 )
 RETRY_STATUSES = (429, 503)
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """`[http]` in config.toml; these defaults are the only copy."""
-
-    timeout: float = 30.0
-    min_interval: float = 1.0  # seconds between two requests to one host
-    max_bytes: int = 20 * 1024 * 1024
-    retries: int = 2  # extra attempts after a connection error or 429/503
-    job_time_limit: float = 600.0  # a source's poll stops between requests after this
-    max_retry_after: float = 120.0  # a longer Retry-After fails now, the scheduler backs off
 
 
 @dataclass(frozen=True)
@@ -132,17 +121,30 @@ class HttpClient:
         self.settings = settings or HttpSettings()
         self.clock = clock
         self.pacer = pacer or HostPacer(clock)
-        self.client = httpx.Client(
-            timeout=self.settings.timeout,
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-            # a connection per request: the deadline watches the socket it opens
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
+        self.transport = transport
+        self._client: httpx.Client | None = None
+        self._making = threading.Lock()
+
+    @property
+    def client(self) -> httpx.Client:
+        """Made on first use: a command or a runtime that never fetches builds no TLS
+        context (20-70 ms each)."""
+        with self._making:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.settings.timeout,
+                    follow_redirects=True,
+                    headers={"User-Agent": USER_AGENT},
+                    transport=self.transport,
+                    # a connection per request: the deadline watches the socket it opens
+                    limits=httpx.Limits(max_keepalive_connections=0),
+                )
+            return self._client
 
     def close(self) -> None:
-        self.client.close()
+        with self._making:
+            if self._client is not None:
+                self._client.close()
 
     def get(
         self,

@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING
 from daemon.backoff import backoff
 from daemon.channels import Sent
 from daemon.clock import SYSTEM, Clock, iso
-from daemon.config import Config
 from daemon.log import event
 from daemon.render import render
 from daemon.store import Store
 from daemon.store.rows import StoredDelivery
 
 if TYPE_CHECKING:
-    pass
+    from daemon.runtime import Runtime
 
 
 FIRST_RETRY = timedelta(seconds=30)
@@ -50,28 +49,28 @@ class DeliveryReport:
 
 
 def deliver(
-    store: Store, config: Config, now: datetime, only: Iterable[int] | None = None
+    store: Store, runtime: Runtime, now: datetime, only: Iterable[int] | None = None
 ) -> DeliveryReport:
     """Send what is due on every channel, each channel in its own thread with its own
     connection, so a hung service delays only itself."""
-    names = channels_to_pass(store, config)
+    names = channels_to_pass(store, runtime)
     ids = None if only is None else list(only)
     if len(names) <= 1:
-        return sum_reports(deliver_channel(store, config, now, name, ids) for name in names)
+        return sum_reports(deliver_channel(store, runtime, now, name, ids) for name in names)
 
     def one(name: str) -> DeliveryReport:
         with Store(store.path) as own:
-            return deliver_channel(own, config, now, name, ids)
+            return deliver_channel(own, runtime, now, name, ids)
 
     with ThreadPoolExecutor(len(names), thread_name_prefix="deliver") as pool:
         return sum_reports(pool.map(one, sorted(names)))
 
 
-def channels_to_pass(store: Store, config: Config) -> list[str]:
+def channels_to_pass(store: Store, runtime: Runtime) -> list[str]:
     """The channels a delivery pass looks at (configured, or with rows left from an
     earlier configuration), after freeing the claims of senders that died."""
     release_orphaned_claims(store)
-    return sorted(set(config.channels) | set(store.deliveries.channels_with_work()))
+    return sorted(set(runtime.channels) | set(store.deliveries.channels_with_work()))
 
 
 def sum_reports(reports: Iterable[DeliveryReport]) -> DeliveryReport:
@@ -115,14 +114,14 @@ def _running(pid: int) -> bool:
 
 
 def deliver_channel(
-    store: Store, config: Config, now: datetime, channel_name: str, only: list[int] | None = None
+    store: Store, runtime: Runtime, now: datetime, channel_name: str, only: list[int] | None = None
 ) -> DeliveryReport:
     """Claim and send one channel's due deliveries: one message per watchlist and batch.
 
     The claim (owner and expiry, one UPDATE) keeps every other process, the CLI's `alerts
     retry` included, from sending the same rows while this one works on them."""
     report = DeliveryReport()
-    channel = config.channels.get(channel_name)
+    channel = runtime.channels.get(channel_name)
     owner = claim_owner()
     timeout = channel.timeout if channel else 0.0
     window = timedelta(seconds=2 * timeout) + CLAIM_MARGIN
@@ -131,7 +130,7 @@ def deliver_channel(
     if not rows:
         return report
     with ClaimKeeper(store.path, owner, now, window):
-        _send_claimed(store, config, now, channel_name, rows, owner, report)
+        _send_claimed(store, runtime, now, channel_name, rows, owner, report)
     return report
 
 
@@ -170,7 +169,7 @@ class ClaimKeeper(threading.Thread):
 
 def _send_claimed(
     store: Store,
-    config: Config,
+    runtime: Runtime,
     now: datetime,
     channel_name: str,
     rows: list[StoredDelivery],
@@ -180,13 +179,13 @@ def _send_claimed(
     """One digest per watchlist of the claimed rows, however many (a service with a size
     limit gets it in numbered parts); each recorded as sent or failed as soon as it is;
     what is left is released at the end."""
-    channel = config.channels.get(channel_name)
+    channel = runtime.channels.get(channel_name)
     groups: dict[str, list[StoredDelivery]] = {}
     for row in rows:
         groups.setdefault(row.match.watchlist, []).append(row)
     try:
         with channel.session() if channel is not None else contextlib.nullcontext():
-            _send_groups(store, config, now, channel_name, groups, report)
+            _send_groups(store, runtime, now, channel_name, groups, report)
     finally:
         with store.transaction():
             store.deliveries.release(owner)
@@ -194,29 +193,29 @@ def _send_claimed(
 
 def _send_groups(
     store: Store,
-    config: Config,
+    runtime: Runtime,
     now: datetime,
     channel_name: str,
     groups: dict[str, list[StoredDelivery]],
     report: DeliveryReport,
 ) -> None:
-    channel = config.channels.get(channel_name)
+    channel = runtime.channels.get(channel_name)
     for watchlist, batch in groups.items():
         if channel is None:
             gone = f"channel {channel_name!r} is not in the configuration"
             sent = Sent(gone, frozenset(range(len(batch))))
         else:
             matches = [d.match for d in batch]
-            configured = config.watchlist(watchlist)
+            configured = runtime.config.watchlist(watchlist)
             query = configured.source if configured is not None else ""
             message = partial(render, watchlist, query, matches)
             sent = channel.deliver(watchlist, matches, message)
         report.messages += 1
         # the papers the first parts of a digest carried were sent: only the rest retry
         reached = [row for i, row in enumerate(batch) if i not in sent.unsent]
-        _record(store, reached, now, None, config.give_up_after, report)
+        _record(store, reached, now, None, runtime.config.give_up_after, report)
         missed = [row for i, row in enumerate(batch) if i in sent.unsent]
-        _record(store, missed, now, sent.error, config.give_up_after, report)
+        _record(store, missed, now, sent.error, runtime.config.give_up_after, report)
         event(
             "deliver",
             logging.INFO if sent.error is None else logging.WARNING,
@@ -271,11 +270,11 @@ def _record(
 
 
 def retry_all(
-    store: Store, config: Config, now: datetime, pending_too: bool = False
+    store: Store, runtime: Runtime, now: datetime, pending_too: bool = False
 ) -> DeliveryReport:
     """`alerts retry`: every failed or dead delivery, now; a pending one (a daily digest
     before its time) keeps its time unless `pending_too` (`--now`)."""
     ids = store.deliveries.retryable(pending_too)
     with store.transaction():
         store.deliveries.revive_dead(iso(now))
-    return deliver(store, config, now, ids) if ids else DeliveryReport()
+    return deliver(store, runtime, now, ids) if ids else DeliveryReport()

@@ -169,7 +169,7 @@ def run_source(ctx: PollContext, source: Source, force: bool = True) -> Outcome 
         return None
     if state.failure_alerted:
         admin_message(
-            ctx.config,
+            ctx.runtime,
             f"paperwatch: source {source.name} recovered",
             f"Source {source.name} works again after {state.consecutive_failures} failures.",
         )
@@ -215,7 +215,7 @@ def _failed(ctx: PollContext, source: Source, state: SourceState, error: str) ->
     alerted = state.failure_alerted
     if failures >= ctx.config.alert_after_failures and not alerted:
         alerted = admin_message(
-            ctx.config,
+            ctx.runtime,
             f"paperwatch: source {source.name} fails",
             f"Source {source.name} failed {failures} times in a row. Last error: {error}",
         )

@@ -111,7 +111,7 @@ class Jobs:
     def poll(self, name: str, force: bool = False, beat: Beat | None = None) -> Outcome | None:
         """Poll source `name` (one poll per source at a time); None if skipped or failed."""
         runtime = self.current.get()
-        source = runtime.config.source(name)
+        source = runtime.source(name)
         if source is None:
             return None
         with self._source_lock(name), Store(runtime.config.db_path) as store:
@@ -326,7 +326,9 @@ class Service:
         self.lock = acquire_lock(config.state_dir)
         with Store(config.db_path) as store:  # migrations, before any job runs
             store.config_state.accepted(text.decode("utf-8-sig"), iso(clock.now()))
-        self.current = Current(Runtime.build(config, clock=clock, isolate_training=True))
+        runtime = Runtime.build(config, clock=clock, isolate_training=True)
+        runtime.begin()
+        self.current = Current(runtime)
         self.jobs = Jobs(self.current)
         self.stop = threading.Event()  # set when stopping: threads that wait on it end
         self.wake = Wakeup()
@@ -389,13 +391,13 @@ class Service:
     def schedule_sources(self) -> None:
         runtime = self.current.get()
         config = runtime.config
-        wanted = {f"source:{s.name}" for s in config.sources}
+        wanted = {f"source:{s.name}" for s in runtime.sources}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("source:") and job.id not in wanted:
                 job.remove()
         now = runtime.clock.now()
         with Store(config.db_path) as store:
-            for source in config.sources:
+            for source in runtime.sources:
                 trigger = (
                     CronTrigger.from_crontab(source.cron, timezone=config.tz)
                     if source.cron
@@ -415,8 +417,7 @@ class Service:
                 store.sources.save(source.name, next_run_at=iso(first))
 
     def sync_watchers(self) -> None:
-        config = self.current.get().config
-        wanted = {s.name: s for s in config.sources if s.kind.watch is not None}
+        wanted = {s.name: s for s in self.current.get().sources if s.kind.watch is not None}
         for name, watcher in list(self.watchers.items()):
             if wanted.get(name) != watcher.source:
                 watcher.stop(timeout=5)
@@ -441,8 +442,9 @@ class Service:
     def watcher_health(self, source: Source, error: str | None) -> None:
         """Record a watcher failing (or working again) for `status`; tell the admin once
         per failing spell."""
-        config = self.current.get().config
-        now = iso(self.current.get().clock.now())
+        runtime = self.current.get()
+        config = runtime.config
+        now = iso(runtime.clock.now())
         state: SourceState | None = None
         try:
             with Store(config.db_path) as store:
@@ -457,14 +459,14 @@ class Service:
         was_failing = state is not None and state.watch_error is not None
         if error is not None and not was_failing:
             admin_message(
-                config,
+                runtime,
                 f"paperwatch: watcher of {source.name} failed",
                 f"The watcher of source {source.name} failed and is being restarted: {error}. "
                 "Scheduled polls go on meanwhile.",
             )
         elif error is None and was_failing:
             admin_message(
-                config,
+                runtime,
                 f"paperwatch: watcher of {source.name} recovered",
                 f"The watcher of source {source.name} works again.",
             )
@@ -528,6 +530,7 @@ class Service:
             self.current.swap(runtime)
             self._remember_config(runtime, accepted=text.decode("utf-8-sig"))
             try:
+                runtime.begin()
                 app.follow_config_times(runtime)
                 self.jobs.deliver()  # what an edit made due goes now
                 self.schedule_sources()

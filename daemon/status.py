@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from daemon.config import Config
+from daemon.runtime import build_sources
 from daemon.similar_job import library_problems
 from daemon.store import STATUSES, Store
 from daemon.store.rows import SourceState
@@ -15,7 +16,7 @@ def status(store: Store | None, config: Config) -> dict[str, Any]:
     """What `paperwatch status` shows: each configured source's state, and the outbox
     (`store` None: no database yet, nothing has run)."""
     sources = []
-    for source in config.sources:
+    for source in build_sources(config):
         state = store.sources.get(source.name) if store else SourceState(source.name)
         details = state.details
         if source.kind.report is not None:

@@ -4,26 +4,16 @@ URL: `[zotero] library = "users/123456"`, `key = "${ZOTERO_KEY}"`."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from daemon.config import ZoteroSettings
 from daemon.reader import find_paper
 from daemon.store import Store
 from daemon.store.rows import StoredPaper
 
-API = "https://api.zotero.org"
 TIMEOUT = 30.0
-LIBRARY = re.compile(r"^(users|groups)/\d+$")
-
-
-@dataclass(frozen=True)
-class ZoteroSettings:
-    library: str  # "users/<userID>" or "groups/<groupID>"
-    key: str = field(repr=False)
-    base_url: str = API
 
 
 def item(paper: StoredPaper) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
-from daemon.config import Config
+from daemon.config import Config, load_config
 from daemon.ingest import IngestResult, ingest_bytes
 from daemon.matches import match_hook
 from daemon.poller import PollContext, run_source
@@ -116,6 +116,14 @@ def ingest_alerting(
     )
 
 
+def load_and_build(path: Path) -> Runtime:
+    """A configuration as the daemon takes it: validated, then built (a source's kind
+    checks its own keys as it is built)."""
+    runtime = Runtime.build(load_config(path), check_examples=False)
+    runtime.http.close()
+    return runtime
+
+
 def poll_once(
     config: Config, store: Store, name: str, now: datetime, clock: ManualClock | None = None
 ) -> Outcome | None:
@@ -123,7 +131,7 @@ def poll_once(
     Retry-After, backoff)."""
     runtime = Runtime.build(config, clock=clock or ManualClock(now))
     try:
-        source = config.source(name)
+        source = runtime.source(name)
         assert source is not None, name
         return run_source(PollContext(store, runtime, now), source)
     finally:

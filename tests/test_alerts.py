@@ -173,7 +173,7 @@ def test_receiver_down_then_back_exactly_once_across_restart(config_file, tmp_pa
     expected = len(alerts(store))
     assert expected > 0
 
-    report = deliver(store, config, t0)  # connection refused
+    report = deliver(store, Runtime.build(config), t0)  # connection refused
     assert report.failed == expected and report.sent == 0
     rows = alerts(store)
     assert {r["status"] for r in rows} == {"failed"}
@@ -183,18 +183,24 @@ def test_receiver_down_then_back_exactly_once_across_restart(config_file, tmp_pa
     hook = Webhook(port).start()
     try:
         hook.status = 500
-        report = deliver(store, config, t0 + timedelta(minutes=1))  # HTTP 500
+        report = deliver(store, Runtime.build(config), t0 + timedelta(minutes=1))  # HTTP 500
         assert report.failed == expected
         assert {r["attempts"] for r in alerts(store)} == {2}
-        assert deliver(store, config, t0 + timedelta(minutes=1, seconds=5)).messages == 0
+        assert (
+            deliver(store, Runtime.build(config), t0 + timedelta(minutes=1, seconds=5)).messages
+            == 0
+        )
         store.close()  # "restart": a new process-like store and config
 
         hook.status = 200
         store = Store(load_config(config_file).db_path)
         later = t0 + timedelta(hours=1)
-        report = deliver(store, load_config(config_file), later)
+        report = deliver(store, Runtime.build(load_config(config_file)), later)
         assert report.sent == expected
-        assert deliver(store, load_config(config_file), later + timedelta(hours=2)).sent == 0
+        assert (
+            deliver(store, Runtime.build(load_config(config_file)), later + timedelta(hours=2)).sent
+            == 0
+        )
     finally:
         hook.stop()
     assert len(hook.bodies) == 1
@@ -213,8 +219,8 @@ def test_failing_channel_becomes_dead_then_retry_sends(config_file):
     t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
     store = Store(config.db_path)
     ingest_fixture(store, config, t0)
-    deliver(store, config, t0)
-    deliver(store, config, t0 + timedelta(hours=3))
+    deliver(store, Runtime.build(config), t0)
+    deliver(store, Runtime.build(config), t0 + timedelta(hours=3))
     assert {r["status"] for r in alerts(store)} == {"dead"}
     shown = json.loads(command(config_file, "alerts", "--json").stdout)
     assert shown[0]["last_error"] and "127.0.0.1" in shown[0]["last_error"]
@@ -244,8 +250,11 @@ def test_daily_digest_waits_for_its_time(config_file):
         t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
         store = Store(config.db_path)
         ingest_fixture(store, config, t0)
-        assert deliver(store, config, t0 + timedelta(hours=23)).messages == 0
-        assert deliver(store, config, datetime(2026, 11, 23, 7, 30, tzinfo=UTC)).sent > 0
+        assert deliver(store, Runtime.build(config), t0 + timedelta(hours=23)).messages == 0
+        assert (
+            deliver(store, Runtime.build(config), datetime(2026, 11, 23, 7, 30, tzinfo=UTC)).sent
+            > 0
+        )
     finally:
         hook.stop()
     assert len(hook.bodies) == 1
@@ -341,12 +350,14 @@ def test_a_hung_channel_holds_up_only_itself(config_file):
         t0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
         store = Store(config.db_path)
         ingest_fixture(store, config, t0)
-        report = deliver(store, config, t0)
+        report = deliver(store, Runtime.build(config), t0)
         assert len(healthy.bodies) == 1 and report.sent == report.failed > 0
         errors = {r["last_error"] for r in alerts(store, "failed")}
         assert len(errors) == 1 and "timed out after 1 s" in errors.pop()
         hung.hang = 0
-        assert deliver(store, config, t0 + timedelta(minutes=1)).sent == report.failed
+        assert (
+            deliver(store, Runtime.build(config), t0 + timedelta(minutes=1)).sent == report.failed
+        )
     finally:
         healthy.stop()
         hung.stop()
@@ -567,7 +578,9 @@ def test_a_send_that_outlives_its_claim_window_is_never_sent_twice(config_file, 
     started = datetime.now(UTC)
     ingest_fixture(store, config, started)
     hook.trickle = 0.1  # 38 bytes: about 4 s, each read within the 1 s timeout
-    sending = threading.Thread(target=deliver, args=(Store(config.db_path), config, started))
+    sending = threading.Thread(
+        target=deliver, args=(Store(config.db_path), Runtime.build(config), started)
+    )
     sending.start()
     later = started + timedelta(seconds=2 * 1.0 + 0.3)  # past the first claim (2 x timeout)
 
@@ -578,7 +591,8 @@ def test_a_send_that_outlives_its_claim_window_is_never_sent_twice(config_file, 
     try:
         assert wait_for(lambda: len(hook.bodies) == 1, 5)
         assert wait_for(renewed, 5)  # the sender renewed its claim, still sending
-        again = retry_all(Store(config.db_path), config, later)  # `alerts retry` then
+        # `alerts retry` then
+        again = retry_all(Store(config.db_path), Runtime.build(config), later)
         assert again.messages == 0 and len(hook.bodies) == 1
     finally:
         sending.join(10)

@@ -22,7 +22,7 @@ from daemon.sources.arxiv import weekdays_between
 from daemon.status import status
 from daemon.store import Store
 from tests.clock import ManualClock
-from tests.conftest import ARXIV, CORPUS_SAMPLE, configured, ingest_alerting
+from tests.conftest import ARXIV, CORPUS_SAMPLE, configured, ingest_alerting, load_and_build
 from tests.conftest import poll_once as poll
 from tests.fake_arxiv import DAY1, DAY2, WEEKEND, FakeArxiv, items, oai_page, redate
 
@@ -143,7 +143,7 @@ def test_unknown_category_names_the_toml_path(tmp_path):
             'state_dir = "s"\n[[sources]]\nname = "a"\ntype = "arxiv"\n'
             'categories = ["cs.CL", "cs.XX"]\n'
         )
-        load_config(tmp_path / "config.toml")
+        load_and_build(tmp_path / "config.toml")
 
 
 # -- the feed, day by day -------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_two_arxiv_sources_share_one_polite_pace(tmp_path):
         threads = []
         for name in ("cl", "lg", "ai", "cv"):
             ctx = PollContext(Store(cfg.db_path), runtime, THU)
-            threads.append(threading.Thread(target=run_source, args=(ctx, cfg.source(name))))
+            threads.append(threading.Thread(target=run_source, args=(ctx, runtime.source(name))))
         for t in threads:
             t.start()
         for t in threads:
@@ -408,7 +408,7 @@ def test_a_text_dump_paper_gets_its_id_and_the_next_alert_links_to_arxiv(tmp_pat
         assert asked > looked
         poll(cfg, store, "cl", THU + timedelta(days=1))  # never twice for a title
         assert len([p for p in arxiv.paths() if p.startswith("/api")]) == asked
-        deliver(store, cfg, THU + timedelta(days=1))
+        deliver(store, Runtime.build(cfg), THU + timedelta(days=1))
     sent = json.dumps(hook.bodies)
     assert f"https://arxiv.org/abs/{known.arxiv_id}" in sent
 
@@ -479,4 +479,4 @@ def test_a_query_finds_a_persons_papers_outside_the_categories_newest_first(tmp_
     text = cfg.path.read_text().replace('query = "au:Stocco_A"\n', "")
     (tmp_path / "config.toml").write_text(text)
     with pytest.raises(ConfigError, match=r"sources\[0\]\.categories .*: name at least one"):
-        load_config(tmp_path / "config.toml")
+        load_and_build(tmp_path / "config.toml")

@@ -13,6 +13,7 @@ import pytest
 from daemon.config import load_config
 from daemon.errors import ConfigError
 from daemon.outbox import deliver
+from daemon.runtime import Runtime
 from daemon.sources import citations
 from daemon.status import alerts, status
 from tests.conftest import configured, ingest_alerting
@@ -94,7 +95,7 @@ def test_the_alert_says_which_paper_is_cited(tmp_path, hook):
         poll(cfg, store, "s2", NOON)
         s2.citing[f"DOI:{ENERGY}"] = cited_by(ENERGY)
         poll(cfg, store, "s2", NOON + timedelta(hours=12))
-        deliver(store, cfg, NOON + timedelta(hours=12))
+        deliver(store, Runtime.build(cfg), NOON + timedelta(hours=12))
     [body] = hook.bodies
     assert f"cites {ENERGY}" in body["message"] and "2 new papers for mine" in body["title"]
     assert "Characterizing MARL for Energy Control" in body["message"]

@@ -8,7 +8,7 @@ import pytest
 
 from daemon.config import load_config
 from daemon.errors import ConfigError
-from tests.conftest import TEXT
+from tests.conftest import TEXT, load_and_build
 
 CHANNEL = '[channels]\nc = "console://"\n'
 
@@ -313,5 +313,36 @@ def test_a_wrong_key_or_value_says_what_was_meant(tmp_path, text, message):
     path = tmp_path / "config.toml"
     path.write_text('state_dir = "state"\n[channels]\nc = "console://"\n' + text)
     with pytest.raises(ConfigError) as caught:
-        load_config(path)
+        load_and_build(path)
     assert message in str(caught.value)
+
+
+def test_a_reload_that_fails_to_build_keeps_the_last_runtime_and_says_where(tmp_path, caplog):
+    """Issue 33, item 1: validating the file is not building it; a source kind's key or a
+    channel's URL is checked as the runtime is built, and an edit that fails there is
+    refused with its place in the file, the last runtime running on."""
+    from daemon.service import Service
+
+    path = tmp_path / "config.toml"
+    good = (
+        'state_dir = "state"\n[web]\nlisten = ""\n[channels]\nc = "console://"\n'
+        '[[sources]]\nname = "inbox"\ntype = "folder"\n'
+    )
+    path.write_text(good)
+    service = Service(path)
+    try:
+        before = service.current.get()
+        for bad, said in (
+            ('[[sources]]\nname = "x"\ntype = "hf_daily"\nevry = "1h"\n', "sources[1].evry (line"),
+            ('[channels]\nc = "nosuchservice://x"\n', "channels.c (line"),
+        ):
+            path.write_text(good.replace('[channels]\nc = "console://"\n', "") + bad)
+            load_config(path)  # valid as settings
+            service.reload("test")
+            assert service.current.get() is before
+            assert said in caplog.text and "keeping=" in caplog.text
+        path.write_text(good.replace("inbox", "box"))
+        service.reload("test")
+        assert [s.name for s in service.current.get().sources] == ["box"]
+    finally:
+        service.lock.close()

@@ -18,6 +18,7 @@ from daemon.match import Matcher, Rule
 from daemon.matches import follow_delivery_times
 from daemon.outbox import deliver, retry_all
 from daemon.query import keywords_query
+from daemon.runtime import Runtime
 from daemon.status import alerts
 from daemon.store import Store
 from tests.conftest import corpus_papers, hf_entry, ingest_alerting
@@ -76,10 +77,10 @@ def test_79_matches_of_a_daily_watchlist_are_one_email_with_links_in_both_parts(
     with SMTPServer() as smtp:
         url = f"mailto://a:b@127.0.0.1:{smtp.port}?from=pw@example.com&to=me@example.com"
         config, store, ids = configured(tmp_path, f'c = "{url}"\n')
-        assert deliver(store, config, DIGEST_AT - timedelta(minutes=1)).messages == 0
-        report = deliver(store, config, DIGEST_AT)
+        assert deliver(store, Runtime.build(config), DIGEST_AT - timedelta(minutes=1)).messages == 0
+        report = deliver(store, Runtime.build(config), DIGEST_AT)
         assert (report.messages, report.sent) == (1, MATCHING)
-        assert deliver(store, config, DIGEST_AT + timedelta(hours=1)).messages == 0
+        assert deliver(store, Runtime.build(config), DIGEST_AT + timedelta(hours=1)).messages == 0
     assert len(smtp.messages) == 1
     [msg] = smtp.messages
     assert msg["Subject"] == f"paperwatch: {MATCHING} new papers for llm-daily"
@@ -97,7 +98,7 @@ def test_a_service_with_a_limit_gets_numbered_parts_within_it(tmp_path):
     try:
         channel = f'[channels.c]\nurl = "{hook.url}"\nmax_chars = 3000\n'
         config, store, ids = configured(tmp_path, channel)
-        report = deliver(store, config, DIGEST_AT)
+        report = deliver(store, Runtime.build(config), DIGEST_AT)
         assert report.sent == MATCHING and report.messages == 1
     finally:
         hook.stop()
@@ -120,10 +121,10 @@ def test_a_part_that_fails_retries_only_the_papers_it_and_the_later_parts_carry(
     try:
         channel = f'[channels.c]\nurl = "{hook.url}"\nmax_chars = 3000\n'
         config, store, ids = configured(tmp_path, channel)
-        first = deliver(store, config, DIGEST_AT)
+        first = deliver(store, Runtime.build(config), DIGEST_AT)
         assert 0 < first.sent < MATCHING and first.sent + first.failed == MATCHING
         hook.fail_from = None
-        again = retry_all(store, config, DIGEST_AT + timedelta(seconds=1))
+        again = retry_all(store, Runtime.build(config), DIGEST_AT + timedelta(seconds=1))
         assert (again.sent, again.failed) == (MATCHING - first.sent, 0)
     finally:
         hook.stop()
@@ -150,14 +151,17 @@ def test_retry_sends_failures_and_keeps_a_daily_digest_on_its_time(tmp_path):
     try:
         config, store, ids = configured(tmp_path, f'c = "{hook.url}"\n')
         early = DIGEST_AT - timedelta(hours=1)
-        assert retry_all(store, config, early).messages == 0  # waits for 08:00
+        assert retry_all(store, Runtime.build(config), early).messages == 0  # waits for 08:00
         assert hook.bodies == [] and store.deliveries.counts()["pending"] == MATCHING
         listed = command(config.path, "alerts", "retry")
         assert "nothing to retry" in listed.stdout and hook.bodies == []
         hook.status = 500
-        assert deliver(store, config, DIGEST_AT).failed == MATCHING
+        assert deliver(store, Runtime.build(config), DIGEST_AT).failed == MATCHING
         hook.status = 200
-        assert retry_all(store, config, DIGEST_AT + timedelta(seconds=1)).sent == MATCHING
+        assert (
+            retry_all(store, Runtime.build(config), DIGEST_AT + timedelta(seconds=1)).sent
+            == MATCHING
+        )
     finally:
         hook.stop()
     assert len(hook.bodies) == 1  # the retry (the receiver keeps what it answered 200)
@@ -193,7 +197,7 @@ def test_waiting_digests_follow_the_current_deliver_time(tmp_path):
         immediate = load_config(config.path)
         assert follow_delivery_times(store, immediate) == MATCHING
         assert follow_delivery_times(store, immediate) == 0  # nothing left to move
-        report = deliver(store, immediate, T0 + timedelta(seconds=1))  # due since T0
+        report = deliver(store, Runtime.build(immediate), T0 + timedelta(seconds=1))  # due since T0
         assert report.sent == MATCHING and len(hook.bodies) == 1
         config.path.write_text(text)  # back to 08:00: what was sent stays sent
         assert follow_delivery_times(store, load_config(config.path)) == 0
@@ -218,9 +222,9 @@ def test_a_channel_named_with_its_own_time_gets_its_digest_then(tmp_path):
         assert config.watchlists[0].deliver_time("hook") is None
         store = Store(config.db_path)
         ingest_alerting(config, store, "day.json", corpus_day()[0], T0)
-        deliver(store, config, T0)
+        deliver(store, Runtime.build(config), T0)
         assert len(quick.bodies) == 1 and mail.bodies == []  # the webhook at once
-        deliver(store, config, DIGEST_AT)
+        deliver(store, Runtime.build(config), DIGEST_AT)
         assert len(quick.bodies) == 1 and len(mail.bodies) == 1  # the email at 08:00
         assert f"{MATCHING} new papers" in mail.bodies[0]["title"]
         check = command(path, "check")
@@ -271,7 +275,7 @@ def test_a_passs_emails_go_over_one_connection_one_after_the_other(tmp_path):
         }
         assert len(watched) == 3
         started = time.monotonic()
-        report = deliver(store, config, T0)
+        report = deliver(store, Runtime.build(config), T0)
         took = time.monotonic() - started
         assert report.messages == 3 and len(smtp.messages) == 3
         assert len(set(smtp.connections)) == 1 and len(smtp.logins) == 1
@@ -280,7 +284,7 @@ def test_a_passs_emails_go_over_one_connection_one_after_the_other(tmp_path):
         assert all(s.startswith("paperwatch: ") for s in subjects)
         # a later pass opens its own connection
         ingest_alerting(config, store, "more.json", corpus_days_after(), T0)
-        deliver(store, config, T0 + timedelta(minutes=1))
+        deliver(store, Runtime.build(config), T0 + timedelta(minutes=1))
         assert len(set(smtp.connections)) == 2
 
 
@@ -290,10 +294,10 @@ def test_a_mail_server_down_fails_the_pass_and_a_retry_sends_it(tmp_path):
     port = free_port()
     url = f"mailto://a:b@127.0.0.1:{port}?from=pw@example.com&to=me@example.com"
     config, store, _ = configured(tmp_path, f'c = "{url}"\n')
-    report = deliver(store, config, DIGEST_AT)
+    report = deliver(store, Runtime.build(config), DIGEST_AT)
     assert (report.messages, report.sent) == (1, 0)
     [failed] = [a for a in alerts(store) if a["status"] == "failed"][:1]
     assert "mailto://" in failed["last_error"] and ":b@" not in failed["last_error"]
     with SMTPServer(port) as smtp:
-        again = retry_all(store, config, DIGEST_AT + timedelta(minutes=5))
+        again = retry_all(store, Runtime.build(config), DIGEST_AT + timedelta(minutes=5))
         assert again.sent == MATCHING and len(smtp.messages) == 1

@@ -214,7 +214,7 @@ class Inbox:
             f'state_dir = "state"\n[[sources]]\nname = "inbox"\ntype = "folder"\n{folder}\n'
         )
         self.config = load_config(config)
-        source = self.config.source("inbox")
+        source = Runtime.build(self.config).source("inbox")
         assert source is not None
         self.source = source
         self.path: Path = self.source.options["path"]

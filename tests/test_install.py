@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from daemon.config import load_config
+from daemon.runtime import build_sources
 from tests.conftest import ROOT
 from tests.daemon_proc import wait_for
 
@@ -69,7 +70,8 @@ def test_the_install_is_a_production_virtualenv_a_config_and_a_verified_unit(ins
     )
     config = load_config(CONFIG)
     assert config.state_dir == STATE
-    assert config.source("inbox").options["path"] == STATE / "inbox"  # in StateDirectory
+    [inbox] = [s for s in build_sources(config) if s.name == "inbox"]
+    assert inbox.options["path"] == STATE / "inbox"  # in StateDirectory
     unit = UNIT.read_text()
     assert f"ExecStart={VENV}/bin/paperwatch --config {CONFIG} run" in unit
     assert "StateDirectory=paperwatch" in unit and "ProtectSystem=strict" in unit

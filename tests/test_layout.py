@@ -176,6 +176,52 @@ def test_the_cycle_finder_finds_cycles_and_the_graph_has_the_registry_edges():
     assert "daemon.watching" in graph["daemon.matches"]  # under TYPE_CHECKING
 
 
+def libraries_imported(path) -> set[str]:
+    """The top-level names of what a module imports from outside the daemon."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+    return found - {"daemon"}
+
+
+def reached(graph: dict[str, set[str]], start: str) -> set[str]:
+    """The daemon's modules `start` imports, however indirectly (itself included)."""
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += graph.get(name, ())
+    return seen
+
+
+BUILT_NOT_CONFIGURED = {"apprise", "httpx", "sqlite_utils", "sqlite3"}
+
+
+def test_the_configuration_is_plain_data():
+    """Issue 33, item 1: loading config.toml builds nothing: no module it imports, however
+    indirectly, imports the notification library, the HTTP client or the store (the
+    runtime builds those from the settings)."""
+    graph = import_graph()
+    for name in sorted(reached(graph, "daemon.config")):
+        assert name != "daemon.store" and not name.startswith("daemon.store."), name
+        path = DAEMON.parent / (name.replace(".", "/") + ".py")
+        if not path.exists():
+            path = DAEMON.parent / name.replace(".", "/") / "__init__.py"
+        used = libraries_imported(path) & BUILT_NOT_CONFIGURED
+        assert not used, f"daemon.config reaches {name}, which imports {', '.join(sorted(used))}"
+
+
+def test_the_plain_data_check_sees_what_the_runtime_builds():
+    graph = import_graph()
+    assert "daemon.channels" in reached(graph, "daemon.runtime")
+    assert "apprise" in libraries_imported(DAEMON / "channels.py")  # in a function, too
+    assert "httpx" in libraries_imported(DAEMON / "http.py")
+
+
 def test_the_unit_raises_the_descriptor_limit_above_what_the_web_server_may_hold():
     """Idle web connections once exhausted the default 1,024 descriptors, and the inbox
     and deliveries failed with EMFILE: the unit raises the limit well above the web

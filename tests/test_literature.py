@@ -11,13 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from daemon.config import load_config
 from daemon.errors import ConfigError
 from daemon.parse import parse_document
 from daemon.sources import pubmed
 from daemon.sources.crossref import check_digit
 from daemon.status import alerts, status
-from tests.conftest import configured, ingest_alerting
+from tests.conftest import configured, ingest_alerting, load_and_build
 from tests.conftest import poll_once as poll
 from tests.fake_crossref import BY_DOI, CROSSREF, FakeCrossref, works
 from tests.fake_pubmed import FIFTY, PUBMED, FakePubmed, articles
@@ -249,7 +248,7 @@ def test_check_names_a_wrong_journal_or_term_by_its_toml_path(tmp_path, key, val
     text = re.sub(rf"^{key} = .*$", f"{key} = {value}", cfg.path.read_text(), count=1, flags=re.M)
     (tmp_path / "config.toml").write_text(text)
     with pytest.raises(ConfigError) as found:
-        load_config(tmp_path / "config.toml")
+        load_and_build(tmp_path / "config.toml")
     where, _, message = str(found.value).partition(": ")
     source = 0 if key == "term" else 1
     assert re.fullmatch(rf"sources\[{source}\]\.{key} \(line \d+, column \d+\)", where), where

@@ -13,6 +13,7 @@ import bibtexparser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from daemon.runtime import build_channels
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
 from tests.conftest import HF, TEXT
@@ -305,7 +306,7 @@ def test_a_webhook_that_trickles_its_answer_is_cut_off_at_the_channel_timeout(co
             'state_dir = "state"\n[channels.data]\n'
             f'url = "webhook://127.0.0.1:{hook.port}/in"\ntimeout = "1s"\n'
         )
-        channel = load_config(config_file).channels["data"]
+        channel = build_channels(load_config(config_file))["data"]
         started = time.monotonic()
         sent = channel.deliver("w", [], lambda: None)  # type: ignore[arg-type, return-value]
         took = time.monotonic() - started

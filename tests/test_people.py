@@ -17,6 +17,7 @@ from daemon.errors import ConfigError
 from daemon.outbox import deliver
 from daemon.people import Name, Person, find, orcid, orcid_check, orcid_problem
 from daemon.render import render
+from daemon.runtime import Runtime
 from tests.conftest import configured, ingest_alerting
 from tests.fake_pubmed import FIFTY
 
@@ -120,7 +121,7 @@ def test_papers_by_the_people_followed_alert_and_say_whom_past_et_al(tmp_path, h
         "35225694": [["Eric A Geng", "author"]],
         "36865787": [["Laura N Brenner", "author"]],
     }
-    deliver(store, cfg, NOW)
+    deliver(store, Runtime.build(cfg), NOW)
     body = json.dumps(hook.bodies, ensure_ascii=False)
     assert "by Eric A Geng" in body and "by Laura N Brenner" in body
     assert "Scott L Zuckerman, … Eric A Geng et al. (15 authors)" in body

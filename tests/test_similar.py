@@ -246,7 +246,7 @@ def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path,
     words = [t for t, f in json.loads(row["matched"]) if f == "similar"]
     text = (SAME_TOPIC["title"] + " " + SAME_TOPIC["summary"]).lower()
     assert words and all(part in text for w in words for part in w.strip('"').split())
-    deliver(store, cfg, NOW)
+    deliver(store, Runtime.build(cfg), NOW)
     message = json.dumps(hook.bodies, ensure_ascii=False)
     assert "Spotting Fabricated Claims" in message and "close to your examples “" in message
     assert "; shared terms: " in message and "from its words" not in message

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from daemon.clock import days_to_poll, iso
+from daemon.config import HttpSettings
 from daemon.errors import FetchError
-from daemon.http import HttpClient, HttpSettings
+from daemon.http import HttpClient
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.status import alerts, status

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from daemon.config import DB_NAME
 from daemon.errors import PaperwatchError
 from daemon.store import schema
 from daemon.store.citations import CitationRepo
@@ -25,7 +26,6 @@ from daemon.store.similar import SimilarRepo
 from daemon.store.source_state import ConfigStateRepo, SourceStateRepo
 
 __all__ = ["STATUSES", "Store", "StoreError"]
-DB_NAME = "paperwatch.db"
 
 
 class StoreError(PaperwatchError):
