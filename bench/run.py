@@ -25,7 +25,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 from bench.corpus_match import CORPUS_FILE as CORPUS  # noqa: E402
 from bench.synth import papers as synth_papers  # noqa: E402
-from daemon.models import Digest  # noqa: E402
+from daemon.core.models import Digest  # noqa: E402
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -81,7 +81,7 @@ def part_ingest(n: int) -> dict[str, float]:
     """Synthetic papers in documents of 1,000: ingest (parse result to the store, every
     index) against a bare `executemany` of the same rows, document by document in
     alternating order; the median of the per-document ratios."""
-    from daemon.ingest import ingest_digest
+    from daemon.ingest.document import ingest_digest
     from daemon.store import Store
 
     chunk = 1000  # one document = one day page of 1000 papers; generated as needed
@@ -213,7 +213,7 @@ def corpus_feeds() -> Iterator[tuple[str, list[dict[str, object]], bytes]]:
 def part_arxiv_ingest() -> dict[str, float]:
     """The 100k corpus ingested as daily feeds (parse + identity + store) against a raw
     `executemany` of the same papers into a bare table."""
-    from daemon.ingest import ingest_bytes
+    from daemon.ingest.document import ingest_bytes
     from daemon.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,8 +248,8 @@ def part_arxiv_ingest() -> dict[str, float]:
 def part_match(n_papers: int, n_watchlists: int, n_subset: int) -> dict[str, float]:
     """Synthetic papers against a regex per watchlist (the figure kept for continuity)."""
     from bench.synth_match import Corpus, baseline_regex
-    from daemon.match import BATCH, Matcher, Rule
-    from daemon.query import keywords_query
+    from daemon.language.query import keywords_query
+    from daemon.matching.match import BATCH, Matcher, Rule
 
     corpus = Corpus()
     lists = [corpus.watchlist() for _ in range(n_watchlists)]
@@ -303,8 +303,8 @@ def part_corpus_match(n_papers: int, queries: str) -> dict[str, float]:
     from bench.baseline.match import Rule as OldRule
     from bench.baseline.query import parse_query as old_parse
     from bench.corpus_match import batches
-    from daemon.match import BATCH, Matcher, Rule
-    from daemon.query import Doc, evaluate, parse_query
+    from daemon.language.query import Doc, evaluate, parse_query
+    from daemon.matching.match import BATCH, Matcher, Rule
 
     lists = json.loads(Path(queries).read_text())
     t0 = time.perf_counter()
@@ -360,8 +360,8 @@ def part_corpus_match_alone(n_papers: int, queries: str) -> dict[str, float]:
     """The current matcher alone on the same papers and watchlists, papers read as they
     go: its time and its process's peak RSS."""
     from bench.corpus_match import batches
-    from daemon.match import BATCH, Matcher, Rule
-    from daemon.query import parse_query
+    from daemon.language.query import parse_query
+    from daemon.matching.match import BATCH, Matcher, Rule
 
     lists = json.loads(Path(queries).read_text())["watchlists"]
     matcher = Matcher(Rule(str(i), parse_query(q)) for i, q in enumerate(lists))

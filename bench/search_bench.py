@@ -36,8 +36,8 @@ ISSUE_PHRASES = {  # query alone -> what an independent reader's regex counts
 def _stored(n: int, db: Path, skip: int = 0) -> int:
     """The first `n` corpus papers (after `skip`) in a store at `db`, 5,000 a document;
     returns how many papers it holds."""
-    from daemon.ingest import ingest_digest
-    from daemon.models import Digest, Paper
+    from daemon.core.models import Digest, Paper
+    from daemon.ingest.document import ingest_digest
     from daemon.store import Store
 
     def ingest(chunk: list[Paper], name: str) -> None:
@@ -83,11 +83,11 @@ AFTER, AFTER_QUERIES = 1000, 100  # papers of the ingest a search follows at onc
 
 
 def part_search(n_papers: int, n_queries: int, n_baseline: int) -> dict[str, Any]:
-    from daemon.match import Matcher, Rule
-    from daemon.query import parse_query
-    from daemon.search import catch_up, search
+    from daemon.language.query import parse_query
+    from daemon.matching.match import Matcher, Rule
+    from daemon.matching.search import catch_up, search
     from daemon.store import Store
-    from daemon.web_pages import find_papers
+    from daemon.web.pages import find_papers
 
     queries = search_queries(n_queries)
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,8 +169,8 @@ def part_alone(n_papers: int, n_queries: int, n_sample: int) -> dict[str, Any]:
     """Each query alone in its matcher: the issue's four phrases over the corpus against a
     regex, and `n_queries` drawn from the vocabulary against direct evaluation."""
     from bench.corpus_match import fuzzed
-    from daemon.match import BATCH, Matcher, Rule
-    from daemon.query import Doc, evaluate, parse_query
+    from daemon.language.query import Doc, evaluate, parse_query
+    from daemon.matching.match import BATCH, Matcher, Rule
 
     alone = {q: Matcher([Rule(q, parse_query(q))]) for q in ISSUE_PHRASES}
     regexes = {q: re.compile(r, re.IGNORECASE) for q, r in ISSUE_PHRASES.items()}

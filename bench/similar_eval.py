@@ -9,7 +9,7 @@ the stored papers and scores the new ones:
 - the TF-IDF centroid (cosine similarity to the examples' mean vector): the baseline;
 - one logistic regression on TF-IDF: the model before WordLlama;
 - one on WordLlama's dense embedding alone, and one on both views concatenated;
-- paperwatch's: a regression per view, scores summed (daemon.similar.train, exactly).
+- paperwatch's: a regression per view, scores summed (daemon.similar.model.train, exactly).
 
 Reported: precision@10 and @50 of the ranking, and precision of the alerts at the default
 sensitivity (mean over categories with 5 to 300 alerts, how many had that), split by
@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus_match import CORPUS_FILE as CORPUS  # noqa: E402
 from bench.corpus_match import SAMPLE  # noqa: E402
-from daemon.similar import BACKGROUND, Features, Space, text_of, train  # noqa: E402
-from daemon.similar import FIXED_SENSITIVITY as OLD  # noqa: E402
+from daemon.similar.model import BACKGROUND, Features, Space, text_of, train  # noqa: E402
+from daemon.similar.model import FIXED_SENSITIVITY as OLD  # noqa: E402
 
 CUTS = ("2026-04-15", "2026-06-15", "2026-07-20")
 STORED, NEW, EXAMPLES, TRIALS, VOTES = 20_000, 4_790, 5, 2, 10

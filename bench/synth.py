@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from daemon.models import Paper, paper_url
+from daemon.core.models import Paper, paper_url
 
 WORDS = [
     "model",

@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus_match import batches  # noqa: E402
-from daemon.query import FUNCTION_WORDS, MIN_SPLIT  # noqa: E402
-from daemon.text import forms  # noqa: E402
+from daemon.language.query import FUNCTION_WORDS, MIN_SPLIT  # noqa: E402
+from daemon.language.text import forms  # noqa: E402
 
 _ALPHA = re.compile(r"[A-Za-z]+")
 SEEN = 5  # a joined word counts if it is written so in this many papers (not a URL's once)

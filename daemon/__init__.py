@@ -1,24 +1,22 @@
 """paperwatch: watches research-paper digests and alerts on new papers matching watchlists.
 
-The flow, one module per stage (each arrow a plain function call on plain data):
+The flow, one package per stage (each arrow a plain function call on plain data;
+docs/architecture.md has the map, tests/test_layout.py holds the direction):
 
-    sources/<kind>.py  poll() -> raw documents          (scheduled by service.py; run by
-           |                                              poller.py, which keeps state)
-    parse/             sniff + parse -> Digest of Papers
+    sources/<kind>.py   poll() -> raw documents (net/http.py), scheduled by service.py,
+           |            run by poller.py, which keeps state
+    parse/              sniff + parse -> Digest of Papers
            |
-    ingest.py          one transaction per document: identity.py merges papers into
-           |           store/papers.py; the change hook ...
-    match.py           ... matches new papers (query.py) and outbox.py writes matches and
-           |           deliveries (store/deliveries.py) in that same transaction
-    outbox.py          deliver(): one digest per watchlist x channel, render.py, retries
-           |
-    channels.py        apprise (email, chat, console://) and outputs/ (data: BibTeX,
-                       JSON webhooks)
+    ingest/             one transaction per document: identity.py merges papers into
+           |            store/papers.py; the change hook ...
+    matching/           ... matches new papers (language/query.py) and delivery/matches.py
+           |            writes matches and deliveries in that same transaction
+    delivery/           outbox.py: one digest per watchlist x channel, render.py, retries;
+                        channels.py (apprise, console://) and outputs/ (BibTeX, webhooks)
 
-app.py is what the CLI, the daemon's jobs and the web handlers call; config.py validates
-config.toml into plain settings (config_schema.py its shape); runtime.py builds the
-channels, sources, matcher and HTTP client from them, the immutable snapshot the daemon
-swaps on reload; clock.py and http.py are the edges tests replace.
+config/ reads config.toml into plain settings; runtime.py builds the channels, sources,
+matcher and HTTP client from them, the snapshot the daemon swaps on reload; app.py is
+what the CLI, the daemon's jobs and web/ call; core/ holds what every stage uses.
 """
 
 __version__ = "0.1.0"

@@ -14,25 +14,25 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from daemon import latex, text
 from daemon.config import Config, Watchlist
-from daemon.errors import ConfigError, ParseError
-from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
-from daemon.log import event
-from daemon.matches import decide_waiting, follow_delivery_times
-from daemon.outbox import DeliveryReport, channels_to_pass, deliver_channel
-from daemon.outbox import deliver as deliver_all
+from daemon.core.errors import ConfigError, ParseError
+from daemon.core.log import event
+from daemon.delivery.matches import decide_waiting, follow_delivery_times
+from daemon.delivery.outbox import DeliveryReport, channels_to_pass, deliver_channel
+from daemon.delivery.outbox import deliver as deliver_all
+from daemon.ingest.document import Beat, ChangeHook, IngestResult, ingest_bytes
+from daemon.language import latex, text
+from daemon.language.query import Node
+from daemon.matching.search import catch_up, forget_keys, search, search_page
 from daemon.poller import PollContext, run_source
-from daemon.query import Node
 from daemon.runtime import Runtime
-from daemon.search import catch_up, forget_keys, search, search_page
-from daemon.similar_job import SimilarEngine
+from daemon.similar.job import SimilarEngine
 from daemon.sources import Memory, Outcome, Source
 from daemon.store import Store
 from daemon.store.rows import StoredPaper
 
 if TYPE_CHECKING:
-    from daemon.similar import Model
+    from daemon.similar.model import Model
 
 
 class FileFailed(Exception):

@@ -26,19 +26,19 @@ from daemon.app import (
     skip_scoring,
 )
 from daemon.app import preview_similar as similar_preview
-from daemon.clock import SYSTEM, human
 from daemon.config import DB_NAME, Config, Watchlist, config_path, load_config
-from daemon.errors import ConfigError, PaperwatchError, QueryError, UsageError
-from daemon.ingest import is_digest_file
-from daemon.log import setup_logging
-from daemon.matches import match_hook
-from daemon.outbox import DeliveryReport, retry_all
-from daemon.query import parse_query, query_warnings, with_synonyms
-from daemon.render import Message, paper_json, terms_line
+from daemon.core.clock import SYSTEM, human
+from daemon.core.errors import ConfigError, PaperwatchError, QueryError, UsageError
+from daemon.core.log import setup_logging
+from daemon.core.secrets import scrub
+from daemon.delivery.matches import match_hook
+from daemon.delivery.outbox import DeliveryReport, retry_all
+from daemon.delivery.render import Message, paper_json, terms_line
+from daemon.ingest.document import is_digest_file
+from daemon.language.query import parse_query, query_warnings, with_synonyms
+from daemon.matching.search import catch_up, search
 from daemon.runtime import Runtime, build_channels, build_sources
-from daemon.search import catch_up, search
-from daemon.secrets import scrub
-from daemon.similar_job import examples_of, library_problems, start_watchlists, unstored
+from daemon.similar.job import examples_of, library_problems, start_watchlists, unstored
 from daemon.sources import Memory, Outcome, Source
 from daemon.status import alerts, status
 from daemon.store import STATUSES, Store, StoreError, usable
@@ -298,7 +298,7 @@ def cmd_preview(args: argparse.Namespace, config: Config) -> int:
 def preview_people(args: argparse.Namespace, config: Config, wl: Watchlist) -> int:
     """The stored papers an author watchlist would have alerted on, newest first, with
     the authors it found (and what its keywords matched)."""
-    from daemon.watching import Watching
+    from daemon.matching.watching import Watching
 
     store = Store(config.db_path)
     catch_up(store)
@@ -322,7 +322,7 @@ def preview_people(args: argparse.Namespace, config: Config, wl: Watchlist) -> i
 def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> int:
     """The stored papers a similar-watchlist scores highest, with why, and where its
     threshold lies (what would alert at its sensitivity)."""
-    from daemon.similar import threshold_said  # numpy and scipy: only when asked
+    from daemon.similar.model import threshold_said  # numpy and scipy: only when asked
 
     assert wl.similar is not None
     ranked, model, votes = similar_preview(Store(config.db_path), config, wl, args.limit or 20)
@@ -352,8 +352,8 @@ def preview_similar(args: argparse.Namespace, config: Config, wl: Watchlist) -> 
 
 def cmd_vote(args: argparse.Namespace, config: Config) -> int:
     """👍/👎 a paper for a similar-watchlist: its model is trained again with it."""
-    from daemon.reader import FeedbackError
-    from daemon.votes import record_vote
+    from daemon.web.reader import FeedbackError
+    from daemon.web.votes import record_vote
 
     with Store(config.db_path) as store:
         try:
@@ -506,7 +506,7 @@ def status_of_last_good(args: argparse.Namespace, path: Path, error: str) -> int
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from daemon import memory
+    from daemon.core import memory
     from daemon.service import Service
 
     memory.few_arenas()  # before any thread: one arena each would keep what they freed
@@ -522,8 +522,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     """The web interface alone, reading the state directory another daemon writes."""
-    from daemon import memory
-    from daemon.web import WebServer
+    from daemon.core import memory
+    from daemon.web.server import WebServer
 
     if args.listen is not None:
         config = config.listening(args.listen)

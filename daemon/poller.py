@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
 
-from daemon.admin import admin_message
-from daemon.backoff import backoff
-from daemon.citations import citing_matches, followed
-from daemon.clock import days_to_poll, iso
 from daemon.config import Config
-from daemon.errors import FetchError, PaperwatchError
-from daemon.http import HttpClient
-from daemon.ingest import Beat, ChangeHook, IngestResult, ingest_bytes
-from daemon.log import event, log
-from daemon.matches import match_hook, record_matches
+from daemon.core.backoff import backoff
+from daemon.core.clock import days_to_poll, iso
+from daemon.core.errors import FetchError, PaperwatchError
+from daemon.core.log import event, log
+from daemon.core.secrets import scrub
+from daemon.delivery.admin import admin_message
+from daemon.delivery.matches import match_hook, record_matches
+from daemon.ingest.document import Beat, ChangeHook, IngestResult, ingest_bytes
+from daemon.matching.citations import citing_matches, followed
+from daemon.net.http import HttpClient
 from daemon.runtime import Runtime
-from daemon.secrets import scrub
 from daemon.sources import Memory, Outcome, Source
 from daemon.sources.contract import IngestOptions
 from daemon.store import Store

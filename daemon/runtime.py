@@ -26,19 +26,19 @@ from typing import Any
 import httpx
 from apscheduler.triggers.cron import CronTrigger
 
-from daemon.channels import Channel, load_channel
-from daemon.clock import SYSTEM, Clock
 from daemon.config import Config, SourceSettings
-from daemon.config_schema import shown, source_shape, validated
-from daemon.errors import ConfigError
-from daemon.http import HostPacer, HttpClient
-from daemon.secrets import Secrets, remember
-from daemon.similar_job import SimilarEngine, examples_of, start_watchlists
+from daemon.config.schema import shown, source_shape, validated
+from daemon.core.clock import SYSTEM, Clock
+from daemon.core.errors import ConfigError
+from daemon.core.secrets import Secrets, remember
+from daemon.delivery.channels import Channel, load_channel
+from daemon.matching.watching import Watching
+from daemon.net.http import HostPacer, HttpClient
+from daemon.similar.job import SimilarEngine, examples_of, start_watchlists
 from daemon.sources import REQUIRED, Key, Source
 from daemon.sources import kind as source_kind
 from daemon.sources import kinds as source_kinds
 from daemon.store import Store
-from daemon.watching import Watching
 
 
 @dataclass(frozen=True)

@@ -31,23 +31,24 @@ from apscheduler.triggers.interval import IntervalTrigger
 from inotify_simple import INotify
 from inotify_simple import flags as F
 
-from daemon import app, memory
-from daemon.admin import admin_message
-from daemon.backoff import backoff
-from daemon.clock import SYSTEM, Clock, iso
+from daemon import app
 from daemon.config import Config, load_config
-from daemon.errors import ConfigError, LockedError, PaperwatchError
-from daemon.ingest import Beat
-from daemon.log import Conditions, event
+from daemon.core import memory
+from daemon.core.backoff import backoff
+from daemon.core.clock import SYSTEM, Clock, iso
+from daemon.core.errors import ConfigError, LockedError, PaperwatchError
+from daemon.core.log import Conditions, event
+from daemon.core.secrets import scrub
+from daemon.core.systemd import Notifier
+from daemon.delivery.admin import admin_message
+from daemon.ingest.document import Beat
+from daemon.matching.search import catch_up
 from daemon.runtime import Current, Runtime
-from daemon.search import catch_up
-from daemon.secrets import scrub
-from daemon.similar_job import TrainingStopped
+from daemon.similar.job import TrainingStopped
 from daemon.sources import Halt, Memory, Outcome, Source
 from daemon.store import Store, StoreError
 from daemon.store.rows import SourceState
-from daemon.systemd import Notifier
-from daemon.web import WebServer
+from daemon.web.server import WebServer
 
 _CONFIG_EVENTS = F.CLOSE_WRITE | F.MOVED_TO | F.MOVED_FROM | F.DELETE | F.CREATE
 DELIVERY_EVERY = 10  # seconds between outbox passes

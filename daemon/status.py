@@ -7,7 +7,7 @@ from typing import Any
 
 from daemon.config import Config
 from daemon.runtime import build_sources
-from daemon.similar_job import library_problems
+from daemon.similar.job import library_problems
 from daemon.store import STATUSES, Store
 from daemon.store.rows import SourceState
 

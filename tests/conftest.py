@@ -25,8 +25,8 @@ import pytest
 
 from daemon.cli import main
 from daemon.config import Config, load_config
-from daemon.ingest import IngestResult, ingest_bytes
-from daemon.matches import match_hook
+from daemon.delivery.matches import match_hook
+from daemon.ingest.document import IngestResult, ingest_bytes
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.sources import Outcome

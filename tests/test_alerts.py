@@ -8,16 +8,16 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-from daemon.clock import iso
 from daemon.config import load_config
-from daemon.ingest import ingest_bytes
-from daemon.matches import decide_waiting, match_hook
-from daemon.outbox import deliver, release_orphaned_claims, retry_all
-from daemon.render import render
+from daemon.core.clock import iso
+from daemon.delivery.matches import decide_waiting, match_hook
+from daemon.delivery.outbox import deliver, release_orphaned_claims, retry_all
+from daemon.delivery.render import render
+from daemon.ingest.document import ingest_bytes
 from daemon.runtime import Runtime
 from daemon.status import alerts
 from daemon.store import Store
-from daemon.web_pages import home
+from daemon.web.pages import home
 from tests.conftest import HF, TEXT, ingest_alerting
 from tests.daemon_proc import command, wait_for
 from tests.receivers import SMTPServer, Webhook, free_port
@@ -564,7 +564,7 @@ def test_a_send_that_outlives_its_claim_window_is_never_sent_twice(config_file, 
     nothing again (issue 21, fault 5)."""
     import threading
 
-    from daemon import outbox
+    from daemon.delivery import outbox
 
     monkeypatch.setattr(outbox, "CLAIM_MARGIN", timedelta(0))
     write_config(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.clock import iso
 from daemon.config import load_config
-from daemon.errors import ConfigError, ParseError
-from daemon.outbox import deliver
+from daemon.core.clock import iso
+from daemon.core.errors import ConfigError, ParseError
+from daemon.delivery.outbox import deliver
 from daemon.parse import parse_document
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from daemon.clock import iso
+from daemon.core.clock import iso
 from daemon.parse import parse_document
 from daemon.status import alerts, status
 from tests.conftest import configured

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from daemon.config import load_config
-from daemon.errors import ConfigError
-from daemon.outbox import deliver
+from daemon.core.errors import ConfigError
+from daemon.delivery.outbox import deliver
 from daemon.runtime import Runtime
 from daemon.sources import citations
 from daemon.status import alerts, status

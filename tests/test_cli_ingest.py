@@ -111,7 +111,7 @@ def test_preview_takes_a_watchlist_or_a_query_not_both(cli, config_file):
 def test_log_lines_carry_a_timestamp_outside_journald(monkeypatch, capsys):
     import logging
 
-    from daemon.log import event, setup_logging
+    from daemon.core.log import event, setup_logging
 
     monkeypatch.delenv("JOURNAL_STREAM", raising=False)
     setup_logging()

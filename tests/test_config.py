@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from daemon.config import load_config
-from daemon.errors import ConfigError
+from daemon.core.errors import ConfigError
 from tests.conftest import TEXT, load_and_build
 
 CHANNEL = '[channels]\nc = "console://"\n'

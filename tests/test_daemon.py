@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.clock import iso
 from daemon.config import load_config
+from daemon.core.clock import iso
 from daemon.status import status
 from daemon.store import Store
-from daemon.web_pages import status_page
+from daemon.web.pages import status_page
 from tests.conftest import HF, ROOT, TEXT
 from tests.daemon_proc import Daemon, NotifySocket, command, wait_for
 from tests.fake_hf import FakeHF

@@ -11,13 +11,13 @@ from functools import cache
 
 import pytest
 
-from daemon.channels import load_channel
 from daemon.config import load_config
-from daemon.errors import ConfigError
-from daemon.match import Matcher, Rule
-from daemon.matches import follow_delivery_times
-from daemon.outbox import deliver, retry_all
-from daemon.query import keywords_query
+from daemon.core.errors import ConfigError
+from daemon.delivery.channels import load_channel
+from daemon.delivery.matches import follow_delivery_times
+from daemon.delivery.outbox import deliver, retry_all
+from daemon.language.query import keywords_query
+from daemon.matching.match import Matcher, Rule
 from daemon.runtime import Runtime
 from daemon.status import alerts
 from daemon.store import Store

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from daemon import config_schema
 from daemon.cli import build_parser
-from daemon.outputs.contract import OUTPUTS
+from daemon.config import schema as config_schema
+from daemon.delivery.outputs.contract import OUTPUTS
 from daemon.sources import kinds
 from tests.conftest import ROOT
 

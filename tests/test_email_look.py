@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from daemon.render import render
+from daemon.delivery.render import render
 from daemon.store.rows import StoredMatch, StoredPaper
 from tests.browser import browser, keep_screenshot
 from tests.conftest import HF

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.errors import ParseError
-from daemon.ingest import ingest_bytes
+from daemon.core.errors import ParseError
+from daemon.ingest.document import ingest_bytes
 from daemon.parse import parse_document
 from daemon.store import Store
 from tests.clock import ManualClock

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from daemon.config import load_config
-from daemon.errors import ParseError
-from daemon.identity import as_stored
-from daemon.ingest import Beat
-from daemon.models import Paper
+from daemon.core.errors import ParseError
+from daemon.core.models import Paper
+from daemon.ingest.document import Beat
+from daemon.ingest.identity import as_stored
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.service import Watcher
@@ -55,7 +55,7 @@ def papers(tmp_path: Path) -> list[tuple[str, str]]:
 def dump_papers() -> list[tuple[str, str]]:
     lines = [" ".join(line.split()) for line in DUMP.read_text().splitlines() if line.strip()]
     body = lines[5:]  # after the page chrome: new, Get trending..., Subscribe, byAK, Apr 22
-    # as stored: LaTeX in Unicode, TeX's dashes as dashes (daemon.identity.as_stored)
+    # as stored: LaTeX in Unicode, TeX's dashes as dashes (daemon.ingest.identity.as_stored)
     stored = [as_stored(Paper(t, a)) for t, a in zip(body[0::2], body[1::2], strict=True)]
     return [(p.title, p.abstract) for p in stored]
 
@@ -385,7 +385,7 @@ def test_many_watch_threads_never_leak(tmp_path):
 def test_an_inbox_file_is_read_into_a_buffer_that_ingest_frees(tmp_path):
     """The raw bytes are freed once parsed: a large file is never held as bytes and as
     papers at once (what keeps peak memory under 3x the file, measured in make bench)."""
-    from daemon.ingest import ingest_bytes
+    from daemon.ingest.document import ingest_bytes
     from daemon.sources.folder import read_consumable
 
     (tmp_path / "a.txt").write_bytes(DUMP.read_bytes())

@@ -16,9 +16,9 @@ from xml.sax.saxutils import escape
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from daemon.identity import as_stored, store_papers
-from daemon.ingest import ingest_bytes, ingest_digest
-from daemon.models import Digest, Paper
+from daemon.core.models import Digest, Paper
+from daemon.ingest.document import ingest_bytes, ingest_digest
+from daemon.ingest.identity import as_stored, store_papers
 from daemon.parse import parse_document
 from daemon.status import status
 from daemon.store import Store

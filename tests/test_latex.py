@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.latex import dashes, to_unicode
+from daemon.language.latex import dashes, to_unicode
 from tests.conftest import CORPUS_SAMPLE
 
 
@@ -113,7 +113,7 @@ def test_a_macro_it_cannot_fill_is_not_a_log_line(caplog):
 def test_the_conversion_cache_keeps_short_pieces_only():
     """Issue 31, item 8: 10 MB of `\\textit{...}` abstracts took the daemon from 77 MB to
     2.4 GB: every piece, however long, was kept. Long pieces are converted each time."""
-    from daemon.latex import CACHED_PIECE, _short_piece
+    from daemon.language.latex import CACHED_PIECE, _short_piece
 
     long_piece = "\\textit{$x$ " + "word " * CACHED_PIECE + "}"
     _short_piece.cache_clear()  # other tests of the worker may have filled it to its bound
@@ -132,7 +132,7 @@ def test_a_document_is_converted_before_the_write_lock_and_beats_per_paper(tmp_p
     import sqlite3
     from datetime import UTC, datetime
 
-    from daemon.ingest import ingest_bytes
+    from daemon.ingest.document import ingest_bytes
     from daemon.store import Store
 
     now = datetime(2026, 8, 20, tzinfo=UTC)

@@ -93,7 +93,7 @@ def test_biorxiv_and_the_bibtex_output_are_named_only_by_their_own_modules():
     modules (the library reader's BibTeX input, an issue-23 feature, is another thing)."""
     own = {
         re.compile(r"(?i)\b(bio|med)rxiv\b"): {"sources/biorxiv.py", "parse/biorxiv_json.py"},
-        re.compile(r"bibtex://|[\"']bibtex[\"']"): {"outputs/bibtex.py"},
+        re.compile(r"bibtex://|[\"']bibtex[\"']"): {"delivery/outputs/bibtex.py"},
     }
     for pattern, modules_of_it in own.items():
         naming = {
@@ -106,13 +106,13 @@ def test_biorxiv_and_the_bibtex_output_are_named_only_by_their_own_modules():
 
 def test_no_module_imports_an_output_kind():
     """Output kinds are found by their URL's scheme: none is imported by name."""
-    kinds = [p.stem for p in (DAEMON / "outputs").glob("*.py")]
+    kinds = [p.stem for p in (DAEMON / "delivery" / "outputs").glob("*.py")]
     kinds = [k for k in kinds if k not in ("__init__", "contract")]
     assert "bibtex" in kinds
     for path in modules("outputs"):
         for name in kinds:
             imported = re.search(
-                rf"^\s*(from|import) daemon\.outputs\.{name}\b", path.read_text(), re.M
+                rf"^\s*(from|import) daemon\.delivery\.outputs\.{name}\b", path.read_text(), re.M
             )
             assert not imported, f"{path.relative_to(ROOT)} imports output {name}"
 
@@ -135,7 +135,7 @@ def import_graph() -> dict[str, set[str]]:
                     graph[name] |= {target} & names.keys()
             elif isinstance(node, ast.Import):
                 graph[name] |= {a.name for a in node.names} & names.keys()
-    for registry in ("daemon.sources", "daemon.parse", "daemon.outputs"):  # discovered
+    for registry in ("daemon.sources", "daemon.parse", "daemon.delivery.outputs"):  # discovered
         graph[registry] |= {n for n in names if n.startswith(registry + ".")}
     return graph
 
@@ -172,8 +172,8 @@ def test_the_cycle_finder_finds_cycles_and_the_graph_has_the_registry_edges():
     graph = import_graph()
     assert {"daemon.sources.arxiv", "daemon.sources.contract"} <= graph["daemon.sources"]
     assert {"daemon.parse.hf_json", "daemon.parse.formats"} <= graph["daemon.parse"]
-    assert "daemon.store" in graph["daemon.ingest"]  # a plain import
-    assert "daemon.watching" in graph["daemon.matches"]  # under TYPE_CHECKING
+    assert "daemon.store" in graph["daemon.ingest.document"]  # a plain import
+    assert "daemon.matching.watching" in graph["daemon.delivery.matches"]  # under TYPE_CHECKING
 
 
 def libraries_imported(path) -> set[str]:
@@ -217,9 +217,73 @@ def test_the_configuration_is_plain_data():
 
 def test_the_plain_data_check_sees_what_the_runtime_builds():
     graph = import_graph()
-    assert "daemon.channels" in reached(graph, "daemon.runtime")
-    assert "apprise" in libraries_imported(DAEMON / "channels.py")  # in a function, too
-    assert "httpx" in libraries_imported(DAEMON / "http.py")
+    assert "daemon.delivery.channels" in reached(graph, "daemon.runtime")
+    # apprise is imported in a function: the check reads the whole module
+    assert "apprise" in libraries_imported(DAEMON / "delivery" / "channels.py")
+    assert "httpx" in libraries_imported(DAEMON / "net" / "http.py")
+
+
+# The flow, lowest first: a module may import its own package's modules and those of the
+# packages before it, never one after (the top-level modules are the entry points and
+# the app layer, in the order they call each other).
+LAYERS = (
+    "daemon",  # __init__: the version alone
+    "core",  # errors, clock, backoff, log, models, registry, secrets, memory, systemd
+    "language",  # words, the query language, names, LaTeX
+    "config",  # config.toml as plain settings
+    "store",  # the only SQL
+    "net",  # HTTP
+    "parse",  # documents into papers
+    "ingest",  # a document stored, identity
+    "sources",  # where documents come from
+    "matching",  # which papers a watchlist wants
+    "delivery",  # matches into deliveries, sent through channels and outputs
+    "similar",  # "more like these"
+    "runtime",
+    "poller",
+    "app",
+    "status",
+    "web",
+    "service",
+    "cli",
+    "__main__",
+)
+TOP_LEVEL_FILES = 8
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def back_arrows(graph: dict[str, set[str]]) -> list[str]:
+    """Imports from a layer to a later one."""
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    return sorted(
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        for b in targets
+        if rank[layer_of(b)] > rank[layer_of(a)]
+    )
+
+
+def test_the_packages_follow_the_flow():
+    """Issue 33, item 3: the folders are the flow's stages, each importing only the stages
+    before it; every module sits in a known layer; the top level holds only the entry
+    points and the app layer."""
+    graph = import_graph()
+    unknown = {layer_of(m) for m in graph} - set(LAYERS)
+    assert not unknown, f"modules outside every layer: {sorted(unknown)}"
+    assert back_arrows(graph) == []
+    top = sorted(p.name for p in DAEMON.glob("*.py"))
+    assert len(top) <= TOP_LEVEL_FILES, top
+    packages = {p.parent.name for p in DAEMON.glob("*/__init__.py")}
+    assert packages == {layer for layer in LAYERS if (DAEMON / layer).is_dir()}
+
+
+def test_a_back_arrow_is_found():
+    graph = {"daemon.core.log": {"daemon.store.rows"}, "daemon.store.rows": {"daemon.core.log"}}
+    assert back_arrows(graph) == ["daemon.core.log -> daemon.store.rows"]
 
 
 def test_the_unit_raises_the_descriptor_limit_above_what_the_web_server_may_hold():
@@ -228,7 +292,7 @@ def test_the_unit_raises_the_descriptor_limit_above_what_the_web_server_may_hold
     server's connection cap."""
     import configparser
 
-    from daemon.http_server import MAX_CONNECTIONS
+    from daemon.web.http_server import MAX_CONNECTIONS
 
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # type: ignore[assignment,method-assign]

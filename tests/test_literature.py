@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from daemon.errors import ConfigError
+from daemon.core.errors import ConfigError
 from daemon.parse import parse_document
 from daemon.sources import pubmed
 from daemon.sources.crossref import check_digit
@@ -266,9 +266,9 @@ def test_pubmed_and_pmc_links_reach_every_output(tmp_path):
     give a PubMed paper's PubMed, PMC and DOI links and its PMID."""
     import feedparser
 
-    from daemon.bibtex import entry
-    from daemon.render import paper_json, render
-    from daemon.web import atom
+    from daemon.delivery.bibtex import entry
+    from daemon.delivery.render import paper_json, render
+    from daemon.web.server import atom
 
     cfg, store = setup(tmp_path)
     ingest_alerting(cfg, store, "fifty.xml", FIFTY.read_bytes(), NOON)

@@ -13,11 +13,11 @@ from functools import cache, partial
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from daemon.errors import QueryError
-from daemon.match import Matcher, Rule
-from daemon.query import FIELDS as QUERY_FIELDS
-from daemon.query import Doc, Node, Not, Term, decide, evaluate, parse_query, term_matches
-from daemon.text import Cache
+from daemon.core.errors import QueryError
+from daemon.language.query import FIELDS as QUERY_FIELDS
+from daemon.language.query import Doc, Node, Not, Term, decide, evaluate, parse_query, term_matches
+from daemon.language.text import Cache
+from daemon.matching.match import Matcher, Rule
 
 # words papers are made of, with the forms, spellings and splits that make matching hard
 _ATOMS = (

@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 def test_glibc_takes_the_arena_cap_and_the_trim():
     code = (
-        "from daemon import memory\n"
+        "from daemon.core import memory\n"
         "assert memory.few_arenas() is True, 'mallopt refused M_ARENA_MAX'\n"
         "memory.release()\n"
         "print('ok')\n"

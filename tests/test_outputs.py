@@ -84,7 +84,7 @@ def test_a_folder_it_cannot_write_is_a_failed_delivery_retried_later(cli, config
 def test_titles_with_latex_braces_and_specials_stay_one_well_formed_entry(tmp_path):
     """A title holding a lone brace, a backslash, %, _ or $ (arXiv titles do) must not
     end its field early or swallow the next entry."""
-    from daemon.outputs.bibtex import BibtexFiles
+    from daemon.delivery.outputs.bibtex import BibtexFiles
 
     nasty = [
         r"Unbalanced { brace and 100% of $\alpha_1$ in C:\temp",
@@ -130,7 +130,7 @@ def test_no_text_in_a_paper_adds_an_entry_or_a_command_to_bibtex(papers):
     """Issue 31, item 9: a title with `}` and then `@preamble{...}` or `@misc(...)` added
     entries, and TeX ran code from them. Whatever a paper's text, each paper is one entry
     whose fields' braces balance, and no backslash or `@` of the text survives."""
-    from daemon.bibtex import entry
+    from daemon.delivery.bibtex import entry
 
     text = "".join(
         entry(f"k{i}", StoredPaper(i, title, abstract, tuple(authors), None), note=title)
@@ -165,7 +165,7 @@ HOSTILE_TITLES = [
 
 def test_bibtex_itself_reads_hostile_titles_as_one_entry_each(tmp_path):
     """The same, read by BibTeX itself (Debian's texlive-binaries, installed by make)."""
-    from daemon.bibtex import entry
+    from daemon.delivery.bibtex import entry
 
     papers = [StoredPaper(i, t, t, ("A B",), None) for i, t in enumerate(HOSTILE_TITLES)]
     (tmp_path / "refs.bib").write_text("".join(entry(f"k{p.id}", p) for p in papers))
@@ -196,7 +196,7 @@ def test_a_json_webhook_gets_the_matches_as_data_in_its_documented_schema(
     carries a secret that is shown nowhere; an error status is a failed delivery."""
     import jsonschema
 
-    from daemon.outputs import webhook
+    from daemon.delivery.outputs import webhook
 
     schema = json.loads((Path(webhook.__file__).parent / "webhook.schema.json").read_text())
     token = "s3cr3t-hook-token"
@@ -276,8 +276,8 @@ def test_library_log_lines_are_scrubbed_too(capsys):
     handler scrubs every record, not only paperwatch's own."""
     import logging
 
-    from daemon.log import setup_logging
-    from daemon.secrets import remember
+    from daemon.core.log import setup_logging
+    from daemon.core.secrets import remember
 
     remember("lib-Secret-0043")
     setup_logging(verbose=True)
@@ -322,7 +322,7 @@ def test_a_replaced_papers_bibtex_month_is_its_first_versions(tmp_path):
     BibTeX; its day is now its id's month. A new paper keeps the feed's day."""
     from datetime import UTC, datetime
 
-    from daemon.bibtex import entry
+    from daemon.delivery.bibtex import entry
     from tests.conftest import ARXIV, configured, ingest_alerting
 
     cfg, store = configured(tmp_path, 'state_dir = "state"\n')

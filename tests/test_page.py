@@ -15,7 +15,7 @@ import pytest
 
 from daemon.config import load_config
 from daemon.store import Store
-from daemon.web import WebServer
+from daemon.web.server import WebServer
 from tests.browser import UNSEEN_BUTTONS, browser, keep_screenshot
 from tests.conftest import ARXIV, corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import command

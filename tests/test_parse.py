@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, clean_text, title_key
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper, clean_text, title_key
 from daemon.parse import formats, parse_document
 from daemon.parse.days import parse_yearless
 from daemon.parse.formats import NAMED, Format, register_format

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from daemon.config import load_config
-from daemon.errors import ConfigError
-from daemon.outbox import deliver
-from daemon.people import Name, Person, find, orcid, orcid_check, orcid_problem
-from daemon.render import render
+from daemon.core.errors import ConfigError
+from daemon.delivery.outbox import deliver
+from daemon.delivery.render import render
+from daemon.language.people import Name, Person, find, orcid, orcid_check, orcid_problem
 from daemon.runtime import Runtime
 from tests.conftest import configured, ingest_alerting
 from tests.fake_pubmed import FIFTY

@@ -211,8 +211,8 @@ def test_memory_and_time_are_bounded_by_the_input_not_its_shape():
     which takes time quadratic in depth: 21 s) are each handled at once."""
     from datetime import UTC, datetime
 
-    from daemon.errors import ParseError
-    from daemon.models import MAX_FIELD
+    from daemon.core.errors import ParseError
+    from daemon.core.models import MAX_FIELD
     from daemon.parse import parse_document
 
     now = datetime.now(UTC)

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon import text
-from daemon.errors import QueryError
-from daemon.lemmas import noun_lemmas
-from daemon.match import Matcher, Rule, anchors
-from daemon.query import Doc, decide, evaluate, keywords_query, parse_query, query_warnings
+from daemon.core.errors import QueryError
+from daemon.language import text
+from daemon.language.lemmas import noun_lemmas
+from daemon.language.query import Doc, decide, evaluate, keywords_query, parse_query, query_warnings
+from daemon.language.text import Cache
+from daemon.matching.match import Matcher, Rule, anchors
 from daemon.store.rows import StoredPaper
-from daemon.text import Cache
 from tests.test_match_property import matched_terms
 
 ALERT, WAIT, NO = "alert", "wait", "no"  # matched for sure; only if the abstract allows; not
@@ -557,7 +557,7 @@ def _real_rules(rng: random.Random, papers: list, n: int) -> list[Rule]:
 def test_a_matcher_that_starts_its_tables_afresh_matches_the_same(monkeypatch):
     """A long-running matcher drops its pieces' tables when they grow past a bound; the
     batches after that match as before."""
-    from daemon import match
+    from daemon.matching import match
 
     papers = _real_papers()
     rules = _real_rules(random.Random(5), papers, 400)
@@ -582,7 +582,7 @@ def test_threads_sharing_a_matcher_get_the_results_each_would_alone(monkeypatch)
     their batches up."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from daemon import match
+    from daemon.matching import match
 
     papers = _real_papers()
     rules = _real_rules(random.Random(8), papers, 400)
@@ -627,18 +627,18 @@ def test_piece_shortcuts_cut_as_tokenize_does():
 
 
 def test_the_shipped_lemma_table_is_lemminflects():
-    """daemon.lemmas ships lemminflect's dictionary reduced to what matching reads: it
+    """daemon.language.lemmas ships lemminflect's dictionary reduced to what matching reads: it
     must be what the installed lemminflect gives, word for word (else: python -m
-    daemon.lemmas rewrites it)."""
+    daemon.language.lemmas rewrites it)."""
     import gzip
 
-    from daemon import lemmas
+    from daemon.language import lemmas
 
     assert gzip.decompress(lemmas.TABLE.read_bytes()).decode() == lemmas.build()
 
 
 def test_dictionary_lookup_equals_lemminflects_public_call():
-    """daemon.lemmas answers without lemminflect's tables in memory: the answers must
+    """daemon.language.lemmas answers without lemminflect's tables in memory: the answers must
     stay those of lemminflect.getAllLemmas, for every word of the real fixtures."""
     import re
 
@@ -781,7 +781,7 @@ def test_the_british_spellings_of_the_real_records_are_found_the_american_way():
     -ae-/-oe- is found by its American spelling."""
     import json
 
-    from daemon.text import _AMERICAN_ROOT, _GREEK_AE
+    from daemon.language.text import _AMERICAN_ROOT, _GREEK_AE
     from tests.fake_biorxiv import BIORXIV
 
     found = 0
@@ -822,7 +822,7 @@ def test_the_glued_labels_of_the_real_records_are_cut():
     and that word is found by a query for it."""
     import json
 
-    from daemon.text import _GLUED
+    from daemon.language.text import _GLUED
     from tests.fake_biorxiv import BIORXIV
 
     found = 0
@@ -882,8 +882,8 @@ def test_a_greek_letter_in_every_form_is_one_word(letter, prefix, suffix):
     """Issue 32, item 1: typing a Greek letter worked, spelling it did not, and
     bioRxiv's braces matched nothing. Spelled, as the letter, as LaTeX and as bioRxiv's
     `{name}`, glued to a name or hyphenated, each finds every other."""
-    from daemon.identity import as_stored
-    from daemon.models import Paper
+    from daemon.core.models import Paper
+    from daemon.ingest.identity import as_stored
 
     name, symbol = letter
     written = [
@@ -905,8 +905,8 @@ def test_the_greek_letters_of_the_real_records_are_found_spelled():
     the name spelled and by the letter, once stored."""
     import json
 
-    from daemon.identity import as_stored
-    from daemon.models import Paper
+    from daemon.core.models import Paper
+    from daemon.ingest.identity import as_stored
     from tests.fake_biorxiv import BIORXIV
 
     found = 0
@@ -931,8 +931,8 @@ def test_the_greek_letters_of_the_real_records_are_found_spelled():
 def test_landaus_o_is_no_model_name_but_prose_is(o, n, inside, after):
     """Issue 32, item 4: `o1` listed 19 papers whose only "o1" is big-O `(1 + o(1))`.
     Whatever is inside Landau's O, `o<n>` never matches it; written in prose it does."""
-    from daemon.identity import as_stored
-    from daemon.models import Paper
+    from daemon.core.models import Paper
+    from daemon.ingest.identity import as_stored
 
     query = parse_query(f"o{n}")
     math = as_stored(Paper(title="Bounds", abstract=f"An error of ${o}({inside}{n})$ holds"))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from daemon.render import Highlighter, render
+from daemon.delivery.render import Highlighter, render
 from daemon.store.rows import StoredMatch, StoredPaper
 
 

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from daemon import search as search_module
-from daemon.errors import QueryError
-from daemon.ingest import ingest_digest
-from daemon.models import Digest, Paper
-from daemon.query import Doc, Node, decide, parse_query
-from daemon.search import catch_up, search, search_page
+from daemon.core.errors import QueryError
+from daemon.core.models import Digest, Paper
+from daemon.ingest.document import ingest_digest
+from daemon.language.query import Doc, Node, decide, parse_query
+from daemon.matching import search as search_module
+from daemon.matching.search import catch_up, search, search_page
 from daemon.store import Store
 from tests.test_match_property import ATOMS, OPERATORS, SEPARATORS
 
@@ -230,7 +230,7 @@ def test_the_analysis_version_says_when_keys_change():
     import hashlib
     import itertools
 
-    from daemon.search import ANALYSIS, paper_keys
+    from daemon.matching.search import ANALYSIS, paper_keys
     from tests.conftest import corpus_papers
 
     texts = [
@@ -247,7 +247,7 @@ def test_the_analysis_version_says_when_keys_change():
     keys = [[sorted(field.split()) for field in paper_keys(t)] for t in texts]  # sets' order
     found = hashlib.sha256(repr(keys).encode()).hexdigest()[:16]
     assert FINGERPRINTS.get(ANALYSIS) == found, (
-        f"paper keys changed: raise daemon.search.ANALYSIS and add {found!r} for it"
+        f"paper keys changed: raise daemon.matching.search.ANALYSIS and add {found!r} for it"
     )
 
 

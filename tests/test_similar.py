@@ -19,15 +19,15 @@ import psutil
 import pytest
 
 from daemon.config import load_config
-from daemon.errors import ConfigError
-from daemon.ingest import ingest_digest
-from daemon.models import Digest, Paper
-from daemon.outbox import deliver
+from daemon.core.errors import ConfigError
+from daemon.core.models import Digest, Paper
+from daemon.delivery.outbox import deliver
+from daemon.ingest.document import ingest_digest
 from daemon.runtime import Runtime
-from daemon.similar import Model, text_of
-from daemon.similar_job import SimilarEngine, start_watchlists
+from daemon.similar.job import SimilarEngine, start_watchlists
+from daemon.similar.model import Model, text_of
 from daemon.store import Store
-from daemon.web import WebServer
+from daemon.web.server import WebServer
 from tests.browser import UNSEEN_BUTTONS, browser
 from tests.conftest import (
     ARXIV,
@@ -188,7 +188,7 @@ def test_the_threshold_adapts_to_the_topic_unless_a_sensitivity_is_set(tmp_path,
     number keeps its old meaning; one example has nothing to hold out."""
     import numpy as np
 
-    from daemon.similar import FIXED_SENSITIVITY, FLOOR, HELD_OUT_SHARE
+    from daemon.similar.model import FIXED_SENSITIVITY, FLOOR, HELD_OUT_SHARE
 
     auto = AUTO.replace("notify", 'sensitivity = "auto"\nnotify')
     assert load_config(write_config(tmp_path, auto)).watchlists[0].similar.sensitivity is None
@@ -419,7 +419,7 @@ def test_a_library_file_seeds_the_examples_and_check_lists_the_rest(tmp_path, ba
     assert "refs.bib: 4 of 5 entries stored (examples: 4)" in result.out
     assert "halluc: similar to refs.bib" in result.out  # not "similar to 1 paper"
     assert "e: A Paper Nobody Stored" in result.out
-    from daemon.similar_job import examples_of
+    from daemon.similar.job import examples_of
 
     assert len(examples_of(store, cfg)["halluc"]) == 4
     engine = SimilarEngine(cfg.state_dir)
@@ -479,7 +479,7 @@ def test_a_broken_library_costs_only_its_own_watchlist(tmp_path, background, cli
     stopped every similar watchlist, those seeded by ids too; `status` crashed with exit
     2 and `check` printed a traceback. Now its watchlist keeps its last good examples and
     says so; the others train and score as before."""
-    from daemon.library import MAX_LIBRARY_BYTES
+    from daemon.matching.library import MAX_LIBRARY_BYTES
 
     store = background
     bib, csl = tmp_path / "mine.bib", tmp_path / "mine.json"

@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.similar import STOP_WORDS, Space, counts, terms, text_of
+from daemon.similar.model import STOP_WORDS, Space, counts, terms, text_of
 from tests.conftest import corpus_papers
 
 TEXTS = [text_of(p["title"], p["abstract"]) for p in itertools.islice(corpus_papers(), 300)]
@@ -58,7 +58,7 @@ def test_the_words_view_weighs_as_scikit_learns_tfidf():
 def test_the_dense_view_is_wordllamas_embedding():
     import wordllama
 
-    from daemon.embed import DIMENSIONS, embed
+    from daemon.similar.embed import DIMENSIONS, embed
 
     model = wordllama.WordLlama.load(
         dim=DIMENSIONS, cache_dir=Path(wordllama.__file__).parent, disable_download=True

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.clock import days_to_poll, iso
 from daemon.config import HttpSettings
-from daemon.errors import FetchError
-from daemon.http import HttpClient
+from daemon.core.clock import days_to_poll, iso
+from daemon.core.errors import FetchError
+from daemon.net.http import HttpClient
 from daemon.poller import PollContext, run_source
 from daemon.runtime import Runtime
 from daemon.status import alerts, status

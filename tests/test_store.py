@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from daemon.errors import ParseError
-from daemon.ingest import ingest_bytes, ingest_digest
-from daemon.models import Digest, Paper
-from daemon.query import parse_query
-from daemon.search import catch_up, search
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper
+from daemon.ingest.document import ingest_bytes, ingest_digest
+from daemon.language.query import parse_query
+from daemon.matching.search import catch_up, search
 from daemon.store import Store
 from tests.conftest import HF, TEXT
 
@@ -367,7 +367,7 @@ def test_a_doi_another_arxiv_paper_holds_never_breaks_a_document(store):
     ],
 )
 def test_a_papers_day_is_its_own(announced, hf_day, arxiv, day):
-    from daemon.models import paper_day
+    from daemon.core.models import paper_day
 
     assert paper_day(announced, hf_day, arxiv) == day
 
@@ -375,7 +375,7 @@ def test_a_papers_day_is_its_own(announced, hf_day, arxiv, day):
 def test_latex_is_stored_as_unicode_and_matched_on_the_same_words(store):
     """Issue 25: `P\\'erez` is Pérez, shown and matched so (`perez` finds it); a bare %
     stays a percent sign and an unknown macro stays as written."""
-    from daemon.latex import to_unicode
+    from daemon.language.latex import to_unicode
 
     paper = Paper(
         title=r"Cosmic rays above $10^{19}$ eV with \textit{Auger}",

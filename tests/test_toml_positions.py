@@ -10,7 +10,7 @@ import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.toml_positions import parse_path, position_of, positions, show_path
+from daemon.config.positions import parse_path, position_of, positions, show_path
 
 NAMES = st.sampled_from(["name", "notify", "every", "a-b", "x_1", "with space", "dotted.key"])
 TRICKY = st.sampled_from(

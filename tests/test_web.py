@@ -19,13 +19,13 @@ import httpx
 import pytest
 
 from daemon.config import load_config
-from daemon.ingest import ingest_digest
-from daemon.matches import match_hook
-from daemon.models import Digest, Paper, title_search_url
-from daemon.render import paper_json, render
+from daemon.core.models import Digest, Paper, title_search_url
+from daemon.delivery.matches import match_hook
+from daemon.delivery.render import paper_json, render
+from daemon.ingest.document import ingest_digest
 from daemon.runtime import Runtime
 from daemon.store import Store
-from daemon.web import WebServer
+from daemon.web.server import WebServer
 from tests.browser import FLAGS, chromium
 from tests.clock import ManualClock
 from tests.conftest import HF, ingest_alerting
@@ -305,7 +305,7 @@ def test_the_web_server_holds_under_idle_connections_and_odd_requests(served):
     rebinding); HEAD is answered; the Bearer scheme is case-insensitive."""
     import socket
 
-    from daemon.http_server import MAX_CONNECTIONS
+    from daemon.web.http_server import MAX_CONNECTIONS
 
     _, _, base = served
     port = int(base.rsplit(":", 1)[1])
@@ -511,7 +511,7 @@ def test_a_busy_port_is_one_line_naming_the_key(tmp_path):
     import socket
     from http.server import BaseHTTPRequestHandler
 
-    from daemon.http_server import BoundedHTTPServer
+    from daemon.web.http_server import BoundedHTTPServer
 
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
@@ -539,7 +539,7 @@ def test_a_request_not_answered_by_its_deadline_gets_a_503_not_silence():
     request not answered by then is told so (503, Retry-After)."""
     from http.server import BaseHTTPRequestHandler
 
-    from daemon.http_server import BoundedHTTPServer
+    from daemon.web.http_server import BoundedHTTPServer
 
     release = threading.Event()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from bench.baseline.text import singular, words
-from daemon.errors import QueryError
+from daemon.core.errors import QueryError
 
 FIELDS = ("title", "abstract", "author")
 DEFAULT_FIELDS = frozenset({"title", "abstract"})

@@ -12,8 +12,8 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
-from daemon.errors import ParseError
-from daemon.models import MAX_AUTHORS, Digest
+from daemon.core.errors import ParseError
+from daemon.core.models import MAX_AUTHORS, Digest
 from daemon.parse.formats import Format, formats
 
 __all__ = ["parse_document", "sniff", "check_text", "formats"]

@@ -17,8 +17,8 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from email.utils import parsedate_to_datetime
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, abs_url, arxiv_id, clean_text
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper, abs_url, arxiv_id, clean_text
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
 
 if pyexpat.version_info < (2, 4, 1):

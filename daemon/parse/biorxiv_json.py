@@ -9,8 +9,8 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, clean_text, doi
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper, clean_text, doi
 from daemon.parse import json_text
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
 

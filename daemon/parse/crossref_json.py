@@ -15,11 +15,11 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, clean_text, doi, doi_url
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper, clean_text, doi, doi_url
+from daemon.language.people import orcid
 from daemon.parse import json_text
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
-from daemon.people import orcid
 
 _SECTION_TITLE = re.compile(r"<(?:jats:)?title[^>]*>([^<]*)</(?:jats:)?title>", re.IGNORECASE)
 _BREAK = re.compile(r"</(?:jats:)?(?:p|sec|list-item)>", re.IGNORECASE)

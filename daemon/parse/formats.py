@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper
-from daemon.registry import Registry
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper
+from daemon.core.registry import Registry
 
 # how specific a format's sniff is: the first of the most specific that claims a
 # document parses it. A shape with its own keys (a named JSON API) outranks any JSON.

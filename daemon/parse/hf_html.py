@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper, arxiv_id, clean_text, paper_url
 from daemon.parse import json_text
 from daemon.parse.days import parse_iso_day, parse_yearless
 from daemon.parse.formats import SHAPE, Format, read_records, register_format, whole

@@ -7,8 +7,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, arxiv_id, clean_text, paper_url
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper, arxiv_id, clean_text, paper_url
 from daemon.parse import json_text
 from daemon.parse.days import parse_iso_day
 from daemon.parse.formats import SHAPE, Format, read_records, register_format, whole

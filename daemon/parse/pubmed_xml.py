@@ -18,11 +18,11 @@ import calendar
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, clean_text, doi, pmcid, pmid, pubmed_url
+from daemon.core.errors import ParseError
+from daemon.core.models import Digest, Paper, clean_text, doi, pmcid, pmid, pubmed_url
+from daemon.language.people import orcid
 from daemon.parse import arxiv_xml  # noqa: F401 (its check of expat's entity protection)
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
-from daemon.people import orcid
 
 _MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}  # "Jan": 1
 

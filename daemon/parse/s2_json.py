@@ -11,8 +11,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from daemon.errors import ParseError
-from daemon.models import Digest, Paper, abs_url, arxiv_id, clean_text, doi, doi_url, pmcid, pmid
+from daemon.core.errors import ParseError
+from daemon.core.models import (
+    Digest,
+    Paper,
+    abs_url,
+    arxiv_id,
+    clean_text,
+    doi,
+    doi_url,
+    pmcid,
+    pmid,
+)
 from daemon.parse import json_text
 from daemon.parse.formats import NAMED, Format, read_records, register_format, whole
 

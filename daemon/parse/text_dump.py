@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from daemon.errors import ParseError
-from daemon.models import MAX_FIELD, Digest, Paper, clean_text
+from daemon.core.errors import ParseError
+from daemon.core.models import MAX_FIELD, Digest, Paper, clean_text
 from daemon.parse.days import parse_yearless
 from daemon.parse.formats import GENERAL, Format, register_format
 

@@ -15,7 +15,7 @@ categories and creation date that tell a new paper from a replacement.
 
 Politeness (arXiv's terms): all arXiv hosts of all arXiv sources share one pacer, one
 request at a time and at least 3 s apart; 429/503 with Retry-After are waited out with
-jitter (daemon.http); the User-Agent names the `contact` from config.
+jitter (daemon.net.http); the User-Agent names the `contact` from config.
 
 Papers stored without an id (text dumps) are looked up by exact title in the API, once
 per title, a few per poll; a found id is attached and gives the paper its abstract link.
@@ -37,13 +37,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from daemon.arxiv_categories import CATEGORIES, covers, oai_set
-from daemon.backoff import backoff
-from daemon.clock import iso
-from daemon.errors import FetchError, ParseError
-from daemon.http import USER_AGENT, Response
-from daemon.log import event
-from daemon.models import Paper, abs_url
+from daemon.core.arxiv_categories import CATEGORIES, covers, oai_set
+from daemon.core.backoff import backoff
+from daemon.core.clock import iso
+from daemon.core.errors import FetchError, ParseError
+from daemon.core.log import event
+from daemon.core.models import Paper, abs_url
+from daemon.net.http import USER_AGENT, Response
 from daemon.parse.arxiv_xml import parse_arxiv, resumption_token
 from daemon.sources.contract import (
     Context,

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from daemon.errors import FetchError, ParseError
-from daemon.models import Paper
+from daemon.core.errors import FetchError, ParseError
+from daemon.core.models import Paper
 from daemon.parse import json_text
 from daemon.sources.contract import (
     Context,

@@ -17,9 +17,9 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
-from daemon.errors import FetchError, PaperwatchError
-from daemon.identity import as_stored
-from daemon.models import title_key
+from daemon.core.errors import FetchError, PaperwatchError
+from daemon.core.models import title_key
+from daemon.ingest.identity import as_stored
 from daemon.parse import json_text, parse_document
 from daemon.sources.contract import (
     Context,

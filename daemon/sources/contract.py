@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol, TypedDict, Unpack
 
-from daemon.clock import human
-from daemon.http import HttpClient
-from daemon.identity import no_authority
-from daemon.ingest import IngestResult
-from daemon.models import Paper
-from daemon.registry import Registry
+from daemon.core.clock import human
+from daemon.core.models import Paper
+from daemon.core.registry import Registry
+from daemon.ingest.document import IngestResult
+from daemon.ingest.identity import no_authority
+from daemon.net.http import HttpClient
 from daemon.store import Store
 from daemon.store.rows import SourceState
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from daemon.errors import FetchError, ParseError
+from daemon.core.errors import FetchError, ParseError
 from daemon.parse import json_text
 from daemon.sources.contract import (
     Context,

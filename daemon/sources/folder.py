@@ -32,11 +32,11 @@ from typing import Any
 from inotify_simple import INotify
 from inotify_simple import flags as F
 
-from daemon.backoff import backoff
-from daemon.clock import SYSTEM, Clock, iso
-from daemon.errors import FetchError, PaperwatchError
-from daemon.ingest import is_digest_file
-from daemon.log import Conditions, event
+from daemon.core.backoff import backoff
+from daemon.core.clock import SYSTEM, Clock, iso
+from daemon.core.errors import FetchError, PaperwatchError
+from daemon.core.log import Conditions, event
+from daemon.ingest.document import is_digest_file
 from daemon.sources.contract import (
     Context,
     Halt,

@@ -10,8 +10,8 @@ import json
 import logging
 from datetime import date, timedelta
 
-from daemon.errors import FetchError, ParseError
-from daemon.log import event
+from daemon.core.errors import FetchError, ParseError
+from daemon.core.log import event
 from daemon.parse import json_text
 from daemon.sources.contract import (
     Context,

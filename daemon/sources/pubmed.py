@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from daemon.errors import FetchError
+from daemon.core.errors import FetchError
 from daemon.sources.contract import (
     Context,
     Key,

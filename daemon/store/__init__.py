@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from daemon.config import DB_NAME
-from daemon.errors import PaperwatchError
+from daemon.core.errors import PaperwatchError
 from daemon.store import schema
 from daemon.store.citations import CitationRepo
 from daemon.store.deliveries import STATUSES, DeliveryRepo

@@ -1,4 +1,4 @@
-"""SQL of matches and deliveries (the outbox). Retry policy lives in daemon.outbox."""
+"""SQL of matches and deliveries (the outbox). Retry policy lives in daemon.delivery.outbox."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SQL of papers, documents, pages and sightings. Identity policy lives in daemon.identity."""
+"""SQL of papers, documents, pages and sightings. Identity policy lives in
+daemon.ingest.identity."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from daemon.models import key_hash
+from daemon.core.models import key_hash
 from daemon.store.rows import StoredPaper
 
 COLUMNS = (

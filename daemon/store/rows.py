@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.models import abs_url, doi_url, pubmed_url
+from daemon.core.models import abs_url, doi_url, pubmed_url
 
 
 @dataclass(frozen=True, slots=True)

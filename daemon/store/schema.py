@@ -7,8 +7,8 @@ import json
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from daemon.latex import to_unicode
-from daemon.models import key_hash, paper_day, title_key
+from daemon.core.models import key_hash, paper_day, title_key
+from daemon.language.latex import to_unicode
 
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -190,7 +190,7 @@ def _search_index(db: sqlite_utils.Database) -> None:
     db.executescript("""
     -- the words each stored paper holds as the query language reads them (word forms,
     -- spellings as written and American, joined words), per field: a search looks terms
-    -- up here instead of re-reading every paper (daemon.search). Contentless: only the
+    -- up here instead of re-reading every paper (daemon.matching.search). Contentless: only the
     -- index is kept, so a paper's old keys are deleted by giving them again.
     CREATE VIRTUAL TABLE paper_keys USING fts5(
         title, abstract, author, content='', detail=column, tokenize='ascii'
@@ -230,7 +230,7 @@ def _search_index(db: sqlite_utils.Database) -> None:
 def _similar_rescoring(db: sqlite_utils.Database) -> None:
     db.executescript("""
     -- papers scored by a similar-watchlist with their title only, whose abstract came
-    -- since: scored again (daemon.similar_job)
+    -- since: scored again (daemon.similar.job)
     CREATE TABLE similar_rescore (paper_id INTEGER PRIMARY KEY);
     CREATE TRIGGER similar_abstract_arrived AFTER UPDATE OF abstract ON papers
     WHEN COALESCE(old.abstract, '') = '' AND COALESCE(new.abstract, '') != ''
@@ -260,7 +260,7 @@ def _similar_votes(db: sqlite_utils.Database) -> None:
 def _doi_identity(db: sqlite_utils.Database) -> None:
     db.executescript("""
     -- a paper may be known by a DOI (preprint servers, journals), with or without an arXiv id;
-    -- arXiv's own DOI is stored as the arXiv id (daemon.models.identifiers)
+    -- arXiv's own DOI is stored as the arXiv id (daemon.core.models.identifiers)
     ALTER TABLE papers ADD COLUMN doi TEXT;
     CREATE UNIQUE INDEX papers_doi ON papers (doi) WHERE doi IS NOT NULL;
     """)
@@ -268,7 +268,7 @@ def _doi_identity(db: sqlite_utils.Database) -> None:
 
 @MIGRATIONS(name="0013_paper_day")
 def _paper_day(db: sqlite_utils.Database) -> None:
-    """The paper's own day (daemon.models.paper_day), shown and filtered on, apart from
+    """The paper's own day (daemon.core.models.paper_day), shown and filtered on, apart from
     first_seen; filled for the papers stored before."""
     db.executescript("""
     ALTER TABLE papers ADD COLUMN day TEXT;
@@ -284,7 +284,7 @@ def _paper_day(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0014_latex_as_unicode")
 def _latex_as_unicode(db: sqlite_utils.Database) -> None:
     """Papers stored with LaTeX in their title, abstract or names get them in Unicode, as
-    new ones are (daemon.latex); the search index re-reads them (its trigger)."""
+    new ones are (daemon.language.latex); the search index re-reads them (its trigger)."""
     rows = db.execute(
         "SELECT id, title, abstract, authors FROM papers WHERE "
         + " OR ".join(
@@ -343,13 +343,13 @@ def _paper_ids(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0017_pubmed_identity")
 def _pubmed_identity(db: sqlite_utils.Database) -> None:
     db.executescript("""
-    -- PubMed's id joins the arXiv id and the DOI as an identifier (daemon.identity); the
+    -- PubMed's id joins the arXiv id and the DOI as an identifier (daemon.ingest.identity); the
     -- PubMed Central id is a link to the paper's free text
     ALTER TABLE papers ADD COLUMN pmid TEXT;
     ALTER TABLE papers ADD COLUMN pmcid TEXT;
     CREATE UNIQUE INDEX papers_pmid ON papers (pmid) WHERE pmid IS NOT NULL;
     -- the ORCID iDs a source gives for some authors: {"author as written": "iD"} (JSON),
-    -- what author watchlists find people by (daemon.people)
+    -- what author watchlists find people by (daemon.language.people)
     ALTER TABLE papers ADD COLUMN orcids TEXT;
     """)
 

@@ -1,6 +1,6 @@
 """SQL of the search index: the FTS5 table of each paper's keys, how far it is built, and
 the papers whose text changed since they were indexed. What the keys are lives in
-daemon.search."""
+daemon.matching.search."""
 
 from __future__ import annotations
 

@@ -1,0 +1,2 @@
+"""One document in: parsed, its papers matched to the stored ones (identity) and stored,
+LaTeX converted."""

@@ -1,2 +1,0 @@
-"""Outputs that take delivered matches as data (daemon.outputs.contract); apprise's
-channels take rendered messages. Each output kind is one module here."""
