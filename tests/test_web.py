@@ -564,3 +564,35 @@ def test_a_request_not_answered_by_its_deadline_gets_a_503_not_silence():
         server.stop()
         thread.join(5)
         server.server_close()
+
+
+def test_routes_methods_conditional_requests_and_forms_as_http_says(served):
+    """Issue 33, item 8: routing, conditional responses and form parsing are werkzeug's.
+    A known URL asked with the wrong method is a 405 naming the allowed ones; a weak or
+    listed ETag, or a later If-Modified-Since, is a 304; a form posted as multipart is read
+    as the urlencoded one is; a watchlist's feed is found by its name percent-encoded."""
+    cfg, store, base = served
+    wrong = httpx.post(f"{base}/papers", data={"x": "1"})
+    assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
+    assert httpx.get(f"{base}/api/marks").status_code == 405
+    assert httpx.get(f"{base}/nowhere").status_code == 404
+    feed = httpx.get(f"{base}/feeds/agents.atom")
+    etag = feed.headers["ETag"]
+    for headers in (
+        {"If-None-Match": f"W/{etag}"},
+        {"If-None-Match": f'"other", {etag}'},
+        {"If-None-Match": "*"},
+        {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    ):
+        assert httpx.get(f"{base}/feeds/agents.atom", headers=headers).status_code == 304, headers
+    old = {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    assert httpx.get(f"{base}/feeds/agents.atom", headers=old).status_code == 200
+    assert httpx.get(f"{base}/feeds/ag%65nts.atom").headers["ETag"] == etag
+    [pid] = store.conn.execute("SELECT id FROM papers ORDER BY id LIMIT 1").fetchone()
+    for sent in (
+        {"data": {"paper": str(pid), "saved": "1", "next": "/saved"}},
+        {"files": {"paper": (None, str(pid)), "saved": (None, "0"), "next": (None, "/saved")}},
+    ):
+        answer = httpx.post(f"{base}/api/marks", **sent)
+        assert answer.status_code == 303 and answer.headers["Location"].startswith("/saved")
+    assert store.marks.saved() == []

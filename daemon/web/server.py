@@ -1,14 +1,16 @@
 """The web interface: an Atom feed per watchlist, a JSON API, a small page.
 
-The standard library's `ThreadingHTTPServer`: a handful of endpoints for one lab on
-loopback need no framework, and a thread per request never holds up the scheduler, the
-inbox or delivery. Pages are Jinja2 templates with autoescaping (every title and
-abstract is escaped; the highlighter escapes before it marks); feeds are built with
-ElementTree, so they are well-formed whatever a title holds. Every GET opens the
-database read-only; the one write is a reader's 👍/👎 (`POST /api/feedback`, JSON or
-the page's form), refused from another site's page. Beyond loopback, `[web] token` is
-required and checked on every request (`Authorization: Bearer <token>` or
-`?token=<token>` for feed readers).
+A bounded standard-library server (http_server.py): a thread per request never holds up
+the scheduler, the inbox or delivery. What HTTP itself decides is werkzeug's: the routes
+(`ROUTES`: a known URL asked with another method is a 405), conditional GETs (weak and
+listed ETags, If-Modified-Since) and forms (urlencoded or multipart). Pages are Jinja2
+templates with autoescaping (every title and abstract is escaped; the highlighter
+escapes before it marks); feeds are built with ElementTree, so they are well-formed
+whatever a title holds. Every GET opens the database read-only; the one write is a
+reader's 👍/👎 (`POST /api/feedback`, JSON or the page's form), a read or saved mark, "add
+to Zotero", refused from another site's page. Beyond loopback, `[web] token` is required
+and checked on every request (`Authorization: Bearer <token>` or `?token=<token>` for
+feed readers).
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
+from io import BytesIO
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from markupsafe import escape
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.formparser import FormDataParser
+from werkzeug.http import http_date, parse_options_header
+from werkzeug.routing import Map, Rule
+from werkzeug.sansio.http import is_resource_modified
 
 from daemon import __version__
 from daemon.config import Config
@@ -65,7 +72,24 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 ET.register_namespace("", ATOM_NS)
 
 _TOKEN_IN_URL = re.compile(r"([?&])token=[^&\s\"]*")
-_PAPER_BIB = re.compile(r"^/papers/(\d{1,12})\.bib$")
+# every URL the server answers, by method (a GET answers HEAD too): werkzeug's routing
+ROUTES = Map(
+    [
+        Rule("/", endpoint="home", methods=["GET"]),
+        Rule("/papers", endpoint="papers", methods=["GET"]),
+        Rule("/saved", endpoint="saved", methods=["GET"]),
+        Rule("/status", endpoint="status", methods=["GET"]),
+        Rule("/api/matches", endpoint="api_matches", methods=["GET"]),
+        Rule("/api/papers", endpoint="api_papers", methods=["GET"]),
+        Rule("/api/status", endpoint="api_status", methods=["GET"]),
+        Rule("/feeds/<path:name>.atom", endpoint="feed", methods=["GET"]),
+        Rule("/papers/<int(max=999999999999):paper>.bib", endpoint="bib", methods=["GET"]),
+        Rule("/saved.bib", endpoint="bib", methods=["GET"], defaults={"paper": None}),
+        Rule("/api/feedback", endpoint="feedback", methods=["POST"]),
+        Rule("/api/marks", endpoint="marks", methods=["POST"]),
+        Rule("/api/zotero", endpoint="zotero", methods=["POST"]),
+    ]
+)
 
 
 def _flag(value: Any, name: str) -> bool | None:
@@ -286,36 +310,34 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
 
         def do_HEAD(self) -> None:  # noqa: N802
             self.head = True
-            self.do_GET()
+            self._request()
 
         def do_GET(self) -> None:  # noqa: N802
-            config = web.config()
-            parts = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            url_token = query.get("token", "") if config.web.token else ""
-            if self._admitted(config, query):
-                self._answer(lambda: self._route(config, parts.path, query, url_token), parts.path)
+            self._request()
 
         def do_POST(self) -> None:  # noqa: N802
+            self._request()
+
+        def _request(self) -> None:
+            """Admit the request (host, token), find its route, refuse a form another
+            site's page posted, then answer it."""
             config = web.config()
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             url_token = query.get("token", "") if config.web.token else ""
             if not self._admitted(config, query):
                 return
-            actions = {
-                "/api/feedback": self._feedback,
-                "/api/marks": self._marks,
-                "/api/zotero": self._zotero,
-            }
-            action = actions.get(parts.path)
-            if action is None:
-                self._send(404, b"not found\n", "text/plain")
-                return
-            if self._cross_site():
-                self._json(403, {"error": "a request from another site's page is refused"})
-                return
-            self._answer(lambda: action(config, url_token), parts.path)
+            try:
+                endpoint, args = ROUTES.bind("localhost").match(unquote(parts.path), self.command)
+            except MethodNotAllowed as exc:
+                allowed = ", ".join(exc.valid_methods or ())
+                return self._send(405, b"method not allowed\n", "text/plain", {"Allow": allowed})
+            except HTTPException:
+                return self._send(404, b"not found\n", "text/plain")
+            if self.command == "POST" and self._cross_site():
+                return self._json(403, {"error": "a request from another site's page is refused"})
+            handle = getattr(self, f"_{endpoint}")
+            self._answer(lambda: handle(config, query, url_token, **args), parts.path)
 
         def _admitted(self, config: Config, query: dict[str, str]) -> bool:
             """The Host is this server's and the token (if one is set) is right; else the
@@ -361,10 +383,11 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             if not 0 < length <= MAX_BODY:
                 raise BadRequest(f"expected a body of 1 to {MAX_BODY} bytes, got {length}")
             body = self.rfile.read(length)
-            ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if ctype == "application/x-www-form-urlencoded":
-                fields = parse_qs(body.decode("utf-8", "replace"))
-                return {k: v[-1] for k, v in fields.items()}, True
+            ctype, options = parse_options_header(self.headers.get("Content-Type", ""))
+            if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                parser = FormDataParser(max_form_memory_size=MAX_BODY, max_content_length=MAX_BODY)
+                _, form, _ = parser.parse(BytesIO(body), ctype, length, options)
+                return {k: v[-1] for k, v in form.lists()}, True
             if ctype != "application/json":
                 raise BadRequest("Content-Type: application/json (or a form), got " + repr(ctype))
             try:
@@ -383,7 +406,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             target = keep_token(page, url_token) + f"#paper-{paper}"
             self._send(303, b"", None, {"Location": target})
 
-        def _feedback(self, config: Config, url_token: str) -> None:
+        def _feedback(self, config: Config, query: dict[str, str], url_token: str) -> None:
             """A vote, as JSON {watchlist, paper, vote} or as the page's form (answered
             with the page again, the vote shown)."""
             data, form = self._body()
@@ -406,7 +429,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             name = {v: k for k, v in VOTES.items()}[vote]
             self._json(200, {"watchlist": data["watchlist"], "paper": pid, "vote": name})
 
-        def _marks(self, config: Config, url_token: str) -> None:
+        def _marks(self, config: Config, query: dict[str, str], url_token: str) -> None:
             """Read or unread, saved or not: {paper, read?, saved?} (1/0, true/false); or
             {papers: "1,2,3", ...}: the page's "mark all on this page read"."""
             data, form = self._body()
@@ -426,7 +449,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 return self._back(data, url_token, pid)
             self._json(200, {"paper": pid, "read": read, "saved": saved})
 
-        def _zotero(self, config: Config, url_token: str) -> None:
+        def _zotero(self, config: Config, query: dict[str, str], url_token: str) -> None:
             """ "Add to Zotero": {paper}; the answer says whether the library took it."""
             data, form = self._body()
             if config.zotero is None:
@@ -449,33 +472,38 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             given = given or query.pop("token", "")
             return hmac.compare_digest(given.encode(), token.encode())
 
-        def _route(self, config: Config, path: str, query: dict[str, str], url_token: str) -> None:
-            now = web.clock.now()
-            if path.startswith("/feeds/") and path.endswith(".atom"):
-                return self._feed(config, path[len("/feeds/") : -len(".atom")])
-            bib = _PAPER_BIB.match(path)
-            if bib or path == "/saved.bib":
-                return self._bibtex(config, int(bib.group(1)) if bib else None)
-            pages = {"/papers": papers_page, "/saved": saved_page, "/status": status_page}
-            if (
-                path == "/"
-                or path in pages
-                or path in ("/api/matches", "/api/papers", "/api/status")
-            ):
-                with Store(config.db_path, readonly=True) as store:
-                    if path == "/":
-                        return self._html(home(store, config, now, query, url_token))
-                    if path in pages:
-                        return self._html(pages[path](store, config, query, url_token))
-                    if path == "/api/matches":
-                        return self._json(200, api_matches(store, config, query))
-                    if path == "/api/papers":
-                        rows, _ = find_papers(store, query, synonyms=config.synonyms)
-                        return self._json(200, [paper_json(r) for r in rows])
-                    return self._json(200, status(store, config))
-            self._send(404, b"not found\n", "text/plain")
+        def _home(self, config: Config, query: dict[str, str], url_token: str) -> None:
+            with Store(config.db_path, readonly=True) as store:
+                self._html(home(store, config, web.clock.now(), query, url_token))
 
-        def _bibtex(self, config: Config, paper: int | None) -> None:
+        def _papers(self, config: Config, query: dict[str, str], url_token: str) -> None:
+            with Store(config.db_path, readonly=True) as store:
+                self._html(papers_page(store, config, query, url_token))
+
+        def _saved(self, config: Config, query: dict[str, str], url_token: str) -> None:
+            with Store(config.db_path, readonly=True) as store:
+                self._html(saved_page(store, config, query, url_token))
+
+        def _status(self, config: Config, query: dict[str, str], url_token: str) -> None:
+            with Store(config.db_path, readonly=True) as store:
+                self._html(status_page(store, config, query, url_token))
+
+        def _api_matches(self, config: Config, query: dict[str, str], url_token: str) -> None:
+            with Store(config.db_path, readonly=True) as store:
+                self._json(200, api_matches(store, config, query))
+
+        def _api_papers(self, config: Config, query: dict[str, str], url_token: str) -> None:
+            with Store(config.db_path, readonly=True) as store:
+                rows, _ = find_papers(store, query, synonyms=config.synonyms)
+                self._json(200, [paper_json(r) for r in rows])
+
+        def _api_status(self, config: Config, query: dict[str, str], url_token: str) -> None:
+            with Store(config.db_path, readonly=True) as store:
+                self._json(200, status(store, config))
+
+        def _bib(
+            self, config: Config, query: dict[str, str], url_token: str, paper: int | None
+        ) -> None:
             """BibTeX of one paper, or of the saved list (None)."""
             with Store(config.db_path, readonly=True) as store:
                 ids = [paper] if paper is not None else store.marks.saved()
@@ -487,7 +515,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             headers = {"Content-Disposition": f'inline; filename="{name}"'}
             self._send(200, body, "text/x-bibtex; charset=utf-8", headers)
 
-        def _feed(self, config: Config, name: str) -> None:
+        def _feed(self, config: Config, query: dict[str, str], url_token: str, name: str) -> None:
             names = [w.name for w in config.watchlists]
             if name != "all" and name not in names:
                 return self._send(404, b"no such watchlist\n", "text/plain")
@@ -496,7 +524,7 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 etag, modified = feed_version(store, wanted or [""])
                 headers = {"ETag": etag, "Cache-Control": "no-cache"}
                 if modified is not None:
-                    headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), True)
+                    headers["Last-Modified"] = http_date(modified.astimezone(UTC))
                 if self._fresh(etag, modified):
                     return self._send(304, b"", None, headers)
                 host = self.headers.get("Host") or f"127.0.0.1:{web.port}"  # a checked one
@@ -504,16 +532,14 @@ def _handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             self._send(200, body, "application/atom+xml; charset=utf-8", headers)
 
         def _fresh(self, etag: str, modified: datetime | None) -> bool:
-            match = self.headers.get("If-None-Match")
-            if match is not None:
-                return etag in [t.strip() for t in match.split(",")] or match.strip() == "*"
-            since = self.headers.get("If-Modified-Since")
-            if since and modified is not None:
-                try:
-                    return modified.replace(microsecond=0) <= parsedate_to_datetime(since)
-                except (TypeError, ValueError):
-                    return False
-            return False
+            """What the client holds is this version (If-None-Match, If-Modified-Since),
+            as werkzeug's conditional responses decide it."""
+            return not is_resource_modified(
+                http_if_none_match=self.headers.get("If-None-Match"),
+                http_if_modified_since=self.headers.get("If-Modified-Since"),
+                etag=etag,
+                last_modified=modified,
+            )
 
         def _html(self, page: str) -> None:
             self._send(200, page.encode(), "text/html; charset=utf-8")
