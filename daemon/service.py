@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -48,7 +48,9 @@ from daemon.similar.job import TrainingStopped
 from daemon.sources import Halt, Memory, Outcome, Source
 from daemon.store import Store, StoreError
 from daemon.store.rows import SourceState
-from daemon.web.server import WebServer
+
+if TYPE_CHECKING:
+    from daemon.web.server import WebServer
 
 _CONFIG_EVENTS = F.CLOSE_WRITE | F.MOVED_TO | F.MOVED_FROM | F.DELETE | F.CREATE
 DELIVERY_EVERY = 10  # seconds between outbox passes
@@ -348,7 +350,7 @@ class Service:
         )
         self.scheduler.add_listener(self.job_done, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
         self.jobs.on_new_papers = self.score_similar_now
-        self.web = WebServer(lambda: self.current.get().config, self.score_similar_now)
+        self.web: WebServer | None = None  # made when the configuration first listens
 
     def score_similar_now(self) -> None:
         """New papers, or new similar-watchlists: score (and train) now. A run in progress,
@@ -570,6 +572,12 @@ class Service:
     def follow_web(self) -> None:
         """Serve the web interface where the configuration says. A port that cannot be
         bound is logged; alerts go on without the page."""
+        if self.web is None:
+            if not self.current.get().config.web.listen:
+                return
+            from daemon.web.server import WebServer  # werkzeug and the pages: when served
+
+            self.web = WebServer(lambda: self.current.get().config, self.score_similar_now)
         try:
             self.web.follow()
         except OSError as exc:
@@ -687,7 +695,8 @@ class Service:
             watcher.halt.set()
         self.current.get().similar.stop()  # a training process does not outlive us
         self.scheduler.shutdown(wait=False)
-        self.web.stop()
+        if self.web is not None:
+            self.web.stop()
         for watcher in self.watchers.values():
             watcher.join(timeout=2)
         self.lock.close()
