@@ -156,25 +156,36 @@ def cli(config_file: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     return run
 
 
-# modules whose tests wait on real processes and clocks: the longest, started first
+# the long tests' modules: those that wait on real processes and clocks, and those that
+# prove with many generated examples (CPU)
 LONG_FIRST = (
     "test_daemon.py",
     "test_inbox_faults.py",
-    "test_similar.py",
-    "test_match_property.py",
     "test_alerts.py",
     "test_sources.py",
     "test_web.py",
+    "test_similar.py",
+    "test_match_property.py",
+    "test_query.py",
+    "test_isolation.py",
+    "test_search.py",
 )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each worker's share starts with its part of the long tests: `--dist worksteal`
-    gives worker k the k-th contiguous quarter of this order and lets idle workers take
-    the end of the others' queues, so the run ends on short tests, not on one worker's
-    long ones (with the long ones all first, they were the part stolen, and ran last)."""
+    gives worker k the k-th contiguous part of this order and lets idle workers take the
+    end of the others' queues, so the run ends on short tests, not on one worker's long
+    ones. The long tests are dealt one module after the other (a daemon test, an inbox
+    test, ..., a query proof, then the next of each), so the tests running at once wait
+    on different things: four workers waiting together leave both cores idle."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    long = [i for i in items if i.path.name in LONG_FIRST]
+    by_module: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        if item.path.name in LONG_FIRST:
+            by_module.setdefault(item.path.name, []).append(item)
+    queues = [by_module[name] for name in LONG_FIRST if name in by_module]
+    long = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
     short = [i for i in items if i.path.name not in LONG_FIRST]
     size = -(-len(items) // workers)
     order: list[pytest.Item] = []
