@@ -81,7 +81,8 @@ class Runtime:
         channels, sources = build_channels(config), build_sources(config)
         matcher = Watching(config.watchlists)
         if check_examples and any(w.similar for w in config.watchlists):
-            with Store(config.db_path) as store:
+            # read-only where the database exists: no migration or lock taken here
+            with Store(config.db_path, readonly=config.db_path.exists()) as store:
                 examples_of(store, config)
         if previous is not None and previous.http.settings == config.http:
             http = previous.http
