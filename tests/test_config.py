@@ -346,3 +346,23 @@ def test_a_reload_that_fails_to_build_keeps_the_last_runtime_and_says_where(tmp_
         assert [s.name for s in service.current.get().sources] == ["box"]
     finally:
         service.lock.close()
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        (
+            '[[sources]]\nname = "s"\ntype = "hf_daily"\nevry = "1h"\n',
+            "sources[0].evry (line 5, column 1)",
+        ),
+        ('[[sources]]\nname = "s"\ntype = "hf_dialy"\n', "sources[0].type (line 4, column 8)"),
+        ('[channels]\nc = "nosuchservice://x"\n', "channels.c (line 3, column 5)"),
+    ],
+)
+def test_check_and_every_command_say_where_a_build_error_is(config_file, cli, table, said):
+    """What the runtime checks as it builds (a kind's keys, a channel's URL) is reported by
+    `check` and by any command as a validation error is: placed in the file, exit 2."""
+    config_file.write_text('state_dir = "state"\n' + table)
+    for command in (("check",), ("poll",), ("alerts", "retry")):
+        result = cli(*command)
+        assert result.code == 2 and said in result.err, (command, result.err)
