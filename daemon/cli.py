@@ -478,8 +478,8 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def status_of_last_good(args: argparse.Namespace, path: Path, error: str) -> int:
-    """`status` while config.toml does not load: the error, then the status of the last
-    configuration the daemon accepted (it runs on that one); exit 1."""
+    """`status` while config.toml does not load or build: the error, then the status of
+    the last configuration the daemon accepted (it runs on that one); exit 1."""
     import tomllib
 
     try:
@@ -680,6 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         func: Command = args.func
         try:
             config = load_config(config_path(args.config))
+            if func is cmd_status:  # a file the daemon would refuse: it runs on the last good
+                build_channels(config), build_sources(config)
         except ConfigError as exc:
             if func is not cmd_status:
                 raise

@@ -146,6 +146,12 @@ def test_live_watchlist_edit_and_bad_edit(env):
         assert daemon.wait_log("nested deeper than 100 levels")
         assert "RecursionError" not in daemon.output()
         assert daemon.output().count("config_rejected") == 3
+        # a file that loads but does not build (a kind's key): refused, and said, alike
+        config.write_text(good.replace('type = "hf_daily"', 'type = "hf_daily"\nevry = "1h"'))
+        assert daemon.wait_log("sources[0].evry (line")
+        shown = command(config, "status")
+        assert shown.returncode == 1 and "sources[0].evry (line" in shown.stderr
+        assert "the daemon runs on its last good configuration" in shown.stderr
         drop(inbox, "d.json", synthetic_day(2, 200))
         assert wait_for(lambda: len(hook.bodies) == 3, 10), daemon.output()
         assert "study number 201" in hook.bodies[2]["message"]
