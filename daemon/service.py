@@ -140,9 +140,8 @@ class Jobs:
                 with Store(runtime.config.db_path) as store:
                     try:
                         found = app.score_similar(store, runtime)
-                    except TrainingStopped as exc:  # the daemon is stopping: not an error
-                        event("similar_training_stopped", reason=str(exc))
-                        return
+                    except TrainingStopped:  # the daemon is stopping (SimilarEngine.stop says
+                        return  # so): not an error
                     finally:
                         self.rest(runtime)  # a model's and a batch's memory too
                 if found:

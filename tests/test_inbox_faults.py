@@ -340,7 +340,9 @@ def test_a_future_mtime_settles_and_the_watch_goes_quiet(tmp_path):
         assert wait_for(lambda: (inbox.path / "done" / "future.txt").exists(), 4)
         polls = inbox.polls
         time.sleep(1.5)  # longer than the watch's longest wait (1 s) between looks
-        assert inbox.polls == polls  # idle: nothing to look at, no wake-ups
+        # idle: no wake-ups but, at most, the one look a file taken without its writer's
+        # close may get as its settle time passes (a future mtime's busy loop made dozens)
+        assert inbox.polls <= polls + 1
     finally:
         watcher.stop(5)
 

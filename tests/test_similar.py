@@ -372,6 +372,22 @@ def test_the_daemon_stays_responsive_while_a_model_trains_and_a_stop_ends_it(
     assert "similar_training_stopped" in daemon.output() and "ERROR" not in daemon.output()
 
 
+def test_a_training_process_killed_is_an_error_said_and_the_daemon_goes_on(
+    tmp_path, stored_once, hook
+):
+    """A training process that dies (the kernel's OOM killer, say) while the daemon runs
+    is an error with its exit code, not the quiet "stopped" of a daemon stopping."""
+    daemon = training_daemon(tmp_path, stored_once, SIMILAR, hook.channel("w"))
+    try:
+        assert daemon.wait_log("similar_training", 20), daemon.output()
+        training_process(daemon).kill()
+        assert daemon.wait_log("training process died (exit code -9)", 10), daemon.output()
+        assert daemon.proc is not None and daemon.proc.poll() is None
+        assert "similar_training_stopped" not in daemon.output()
+    finally:
+        assert daemon.stop(timeout=10) == 0
+
+
 def test_a_watchlist_added_before_an_ingest_alerts_on_that_ingest(tmp_path, trained, hook, cli):
     """Issue 23: the first batch after adding a watchlist counts. Its starting point is
     recorded when a config naming it is first loaded (here the ingest itself), not at

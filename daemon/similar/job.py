@@ -193,6 +193,9 @@ class SimilarEngine:
         worker = self.worker
         if worker is not None and worker.is_alive():  # else not started yet: see `_train`
             _end(worker, timeout)
+            # said here, before the daemon's last line: the job that waited on the
+            # process ends in a thread the exit does not wait for
+            event("similar_training_stopped", reason="the daemon is stopping")
 
     def _load(self) -> None:
         """The models saved by an earlier run, once, when first needed."""
@@ -288,7 +291,12 @@ class SimilarEngine:
         try:
             status, value = results.recv()
         except EOFError:
-            raise TrainingStopped("the training process ended without a result") from None
+            worker.join()
+            if self.stopping.is_set():
+                raise TrainingStopped("the training process was ended") from None
+            raise PaperwatchError(  # killed (out of memory, say): an error, and tried again
+                f"the similar-watchlist training process died (exit code {worker.exitcode})"
+            ) from None
         finally:
             results.close()
             worker.join()
