@@ -7,6 +7,7 @@ import ast
 import io
 import re
 import tokenize
+from functools import cache
 
 from tests.conftest import ROOT
 
@@ -67,6 +68,7 @@ def test_the_parser_names_no_format():
             assert own or not imported, f"{path.relative_to(ROOT)} imports format {name}"
 
 
+@cache
 def _code_words(path) -> str:
     """A module's names and its strings that are not docstrings: what its code says,
     without its comments and prose."""
@@ -117,7 +119,17 @@ def test_no_module_imports_an_output_kind():
             assert not imported, f"{path.relative_to(ROOT)} imports output {name}"
 
 
+@cache
+def _import_graph() -> dict[str, frozenset[str]]:
+    return {name: frozenset(targets) for name, targets in _read_import_graph().items()}
+
+
 def import_graph() -> dict[str, set[str]]:
+    """The daemon's import graph (parsed once per run; each caller gets its own copy)."""
+    return {name: set(targets) for name, targets in _import_graph().items()}
+
+
+def _read_import_graph() -> dict[str, set[str]]:
     """Each module of the daemon and the daemon's modules it imports: anywhere in it (in
     a function, under TYPE_CHECKING). The kind registry imports every kind module: it
     discovers them."""
