@@ -42,6 +42,7 @@ DEADLINE = 10.0  # seconds to answer a request, once read
 HEAD_DEADLINE = 2.0  # seconds from a request's first byte to its end (head and body)
 IDLE = 30.0  # seconds a connection may stay open without sending anything
 MAX_READ_AHEAD = 1 << 20  # bytes of a request read before a worker takes it
+_WAKE = object()  # the selector's key data of the socket `stop` writes to
 
 
 @dataclass
@@ -92,15 +93,21 @@ class BoundedHTTPServer(HTTPServer):
         # connections whose request is not complete yet: no thread of theirs
         self.waiting = selectors.DefaultSelector()
         self.stopped = threading.Event()
+        self._wake, self._waker = socket.socketpair()  # `stop` ends the wait at once
+        self._wake.setblocking(False)
         super().__init__(address, handler)  # binds: may fail (server_close needs the above)
 
     def serve(self) -> None:
         """Accept, wait for each connection's first bytes, hand it to a worker."""
         self.socket.setblocking(False)
         self.waiting.register(self.socket, selectors.EVENT_READ, None)
+        self.waiting.register(self._wake, selectors.EVENT_READ, _WAKE)
         while not self.stopped.is_set():
             for key, _ in self.waiting.select(timeout=0.2):
-                if key.data is None:
+                if key.data is _WAKE:
+                    with contextlib.suppress(OSError):
+                        self._wake.recv(64)
+                elif key.data is None:
                     self._accept()
                 else:
                     self._read_ahead(key.data)
@@ -143,7 +150,7 @@ class BoundedHTTPServer(HTTPServer):
 
     def _evict_oldest(self) -> bool:
         """Close the connection that has waited longest without completing a request."""
-        waiting = [k.data for k in self.waiting.get_map().values() if k.data is not None]
+        waiting = [k.data for k in self.waiting.get_map().values() if isinstance(k.data, Waiting)]
         if not waiting:
             return False
         oldest = min(waiting, key=lambda w: w.since)
@@ -156,9 +163,9 @@ class BoundedHTTPServer(HTTPServer):
         their request once begun."""
         now = time.monotonic()
         for key in list(self.waiting.get_map().values()):
-            waiting: Waiting | None = key.data
-            if waiting is None:
-                continue
+            waiting = key.data
+            if not isinstance(waiting, Waiting):
+                continue  # the listening socket, the wake-up
             if waiting.first_byte is None:
                 late = now - waiting.since > self.idle
             else:
@@ -192,13 +199,17 @@ class BoundedHTTPServer(HTTPServer):
 
     def stop(self) -> None:
         self.stopped.set()
+        with contextlib.suppress(OSError):  # full or closed: the loop is waking anyway
+            self._waker.send(b"\0")
 
     def server_close(self) -> None:
         self.stopped.set()
         for key in list(self.waiting.get_map().values()):
-            if key.data is not None:
+            if isinstance(key.data, Waiting):
                 self._close(key.data.conn)
         self.waiting.close()
+        self._wake.close()
+        self._waker.close()
         super().server_close()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
