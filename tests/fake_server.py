@@ -31,8 +31,7 @@ class FakeServer:
                     time.sleep(pause)  # overlapping requests would show
                     owner.handle(self)
                 finally:
-                    with owner.lock:
-                        owner.in_flight -= 1
+                    owner.answered(self)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -42,6 +41,14 @@ class FakeServer:
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError  # each fake service answers its own paths
+
+    def answered(self, h: BaseHTTPRequestHandler) -> None:
+        """A request is in flight until its answer's last bytes go out: the client may
+        send its next one the moment they arrive, before this handler's thread returns."""
+        with self.lock:
+            if not getattr(h, "answered", False):
+                h.answered = True  # type: ignore[attr-defined]
+                self.in_flight -= 1
 
     def __enter__(self):
         # a stop takes effect within 0.05 s (the default, 0.5 s, was each test's teardown)
@@ -71,4 +78,5 @@ class FakeServer:
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
+        self.answered(h)
         h.wfile.write(body)
