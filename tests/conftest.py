@@ -240,13 +240,9 @@ def nothing_left_behind() -> Iterator[None]:
                     continue  # ended, not yet reaped
             except psutil.Error:
                 continue
-            # multiprocessing's resource tracker, and the server the daemons are forked
-            # from (tests/daemon_proc.py), live as long as this process; the daemons do not
-            if "resource_tracker" in described(p):
-                continue
-            if "forkserver" in described(p) and p.ppid() == me.pid:
-                continue
-            found.append(p)
+            # multiprocessing's resource tracker lives as long as this process
+            if "resource_tracker" not in described(p):
+                found.append(p)
         return found
 
     _, alive = psutil.wait_procs(ours(), timeout=5)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-import multiprocessing
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -56,74 +54,23 @@ def command(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
-# Daemons are forked from a server process that imported paperwatch once (the standard
-# library's forkserver): each is a process of its own (its signals, files, sockets and
-# exit code are real), without the 0.35 s of CPU a new interpreter spends importing the
-# daemon's dependencies. What only a new interpreter shows (the console script, the
-# installed service) runs through `paperwatch` above and tests/test_install.py.
-_FORKS = multiprocessing.get_context("forkserver")
-_FORKS.set_forkserver_preload(["daemon.cli", "daemon.service", "tests.daemon_proc"])
-
-
-def _run(argv: list[str], env: dict[str, str], log: str, cwd: str) -> None:
-    """In the forked process: the environment, folder and output a new process gets."""
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(env)
-    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(out)
-    sys.exit(main(argv))
-
-
-class Forked:
-    """The calls the tests make of a Popen, on a forked daemon."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
-        self.process = process
-
-    @property
-    def pid(self) -> int:
-        assert self.process.pid is not None
-        return self.process.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.exitcode
-
-    def poll(self) -> int | None:
-        return self.process.exitcode
-
-    def wait(self, timeout: float | None = None) -> int:
-        self.process.join(timeout)
-        if self.process.exitcode is None:
-            raise subprocess.TimeoutExpired("paperwatch run", timeout or 0)
-        return self.process.exitcode
-
-    def send_signal(self, sig: int) -> None:
-        os.kill(self.pid, sig)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-
 class Daemon:
     def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.config, self.log = config, log
         self.env = {**os.environ, **(env or {})}
-        self.proc: Forked | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.offset = 0
 
     def start(self, wait: bool = True) -> Daemon:
         self.offset = self.log.stat().st_size if self.log.exists() else 0
-        argv = ["--config", str(self.config), "run"]
-        process = _FORKS.Process(target=_run, args=(argv, self.env, str(self.log), str(ROOT)))
-        process.start()
-        self.proc = Forked(process)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "daemon", "--config", str(self.config), "run"],
+                stdout=out,
+                stderr=out,
+                env=self.env,
+                cwd=ROOT,
+            )
         if wait:
             assert wait_for(lambda: "started pid=" in self.output(), 20), self.output()
         return self
