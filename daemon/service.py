@@ -327,8 +327,9 @@ class Service:
         self.notifier = notifier or Notifier()
         self.lock = acquire_lock(config.state_dir)
         with Store(config.db_path) as store:  # migrations, before any job runs
+            runtime = Runtime.build(config, clock=clock, isolate_training=True)
+            # accepted once built: a file that fails to build is never the last good one
             store.config_state.accepted(text.decode("utf-8-sig"), iso(clock.now()))
-        runtime = Runtime.build(config, clock=clock, isolate_training=True)
         runtime.begin()
         self.current = Current(runtime)
         self.jobs = Jobs(self.current)

@@ -361,8 +361,11 @@ def test_a_reload_that_fails_to_build_keeps_the_last_runtime_and_says_where(tmp_
 )
 def test_check_and_every_command_say_where_a_build_error_is(config_file, cli, table, said):
     """What the runtime checks as it builds (a kind's keys, a channel's URL) is reported by
-    `check` and by any command as a validation error is: placed in the file, exit 2."""
+    `run`, `check` and any command as a validation error is: placed in the file, exit 2;
+    and `run` refusing it records nothing `status` would then call the last good one."""
     config_file.write_text('state_dir = "state"\n' + table)
-    for command in (("check",), ("poll",), ("alerts", "retry")):
+    for command in (("run",), ("check",), ("poll",), ("alerts", "retry"), ("status",)):
         result = cli(*command)
         assert result.code == 2 and said in result.err, (command, result.err)
+        # a daemon refused it at start: it is no "last good configuration" to run on
+        assert "last good" not in result.err, (command, result.err)
