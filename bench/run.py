@@ -429,7 +429,7 @@ def part_inbox(dump: str) -> dict[str, float]:
         store, runtime = Store(cfg.db_path), Runtime.build(cfg)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.perf_counter()
-        outcome = run_source(PollContext(store, runtime, NOW), cfg.sources[0])
+        outcome = run_source(PollContext(store, runtime, NOW), runtime.sources[0])
         took = time.perf_counter() - t0
         assert outcome is not None and outcome.documents == 1, outcome
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
