@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -16,9 +17,27 @@ MIGRATIONS = Migrations("paperwatch")
 _LEGACY_TABLE = "_migrations"  # the hand-written runner's record, before sqlite-utils'
 
 
+def _script(db: sqlite_utils.Database, sql: str) -> None:
+    """Run a migration's statements one after the other, in the caller's transaction.
+    sqlite-utils' `executescript` does the same, but finds where a statement ends by
+    testing it again after each character (quadratic: 25 ms of CPU to make a new
+    database, most of what a store costs a test or a one-shot command); a statement can
+    only end at a semicolon, so this tests there alone."""
+    statement = ""
+    for piece in sql.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            db.conn.execute(statement)
+            statement = ""
+    if statement[:-1].strip():
+        raise sqlite3.OperationalError(f"incomplete statement in a migration: {statement!r}")
+
+
 @MIGRATIONS(name="0001_papers_sightings_documents")
 def _papers(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     CREATE TABLE papers (
         id INTEGER PRIMARY KEY,
         arxiv_id TEXT UNIQUE,
@@ -63,12 +82,15 @@ def _papers(db: sqlite_utils.Database) -> None:
         fetched_at TEXT NOT NULL,
         PRIMARY KEY (paper_id, page_id)
     ) WITHOUT ROWID;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0002_matches_deliveries")
 def _outbox(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- one row per (watchlist, paper), ever: a paper alerts a watchlist at most once
     CREATE TABLE matches (
         id INTEGER PRIMARY KEY,
@@ -92,12 +114,15 @@ def _outbox(db: sqlite_utils.Database) -> None:
         UNIQUE (match_id, channel)
     );
     CREATE INDEX deliveries_due ON deliveries(status, due_at);
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0003_source_state")
 def _source_state(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     CREATE TABLE source_state (
         name TEXT PRIMARY KEY,
         last_poll_at TEXT,
@@ -111,34 +136,43 @@ def _source_state(db: sqlite_utils.Database) -> None:
         etag TEXT,
         last_modified TEXT
     );
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0004_delivery_claims")
 def _claims(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- a delivery being sent is claimed: one process wins the UPDATE, others skip the row
     ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
     ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
     -- every delivery pass looks for claims of killed processes: only claimed rows
     CREATE INDEX deliveries_claimed ON deliveries(claimed_by) WHERE claimed_by IS NOT NULL;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0005_source_details_and_watch")
 def _source_details(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- what a source's kind records for `status` (JSON), e.g. an inbox's last file and counts
     ALTER TABLE source_state ADD COLUMN details TEXT;
     -- a source's watcher that keeps failing: the daemon's health, shown by `status`
     ALTER TABLE source_state ADD COLUMN watch_error TEXT;
     ALTER TABLE source_state ADD COLUMN watch_failing_since TEXT;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0006_undecided_matches")
 def _undecided(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- a paper without its abstract that a watchlist matches only if the abstract allows:
     -- decided when the abstract arrives, or after undecided_after on what is known
     CREATE TABLE undecided (
@@ -149,12 +183,15 @@ def _undecided(db: sqlite_utils.Database) -> None:
     );
     CREATE INDEX undecided_since ON undecided(since);
     ALTER TABLE matches ADD COLUMN title_only INTEGER NOT NULL DEFAULT 0;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0007_arxiv_versions_and_title_lookups")
 def _arxiv(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- arXiv's version of the stored text, and the day arXiv announced the paper
     ALTER TABLE papers ADD COLUMN version INTEGER;
     ALTER TABLE papers ADD COLUMN announced TEXT;
@@ -168,12 +205,15 @@ def _arxiv(db: sqlite_utils.Database) -> None:
         tried_at TEXT NOT NULL,
         next_try_at TEXT
     );
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0008_similar_watchlists")
 def _similar(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- a match by similarity to examples: its score and why (percentile, threshold)
     ALTER TABLE matches ADD COLUMN score REAL;
     ALTER TABLE matches ADD COLUMN explain TEXT;
@@ -182,12 +222,15 @@ def _similar(db: sqlite_utils.Database) -> None:
         watchlist TEXT PRIMARY KEY,
         scored_up_to INTEGER NOT NULL
     );
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0009_search_index")
 def _search_index(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- the words each stored paper holds as the query language reads them (word forms,
     -- spellings as written and American, joined words), per field: a search looks terms
     -- up here instead of re-reading every paper (daemon.matching.search). Contentless: only the
@@ -223,12 +266,15 @@ def _search_index(db: sqlite_utils.Database) -> None:
         INSERT OR IGNORE INTO paper_keys_stale
         VALUES (old.id, old.title, old.abstract, old.authors);
     END;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0010_similar_starts_and_rescoring")
 def _similar_rescoring(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- papers scored by a similar-watchlist with their title only, whose abstract came
     -- since: scored again (daemon.similar.job)
     CREATE TABLE similar_rescore (paper_id INTEGER PRIMARY KEY);
@@ -238,12 +284,15 @@ def _similar_rescoring(db: sqlite_utils.Database) -> None:
     BEGIN
         INSERT OR IGNORE INTO similar_rescore VALUES (new.id);
     END;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0011_similar_votes")
 def _similar_votes(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- a reader's 👍 (1: one more example) or 👎 (-1: a negative) on a paper for a
     -- similar-watchlist; the watchlist's model is trained again with it
     CREATE TABLE similar_votes (
@@ -253,27 +302,34 @@ def _similar_votes(db: sqlite_utils.Database) -> None:
         voted_at TEXT NOT NULL,
         PRIMARY KEY (watchlist, paper_id)
     );
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0012_doi_identity")
 def _doi_identity(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- a paper may be known by a DOI (preprint servers, journals), with or without an arXiv id;
     -- arXiv's own DOI is stored as the arXiv id (daemon.core.models.identifiers)
     ALTER TABLE papers ADD COLUMN doi TEXT;
     CREATE UNIQUE INDEX papers_doi ON papers (doi) WHERE doi IS NOT NULL;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0013_paper_day")
 def _paper_day(db: sqlite_utils.Database) -> None:
     """The paper's own day (daemon.core.models.paper_day), shown and filtered on, apart from
     first_seen; filled for the papers stored before."""
-    db.executescript("""
+    _script(
+        db,
+        """
     ALTER TABLE papers ADD COLUMN day TEXT;
     CREATE INDEX papers_day ON papers (day);
-    """)
+    """,
+    )
     rows = db.execute("SELECT id, announced, hf_day, arxiv_id FROM papers").fetchall()
     db.conn.executemany(
         "UPDATE papers SET day = ? WHERE id = ?",
@@ -309,7 +365,9 @@ def _latex_as_unicode(db: sqlite_utils.Database) -> None:
 
 @MIGRATIONS(name="0015_paper_marks")
 def _paper_marks(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- what the reader did with a paper on the page: read it, saved it (for BibTeX, Zotero)
     CREATE TABLE paper_marks (
         paper_id INTEGER PRIMARY KEY REFERENCES papers (id),
@@ -317,12 +375,15 @@ def _paper_marks(db: sqlite_utils.Database) -> None:
         saved_at TEXT
     );
     CREATE INDEX paper_marks_saved ON paper_marks (saved_at) WHERE saved_at IS NOT NULL;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0016_paper_ids_never_reused_skipped_papers")
 def _paper_ids(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- the highest paper id ever given: a paper merged away leaves its id unused for good
     -- (PaperRepo.max_id), so no later paper takes an id the search index or a match knew
     CREATE TABLE paper_ids (
@@ -337,12 +398,15 @@ def _paper_ids(db: sqlite_utils.Database) -> None:
     END;
     -- a document stored without some of its papers: why each was left out (JSON list)
     ALTER TABLE documents ADD COLUMN skipped TEXT;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0017_pubmed_identity")
 def _pubmed_identity(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- PubMed's id joins the arXiv id and the DOI as an identifier (daemon.ingest.identity); the
     -- PubMed Central id is a link to the paper's free text
     ALTER TABLE papers ADD COLUMN pmid TEXT;
@@ -351,12 +415,15 @@ def _pubmed_identity(db: sqlite_utils.Database) -> None:
     -- the ORCID iDs a source gives for some authors: {"author as written": "iD"} (JSON),
     -- what author watchlists find people by (daemon.language.people)
     ALTER TABLE papers ADD COLUMN orcids TEXT;
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0018_citations")
 def _citations(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- papers citing a paper a watchlist follows (`cites`), as Semantic Scholar lists them;
     -- `cited` is the followed paper's id as written in config ("doi:...", "arxiv:...")
     CREATE TABLE citations (
@@ -371,12 +438,15 @@ def _citations(db: sqlite_utils.Database) -> None:
         cited TEXT PRIMARY KEY,
         known_since TEXT NOT NULL
     );
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0019_config_state")
 def _config_state(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- the configuration the daemon runs on (its text, when it was accepted) and the last
     -- edit it rejected (cleared by the next accepted one): `status` and the page say so
     CREATE TABLE config_state (
@@ -386,17 +456,21 @@ def _config_state(db: sqlite_utils.Database) -> None:
         rejected_at TEXT,
         rejected_error TEXT
     );
-    """)
+    """,
+    )
 
 
 @MIGRATIONS(name="0020_paper_kind")
 def _paper_kind(db: sqlite_utils.Database) -> None:
-    db.executescript("""
+    _script(
+        db,
+        """
     -- what the page shows and filters on: the paper's categories (JSON list, arXiv's or
     -- a preprint server's) and how it was first announced (new, cross, replace...)
     ALTER TABLE papers ADD COLUMN categories TEXT;
     ALTER TABLE papers ADD COLUMN announce TEXT;
-    """)
+    """,
+    )
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
