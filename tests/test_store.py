@@ -157,6 +157,39 @@ def test_migrations_are_named_and_applied_once(tmp_path):
     assert mode == "wal"
 
 
+def test_a_migration_runs_every_statement_as_sqlite_would(tmp_path):
+    """Migrations cut their scripts at semicolons (sqlite-utils' own cut is quadratic): a
+    semicolon inside a string, a comment or a trigger's body ends no statement, the
+    database is the one sqlite3's executescript makes, and an unfinished statement is an
+    error, not a statement dropped."""
+    import sqlite_utils
+
+    from daemon.store.schema import _script
+
+    script = """
+    CREATE TABLE t (a TEXT DEFAULT ';', b INTEGER); -- a comment; with a semicolon
+    CREATE TRIGGER t_in AFTER INSERT ON t BEGIN
+        UPDATE t SET b = 1 WHERE rowid = new.rowid; INSERT INTO u VALUES ('x;y');
+    END;
+    CREATE TABLE u (v TEXT);
+    INSERT INTO t (a) VALUES ('one;two');
+    """
+    ours = sqlite_utils.Database(tmp_path / "ours.db")
+    with ours.conn:
+        _script(ours, script)
+    theirs = sqlite3.connect(tmp_path / "theirs.db")
+    theirs.executescript(script)
+    for query in (
+        "SELECT sql FROM sqlite_master ORDER BY name",
+        "SELECT * FROM t",
+        "SELECT * FROM u",
+    ):
+        assert ours.execute(query).fetchall() == theirs.execute(query).fetchall()
+    assert ours.execute("SELECT * FROM u").fetchall() == [("x;y",)]
+    with pytest.raises(sqlite3.OperationalError, match="incomplete statement"):
+        _script(ours, "CREATE TABLE w (x TEXT); CREATE TRIGGER w_in AFTER INSERT ON w BEGIN")
+
+
 # The schema and migration record exactly as the hand-written runner of the previous
 # main wrote them (daemon/store.py before sqlite-utils' Migrations).
 OLD_MAIN_SCHEMA = """
