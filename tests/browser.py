@@ -18,6 +18,7 @@ import httpx
 import websocket
 
 from tests.daemon_proc import wait_for
+from tests.http_client import HTTP
 from tests.receivers import free_port
 
 FLAGS = [
@@ -124,7 +125,7 @@ class Page:
 
 def _tabs(port: int) -> list[dict[str, Any]]:
     try:
-        tabs = httpx.get(f"http://127.0.0.1:{port}/json/list").json()
+        tabs = HTTP.get(f"http://127.0.0.1:{port}/json/list").json()
     except httpx.HTTPError:
         return []  # not listening yet
     return [t for t in tabs if t.get("type") == "page"]

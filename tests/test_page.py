@@ -10,7 +10,6 @@ import re
 from datetime import UTC, datetime
 
 import bibtexparser
-import httpx
 import pytest
 
 from daemon.config import load_config
@@ -19,6 +18,7 @@ from daemon.web.server import WebServer
 from tests.browser import UNSEEN_BUTTONS, browser, keep_screenshot
 from tests.conftest import ARXIV, corpus_papers, hf_entry, ingest_alerting
 from tests.daemon_proc import command
+from tests.http_client import HTTP
 from tests.receivers import Webhook
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -112,11 +112,11 @@ def test_the_page_is_a_place_to_work_without_javascript(tmp_path, workplace):
         assert "/papers?q=agent" in page.evaluate("location.href")
         assert page.evaluate("document.querySelectorAll('article mark').length") > 0
     [paper] = store.papers.listing(ids=[pid])
-    saved = bibtexparser.parse_string(httpx.get(f"{base}/saved.bib").text)
+    saved = bibtexparser.parse_string(HTTP.get(f"{base}/saved.bib").text)
     assert [e.fields_dict["title"].value for e in saved.entries] == [paper.title]
-    one = bibtexparser.parse_string(httpx.get(f"{base}/papers/{pid}.bib").text)
+    one = bibtexparser.parse_string(HTTP.get(f"{base}/papers/{pid}.bib").text)
     assert one.entries[0].key == f"arXiv_{paper.arxiv_id}"
-    assert httpx.get(f"{base}/papers/999999.bib").status_code == 404
+    assert HTTP.get(f"{base}/papers/999999.bib").status_code == 404
     [item] = json.loads(json.dumps(zotero.bodies[0]))
     assert zotero.paths == ["/users/123456/items"]
     assert zotero.headers[0]["Zotero-API-Key"] == "zot-s3cret"
@@ -128,28 +128,28 @@ def test_the_page_is_a_place_to_work_without_javascript(tmp_path, workplace):
 def test_marks_through_the_api_and_refusals(workplace):
     config, store, base, zotero = workplace
     [paper] = store.papers.listing(limit=1)
-    answer = httpx.post(f"{base}/api/marks", json={"paper": paper.id, "saved": True})
+    answer = HTTP.post(f"{base}/api/marks", json={"paper": paper.id, "saved": True})
     assert answer.json() == {"paper": paper.id, "read": False, "saved": True}
-    answer = httpx.post(f"{base}/api/marks", json={"paper": paper.arxiv_id, "saved": 0})
+    answer = HTTP.post(f"{base}/api/marks", json={"paper": paper.arxiv_id, "saved": 0})
     assert answer.json() == {"paper": paper.id, "read": False, "saved": False}
-    assert httpx.post(f"{base}/api/marks", json={"paper": 0, "read": 1}).status_code == 400
-    assert httpx.post(f"{base}/api/marks", json={"paper": paper.id, "read": "x"}).status_code == 400
+    assert HTTP.post(f"{base}/api/marks", json={"paper": 0, "read": 1}).status_code == 400
+    assert HTTP.post(f"{base}/api/marks", json={"paper": paper.id, "read": "x"}).status_code == 400
     other_site = {"Origin": "http://evil.example"}
-    refused = httpx.post(
+    refused = HTTP.post(
         f"{base}/api/marks", json={"paper": paper.id, "read": 1}, headers=other_site
     )
     assert refused.status_code == 403
     # a form's way back is a page here, never another site
     form = {"paper": str(paper.id), "read": "1", "next": "//evil.example/x"}
-    back = httpx.post(f"{base}/api/marks", data=form)
+    back = HTTP.post(f"{base}/api/marks", data=form)
     assert back.status_code == 303 and back.headers["Location"] == f"/#paper-{paper.id}"
     zotero.status = 403
-    failed = httpx.post(f"{base}/api/zotero", json={"paper": paper.id})
+    failed = HTTP.post(f"{base}/api/zotero", json={"paper": paper.id})
     assert failed.status_code == 502 and "HTTP 403" in failed.json()["error"]
     assert "zot-s3cret" not in failed.text
-    page = httpx.get(f"{base}/?page=2&watchlist=models").text
+    page = HTTP.get(f"{base}/?page=2&watchlist=models").text
     assert re.search(r'rel="prev" href="/\?watchlist=models&amp;page=1"', page)
-    assert httpx.get(f"{base}/?watchlist=nope").status_code == 400
+    assert HTTP.get(f"{base}/?watchlist=nope").status_code == 400
 
 
 def test_the_page_reads_like_a_listing_with_filters_and_keys(tmp_path, workplace):
@@ -221,5 +221,5 @@ def test_the_page_reads_like_a_listing_with_filters_and_keys(tmp_path, workplace
         assert all(read for read, _ in store.marks.of(on_page).values())
         assert len(store.marks.of(on_page)) == len(on_page)
         assert "order=best" in page.evaluate("location.href")  # the filters kept
-    assert httpx.get(f"{base}/?order=worst").status_code == 400
-    assert httpx.get(f"{base}/?source=nowhere").status_code == 400
+    assert HTTP.get(f"{base}/?order=worst").status_code == 400
+    assert HTTP.get(f"{base}/?source=nowhere").status_code == 400

@@ -14,7 +14,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import psutil
 import pytest
 
@@ -38,6 +37,7 @@ from tests.conftest import (
     made_once,
 )
 from tests.daemon_proc import Daemon, wait_for
+from tests.http_client import HTTP
 from tests.receivers import free_port
 
 NOW = datetime(2026, 8, 21, 9, tzinfo=UTC)
@@ -632,31 +632,31 @@ def test_the_feedback_api_records_votes_under_the_token_rules(tmp_path, backgrou
     paper = background.papers.find("2608.99001", "") or background.papers.max_id()
     vote = {"watchlist": "halluc", "paper": paper, "vote": "down"}
     try:
-        assert httpx.post(url, json=vote).status_code == 401
-        assert httpx.post(url + "?token=wrong", json=vote).status_code == 401
-        answer = httpx.post(url, json=vote, headers=auth)
+        assert HTTP.post(url, json=vote).status_code == 401
+        assert HTTP.post(url + "?token=wrong", json=vote).status_code == 401
+        answer = HTTP.post(url, json=vote, headers=auth)
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"watchlist": "halluc", "paper": paper, "vote": "down"}
         assert background.similar.votes("halluc") == {paper: -1} and asked == [1]
         # the page's form (no JavaScript): answered with the page again
         form = {"watchlist": "halluc", "paper": str(paper), "vote": "up"}
-        answer = httpx.post(url + "?token=s3cret", data=form)
+        answer = HTTP.post(url + "?token=s3cret", data=form)
         assert answer.status_code == 303
         assert answer.headers["Location"] == f"/?token=s3cret#paper-{paper}"
         assert background.similar.votes("halluc") == {paper: 1}
         # another site's page may not vote (a form posted to loopback)
         foreign = {**auth, "Origin": "http://evil.example"}
-        assert httpx.post(url, json=vote, headers=foreign).status_code == 403
+        assert HTTP.post(url, json=vote, headers=foreign).status_code == 403
         site = {**auth, "Sec-Fetch-Site": "cross-site"}
-        assert httpx.post(url, json=vote, headers=site).status_code == 403
+        assert HTTP.post(url, json=vote, headers=site).status_code == 403
         for bad, why in (
             ({**vote, "vote": "meh"}, "vote:"),
             ({**vote, "watchlist": "other"}, "not a similar-watchlist"),
             ({**vote, "paper": "2699.99999"}, "no stored paper"),
         ):
-            answer = httpx.post(url, json=bad, headers=auth)
+            answer = HTTP.post(url, json=bad, headers=auth)
             assert answer.status_code == 400 and why in answer.json()["error"]
-        answer = httpx.post(url, content=b"[1]", headers={**auth, "Content-Type": "text/plain"})
+        answer = HTTP.post(url, content=b"[1]", headers={**auth, "Content-Type": "text/plain"})
         assert answer.status_code == 400
         assert background.similar.votes("halluc") == {paper: 1}
     finally:
@@ -714,7 +714,7 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
             assert page.evaluate(f"document.querySelector({json.dumps(pressed)}).textContent")
         with Store(db, readonly=True) as store:
             assert store.similar.votes("halluc") == {pid: -1}
-        [api] = httpx.get(f"http://127.0.0.1:{port}/api/matches?watchlist=halluc").json()
+        [api] = HTTP.get(f"http://127.0.0.1:{port}/api/matches?watchlist=halluc").json()
         assert api["paper"]["id"] == pid and api["similarity"]["vote"] == "down"
         assert wait_for(lambda: daemon.output().count("similar_trained") > trained, 60)
         engine = SimilarEngine(tmp_path / "state")  # the models the daemon trained and saved

@@ -23,6 +23,7 @@ from daemon.core.models import Digest, Paper, title_search_url
 from daemon.delivery.matches import match_hook
 from daemon.delivery.render import paper_json, render
 from daemon.ingest.document import ingest_digest
+from daemon.net.http import tls
 from daemon.runtime import Runtime
 from daemon.store import Store
 from daemon.web.server import WebServer
@@ -30,6 +31,7 @@ from tests.browser import FLAGS, chromium
 from tests.clock import ManualClock
 from tests.conftest import HF, ingest_alerting
 from tests.daemon_proc import Daemon, command, paperwatch, wait_for
+from tests.http_client import HTTP
 from tests.receivers import free_port
 
 NOW = datetime(2026, 8, 3, 12, tzinfo=UTC)
@@ -86,7 +88,7 @@ def matched(store: Store, watchlist: str) -> set[str]:
 
 def test_atom_feed_per_watchlist_parses_and_answers_304(served):
     cfg, store, base = served
-    r = httpx.get(f"{base}/feeds/agents.atom")
+    r = HTTP.get(f"{base}/feeds/agents.atom")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
     feed = feedparser.parse(r.content)
     assert not feed.bozo, feed.bozo_exception
@@ -96,43 +98,43 @@ def test_atom_feed_per_watchlist_parses_and_answers_304(served):
     assert entry.link.startswith("https://huggingface.co/papers/")
     assert entry.authors and entry.updated and "agent" in entry.content[0].value.lower()
     assert b"&lt;mark&gt;agent" in r.content  # highlights (feedparser's sanitizer drops <mark>)
-    again = httpx.get(f"{base}/feeds/agents.atom", headers={"If-None-Match": r.headers["ETag"]})
+    again = HTTP.get(f"{base}/feeds/agents.atom", headers={"If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304 and again.content == b""
-    since = httpx.get(
+    since = HTTP.get(
         f"{base}/feeds/agents.atom", headers={"If-Modified-Since": r.headers["Last-Modified"]}
     )
     assert since.status_code == 304
-    everything = feedparser.parse(httpx.get(f"{base}/feeds/all.atom").content)
+    everything = feedparser.parse(HTTP.get(f"{base}/feeds/all.atom").content)
     assert {e.title for e in everything.entries} == matched(store, "agents") | matched(
         store, "tensors"
     )
     assert len({e.id for e in everything.entries}) == len(everything.entries)
-    assert httpx.get(f"{base}/feeds/nosuch.atom").status_code == 404
+    assert HTTP.get(f"{base}/feeds/nosuch.atom").status_code == 404
     # a new match changes the feed
     new = [hf_paper("2608.00002", "Agents That Plan", "An agent plans its work.")]
     ingest_alerting(cfg, store, "new.json", json.dumps(new).encode(), NOW)
-    changed = httpx.get(f"{base}/feeds/agents.atom", headers={"If-None-Match": r.headers["ETag"]})
+    changed = HTTP.get(f"{base}/feeds/agents.atom", headers={"If-None-Match": r.headers["ETag"]})
     assert changed.status_code == 200 and changed.headers["ETag"] != r.headers["ETag"]
     assert feedparser.parse(changed.content).entries[0].title == "Agents That Plan"
 
 
 def test_a_script_in_a_title_is_escaped_on_the_page_in_the_feed_and_in_the_api(served):
     cfg, store, base = served
-    page = httpx.get(f"{base}/").text
+    page = HTTP.get(f"{base}/").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     assert page.count("<script>") == 1  # the page's own (its keys), nothing else
-    feed = httpx.get(f"{base}/feeds/tensors.atom")
+    feed = HTTP.get(f"{base}/feeds/tensors.atom")
     assert b"<script>" not in feed.content
     assert SCRIPT_TITLE in {e.title for e in feedparser.parse(feed.content).entries}
     for path in ("/api/matches", "/api/papers", "/api/papers?q=tensor"):
-        api = httpx.get(base + path)
+        api = HTTP.get(base + path)
         assert b"<script>" not in api.content and b"<b>" not in api.content
         assert SCRIPT_TITLE in json.dumps([*(m.get("paper", m) for m in api.json())])
 
 
 def test_api_shapes(served):
     cfg, store, base = served
-    matches = httpx.get(f"{base}/api/matches?watchlist=tensors&limit=5").json()
+    matches = HTTP.get(f"{base}/api/matches?watchlist=tensors&limit=5").json()
     assert matches and len(matches) <= 5 and {m["watchlist"] for m in matches} == {"tensors"}
     first = matches[0]
     assert set(first) == {
@@ -146,30 +148,30 @@ def test_api_shapes(served):
     }
     assert set(first["paper"]) == set(paper_json(store.papers.listing(limit=1)[0]))  # CLI keys
     assert first["matched"][0]["term"] == "tensor"
-    assert httpx.get(f"{base}/api/matches?since=2099-01-01").json() == []
-    found = httpx.get(f"{base}/api/papers", params={"q": 'title:tensor AND NOT "no such"'}).json()
+    assert HTTP.get(f"{base}/api/matches?since=2099-01-01").json() == []
+    found = HTTP.get(f"{base}/api/papers", params={"q": 'title:tensor AND NOT "no such"'}).json()
     assert {p["title"] for p in found} == {
         t for t in matched(store, "tensors") if "tensor" in t.lower()
     }
-    assert len(httpx.get(f"{base}/api/papers?limit=3").json()) == 3
-    bad = httpx.get(f"{base}/api/papers", params={"q": "(tensor"})
+    assert len(HTTP.get(f"{base}/api/papers?limit=3").json()) == 3
+    bad = HTTP.get(f"{base}/api/papers", params={"q": "(tensor"})
     assert bad.status_code == 400 and "missing closing parenthesis" in bad.json()["error"]
-    assert httpx.get(f"{base}/api/matches?limit=0").status_code == 400
-    assert httpx.get(f"{base}/api/matches?watchlist=nope").status_code == 400
-    assert httpx.get(f"{base}/api/status").json() == json.loads(
+    assert HTTP.get(f"{base}/api/matches?limit=0").status_code == 400
+    assert HTTP.get(f"{base}/api/matches?watchlist=nope").status_code == 400
+    assert HTTP.get(f"{base}/api/status").json() == json.loads(
         command(cfg.path, "status", "--json").stdout
     )
 
 
 def test_search_page_highlights_and_explains_errors(served):
     cfg, store, base = served
-    page = httpx.get(f"{base}/papers", params={"q": "tensor"}).text
+    page = HTTP.get(f"{base}/papers", params={"q": "tensor"}).text
     assert "<mark>" in page and "papers match" in page
     assert "Z3988" in page and "rft.atitle=" in page  # COinS for the Zotero Connector
-    broken = httpx.get(f"{base}/papers", params={"q": "title:author:x"}).text
+    broken = HTTP.get(f"{base}/papers", params={"q": "title:author:x"}).text
     assert 'class="bad"' in broken
     # the query language's own reading: a prefix marks its words, a NOT term nothing
-    page = httpx.get(f"{base}/papers", params={"q": "tens* AND NOT networks"}).text
+    page = HTTP.get(f"{base}/papers", params={"q": "tens* AND NOT networks"}).text
     assert re.search(r"<mark>[Tt]ens[^<]*</mark>", page)
     assert not re.search(r"<mark>[Nn]etworks?</mark>", page)
 
@@ -187,23 +189,23 @@ def test_beyond_loopback_a_token_is_required(tmp_path, monkeypatch, caplog):
     web.start()
     try:
         base = f"http://127.0.0.1:{web.port}"
-        assert httpx.get(f"{base}/").status_code == 401
-        assert httpx.get(f"{base}/feeds/all.atom?token=wrong").status_code == 401
+        assert HTTP.get(f"{base}/").status_code == 401
+        assert HTTP.get(f"{base}/feeds/all.atom?token=wrong").status_code == 401
         assert (
-            httpx.get(
+            HTTP.get(
                 f"{base}/api/status", headers={"Authorization": "Bearer s3cret-t0ken"}
             ).status_code
             == 200
         )
-        assert httpx.get(f"{base}/feeds/all.atom?token=s3cret-t0ken").status_code == 200
+        assert HTTP.get(f"{base}/feeds/all.atom?token=s3cret-t0ken").status_code == 200
         # a page asked with ?token= keeps it in every link and form it offers
-        page = httpx.get(f"{base}/saved?token=s3cret-t0ken").text
+        page = HTTP.get(f"{base}/saved?token=s3cret-t0ken").text
         assert '<input type="hidden" name="token" value="s3cret-t0ken">' in page  # search
         targets = re.findall(r'(?:href|action)="(/[^"]*)"', page)
         targets = [t for t in targets if t != "/papers"]  # the search form: its hidden input
         assert targets and all("token=s3cret-t0ken" in t for t in targets)
         for target in targets:
-            answer = httpx.get(base + html.unescape(target))
+            answer = HTTP.get(base + html.unescape(target))
             assert answer.status_code != 401, target
     finally:
         web.stop()
@@ -230,14 +232,14 @@ def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
         assert daemon.wait_log("web_listening"), daemon.output()
         drop(inbox, "day.json", (HF / "api_daily_papers_2026-06-12.json").read_bytes())
         assert wait_for(lambda: (inbox / "done" / "day.json").exists(), 10)
-        first = httpx.get(f"{base}/feeds/all.atom")
+        first = HTTP.get(f"{base}/feeds/all.atom")
         ids = [e.id for e in feedparser.parse(first.content).entries]
         assert ids and not feedparser.parse(first.content).bozo
-        api = httpx.get(f"{base}/api/matches").json()
+        api = HTTP.get(f"{base}/api/matches").json()
         assert {m["paper"]["title"] for m in api} == {
             e.title for e in feedparser.parse(first.content).entries
         }
-        assert httpx.get(f"{base}/api/status").json()["sources"][0]["name"] == "inbox"
+        assert HTTP.get(f"{base}/api/status").json()["sources"][0]["name"] == "inbox"
         # headless Chromium reads the page
         profile = tmp_path / "chromium-profile"
         flags = [chromium(), *FLAGS, f"--user-data-dir={profile}"]
@@ -261,17 +263,17 @@ def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
     daemon = Daemon(config, tmp_path / "log").start()
     try:
         assert daemon.wait_log("web_listening"), daemon.output()
-        again = httpx.get(f"{base}/feeds/all.atom")
+        again = HTTP.get(f"{base}/feeds/all.atom")
         assert [e.id for e in feedparser.parse(again.content).entries] == ids
         etag = again.headers["ETag"]
         assert (
-            httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag}).status_code == 304
+            HTTP.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag}).status_code == 304
         )
         # while a feed reader polls every 100 ms, a drop still alerts within 2 s
         polls, stop = [0], threading.Event()
 
         def reader() -> None:
-            with httpx.Client() as client:
+            with httpx.Client(verify=tls()) as client:  # keeps its connection
                 while not stop.is_set():
                     client.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag})
                     polls[0] += 1
@@ -291,7 +293,7 @@ def test_a_running_daemon_serves_feeds_the_api_and_the_page(tmp_path):
         finally:
             stop.set()
             thread.join()
-        changed = httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag})
+        changed = HTTP.get(f"{base}/feeds/all.atom", headers={"If-None-Match": etag})
         assert changed.status_code == 200
         assert feedparser.parse(changed.content).entries[0].title == "Tensor Sketches for Agents"
     finally:
@@ -324,20 +326,20 @@ def test_the_web_server_holds_under_idle_connections_and_odd_requests(served):
         held = len(os.listdir("/proc/self/fd")) - fds - len(idle)  # the server's ends
         assert held <= MAX_CONNECTIONS + 2
         # full of idle connections, it still answers: the longest idle one makes room
-        assert httpx.get(f"{base}/api/status", timeout=5).status_code == 200
+        assert HTTP.get(f"{base}/api/status", timeout=5).status_code == 200
         assert time.monotonic() - t0 < 5
     finally:
         for s in idle:
             s.close()
-    page = httpx.get(f"{base}/papers", params={"q": '"tensor &"'}, timeout=5)
+    page = HTTP.get(f"{base}/papers", params={"q": '"tensor &"'}, timeout=5)
     assert page.status_code == 200, page.text
     t0 = time.monotonic()
-    huge = httpx.get(f"{base}/api/papers", params={"q": "x" * 20_000}, timeout=10)
+    huge = HTTP.get(f"{base}/api/papers", params={"q": "x" * 20_000}, timeout=10)
     assert huge.status_code == 400 and "at most" in huge.json()["error"]
     assert time.monotonic() - t0 < 2
-    evil = httpx.get(f"{base}/api/status", headers={"Host": "evil.example:80"}, timeout=5)
+    evil = HTTP.get(f"{base}/api/status", headers={"Host": "evil.example:80"}, timeout=5)
     assert evil.status_code == 421
-    head = httpx.head(f"{base}/api/status", timeout=5)
+    head = HTTP.head(f"{base}/api/status", timeout=5)
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["Content-Length"]) > 0
 
@@ -351,9 +353,9 @@ def test_a_token_is_read_whatever_the_case_of_its_scheme(tmp_path, monkeypatch):
     try:
         url = f"http://127.0.0.1:{web.port}/api/status"
         for scheme in ("Bearer", "bearer", "BEARER"):
-            got = httpx.get(url, headers={"Authorization": f"{scheme} s3cret-t0ken-x"})
+            got = HTTP.get(url, headers={"Authorization": f"{scheme} s3cret-t0ken-x"})
             assert got.status_code == 200, scheme
-        assert httpx.get(url, headers={"Authorization": "Basic s3cret-t0ken-x"}).status_code == 401
+        assert HTTP.get(url, headers={"Authorization": "Basic s3cret-t0ken-x"}).status_code == 401
     finally:
         web.stop()
 
@@ -378,10 +380,10 @@ def test_a_paper_known_only_by_its_doi_has_a_link_and_a_feed_id(served):
     cfg, store, base = served
     preprint = Paper(title="Tensor Methods for Single-Cell Atlases", doi="doi:10.1101/2026.08.01.5")
     stored(cfg, store, Digest("t", (preprint,)), "p")
-    api = httpx.get(f"{base}/api/matches?watchlist=tensors").json()
+    api = HTTP.get(f"{base}/api/matches?watchlist=tensors").json()
     [paper] = [m["paper"] for m in api if m["paper"]["doi"]]
     assert paper["doi"] == "10.1101/2026.08.01.5" and paper["arxiv_id"] is None
-    feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
+    feed = feedparser.parse(HTTP.get(f"{base}/feeds/tensors.atom").content)
     [entry] = [e for e in feed.entries if e.title == preprint.title]
     assert entry.id == "tag:paperwatch,2026:doi:10.1101/2026.08.01.5"
     assert entry.link == "https://doi.org/10.1101/2026.08.01.5"
@@ -396,7 +398,7 @@ def test_a_paper_known_by_its_title_alone_links_to_arxivs_search_in_the_feed(ser
     cfg, store, base = served
     dumped = Paper(title="Tensor Sketches for Streaming Graphs", abstract="We study tensors.")
     stored(cfg, store, Digest("text", (dumped,)), "d")
-    feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
+    feed = feedparser.parse(HTTP.get(f"{base}/feeds/tensors.atom").content)
     [entry] = [e for e in feed.entries if e.title == dumped.title]
     assert entry.link == title_search_url(dumped.title)
     assert entry.link.startswith("https://arxiv.org/search/?query=Tensor+Sketches")
@@ -415,7 +417,7 @@ def test_the_page_reads_the_time_from_the_clock_it_is_given(served):
     web = WebServer(lambda: cfg, clock=ManualClock(datetime(2031, 1, 2, 3, 4, tzinfo=UTC)))
     web.start()
     try:
-        page = httpx.get(f"http://127.0.0.1:{web.port}/").text
+        page = HTTP.get(f"http://127.0.0.1:{web.port}/").text
     finally:
         web.stop()
     assert "as of 2031-01-02 03:04 UTC" in page
@@ -434,11 +436,11 @@ def test_a_paper_has_its_own_day_shown_and_filtered_on_everywhere(served):
     stored(cfg, store, Digest("t", (old, month, undated)), "d")
 
     def titles(path: str) -> set[str]:
-        found = httpx.get(base + path).json()
+        found = HTTP.get(base + path).json()
         return {m.get("paper", m)["title"] for m in found}
 
     def days(path: str) -> dict[str, str | None]:
-        return {m["paper"]["title"]: m["paper"]["day"] for m in httpx.get(base + path).json()}
+        return {m["paper"]["title"]: m["paper"]["day"] for m in HTTP.get(base + path).json()}
 
     assert days("/api/matches?watchlist=tensors")[old.title] == "2001-03-05"
     assert days("/api/matches?watchlist=tensors")[month.title] == "2021-01"
@@ -448,13 +450,13 @@ def test_a_paper_has_its_own_day_shown_and_filtered_on_everywhere(served):
     assert titles("/api/papers?until=2021-12-31") == {old.title, month.title}
     assert titles("/api/papers?since=2021-01-01&until=2021-01-31") == {month.title}
     assert titles("/api/matches?until=2021-12-31") == {old.title, month.title}
-    assert httpx.get(f"{base}/api/papers?since=yesterday").status_code == 400
+    assert HTTP.get(f"{base}/api/papers?since=yesterday").status_code == 400
     # the CLI: the day first, "seen <date>" when only that is known
     listed = command(cfg.path, "papers", "--until", "2021-12-31").stdout
     assert "2001-03-05" in listed and "2021-01" in listed and undated.title not in listed
     assert f"seen 2026-08-03 -            {undated.title}" in command(cfg.path, "papers").stdout
     # the feed's published is the paper's day, the alert says it
-    feed = feedparser.parse(httpx.get(f"{base}/feeds/tensors.atom").content)
+    feed = feedparser.parse(HTTP.get(f"{base}/feeds/tensors.atom").content)
     published = {e.title: e.published for e in feed.entries}
     assert published[old.title] == "2001-03-05T00:00:00Z"
     assert published[month.title] == "2021-01-01T00:00:00Z"
@@ -478,7 +480,7 @@ def test_clients_trickling_their_requests_hold_no_worker(served):
             s.sendall(b"G")  # and nothing more
             slow.append(s)
         t0 = time.monotonic()
-        assert httpx.get(f"{base}/api/status", timeout=5).status_code == 200
+        assert HTTP.get(f"{base}/api/status", timeout=5).status_code == 200
         assert time.monotonic() - t0 < 1.5
         # a trickler is cut off at the head deadline, not served
         slow[0].settimeout(5)
@@ -486,7 +488,7 @@ def test_clients_trickling_their_requests_hold_no_worker(served):
     finally:
         for s in slow:
             s.close()
-    posted = httpx.post(f"{base}/api/marks", content=b"x" * 10, timeout=5)
+    posted = HTTP.post(f"{base}/api/marks", content=b"x" * 10, timeout=5)
     assert posted.status_code < 500  # a request with a body still reaches its handler
 
 
@@ -497,9 +499,9 @@ def test_a_host_header_is_parsed_strictly(served, host):
     """Issue 31, item 13: `localhost:1@evil.example` was accepted and echoed into the
     Atom feed's self link."""
     _, _, base = served
-    feed = httpx.get(f"{base}/feeds/agents.atom", headers={"Host": host}, timeout=5)
+    feed = HTTP.get(f"{base}/feeds/agents.atom", headers={"Host": host}, timeout=5)
     assert feed.status_code in (400, 421) and b"evil" not in feed.content
-    good = httpx.get(f"{base}/feeds/agents.atom", headers={"Host": "localhost:8790"}, timeout=5)
+    good = HTTP.get(f"{base}/feeds/agents.atom", headers={"Host": "localhost:8790"}, timeout=5)
     assert good.status_code == 200 and b'href="http://localhost:8790/feeds/agents.atom"' in (
         good.content
     )
@@ -556,7 +558,7 @@ def test_a_request_not_answered_by_its_deadline_gets_a_503_not_silence():
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
-        answer = httpx.get(f"http://127.0.0.1:{server.server_address[1]}/", timeout=5)
+        answer = HTTP.get(f"http://127.0.0.1:{server.server_address[1]}/", timeout=5)
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "10"
         assert "no answer within 0.3 s" in answer.text
     finally:
@@ -572,11 +574,11 @@ def test_routes_methods_conditional_requests_and_forms_as_http_says(served):
     listed ETag, or a later If-Modified-Since, is a 304; a form posted as multipart is read
     as the urlencoded one is; a watchlist's feed is found by its name percent-encoded."""
     cfg, store, base = served
-    wrong = httpx.post(f"{base}/papers", data={"x": "1"})
+    wrong = HTTP.post(f"{base}/papers", data={"x": "1"})
     assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
-    assert httpx.get(f"{base}/api/marks").status_code == 405
-    assert httpx.get(f"{base}/nowhere").status_code == 404
-    feed = httpx.get(f"{base}/feeds/agents.atom")
+    assert HTTP.get(f"{base}/api/marks").status_code == 405
+    assert HTTP.get(f"{base}/nowhere").status_code == 404
+    feed = HTTP.get(f"{base}/feeds/agents.atom")
     etag = feed.headers["ETag"]
     for headers in (
         {"If-None-Match": f"W/{etag}"},
@@ -584,15 +586,15 @@ def test_routes_methods_conditional_requests_and_forms_as_http_says(served):
         {"If-None-Match": "*"},
         {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
     ):
-        assert httpx.get(f"{base}/feeds/agents.atom", headers=headers).status_code == 304, headers
+        assert HTTP.get(f"{base}/feeds/agents.atom", headers=headers).status_code == 304, headers
     old = {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
-    assert httpx.get(f"{base}/feeds/agents.atom", headers=old).status_code == 200
-    assert httpx.get(f"{base}/feeds/ag%65nts.atom").headers["ETag"] == etag
+    assert HTTP.get(f"{base}/feeds/agents.atom", headers=old).status_code == 200
+    assert HTTP.get(f"{base}/feeds/ag%65nts.atom").headers["ETag"] == etag
     [pid] = store.conn.execute("SELECT id FROM papers ORDER BY id LIMIT 1").fetchone()
     for sent in (
         {"data": {"paper": str(pid), "saved": "1", "next": "/saved"}},
         {"files": {"paper": (None, str(pid)), "saved": (None, "0"), "next": (None, "/saved")}},
     ):
-        answer = httpx.post(f"{base}/api/marks", **sent)
+        answer = HTTP.post(f"{base}/api/marks", **sent)
         assert answer.status_code == 303 and answer.headers["Location"].startswith("/saved")
     assert store.marks.saved() == []

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from daemon.config import ZoteroSettings
+from daemon.net.http import tls
 from daemon.store import Store
 from daemon.store.rows import StoredPaper
 from daemon.web.reader import find_paper
@@ -44,6 +45,7 @@ def add_to_zotero(settings: ZoteroSettings, paper: StoredPaper) -> str | None:
             json=[item(paper)],
             headers={"Zotero-API-Key": settings.key, "Zotero-API-Version": "3"},
             timeout=TIMEOUT,
+            verify=tls(),
         )
     except httpx.HTTPError as exc:
         return f"Zotero could not be reached ({type(exc).__name__})"

@@ -25,7 +25,7 @@ from daemon.core.errors import ConfigError
 from daemon.core.secrets import HIDDEN, SECRET_NAME, TOKEN_LIKE, remember, scrub
 from daemon.delivery.outputs.contract import OutputKind, register_output
 from daemon.delivery.render import paper_links
-from daemon.net.http import Deadline
+from daemon.net.http import Deadline, tls
 from daemon.store.rows import StoredMatch
 
 SCHEMA = "paperwatch.matches/1"
@@ -41,7 +41,7 @@ class Webhook:
     def deliver(self, watchlist: str, matches: list[StoredMatch]) -> str | None:
         deadline = Deadline(self.timeout)
         try:
-            with httpx.Client(timeout=self.timeout) as client:  # its own connection
+            with httpx.Client(verify=tls(), timeout=self.timeout) as client:  # its own connection
                 answer = client.post(
                     self.url,
                     json=payload(watchlist, matches, datetime.now(UTC)),
