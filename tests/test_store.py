@@ -388,6 +388,28 @@ def test_a_doi_another_arxiv_paper_holds_never_breaks_a_document(store):
     assert holders == ["2608.00011"]
 
 
+def test_a_title_without_a_word_is_skipped_and_markup_never_empties_one(store):
+    """Found by the fuzz test: `\\textit{}` converted to an empty title, and `$$` stored
+    with an empty title key, which every such paper would share. A title the conversion
+    leaves without a word is kept as written; one without a word as written is that
+    paper's failure, said, and the others of its document are stored."""
+    result = _ingest(
+        store,
+        "a",
+        Paper(title="\\textit{}", arxiv_id="2608.00021"),
+        Paper(title="$$", arxiv_id="2608.00022"),
+        Paper(title="{}"),
+        Paper(title="Kept \\textit{words}"),
+    )
+    stored = {p.title: p.title_key for p in store.papers.listing()}
+    assert stored == {"\\textit{}": "textit", "Kept words": "kept words"}
+    assert result.papers == 2 and len(result.new) == 2
+    assert result.skipped == [
+        "paper 2 ('$$') not stored: no word in its title",
+        "paper 3 ('{}') not stored: no word in its title",
+    ]
+
+
 @pytest.mark.parametrize(
     ("announced", "hf_day", "arxiv", "day"),
     [

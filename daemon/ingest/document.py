@@ -152,7 +152,7 @@ def ingest_digest(
     cannot hold, a bug a hostile paper finds), the transaction is rolled back and they are
     written one by one, each in a savepoint, leaving out the ones that fail (a savepoint
     costs every document a statement journal: a third of the ingest, so only then)."""
-    papers = _prepared(digest.papers, beat)
+    papers, unfit = _prepared(digest.papers, beat)
 
     def write(together: bool) -> IngestResult:
         with store.transaction():
@@ -171,7 +171,7 @@ def ingest_digest(
                 papers=len(digest.papers),
             )
             merged, unstored = _store(store, papers, stamp, alert_replacements, authority, together)
-            skipped = [*digest.skipped, *unstored]
+            skipped = [*digest.skipped, *unfit, *unstored]
             if skipped:
                 store.papers.set_document_skipped(doc_id, skipped)
             store.papers.add_sightings(
@@ -187,7 +187,7 @@ def ingest_digest(
                 on_change(store, merged.new + merged.gained, now)
             return IngestResult(
                 doc_id,
-                len(digest.papers) - len(unstored),
+                len(digest.papers) - len(unfit) - len(unstored),
                 merged.new,
                 merged.gained,
                 page_day=day or None,
@@ -212,14 +212,20 @@ class _OneByOne(Exception):
         self.reason = reason
 
 
-def _prepared(papers: tuple[Paper, ...], beat: Beat | None) -> list[Paper]:
-    """Each paper as it is stored (identifiers, LaTeX converted), outside the write lock."""
-    prepared = []
-    for paper in papers:
-        prepared.append(as_stored(paper))
+def _prepared(papers: tuple[Paper, ...], beat: Beat | None) -> tuple[list[Paper], list[str]]:
+    """Each paper as it is stored (identifiers, LaTeX converted), outside the write lock;
+    and why each left out was: a title without a word (`$$`, `{}`) names no paper, and
+    its empty title key would make one of every such paper."""
+    prepared, unfit = [], []
+    for number, paper in enumerate(papers, 1):
+        stored = as_stored(paper)
+        if stored.key:
+            prepared.append(stored)
+        else:
+            unfit.append(f"paper {number} ({paper.title[:60]!r}) not stored: no word in its title")
         if beat is not None:
             beat()
-    return prepared
+    return prepared, unfit
 
 
 def _store(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from daemon.core.log import event
-from daemon.core.models import Paper, identifiers, key_hash, paper_day
+from daemon.core.models import Paper, identifiers, key_hash, paper_day, title_key
 from daemon.language.latex import braced_greek, dashes, has_latex, to_unicode
 from daemon.store import Store
 
@@ -144,7 +144,7 @@ def as_stored(paper: Paper) -> Paper:
     """The paper as it is stored: its identifiers (arXiv's DOI as its arXiv id), its
     title, abstract and names in Unicode rather than LaTeX. Done before the write
     transaction (conversion is the slow part of a paper); markup that cannot be
-    converted is kept as written."""
+    converted, or a title it would leave without a word, is kept as written."""
     arxiv, doi = identifiers(paper.arxiv_id, paper.doi)
     changed = arxiv != paper.arxiv_id or doi != paper.doi
     title, abstract, authors = paper.title, paper.abstract, paper.authors
@@ -154,8 +154,9 @@ def as_stored(paper: Paper) -> Paper:
         title, abstract, changed = braced_greek(title), braced_greek(abstract), True
     if has_latex(title, abstract, *authors):
         try:
+            converted = to_unicode(title)
             title, abstract, authors, changed = (
-                to_unicode(title),
+                converted if title_key(converted) else title,  # `\textit{}`: kept as written
                 to_unicode(abstract),
                 tuple(to_unicode(a) for a in authors),
                 True,
