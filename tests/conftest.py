@@ -13,6 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import contextlib
 import gzip
+import itertools
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -172,6 +173,11 @@ LONG_FIRST = (
 )
 
 
+# long modules whose first test in a worker costs seconds (scikit-learn's import,
+# WordLlama's weights, the background's vectors): dealt to this many workers, not all
+FEW_WORKERS = {"test_similar.py": 2}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each worker's share starts with its part of the long tests: `--dist worksteal`
     gives worker k the k-th contiguous part of this order and lets idle workers take the
@@ -184,6 +190,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name in LONG_FIRST:
             by_module.setdefault(item.path.name, []).append(item)
+    few = {name: by_module.pop(name, []) for name in FEW_WORKERS}
     queues = [by_module[name] for name in LONG_FIRST if name in by_module]
     long = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
     short = [i for i in items if i.path.name not in LONG_FIRST]
@@ -191,6 +198,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     order: list[pytest.Item] = []
     for k in range(workers):
         mine = long[k::workers]
+        for name, tests in few.items():
+            share = min(FEW_WORKERS[name], workers)
+            if k < share:  # one of theirs between two of the others
+                theirs = tests[k::share]
+                mine = [t for pair in itertools.zip_longest(mine, theirs) for t in pair if t]
         order += mine + short[: size - len(mine)]
         del short[: size - len(mine)]
     items[:] = order + short

@@ -124,9 +124,18 @@ def queries(draw: st.DrawFn, texts: list[str]) -> str:
     return found[0] + "".join(op + term for op, term in zip(ops[1:], found[1:], strict=True))
 
 
+_TEXTS: dict[Path, list[str]] = {}
+
+
 def _texts(store: Store) -> list[str]:
-    rows = list(store.papers.iterate())
-    return [r.title for r in rows] + [r.abstract for r in rows if r.abstract] + NAMES
+    """What queries are cut from (kept, as _docs are)."""
+    found = _TEXTS.get(store.path)
+    if found is None:
+        rows = list(store.papers.iterate())
+        found = _TEXTS[store.path] = (
+            [r.title for r in rows] + [r.abstract for r in rows if r.abstract] + NAMES
+        )
+    return found
 
 
 @settings(
