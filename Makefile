@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test bench eval check clean system-deps stage install-service screenshots lock
+.PHONY: install run test prove bench eval check clean system-deps stage install-service screenshots lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ test: $(STAMP) system-deps stage
 	-PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q --collect-only -p no:xdist tests >/dev/null
 	PAPERWATCH_STAGE=$(STAGE) PYTHONDONTWRITEBYTECODE= \
 	  $(BIN)/python -m pytest -q -n 4 --dist worksteal tests
+
+# the proofs (hypothesis's @given tests) with ten times the examples `make test` draws
+# (tests/conftest.py: PROOF_SHARE); CI runs it after the suite
+prove: $(STAMP) system-deps
+	PAPERWATCH_PROOF_SHARE=5 PYTHONDONTWRITEBYTECODE= \
+	  $(BIN)/python -m pytest -q -n 4 --dist worksteal -m hypothesis tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from daemon.cli import main
 from daemon.config import Config, load_config
@@ -36,6 +37,22 @@ from tests.clock import ManualClock
 from tests.receivers import Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# How many examples the proofs (the @given tests) draw: each names its number for a
+# thorough run, and draws this share of it. `make test` draws half, to stay within the
+# suite's time budget; `make prove`, which CI runs after it, draws five times the number
+# (ten times the suite's), with new random inputs each run like the suite's.
+PROOF_SHARE = float(os.environ.get("PAPERWATCH_PROOF_SHARE", "0.5"))
+
+
+def examples(full: int) -> int:
+    """The examples a proof draws, `full` in a thorough run: see PROOF_SHARE."""
+    return max(1, round(full * PROOF_SHARE))
+
+
+settings.register_profile("paperwatch", max_examples=examples(100))  # the unnamed ones'
+settings.load_profile("paperwatch")
+
 FIXTURES = ROOT / "tests" / "fixtures"  # real inputs, with their provenance (README.md)
 TEXT = FIXTURES / "text"
 HF = FIXTURES / "hf"

@@ -21,7 +21,7 @@ from daemon.ingest.document import ingest_bytes
 from daemon.parse import parse_document
 from daemon.store import Store
 from tests.clock import ManualClock
-from tests.conftest import ARXIV, HF, TEXT
+from tests.conftest import ARXIV, HF, TEXT, examples
 from tests.fake_biorxiv import BIORXIV
 from tests.test_inbox_faults import Inbox
 
@@ -97,7 +97,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=mutated())
 def test_any_mutation_parses_or_is_a_parse_error(data: bytes) -> None:
     with contextlib.suppress(ParseError):
@@ -110,7 +110,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 @settings(
-    max_examples=120,
+    max_examples=examples(120),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -146,7 +146,7 @@ ODD_NAMES = st.one_of(
 ).filter(lambda n: n not in (".", "..") and not n.startswith(".") and n[:1] != "z")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=ODD_NAMES, data=mutated())
 def test_the_inbox_takes_the_next_good_file_whatever_came_before(
     tmp_path_factory: pytest.TempPathFactory, name: str, data: bytes
@@ -170,7 +170,7 @@ def test_the_inbox_takes_the_next_good_file_whatever_came_before(
 _TEXT_DUMP_FULL = sorted(Path(TEXT).glob("*.txt"))[0].read_bytes()
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=mutated(), second=mutated(), after_read=st.booleans(), big=st.booleans())
 def test_a_file_renamed_over_another_is_never_moved_unread(
     tmp_path_factory: pytest.TempPathFactory,

@@ -23,7 +23,7 @@ from daemon.ingest.identity import as_stored, store_papers
 from daemon.parse import parse_document
 from daemon.status import status
 from daemon.store import Store
-from tests.conftest import ARXIV, HF, ROOT, configured
+from tests.conftest import ARXIV, HF, ROOT, configured, examples
 from tests.conftest import poll_once as poll
 from tests.fake_biorxiv import BIORXIV, FakeBiorxiv
 
@@ -89,7 +89,7 @@ def _others_unchanged(got: dict[str, tuple[str, str, str]], before: dict, spoilt
 _ITEMS = re.findall(r"<item>.*?</item>", FEED, re.S)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(_ITEMS) - 1), st.sampled_from(["title", "abstract", "creator"]), HOSTILE)
 def test_a_hostile_arxiv_paper_changes_nothing_for_the_others_of_its_feed(index, field, text):
     item = _ITEMS[index]
@@ -141,7 +141,7 @@ def _with(records: list, index: int, field: str, value: object, deep: str | None
     return spoilt
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(0, len(BIO["collection"]) - 1),
     st.sampled_from(
@@ -162,7 +162,7 @@ def test_a_hostile_biorxiv_record_changes_nothing_for_the_others_of_its_page(
     _others_unchanged(got, _baseline(json.dumps(BIO).encode(), "page.json"), records[index]["doi"])
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(0, len(HF_API) - 1),
     st.sampled_from(["title", "summary", "authors", "id", "upvotes", "publishedAt"]),
@@ -186,7 +186,7 @@ _WORKS = json.loads(
 )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(0, len(_WORKS["message"]["items"]) - 1),
     st.sampled_from(["title", "abstract", "author", "DOI", "published-online", "created"]),
@@ -217,7 +217,7 @@ _ARTICLES = re.findall(
 _SET = "<PubmedArticleSet>{}</PubmedArticleSet>"
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(0, len(_ARTICLES) - 1),
     st.sampled_from(["ArticleTitle", "AbstractText", "LastName", "Year"]),
@@ -347,7 +347,7 @@ def test_the_sources_say_what_they_speak_for():
 _SIGHTING = st.tuples(st.none() | st.integers(0, 2), st.none() | st.integers(0, 2))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.lists(_SIGHTING, min_size=1, max_size=3), min_size=1, max_size=8))
 def test_paper_ids_are_never_reused_whatever_merges_happen(documents):
     """A merge that deleted the newest paper let the next paper take its id, which the
@@ -399,7 +399,7 @@ _PAGE = (HF / "listing_dom_only_2026-08-03.html").read_text()
 _CARDS = re.findall(r"<article.*?</article>", _PAGE, re.S)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(_CARDS) - 1), HOSTILE)
 @example(0, "\x7f").via("a control character in the page's head made it binary")
 @example(0, "\x00").via("so did a NUL anywhere in it")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.language.latex import dashes, to_unicode
-from tests.conftest import CORPUS_SAMPLE
+from tests.conftest import CORPUS_SAMPLE, examples
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ LATEXISH = st.text(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(LATEXISH)
 def test_no_text_makes_the_conversion_fail_and_plain_text_is_untouched(text):
     out = to_unicode(text)
@@ -67,7 +67,7 @@ _ARGUMENT = st.lists(  # words, one space apart (stored text has its whitespace 
 ).map(" ".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_NAME, _ARGUMENT, st.booleans(), st.sampled_from(["", "x ", r"$\alpha$ and "]))
 def test_a_command_keeps_its_braces_unless_it_is_converted(name, argument, in_math, before):
     """Issue 35, item 9: `\\name{arg}` comes out converted (no `\\name` left) or exactly

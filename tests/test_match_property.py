@@ -18,6 +18,7 @@ from daemon.language.query import FIELDS as QUERY_FIELDS
 from daemon.language.query import Doc, Node, Not, Term, decide, evaluate, parse_query, term_matches
 from daemon.language.text import Cache
 from daemon.matching.match import Matcher, Rule
+from tests.conftest import examples as proof_examples
 
 # words papers are made of, with the forms, spellings and splits that make matching hard
 _ATOMS = (
@@ -161,7 +162,7 @@ def _tiny(matcher: Matcher) -> Matcher:
 
 
 @settings(
-    max_examples=450,
+    max_examples=proof_examples(450),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -202,7 +203,9 @@ def pool() -> list[Rule]:
     return _rules(_pool(10_000, 20))
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=proof_examples(3), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(example=examples(4))
 def test_queries_among_ten_thousand_match_as_direct_evaluation(
     example: tuple[str, list[str], list[Paper]],

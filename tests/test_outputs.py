@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from daemon.runtime import build_channels
 from daemon.store import Store
 from daemon.store.rows import StoredMatch, StoredPaper
-from tests.conftest import HF, TEXT
+from tests.conftest import HF, TEXT, examples
 from tests.receivers import Webhook
 from tests.test_alerts import write_config
 
@@ -118,7 +118,7 @@ def _balanced(value: str) -> bool:
     return depth == 0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(
         st.tuples(st.text(min_size=1), st.text(), st.lists(st.text(min_size=1), max_size=3)),

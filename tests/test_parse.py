@@ -12,7 +12,7 @@ from daemon.core.models import Digest, Paper, clean_text, title_key
 from daemon.parse import formats, parse_document
 from daemon.parse.days import parse_yearless
 from daemon.parse.formats import NAMED, Format, register_format
-from tests.conftest import HF, TEXT
+from tests.conftest import HF, TEXT, examples
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -213,7 +213,7 @@ def test_truncated_text_dump_is_an_error():
         parse_document(raw[:cut], "cut.txt", NOW)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_parse_or_raise_parse_error(data):
     try:
@@ -224,7 +224,7 @@ def test_arbitrary_bytes_parse_or_raise_parse_error(data):
         assert all(p.title for p in digest.papers)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.text(max_size=300), max_size=12))
 def test_arbitrary_text_lines_parse_or_raise_parse_error(lines):
     data = "\n".join(lines).encode()

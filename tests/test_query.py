@@ -19,6 +19,7 @@ from daemon.language.query import Doc, decide, evaluate, keywords_query, parse_q
 from daemon.language.text import Cache
 from daemon.matching.match import Matcher, Rule, anchors
 from daemon.store.rows import StoredPaper
+from tests.conftest import examples
 from tests.test_match_property import matched_terms
 
 ALERT, WAIT, NO = "alert", "wait", "no"  # matched for sure; only if the abstract allows; not
@@ -528,10 +529,8 @@ def test_indexed_matcher_equals_direct_evaluation_on_real_text():
             continue  # a prefix too short, a term with no letters: not a query
     assert len(queries) > 800
     sample = rng.sample(papers, 120) + [(t, "", a) for t, _, a in papers[:20]]
-    direct = [
-        {r.name for r in queries if evaluate(r.query, Doc(title, abstract, list(authors)))}
-        for title, abstract, authors in sample
-    ]
+    docs = [Doc(title, abstract, list(authors)) for title, abstract, authors in sample]
+    direct = [{r.name for r in queries if evaluate(r.query, doc)} for doc in docs]
     matcher = Matcher(queries)
     for cache in (0, 3):  # and with caches that start a new generation every few pieces
         if cache:
@@ -665,7 +664,7 @@ _ACCENTED = "aeiounc" + "áéíóúüöäñçøåÁÉÖÜÑ" + "ﬁﬂ²₂Ａ�
 _MARKS = "\u0301\u0308\u0303\u0327"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(
         st.text(st.sampled_from(list(_ACCENTED) + list(_MARKS)), min_size=1, max_size=8),
@@ -699,7 +698,7 @@ def test_a_text_and_its_normal_forms_match_the_same(words, form):
             assert evaluate(node, doc[0]) == evaluate(node, doc[1])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.from_regex(r"[A-Z]{1,4}[A-RT-Z]|[A-Z]{1,3}[0-9]{1,3}[A-Z][A-RT-Z]", fullmatch=True).filter(
         lambda a: a not in ("OR", "AND", "NOT")  # the query language's operators
@@ -760,7 +759,7 @@ _ROOTS = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.sampled_from(_ROOTS),
     st.sampled_from(["a", "ia", "ic", "ics", "al", "ous", "orrhage", "orrhagic", "ology"]),
@@ -803,7 +802,7 @@ _LABELS += ["Objective", "Objectives", "Design", "Setting", "Participants", "Fin
 _LABELS += ["Interpretation", "Funding"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.sampled_from(_LABELS), st.from_regex(r"[A-Z][a-z]{1,9}(-[a-z]{2,6})?", fullmatch=True))
 def test_a_label_glued_to_its_first_word_is_two_words(label, word):
     """Issue 32, item 5: medRxiv's abstracts read "ConclusionLow-dose..." and
@@ -874,7 +873,7 @@ _GREEK = [
 ]  # fmt: skip
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.sampled_from(_GREEK),
     st.from_regex(r"[A-Z]{2,4}", fullmatch=True),
@@ -923,7 +922,7 @@ def test_the_greek_letters_of_the_real_records_are_found_spelled():
     assert found >= 2
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.sampled_from(["o", "O"]),
     st.from_regex(r"[1-9][0-9]?", fullmatch=True),

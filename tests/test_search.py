@@ -22,6 +22,7 @@ from daemon.language.query import Doc, Node, decide, parse_query
 from daemon.matching import search as search_module
 from daemon.matching.search import catch_up, search, search_page
 from daemon.store import Store
+from tests.conftest import examples
 from tests.test_match_property import ATOMS, OPERATORS, SEPARATORS
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -139,7 +140,9 @@ def _texts(store: Store) -> list[str]:
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_search_equals_direct_evaluation(stores: dict[str, Store], data: st.DataObject) -> None:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.similar.model import STOP_WORDS, Space, counts, terms, text_of
-from tests.conftest import corpus_papers
+from tests.conftest import corpus_papers, examples
 
 TEXTS = [text_of(p["title"], p["abstract"]) for p in itertools.islice(corpus_papers(), 300)]
 
@@ -33,7 +33,7 @@ def test_the_stop_words_are_scikit_learns():
     assert STOP_WORDS == ENGLISH_STOP_WORDS
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.text(), st.sampled_from(TEXTS)))
 def test_a_text_has_the_terms_scikit_learn_cuts_from_it(text):
     assert terms(text) == analyzer()(text)

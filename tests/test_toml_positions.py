@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.config.positions import parse_path, position_of, positions, show_path
+from tests.conftest import examples
 
 NAMES = st.sampled_from(["name", "notify", "every", "a-b", "x_1", "with space", "dotted.key"])
 TRICKY = st.sampled_from(
@@ -77,7 +78,7 @@ def documents(draw: st.DrawFn) -> tuple[str, list[tuple[tuple[str | int, ...], s
     return "\n".join(lines) + "\n", keys
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(documents())
 def test_every_key_is_found_where_it_is_written(document):
     text, keys = document
