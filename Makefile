@@ -65,11 +65,12 @@ test: $(STAMP) system-deps stage
 	PAPERWATCH_STAGE=$(STAGE) PYTHONDONTWRITEBYTECODE= \
 	  $(BIN)/python -m pytest -q -n 4 --dist worksteal tests
 
-# the proofs (hypothesis's @given tests) with ten times the examples `make test` draws
-# (tests/conftest.py: PROOF_SHARE); CI runs it after the suite
+# the proofs (hypothesis's @given tests, and the seeded ones marked `proof`) with ten
+# times the examples `make test` draws (tests/conftest.py: PROOF_SHARE); CI runs it
+# after the suite
 prove: $(STAMP) system-deps
 	PAPERWATCH_PROOF_SHARE=5 PYTHONDONTWRITEBYTECODE= \
-	  $(BIN)/python -m pytest -q -n 4 --dist worksteal -m hypothesis tests
+	  $(BIN)/python -m pytest -q -n 4 --dist worksteal -m 'hypothesis or proof' tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -38,10 +38,11 @@ from tests.receivers import Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# How many examples the proofs (the @given tests) draw: each names its number for a
-# thorough run, and draws this share of it. `make test` draws half, to stay within the
-# suite's time budget; `make prove`, which CI runs after it, draws five times the number
-# (ten times the suite's), with new random inputs each run like the suite's.
+# How many examples the proofs (the @given tests, and the seeded ones marked `proof`)
+# draw: each names its number for a thorough run and draws this share of it. `make test`
+# draws half, to stay within the suite's time budget; `make prove`, which CI runs after
+# it, draws five times the number (ten times the suite's). The @given ones draw new
+# random inputs at each run, the seeded ones the same.
 PROOF_SHARE = float(os.environ.get("PAPERWATCH_PROOF_SHARE", "0.5"))
 
 

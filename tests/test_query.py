@@ -406,10 +406,12 @@ VOCAB = [
 ]
 
 
+@pytest.mark.proof
 def test_indexed_matcher_equals_direct_evaluation():
     _matcher_against_direct_evaluation(random.Random(3))
 
 
+@pytest.mark.proof
 def test_tiny_caches_change_no_result():
     """Caches that start a new generation every few words (as a huge file makes them
     do) give the same matches."""
@@ -439,6 +441,7 @@ def test_no_watchlist_cuts_nothing():
     assert not matcher._pieces[False] and not matcher._pieces[True]
 
 
+@pytest.mark.proof
 def test_caches_emptied_between_papers_change_no_result():
     """The daemon empties the analysis's caches and the matcher's tables after each poll
     (issue 31: RSS flat at rest); what is made again is what was there."""
@@ -468,7 +471,7 @@ def _matcher_against_direct_evaluation(
         matcher._pieces = {
             a: Cache(partial(matcher._piece, author=a), cache_size) for a in (False, True)
         }
-    for i in range(300):
+    for i in range(examples(300)):
         if forget_every and i % forget_every == 0:
             text.forget_caches()
             matcher.idle()
