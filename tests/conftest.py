@@ -188,12 +188,13 @@ LONG_FIRST = (
     "test_query.py",
     "test_isolation.py",
     "test_search.py",
+    "test_similar_views.py",
 )
 
 
 # long modules whose first test in a worker costs seconds (scikit-learn's import,
 # WordLlama's weights, the background's vectors): dealt to this many workers, not all
-FEW_WORKERS = {"test_similar.py": 2}
+FEW_WORKERS = {"test_similar.py": 2, "test_similar_views.py": 2}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
