@@ -187,7 +187,6 @@ LONG_FIRST = (
     "test_match_property.py",
     "test_query.py",
     "test_isolation.py",
-    "test_search.py",
     "test_similar_views.py",
 )
 
@@ -195,6 +194,9 @@ LONG_FIRST = (
 # long modules whose first test in a worker costs seconds (scikit-learn's import,
 # WordLlama's weights, the background's vectors): dealt to this many workers, not all
 FEW_WORKERS = {"test_similar.py": 2, "test_similar_views.py": 2}
+# what a test of these modules costs against one of the other long modules' (a second or
+# two): the long tests are dealt by it, so that every worker's long part ends together
+WEIGHT = {"test_query.py": 0.1, "test_similar.py": 2.0}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -203,27 +205,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     end of the others' queues, so the run ends on short tests, not on one worker's long
     ones. The long tests are dealt one module after the other (a daemon test, an inbox
     test, ..., a query proof, then the next of each), so the tests running at once wait
-    on different things: four workers waiting together leave both cores idle."""
+    on different things: four workers waiting together leave both cores idle; each to
+    the worker with the least of them so far (WEIGHT)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     by_module: dict[str, list[pytest.Item]] = {}
     for item in items:
         if item.path.name in LONG_FIRST:
             by_module.setdefault(item.path.name, []).append(item)
-    few = {name: by_module.pop(name, []) for name in FEW_WORKERS}
+    pinned: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for name, share in FEW_WORKERS.items():
+        share = min(share, workers)
+        for i, item in enumerate(by_module.pop(name, [])):
+            pinned[i % share].append(item)
+            load[i % share] += WEIGHT.get(name, 1.0)
+    dealt: list[list[pytest.Item]] = [[] for _ in range(workers)]
     queues = [by_module[name] for name in LONG_FIRST if name in by_module]
-    long = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+    turns = range(max(map(len, queues), default=0))
+    for item in [q[i] for i in turns for q in queues if i < len(q)]:
+        k = load.index(min(load))  # to the least loaded, so that no queue ends on long tests
+        dealt[k].append(item)
+        load[k] += WEIGHT.get(item.path.name, 1.0)
     short = [i for i in items if i.path.name not in LONG_FIRST]
     size = -(-len(items) // workers)
     order: list[pytest.Item] = []
-    for k in range(workers):
-        mine = long[k::workers]
-        for name, tests in few.items():
-            share = min(FEW_WORKERS[name], workers)
-            if k < share:  # one of theirs between two of the others
-                theirs = tests[k::share]
-                mine = [t for pair in itertools.zip_longest(mine, theirs) for t in pair if t]
-        order += mine + short[: size - len(mine)]
-        del short[: size - len(mine)]
+    for k in range(workers):  # a pinned test between two of the others
+        long = [t for pair in itertools.zip_longest(dealt[k], pinned[k]) for t in pair if t]
+        order += long + short[: size - len(long)]
+        del short[: size - len(long)]
     items[:] = order + short
 
 
