@@ -24,6 +24,7 @@ from daemon.delivery.outbox import deliver
 from daemon.ingest.document import ingest_digest
 from daemon.runtime import Runtime
 from daemon.similar.job import SimilarEngine, start_watchlists
+from daemon.similar.kept import FILE as KEPT
 from daemon.similar.model import Model, text_of
 from daemon.store import Store
 from daemon.web.server import WebServer
@@ -106,7 +107,8 @@ def stored_once(tmp_path_factory) -> Path:
             ingest_alerting(cfg, store, "feed.xml", feed, EARLIER, notify=False)
             store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         trained = base / "trained"  # trained on a copy: the stored papers stay unscored
-        stored_papers(cfg.db_path, trained)
+        (trained / "state").mkdir(parents=True)
+        shutil.copyfile(cfg.db_path, trained / "state" / cfg.db_path.name)
         cfg = load_config(write_config(trained, SIMILAR))
         with Store(cfg.db_path) as store:
             assert SimilarEngine(cfg.state_dir).refresh(store, cfg)
@@ -115,14 +117,17 @@ def stored_once(tmp_path_factory) -> Path:
 
 
 def stored_papers(stored_once: Path, tmp_path: Path, trained: bool = False) -> Path:
-    """A copy of the background database where write_config(tmp_path) puts it; `trained`:
-    with the SIMILAR watchlist's model already trained, as a daemon that ran keeps it."""
+    """A copy of the background database where write_config(tmp_path) puts it, with the
+    background's vectors a first training kept (daemon.similar.kept: each is used only
+    for its paper's unchanged text); `trained`: with the SIMILAR watchlist's model
+    already trained too, as a daemon that ran keeps it."""
     state = tmp_path / "state"
     state.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(stored_once, state / stored_once.name)
+    ran = stored_once.parent.parent / "trained" / "state"
+    shutil.copyfile(ran / KEPT, state / KEPT)
     if trained:
-        models = stored_once.parent.parent / "trained" / "state" / "similar.pickle"
-        shutil.copyfile(models, state / models.name)
+        shutil.copyfile(ran / "similar.pickle", state / "similar.pickle")
     return state / stored_once.name
 
 
@@ -733,6 +738,52 @@ def test_a_watchlist_added_to_a_running_daemon_alerts_on_a_drop_and_learns_a_thu
         assert after > before + 100, (before, after)
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_training_reads_the_vectors_the_last_one_kept_and_only_for_unchanged_text(
+    tmp_path, background, caplog
+):
+    """The background's vectors are kept between trainings (daemon.similar.kept): the
+    model trained with them is the one trained without; a paper whose text changed
+    since is vectorized again, never read stale; a torn file is said, ignored and
+    replaced."""
+    import numpy as np
+
+    from daemon.similar.kept import Kept
+    from daemon.similar.model import Space
+    from daemon.similar.train import Job, train_models
+
+    kept_file = background.path.with_name(KEPT)
+    examples = [background.papers.find(e, "") for e in EXAMPLES]
+    jobs: dict[str, Job] = {"h": ([e for e in examples if e is not None], [], None)}
+    _, with_kept = train_models(background.path, jobs, None)
+    kept_file.unlink()
+    space, afresh = train_models(background.path, jobs, None)
+    assert kept_file.exists()  # left by the training that computed them
+    a, b = with_kept["h"], afresh["h"]
+    assert a.threshold == b.threshold and a.held_out == b.held_out
+    assert np.array_equal(a.words.weights, b.words.weights)
+    assert np.array_equal(a.dense.weights, b.dense.weights)
+    # one paper's abstract changes: its vectors are its new text's
+    rows = list(background.papers.texts(recent=50))
+    pid, title, abstract = rows[7]
+    background.conn.execute(
+        "UPDATE papers SET abstract = ? WHERE id = ?", (OTHER_TOPIC["summary"], pid)
+    )
+    rows[7] = (pid, title, OTHER_TOPIC["summary"])
+    found, features = Kept(kept_file).vectors(space, rows)
+    fresh = Space.vectors(space, [text_of(t, a) for _, t, a in rows])
+    assert np.allclose(features.dense, fresh.dense, atol=1e-6)
+    assert abs(features.words - fresh.words).max() < 1e-6
+    assert found.shape == (50, fresh.words.shape[1])
+    # a torn file: said, the training goes on, and leaves a whole one
+    background.conn.execute("UPDATE papers SET abstract = ? WHERE id = ?", (abstract, pid))
+    kept_file.write_bytes(kept_file.read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING):
+        _, again = train_models(background.path, jobs, None)
+    assert "similar_vectors_unread" in caplog.text
+    assert again["h"].threshold == afresh["h"].threshold
+    assert Kept(kept_file).rows
 
 
 def test_models_saved_by_an_earlier_version_are_trained_again(tmp_path, caplog):

@@ -39,6 +39,7 @@ from daemon.store import Store
 from daemon.store.deliveries import Found
 
 if TYPE_CHECKING:  # scikit-learn takes a second to import: only when a watchlist needs it
+    from daemon.similar.kept import Kept
     from daemon.similar.model import Model, Space
 
 SCORE_BATCH = 5_000
@@ -417,8 +418,11 @@ class SimilarEngine:
                 f"{watchlist.name}: none of its examples is stored yet "
                 "(`paperwatch check` lists the library entries it waits for)"
             )
+        from daemon.similar.kept import FILE, Kept
+
         model = self.models[watchlist.name]
         assert self.space is not None
+        kept = Kept(self.path.with_name(FILE))  # the last training's background, read
         best: list[tuple[float, int, str]] = []
         batch: list[tuple[int, str, str]] = []
         examples = set(model.examples)
@@ -427,9 +431,9 @@ class SimilarEngine:
                 continue
             batch.append(row)
             if len(batch) == SCORE_BATCH:
-                best = self._best(model, batch, best, limit)
+                best = self._best(model, kept, batch, best, limit)
                 batch = []
-        best = self._best(model, batch, best, limit)
+        best = self._best(model, kept, batch, best, limit)
         out = []
         for score, pid, text in best:
             vector = self.space.vectors([text])
@@ -440,6 +444,7 @@ class SimilarEngine:
     def _best(
         self,
         model: Model,
+        kept: Kept,
         rows: list[tuple[int, str, str]],
         best: list[tuple[float, int, str]],
         limit: int,
@@ -450,6 +455,6 @@ class SimilarEngine:
             return best
         assert self.space is not None
         texts = [text_of(t, a) for _, t, a in rows]
-        scores = model.scores(self.space.vectors(texts))
+        scores = model.scores(kept.vectors(self.space, rows)[1])
         merged = best + [(float(s), rows[i][0], texts[i]) for i, s in enumerate(scores)]
         return sorted(merged, key=lambda x: -x[0])[:limit]

@@ -131,9 +131,13 @@ class Space:
         return Features(self.words(texts), embed(list(texts)))
 
     def words(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """The TF-IDF view alone (what `Model.explain` reads): sublinear TF times IDF,
-        each row of unit length."""
-        found = counts(texts)
+        """The TF-IDF view alone (what `Model.explain` reads)."""
+        return self.weigh(counts(texts))
+
+    def weigh(self, found: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Raw counts as the TF-IDF view: sublinear TF times IDF, each row of unit length
+        (a new matrix: the counts stay as they are)."""
+        found = found.copy()
         found.data = (1 + np.log(found.data)) * self.idf[found.indices]
         norms = np.sqrt(np.asarray(found.multiply(found).sum(axis=1)).ravel())
         norms[norms == 0] = 1

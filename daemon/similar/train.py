@@ -24,14 +24,19 @@ def train_models(
     on its positives and negatives, the newest papers as background. Runs in a child
     process (the daemon), reading the database read-only."""
     import numpy as np
+    from scipy import sparse
 
+    from daemon.similar.kept import Kept, keep, kept_path
     from daemon.similar.model import BACKGROUND, Space, text_of, train
+
+    kept = Kept(kept_path(db_path))  # the vectors the last training left
 
     def vectors(ids: list[int]) -> Any:
         assert space is not None
-        return space.vectors([text_of(t, a) for _, t, a in store.papers.texts(ids=ids)])
+        return kept.vectors(space, list(store.papers.texts(ids=ids)))[1]
 
     backgrounds: dict[int | None, tuple[Any, Any]] = {}  # vectorized once for all
+    computed: list[tuple[list[tuple[int, str, str]], Any, Any]] = []  # to keep
 
     def background_of(upto: int | None) -> tuple[Any, Any]:
         """The newest papers the watchlist has seen (ids up to `upto`): the papers it is
@@ -42,8 +47,9 @@ def train_models(
             rows = list(store.papers.texts(recent=BACKGROUND, upto=upto))
             if len(rows) < MIN_BACKGROUND:
                 rows = list(store.papers.texts(recent=BACKGROUND))
-            ids = np.array([pid for pid, _, _ in rows])
-            backgrounds[upto] = ids, space.vectors([text_of(t, a) for _, t, a in rows])
+            found, features = kept.vectors(space, rows)
+            computed.append((rows, found, features.dense))
+            backgrounds[upto] = np.array([pid for pid, _, _ in rows]), features
         return backgrounds[upto]
 
     with Store(db_path, readonly=True) as store:
@@ -62,6 +68,12 @@ def train_models(
                 sorted(negatives),
                 vectors(sorted(negatives)) if negatives else None,
             )
+    if computed:  # each paper once, whichever backgrounds it was in
+        rows = [row for part, _, _ in computed for row in part]
+        _, first = np.unique([pid for pid, _, _ in rows], return_index=True)
+        found = sparse.vstack([f for _, f, _ in computed], format="csr")[first]
+        dense = np.vstack([d for _, _, d in computed])[first]
+        keep(kept_path(db_path), [rows[i] for i in first], found, dense)
     return space, models
 
 

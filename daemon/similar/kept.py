@@ -1,0 +1,109 @@
+"""The background's vectors, kept from one training to the next in
+`state_dir/similar-vectors.npz`.
+
+Every training vectorizes the newest papers (up to 5,000) as its background, and
+tokenizing them for the embedding is most of what a training costs; a vote, an edit or
+a new example retrains on nearly the same papers. A training leaves their vectors here,
+each with its paper's id and a checksum of its text, and the next one reads those whose
+text is unchanged instead of computing them again (`preview` reads them too). The words
+view is kept as raw counts, not TF-IDF: a refitted space weighs them anew. A file that
+cannot be read is ignored, and replaced by the next training.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from daemon.core.log import event
+from daemon.similar.embed import DIMENSIONS, embed
+from daemon.similar.model import N_FEATURES, Features, Space, counts, text_of
+
+FILE = "similar-vectors.npz"
+
+Row = tuple[int, str, str]  # (paper id, title, abstract)
+
+
+def kept_path(db_path: Path) -> Path:
+    return db_path.with_name(FILE)
+
+
+def _key(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+class Kept:
+    """The vectors a training left: raw counts and embeddings by paper id and text."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[int, int] = {}  # paper id -> row
+        self.keys = np.zeros(0, np.uint32)
+        self.counts = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self.dense = np.zeros((0, 0), np.float32)
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                ids, keys, dense = f["ids"], f["keys"], f["dense"]
+                found = sparse.csr_matrix(
+                    (f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"])
+                )
+            if not len(ids) == len(keys) == len(dense) == found.shape[0]:
+                raise ValueError("its arrays disagree in length")
+            if found.shape[1] != N_FEATURES or dense.shape[1:] != (DIMENSIONS,):
+                raise ValueError("vectors of another shape")
+        except FileNotFoundError:
+            return
+        except Exception as exc:  # a torn or foreign file: computed afresh, replaced
+            event("similar_vectors_unread", logging.WARNING, path=str(path), error=repr(exc))
+            return
+        self.rows = {int(pid): i for i, pid in enumerate(ids)}
+        self.keys, self.counts, self.dense = keys, found, dense
+
+    def vectors(self, space: Space, rows: Sequence[Row]) -> tuple[sparse.csr_matrix, Features]:
+        """The rows' raw counts and their features, read where kept for the same text,
+        computed for the others."""
+        texts = [text_of(t, a) for _, t, a in rows]
+        keys = np.array([_key(t) for t in texts], np.uint32)
+        at = np.array([self.rows.get(pid, -1) for pid, _, _ in rows], np.int64)
+        hit = at >= 0
+        hit[hit] = self.keys[at[hit]] == keys[hit]
+        missing = (~hit).nonzero()[0]
+        fresh = [texts[i] for i in missing]
+        found_counts = counts(fresh)
+        found_dense = embed(fresh)
+        if not hit.any():
+            return found_counts, Features(space.weigh(found_counts), found_dense)
+        order = np.empty(len(rows), np.int64)  # row i of the result: kept rows, then fresh
+        hits = hit.nonzero()[0]
+        order[hits] = np.arange(len(hits))
+        order[missing] = len(hits) + np.arange(len(missing))
+        both = sparse.vstack([self.counts[at[hits]], found_counts], format="csr")[order]
+        dense = np.vstack([self.dense[at[hits]], found_dense])[order]
+        return both, Features(space.weigh(both), dense)
+
+
+def keep(path: Path, rows: Sequence[Row], found: sparse.csr_matrix, dense: np.ndarray) -> None:
+    """Leave these rows' vectors for the next training (the file holds these alone)."""
+    keys = np.array([_key(text_of(t, a)) for _, t, a in rows], np.uint32)
+    part = path.with_name(f".{path.name}.{os.getpid()}.npz")
+    try:
+        np.savez(
+            part,
+            ids=np.array([pid for pid, _, _ in rows], np.int64),
+            keys=keys,
+            dense=dense,
+            data=found.data,
+            indices=found.indices,
+            indptr=found.indptr,
+            shape=np.array(found.shape, np.int64),
+        )
+        os.replace(part, path)
+    except OSError as exc:  # a full disk costs the next training time, nothing else
+        event("similar_vectors_unkept", logging.WARNING, path=str(path), error=repr(exc))
+        part.unlink(missing_ok=True)
