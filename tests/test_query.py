@@ -580,6 +580,7 @@ def test_a_matcher_that_starts_its_tables_afresh_matches_the_same(monkeypatch):
     assert len(restarts) == 7  # started afresh before every batch but the first
 
 
+@pytest.mark.proof
 def test_threads_sharing_a_matcher_get_the_results_each_would_alone(monkeypatch):
     """Ingest jobs, deliveries and the web page match with the daemon's one matcher from
     several threads; its shared cache and tables (here restarted often) must not mix
@@ -590,7 +591,7 @@ def test_threads_sharing_a_matcher_get_the_results_each_would_alone(monkeypatch)
 
     papers = _real_papers()
     rules = _real_rules(random.Random(8), papers, 400)
-    chunks = [papers[i : i + 40] for i in range(0, 320, 40)]
+    chunks = [(papers * 10)[i : i + 40] for i in range(0, examples(320), 40)]
 
     def found(matcher: Matcher, chunk: list) -> list[set[str]]:
         batch = matcher.match_batch(chunk)
