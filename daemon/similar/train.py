@@ -22,7 +22,8 @@ def train_models(
 ) -> tuple[Space, dict[str, Model]]:
     """Fit the space (unless given) on the stored papers and train each watchlist's model
     on its positives and negatives, the newest papers as background. Runs in a child
-    process (the daemon), reading the database read-only."""
+    process (the daemon), reading the database read-only; leaves the background's
+    vectors beside it for the next training (daemon.similar.kept)."""
     import numpy as np
     from scipy import sparse
 
