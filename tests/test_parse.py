@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.errors import ParseError
-from daemon.core.models import Digest, Paper, clean_text, title_key
+from daemon.core.models import Digest, Paper, clean_text, has_words, title_key
 from daemon.parse import formats, parse_document
 from daemon.parse.days import parse_yearless
 from daemon.parse.formats import NAMED, Format, register_format
@@ -248,6 +248,21 @@ def test_title_key_folds_case_unicode_punctuation():
         "scaling for contrastive loss"
     )
     assert title_key("Ｓｃａｌｉｎｇ") == "scaling"
+
+
+@settings(max_examples=examples(1000), deadline=None)
+@given(
+    title=st.one_of(
+        st.text(),
+        st.text(st.characters(categories=["P", "S", "Z", "N", "M", "Lo"])),
+        st.sampled_from(["$$", "{}", "\\textit{}", "²", "①", "Ⅻ", "_", "ﬁ", "—", "x"]),
+    )
+)
+def test_has_words_answers_as_the_title_key_does(title: str) -> None:
+    """The shortcut that says a title has a word (an ASCII letter or digit) agrees with
+    the title key it spares, on any text: punctuation, symbols, digits and marks of
+    every script, compatibility forms."""
+    assert has_words(title) == bool(title_key(title))
 
 
 # -- the format registry (issue 24) --------------------------------------------------------

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 HF_BASE = "https://huggingface.co"
 
 _NON_WORD = re.compile(r"[\W_]+")
+_ASCII_WORD = re.compile(r"[0-9A-Za-z]")  # kept by every title key
 _ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
 _ARXIV_OLD = re.compile(r"^([a-z][a-z.-]+/\d{7})(?:v\d+)?$", re.IGNORECASE)
 
@@ -33,6 +34,12 @@ def title_key(title: str) -> str:
     """Normalised title: the identity of a paper whose arXiv id is unknown."""
     text = title.casefold() if title.isascii() else unicodedata.normalize("NFKC", title).casefold()
     return _NON_WORD.sub(" ", text).strip()
+
+
+def has_words(title: str) -> bool:
+    """Whether `title` has a word to key on (a title key that is not empty): an ASCII
+    letter or digit, most titles' first character, says so without the key's work."""
+    return _ASCII_WORD.search(title) is not None or bool(title_key(title))
 
 
 def key_hash(key: str) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 from daemon.core.clock import iso
 from daemon.core.errors import ParseError
 from daemon.core.log import event
-from daemon.core.models import Digest, Paper
+from daemon.core.models import Digest, Paper, has_words
 from daemon.ingest.identity import Authority, Merged, as_stored, no_authority, store_papers
 from daemon.parse import parse_document
 from daemon.parse.formats import MAX_REASON, reason
@@ -219,7 +219,7 @@ def _prepared(papers: tuple[Paper, ...], beat: Beat | None) -> tuple[list[Paper]
     prepared, unfit = [], []
     for number, paper in enumerate(papers, 1):
         stored = as_stored(paper)
-        if stored.key:
+        if has_words(stored.title):
             prepared.append(stored)
         else:
             unfit.append(f"paper {number} ({paper.title[:60]!r}) not stored: no word in its title")

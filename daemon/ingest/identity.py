@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from daemon.core.log import event
-from daemon.core.models import Paper, identifiers, key_hash, paper_day, title_key
+from daemon.core.models import Paper, has_words, identifiers, key_hash, paper_day
 from daemon.language.latex import braced_greek, dashes, has_latex, to_unicode
 from daemon.store import Store
 
@@ -156,7 +156,7 @@ def as_stored(paper: Paper) -> Paper:
         try:
             converted = to_unicode(title)
             title, abstract, authors, changed = (
-                converted if title_key(converted) else title,  # `\textit{}`: kept as written
+                converted if has_words(converted) else title,  # `\textit{}`: kept as written
                 to_unicode(abstract),
                 tuple(to_unicode(a) for a in authors),
                 True,
