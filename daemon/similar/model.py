@@ -132,12 +132,12 @@ class Space:
 
     def words(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """The TF-IDF view alone (what `Model.explain` reads)."""
-        return self.weigh(counts(texts))
+        return self.weigh(counts(texts), in_place=True)
 
-    def weigh(self, found: sparse.csr_matrix) -> sparse.csr_matrix:
+    def weigh(self, found: sparse.csr_matrix, in_place: bool = False) -> sparse.csr_matrix:
         """Raw counts as the TF-IDF view: sublinear TF times IDF, each row of unit length
-        (a new matrix: the counts stay as they are)."""
-        found = found.copy()
+        (a new matrix, unless the counts are not needed after)."""
+        found = found if in_place else found.copy()
         found.data = (1 + np.log(found.data)) * self.idf[found.indices]
         norms = np.sqrt(np.asarray(found.multiply(found).sum(axis=1)).ravel())
         norms[norms == 0] = 1
