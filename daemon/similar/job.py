@@ -418,11 +418,11 @@ class SimilarEngine:
                 f"{watchlist.name}: none of its examples is stored yet "
                 "(`paperwatch check` lists the library entries it waits for)"
             )
-        from daemon.similar.kept import FILE, Kept
+        from daemon.similar.kept import Kept, kept_path
 
         model = self.models[watchlist.name]
         assert self.space is not None
-        kept = Kept(self.path.with_name(FILE))  # the last training's background, read
+        kept = Kept(kept_path(store.path))  # the last training's background, read
         best: list[tuple[float, int, str]] = []
         batch: list[tuple[int, str, str]] = []
         examples = set(model.examples)

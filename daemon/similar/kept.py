@@ -12,9 +12,9 @@ cannot be read is ignored, and replaced by the next training.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,7 +35,8 @@ def kept_path(db_path: Path) -> Path:
 
 
 def _key(text: str) -> int:
-    return zlib.crc32(text.encode())
+    """A text's checksum: 64 bits, so that a changed text is never taken for its old one."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 class Kept:
@@ -44,7 +45,7 @@ class Kept:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows: dict[int, int] = {}  # paper id -> row
-        self.keys = np.zeros(0, np.uint32)
+        self.keys = np.zeros(0, np.uint64)
         self.counts = sparse.csr_matrix((0, 0), dtype=np.float32)
         self.dense = np.zeros((0, 0), np.float32)
         try:
@@ -55,6 +56,8 @@ class Kept:
                 )
             if not len(ids) == len(keys) == len(dense) == found.shape[0]:
                 raise ValueError("its arrays disagree in length")
+            if keys.dtype != np.uint64:
+                raise ValueError("checksums of another kind")
             if found.shape[1] != N_FEATURES or dense.shape[1:] != (DIMENSIONS,):
                 raise ValueError("vectors of another shape")
         except FileNotFoundError:
@@ -69,7 +72,7 @@ class Kept:
         """The rows' raw counts and their features, read where kept for the same text,
         computed for the others."""
         texts = [text_of(t, a) for _, t, a in rows]
-        keys = np.array([_key(t) for t in texts], np.uint32)
+        keys = np.array([_key(t) for t in texts], np.uint64)
         at = np.array([self.rows.get(pid, -1) for pid, _, _ in rows], np.int64)
         hit = at >= 0
         hit[hit] = self.keys[at[hit]] == keys[hit]
@@ -90,7 +93,7 @@ class Kept:
 
 def keep(path: Path, rows: Sequence[Row], found: sparse.csr_matrix, dense: np.ndarray) -> None:
     """Leave these rows' vectors for the next training (the file holds these alone)."""
-    keys = np.array([_key(text_of(t, a)) for _, t, a in rows], np.uint32)
+    keys = np.array([_key(text_of(t, a)) for _, t, a in rows], np.uint64)
     part = path.with_name(f".{path.name}.{os.getpid()}.npz")
     try:
         np.savez(
