@@ -25,7 +25,7 @@ from daemon.ingest.document import ingest_digest
 from daemon.runtime import Runtime
 from daemon.similar.job import SimilarEngine, start_watchlists
 from daemon.similar.kept import FILE as KEPT
-from daemon.similar.model import Model, text_of
+from daemon.similar.model import Model, counts, text_of
 from daemon.store import Store
 from daemon.web.server import WebServer
 from tests.browser import UNSEEN_BUTTONS, browser
@@ -776,6 +776,8 @@ def test_a_training_reads_the_vectors_the_last_one_kept_and_only_for_unchanged_t
     assert np.allclose(features.dense, fresh.dense, atol=1e-6)
     assert abs(features.words - fresh.words).max() < 1e-6
     assert found.shape == (50, fresh.words.shape[1])
+    texts = [text_of(t, a) for _, t, a in rows]  # what the space is fitted on: the same
+    assert (Kept(kept_file).counts(rows) != counts(texts)).nnz == 0
     # a torn file: said, the training goes on, and leaves a whole one
     background.conn.execute("UPDATE papers SET abstract = ? WHERE id = ?", (abstract, pid))
     kept_file.write_bytes(kept_file.read_bytes()[:1000])

@@ -43,7 +43,7 @@ def test_the_words_view_weighs_as_scikit_learns_tfidf():
     from sklearn.feature_extraction.text import TfidfTransformer
 
     fitted, batch = TEXTS[:250], TEXTS[250:]
-    space = Space.fit(iter(fitted), chunk=100)  # chunks: the fit streams the store
+    space = Space.fit(counts(fitted[i : i + 100]) for i in range(0, 250, 100))  # streamed
     reference = TfidfTransformer(sublinear_tf=True).fit(counts(fitted))
     assert space.papers == 250
     assert np.allclose(space.idf, reference.idf_, rtol=1e-5)

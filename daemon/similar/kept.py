@@ -15,19 +15,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from daemon.core.log import event
 from daemon.similar.embed import DIMENSIONS, embed
-from daemon.similar.model import N_FEATURES, Features, Space, counts, text_of
+from daemon.similar.model import N_FEATURES, Features, Row, Space, counts, text_of
 
 FILE = "similar-vectors.npz"
-
-Row = tuple[int, str, str]  # (paper id, title, abstract)
 
 
 def kept_path(db_path: Path) -> Path:
@@ -46,7 +45,7 @@ class Kept:
         self.path = path
         self.rows: dict[int, int] = {}  # paper id -> row
         self.keys = np.zeros(0, np.uint64)
-        self.counts = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self.raw = sparse.csr_matrix((0, 0), dtype=np.float32)  # raw counts
         self.dense = np.zeros((0, 0), np.float32)
         try:
             with np.load(path, allow_pickle=False) as f:
@@ -66,29 +65,51 @@ class Kept:
             event("similar_vectors_unread", logging.WARNING, path=str(path), error=repr(exc))
             return
         self.rows = {int(pid): i for i, pid in enumerate(ids)}
-        self.keys, self.counts, self.dense = keys, found, dense
+        self.keys, self.raw, self.dense = keys, found, dense
+
+    def counts(self, rows: Sequence[Row]) -> sparse.csr_matrix:
+        """The rows' raw counts, read where kept for the same text, counted for the others
+        (what fitting the space reads)."""
+        texts, at, hit = self._look_up(rows)
+        return self._counts(texts, at, hit)
 
     def vectors(self, space: Space, rows: Sequence[Row]) -> tuple[sparse.csr_matrix, Features]:
         """The rows' raw counts and their features, read where kept for the same text,
         computed for the others."""
+        texts, at, hit = self._look_up(rows)
+        found = self._counts(texts, at, hit)
+        fresh = embed([texts[i] for i in (~hit).nonzero()[0]])
+        dense = _in_order(hit, self.dense[at[hit]], fresh, np.vstack) if hit.any() else fresh
+        return found, Features(space.weigh(found), dense)
+
+    def _look_up(self, rows: Sequence[Row]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The rows' texts, their rows here (-1: none), and whether each is kept for its
+        text as it is now."""
         texts = [text_of(t, a) for _, t, a in rows]
         keys = np.array([_key(t) for t in texts], np.uint64)
         at = np.array([self.rows.get(pid, -1) for pid, _, _ in rows], np.int64)
         hit = at >= 0
         hit[hit] = self.keys[at[hit]] == keys[hit]
-        missing = (~hit).nonzero()[0]
-        fresh = [texts[i] for i in missing]
-        found_counts = counts(fresh)
-        found_dense = embed(fresh)
+        return texts, at, hit
+
+    def _counts(self, texts: list[str], at: np.ndarray, hit: np.ndarray) -> sparse.csr_matrix:
+        fresh = counts([texts[i] for i in (~hit).nonzero()[0]])
         if not hit.any():
-            return found_counts, Features(space.weigh(found_counts), found_dense)
-        order = np.empty(len(rows), np.int64)  # row i of the result: kept rows, then fresh
-        hits = hit.nonzero()[0]
-        order[hits] = np.arange(len(hits))
-        order[missing] = len(hits) + np.arange(len(missing))
-        both = sparse.vstack([self.counts[at[hits]], found_counts], format="csr")[order]
-        dense = np.vstack([self.dense[at[hits]], found_dense])[order]
-        return both, Features(space.weigh(both), dense)
+            return fresh
+        return _in_order(hit, self.raw[at[hit]], fresh, _stack_rows)
+
+
+def _stack_rows(parts: Sequence[sparse.csr_matrix]) -> sparse.csr_matrix:
+    return sparse.vstack(parts, format="csr")
+
+
+def _in_order(hit: np.ndarray, kept: Any, fresh: Any, stack: Callable[[Any], Any]) -> Any:
+    """Kept rows (where `hit`) and fresh ones (the others), in the order of `hit`."""
+    hits, missing = hit.nonzero()[0], (~hit).nonzero()[0]
+    order = np.empty(len(hit), np.int64)
+    order[hits] = np.arange(len(hits))
+    order[missing] = len(hits) + np.arange(len(missing))
+    return stack([kept, fresh])[order]
 
 
 def keep(path: Path, rows: Sequence[Row], found: sparse.csr_matrix, dense: np.ndarray) -> None:

@@ -24,7 +24,6 @@ is explained by its score, its percentile and the words that weighed most for it
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import zlib
@@ -79,6 +78,9 @@ def counts(texts: Iterable[str]) -> sparse.csr_matrix:
     return found
 
 
+Row = tuple[int, str, str]  # a stored paper as vectorized: (id, title, abstract)
+
+
 def text_of(title: str, abstract: str) -> str:
     """Title twice: it says what the paper is about more densely than the abstract."""
     return f"{title}. {title}. {abstract}"
@@ -110,18 +112,14 @@ class Space:
     papers: int  # stored papers it was fitted on
 
     @classmethod
-    def fit(cls, texts: Iterable[str], chunk: int = 5_000) -> Space:
+    def fit(cls, found: Iterable[sparse.csr_matrix]) -> Space:
+        """The space of the papers whose raw counts (`counts`) come in these chunks: the
+        store streamed, a chunk at a time."""
         having = np.zeros(N_FEATURES, np.int64)
         papers = 0
-        batch: list[str] = []
-        for text in itertools.chain(texts, [None]):
-            if text is not None:
-                batch.append(text)
-            if len(batch) == chunk or (text is None and batch):
-                found = counts(batch)
-                having += np.bincount(found.indices, minlength=N_FEATURES)
-                papers += len(batch)
-                batch = []
+        for chunk in found:
+            having += np.bincount(chunk.indices, minlength=N_FEATURES)  # one per row
+            papers += chunk.shape[0]
         idf = np.log((1 + papers) / (1 + having)) + 1
         return cls(idf.astype(np.float32), papers)
 

@@ -4,6 +4,8 @@ configuration, channels and scheduler."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from daemon.store import Store
 
 if TYPE_CHECKING:
-    from daemon.similar.model import Model, Space
+    from daemon.similar.model import Model, Row, Space
 
 Job = tuple[list[int], list[int], float | None]  # positives, negatives (👎), sensitivity
 MIN_BACKGROUND = 1_000  # papers a watchlist has seen, at least, to be its background
@@ -28,7 +30,7 @@ def train_models(
     from scipy import sparse
 
     from daemon.similar.kept import Kept, keep, kept_path
-    from daemon.similar.model import BACKGROUND, Space, text_of, train
+    from daemon.similar.model import BACKGROUND, Space, train
 
     kept = Kept(kept_path(db_path))  # the vectors the last training left
 
@@ -37,7 +39,7 @@ def train_models(
         return kept.vectors(space, list(store.papers.texts(ids=ids)))[1]
 
     backgrounds: dict[int | None, tuple[Any, Any]] = {}  # vectorized once for all
-    computed: list[tuple[list[tuple[int, str, str]], Any, Any]] = []  # to keep
+    computed: list[tuple[list[Row], Any, Any]] = []  # to keep
 
     def background_of(upto: int | None) -> tuple[Any, Any]:
         """The newest papers the watchlist has seen (ids up to `upto`): the papers it is
@@ -55,7 +57,7 @@ def train_models(
 
     with Store(db_path, readonly=True) as store:
         if space is None:
-            space = Space.fit(text_of(t, a) for _, t, a in store.papers.texts())
+            space = Space.fit(map(kept.counts, batches(store.papers.texts(), 5_000)))
         models = {}
         for name, (positives, negatives, sensitivity) in jobs.items():
             recent_ids, recent_vectors = background_of(store.similar.scored_up_to(name))
@@ -76,6 +78,13 @@ def train_models(
         dense = np.vstack([d for _, _, d in computed])[first]
         keep(kept_path(db_path), [rows[i] for i in first], found, dense)
     return space, models
+
+
+def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    """`rows` `size` at a time: the store streamed, not read whole."""
+    it = iter(rows)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
 
 
 def train_in_child(
