@@ -65,3 +65,24 @@ def test_the_dense_view_is_wordllamas_embedding():
     )
     texts = [*TEXTS[:40], "ε-greedy τ²-bench", "a"]
     assert np.allclose(embed(texts), model.embed(texts, norm=True), atol=1e-5)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(st.lists(st.lists(st.integers(0, 39), max_size=12), max_size=8), st.data())
+def test_the_columns_a_fit_reads_are_the_present_ones_in_order(rows, data):
+    """A training fits on the columns some paper has (daemon.similar.model): what
+    np.unique and scipy's own column indexing give, on matrices of any company (none,
+    empty rows, one column, all of them)."""
+    from scipy import sparse
+
+    from daemon.similar.model import _present_columns
+
+    dense = np.zeros((len(rows), 40), np.float32)
+    for i, row in enumerate(rows):
+        for j in row:
+            dense[i, j] += data.draw(st.sampled_from([1.0, 2.5]))
+    found = sparse.csr_matrix(dense)
+    used, fitted = _present_columns(found)
+    assert np.array_equal(used, np.unique(found.indices))
+    assert np.array_equal(fitted.toarray(), found[:, used].toarray())
+    assert fitted.has_canonical_format

@@ -60,9 +60,11 @@ def _embed(texts: list[str]) -> np.ndarray:
     ids = np.fromiter((i for e in encoded for i in e.ids), np.int64, int(lengths.sum()))
     # the weights are kept as shipped (float16, half the memory); the rows of the tokens
     # these texts use are widened to float32, as WordLlama widens them all
-    used, columns = np.unique(ids, return_inverse=True)
+    present = np.zeros(len(embedding), bool)  # the tokens used, renumbered in order
+    present[ids] = True
+    used, columns = np.flatnonzero(present), (np.cumsum(present) - 1)[ids]
     counts = sparse.csr_matrix(
-        (np.ones(len(ids), np.float32), columns.ravel(), np.r_[0, np.cumsum(lengths)]),
+        (np.ones(len(ids), np.float32), columns, np.r_[0, np.cumsum(lengths)]),
         shape=(len(texts), len(used)),
     )
     rows = embedding[used].astype(np.float32)

@@ -358,8 +358,7 @@ def _fit(
     for features, c in ((x.words, WORDS_C), (x.dense, DENSE_C)):
         used, fitted = None, features
         if isinstance(features, sparse.csr_matrix):  # a column no paper here has keeps
-            used = np.unique(features.indices)  # weight 0 (L2): fitting on the others is the same
-            fitted = features[:, used]  # fit, in a fraction of the time
+            used, fitted = _present_columns(features)  # weight 0 (L2): fitted without it
         clf = LogisticRegression(C=c, max_iter=1000).fit(fitted, y, sample_weight=weight)
         weights = clf.coef_.ravel().astype(np.float32)
         if used is not None:
@@ -370,6 +369,19 @@ def _fit(
         view.mean, view.std = float(raw.mean()), float(raw.std()) or 1.0
         views.append(view)
     return views[0], views[1]
+
+
+def _present_columns(found: sparse.csr_matrix) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """The columns some row has, and the matrix of those alone: the same fit, in a
+    fraction of the time. Renumbered in place (the order kept, the rows' indices stay
+    sorted): a tenth of the time `np.unique` and scipy's column indexing take."""
+    present = np.zeros(found.shape[1], bool)
+    present[found.indices] = True
+    renumbered = (np.cumsum(present, dtype=np.int32) - 1)[found.indices]
+    fitted = sparse.csr_matrix(
+        (found.data, renumbered, found.indptr), shape=(found.shape[0], int(present.sum()))
+    )
+    return np.flatnonzero(present), fitted
 
 
 def describe(model: Model, score: float, vector: Features | None = None) -> dict[str, Any]:
