@@ -133,6 +133,7 @@ class Highlighter:
     def __init__(self, terms: list[str]) -> None:
         # labels of terms that matched, or the words of a search: one that is no term
         # ("&", a lone "*") marks nothing
+        self._spans: dict[str, list[tuple[int, int]]] = {}
         self.terms = []
         for label in terms:
             try:
@@ -141,7 +142,13 @@ class Highlighter:
                 continue
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        """Character ranges to mark, merged, in order."""
+        """Character ranges to mark, merged, in order (a card marks its title and its
+        snippet in every body format: each text is cut once)."""
+        if text not in self._spans:
+            self._spans[text] = self._find(text)
+        return self._spans[text]
+
+    def _find(self, text: str) -> list[tuple[int, int]]:
         field = Field(tokenize(text))
         at = field.tokens.spans
         found = sorted(
