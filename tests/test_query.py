@@ -642,6 +642,21 @@ def test_the_shipped_lemma_table_is_lemminflects():
     assert gzip.decompress(lemmas.TABLE.read_bytes()).decode() == lemmas.build()
 
 
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.text(st.sampled_from("ab\té\n"), max_size=6), max_size=6).map("\n".join))
+def test_the_lemma_tables_lines_are_read_as_the_text_splits_them(table):
+    """The table's lines and their words (before a tab), found with numpy over any
+    text: empty lines, no final newline, several tabs, letters beyond ASCII."""
+    from daemon.language.lemmas import _Lines
+
+    lines = table.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # a final newline ends the last line, it starts none
+    found = _Lines(table)
+    assert [found[i] for i in range(len(found))] == [line.split("\t")[0] for line in lines]
+    assert [found.line(i) for i in range(len(found))] == lines
+
+
 def test_dictionary_lookup_equals_lemminflects_public_call():
     """daemon.language.lemmas answers without lemminflect's tables in memory: the answers must
     stay those of lemminflect.getAllLemmas, for every word of the real fixtures."""
