@@ -22,6 +22,7 @@ from daemon.core.errors import ConfigError
 from daemon.core.models import Digest, Paper
 from daemon.delivery.outbox import deliver
 from daemon.ingest.document import ingest_digest
+from daemon.matching.search import catch_up
 from daemon.runtime import Runtime
 from daemon.similar.job import SimilarEngine, start_watchlists
 from daemon.similar.kept import FILE as KEPT
@@ -96,8 +97,9 @@ SIMILAR = AUTO.replace("notify", "sensitivity = 0.997\nnotify")
 @pytest.fixture(scope="session")
 def stored_once(tmp_path_factory) -> Path:
     """The database of 1,000 real corpus papers and the cs.CL feed the examples come from,
-    stored an hour before NOW with no alert, and beside it the models a daemon with the
-    SIMILAR watchlist trained on it: made once for the run, copied for each test."""
+    stored an hour before NOW with no alert and indexed for search, and beside it the
+    models a daemon with the SIMILAR watchlist trained on it: made once for the run,
+    copied for each test."""
 
     def make(base: Path) -> None:
         cfg = load_config(write_config(base, ""))
@@ -105,6 +107,7 @@ def stored_once(tmp_path_factory) -> Path:
             ingest_alerting(cfg, store, "corpus.json", corpus_json(1000), EARLIER, notify=False)
             feed = (ARXIV / "rss_cs.CL_2026-08-20.xml").read_bytes()
             ingest_alerting(cfg, store, "feed.xml", feed, EARLIER, notify=False)
+            catch_up(store)  # the search index current, as the daemon keeps it
             store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         trained = base / "trained"  # trained on a copy: the stored papers stay unscored
         (trained / "state").mkdir(parents=True)
