@@ -265,7 +265,9 @@ def test_a_paper_on_the_same_topic_in_other_words_alerts_once_with_why(tmp_path,
     # once, ever: scoring again, or after retraining, alerts nobody again
     assert engine.run(store, cfg, NOW) == 0
     assert engine.refresh(store, cfg, force=True)
-    store.similar.set_scored_up_to("halluc", 0)
+    found = store.papers.find(SAME_TOPIC["id"], "")
+    assert found is not None
+    store.similar.set_scored_up_to("halluc", found - 1)  # the new papers scored again
     engine.run(store, cfg, NOW)
     count = store.conn.execute(
         "SELECT count(*) FROM matches m JOIN papers p ON p.id = m.paper_id WHERE p.arxiv_id = ?",
