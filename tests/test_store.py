@@ -157,6 +157,55 @@ def test_migrations_are_named_and_applied_once(tmp_path):
     assert mode == "wal"
 
 
+def _schema(path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(path) as conn:
+        found = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name")
+        return [tuple(row) for row in found]
+
+
+def test_a_new_database_is_the_one_the_migrations_make_and_appears_whole(tmp_path, monkeypatch):
+    """A new store is a copy of the empty database migrated once per process
+    (daemon.store._place_new): the same schema and migration record as migrating the
+    file itself; one another process made first is kept; where no link can be made the
+    file is migrated as before; nothing is left beside it."""
+    import os
+
+    import sqlite_utils
+
+    from daemon.store import _place_new, schema
+
+    migrated = tmp_path / "migrated.db"
+    with sqlite3.connect(migrated, isolation_level=None) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        schema.migrate(sqlite_utils.Database(conn))
+        conn.execute("COMMIT")
+    copied = tmp_path / "copied.db"
+    with Store(copied) as store:
+        assert store.migrate() == [] and store.migrations() == schema.applied(
+            sqlite_utils.Database(migrated)
+        )
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        store.conn.execute("INSERT INTO source_state (name) VALUES ('kept')")
+    assert _schema(copied) == _schema(migrated)
+    _place_new(copied)  # made meanwhile by another process: kept as it is
+    with Store(copied) as store:
+        assert store.conn.execute("SELECT name FROM source_state").fetchone()[0] == "kept"
+
+    def no_link(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    unlinked = tmp_path / "unlinked.db"
+    with Store(unlinked) as store:
+        assert store.migrations() == schema.applied(sqlite_utils.Database(migrated))
+    assert _schema(unlinked) == _schema(migrated)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "copied.db",
+        "migrated.db",
+        "unlinked.db",
+    ]
+
+
 def test_a_migration_runs_every_statement_as_sqlite_would(tmp_path):
     """Migrations cut their scripts at semicolons (sqlite-utils' own cut is quadratic): a
     semicolon inside a string, a comment or a trigger's body ends no statement, the
