@@ -19,4 +19,12 @@ matcher and HTTP client from them, the snapshot the daemon swaps on reload; app.
 what the CLI, the daemon's jobs and web/ call; core/ holds what every stage uses.
 """
 
+import os
+
+# numpy's arrays here are small (a matcher's tables, a training's 256 columns): OpenBLAS's
+# pool of threads cost every process (the daemon, a command, a training) 60 ms of CPU to
+# start, and its threads spun beside the daemon's own for nothing. Set before numpy loads;
+# a value in the environment wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 __version__ = "0.1.0"
