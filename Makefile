@@ -65,7 +65,7 @@ test: $(STAMP) system-deps stage
 	PAPERWATCH_STAGE=$(STAGE) PYTHONDONTWRITEBYTECODE= \
 	  $(BIN)/python -m pytest -q -n 4 --dist worksteal tests
 
-# the proofs (hypothesis's @given tests, and the seeded ones marked `proof`) with ten
+# the proofs (hypothesis's @given tests, and the seeded ones marked `proof`) with twenty
 # times the examples `make test` draws (tests/conftest.py: PROOF_SHARE); CI runs it
 # after the suite
 prove: $(STAMP) system-deps
