@@ -231,7 +231,7 @@ def test_a_search_matching_more_papers_than_sqlite_takes_parameters_lists_them(t
 
 # the keys of the papers below as each analysis makes them: a change to how keys are made
 # must raise search.ANALYSIS (stored papers' keys are made again) and add its fingerprint
-FINGERPRINTS = {2: "6c603e43496c8111", 3: "2766bb0aa30e7e2b"}
+FINGERPRINTS = {2: "6c603e43496c8111", 3: "2766bb0aa30e7e2b", 4: "20f8fbb1c4cc4c16"}
 
 
 def test_the_analysis_version_says_when_keys_change():
@@ -250,7 +250,7 @@ def test_the_analysis_version_says_when_keys_change():
     ]
     texts.append(
         (
-            "Schrödinger's C++ GPT-4o pre-training of genetic algorithms (GAs)",
+            "Schrödinger's C++ GPT-4o pre-training of genetic algorithms (GAs), OVAs",
             "BackgroundMatrices, analyses; colour tokenisation YOLOv8 ε-greedy "
             "ﬁne-tuning ＧＰＴ－４ τ² TGFβ NF-κB ϵ-greedy (μP)",
             ["Jürgen Müller-Lüdenscheidt", "M. Ro\u0308tig"],

@@ -212,8 +212,6 @@ def american_prefix(prefix: str) -> str:
 
 def _fallback(raw: str, word: str) -> str:
     """Plural and spelling rules for words the dictionary does not know."""
-    if _ACRONYM_PLURAL.match(raw):
-        return word[:-1]
     if len(word) <= 3 or not word.endswith("s"):
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -233,7 +231,7 @@ def forms(raw: str) -> tuple[str, ...]:
     if word.isdigit() or not word.isalnum():
         return (word,)
     if _ACRONYM_PLURAL.match(raw):
-        return (american(word[:-1]),)
+        return forms(raw[:-1])  # the acronym's own: "OVAs" is what "OVA" is (not "ova")
     spelled = american(word)
     lemmas = noun_lemmas(word) or (noun_lemmas(spelled) if spelled != word else None)
     if lemmas is None:

@@ -38,7 +38,8 @@ from daemon.store.search_index import Keys, SearchIndexRepo, Text
 # Raise it with any change to how a paper's keys are made (daemon.language.text's cutting and
 # folding, `paper_keys` here): every stored paper's keys are then made again (61 s per
 # 100,000 papers), as they are when the dictionaries change. A comment edited is not one.
-ANALYSIS = 3  # 2: marks, compatibility, Greek, Landau, acronyms, -ae-/-oe-, labels; 3: pairs
+ANALYSIS = 4  # 2: marks, compatibility, Greek, Landau, acronyms, -ae-/-oe-, labels; 3: pairs;
+# 4: an acronym's plural takes the acronym's forms (OVAs: ovum, as OVA)
 
 
 def _analysis_version() -> int:
