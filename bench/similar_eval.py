@@ -43,8 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus_match import CORPUS_FILE as CORPUS  # noqa: E402
 from bench.corpus_match import SAMPLE  # noqa: E402
-from daemon.similar.model import BACKGROUND, Features, Space, text_of, train  # noqa: E402
+from daemon.similar.model import BACKGROUND, Features, Space, counts, text_of, train  # noqa: E402
 from daemon.similar.model import FIXED_SENSITIVITY as OLD  # noqa: E402
+from daemon.similar.train import batches  # noqa: E402
 
 CUTS = ("2026-04-15", "2026-06-15", "2026-07-20")
 STORED, NEW, EXAMPLES, TRIALS, VOTES = 20_000, 4_790, 5, 2, 10
@@ -136,7 +137,7 @@ def main() -> None:
     topics = 0
     named: dict[tuple[str, str], list[int]] = {}
     for stored, new in splits(rows):
-        space = Space.fit(texts[i] for i in stored)
+        space = Space.fit(counts(b) for b in batches((texts[i] for i in stored), 5_000))
         recent = stored[-BACKGROUND:]
         x_recent = space.vectors([texts[i] for i in recent])
         x_new = space.vectors([texts[i] for i in new])
@@ -337,7 +338,8 @@ def costs() -> None:
     rss_before = peak_mb()
     rows = corpus()
     t0 = time.perf_counter()
-    space = Space.fit(text_of(r["title"], r["abstract"]) for r in rows)
+    streamed = (text_of(r["title"], r["abstract"]) for r in rows)
+    space = Space.fit(counts(b) for b in batches(streamed, 5_000))  # as the training reads
     recent = space.vectors([text_of(r["title"], r["abstract"]) for r in rows[-BACKGROUND:]])
     examples = space.vectors([text_of(r["title"], r["abstract"]) for r in rows[:5]])
     model = train("w", [0, 1, 2, 3, 4], examples, recent, None)

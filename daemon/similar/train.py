@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from daemon.store import Store
 
@@ -80,9 +80,12 @@ def train_models(
     return space, models
 
 
-def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    """`rows` `size` at a time: the store streamed, not read whole."""
-    it = iter(rows)
+T = TypeVar("T")
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` `size` at a time: the store streamed, not read whole."""
+    it = iter(items)
     while batch := list(itertools.islice(it, size)):
         yield batch
 
