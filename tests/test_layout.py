@@ -310,3 +310,50 @@ def test_the_unit_raises_the_descriptor_limit_above_what_the_web_server_may_hold
     unit.optionxform = str  # type: ignore[assignment,method-assign]
     unit.read(ROOT / "systemd" / "paperwatch.service")
     assert int(unit["Service"]["LimitNOFILE"]) >= 8 * MAX_CONNECTIONS
+
+
+def _third_party_imports() -> dict[str, set[str]]:
+    """Top-level names of the modules outside the standard library and `daemon` each
+    module under daemon/ imports (at its top or in a function), by module path."""
+    import sys
+
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / "daemon").rglob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        ours = ("daemon", "__future__")
+        found[str(path.relative_to(ROOT))] = {
+            n for n in names if n not in sys.stdlib_module_names and n not in ours
+        }
+    return found
+
+
+def test_every_library_the_daemon_imports_is_declared():
+    """Issue 33, item 6: a module imported but not declared works only while another
+    dependency happens to bring it (numpy came with lemminflect). Those of the similar
+    watchlists may be the `similar` extra's; every other module's are core dependencies."""
+    import importlib.metadata
+    import tomllib
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    def names(requirements: list[str]) -> set[str]:
+        return {normal(re.split(r"[<>=!~\[; ]", r)[0]) for r in requirements}
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = names(project["dependencies"])
+    similar = core | names(project["optional-dependencies"]["similar"])
+    providers = importlib.metadata.packages_distributions()
+    undeclared = []
+    for module, imported in sorted(_third_party_imports().items()):
+        allowed = similar if module.startswith("daemon/similar/") else core
+        for name in sorted(imported):
+            dists = {normal(d) for d in providers.get(name, [name])}
+            if not dists & allowed:
+                undeclared.append(f"{module}: {name} ({', '.join(sorted(dists))})")
+    assert undeclared == []

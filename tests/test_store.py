@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 
@@ -163,7 +164,9 @@ def _schema(path) -> list[tuple[str, str, str]]:
         return [tuple(row) for row in found]
 
 
-def test_a_new_database_is_the_one_the_migrations_make_and_appears_whole(tmp_path, monkeypatch):
+def test_a_new_database_is_the_one_the_migrations_make_and_appears_whole(
+    tmp_path, monkeypatch, caplog
+):
     """A new store is a copy of the empty database migrated once per process
     (daemon.store._place_new): the same schema and migration record as migrating the
     file itself; one another process made first is kept; where no link can be made the
@@ -196,7 +199,8 @@ def test_a_new_database_is_the_one_the_migrations_make_and_appears_whole(tmp_pat
 
     monkeypatch.setattr(os, "link", no_link)
     unlinked = tmp_path / "unlinked.db"
-    with Store(unlinked) as store:
+    with caplog.at_level(logging.INFO), Store(unlinked) as store:
+        assert "database_not_copied" in caplog.text and "PermissionError" in caplog.text
         assert store.migrations() == schema.applied(sqlite_utils.Database(migrated))
     assert _schema(unlinked) == _schema(migrated)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [

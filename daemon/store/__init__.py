@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ import sqlite_utils
 
 from daemon.config import DB_NAME
 from daemon.core.errors import PaperwatchError
+from daemon.core.log import event
 from daemon.store import schema
 from daemon.store.citations import CitationRepo
 from daemon.store.deliveries import STATUSES, DeliveryRepo
@@ -60,8 +62,10 @@ def _place_new(path: Path) -> None:
             out.flush()
             os.fsync(out.fileno())  # whole on disk before it has its name
         os.link(part, path)
-    except OSError:
-        pass  # there already, or no link here: opened (and migrated) as it is
+    except FileExistsError:
+        pass  # another process made it first: opened as it is
+    except OSError as exc:  # no hard links on this file system, or no room: migrated
+        event("database_not_copied", logging.INFO, path=str(path), error=repr(exc))
     finally:
         part.unlink(missing_ok=True)
 
